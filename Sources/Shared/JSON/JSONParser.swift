@@ -1,0 +1,295 @@
+/// Why a document is not valid JSON, with the byte offset where parsing stopped.
+public struct JSONParseError: Error, Equatable, CustomStringConvertible {
+    public enum Reason: Equatable, Sendable {
+        case unexpectedEnd
+        case unexpectedByte(UInt8)
+        case invalidNumber
+        case invalidEscape
+        case invalidUTF8
+        case controlCharacterInString
+        case tooDeep(limit: Int)
+        case trailingData
+    }
+
+    public let reason: Reason
+    public let offset: Int
+
+    public var description: String {
+        switch reason {
+        case .unexpectedEnd: return "unexpected end of JSON input"
+        case .unexpectedByte(let byte):
+            let shown = byte >= 0x20 && byte < 0x7F ? "'\(Character(Unicode.Scalar(byte)))'" : "0x\(String(byte, radix: 16))"
+            return "unexpected character \(shown) at offset \(offset)"
+        case .invalidNumber: return "invalid number at offset \(offset)"
+        case .invalidEscape: return "invalid escape sequence at offset \(offset)"
+        case .invalidUTF8: return "invalid UTF-8 at offset \(offset)"
+        case .controlCharacterInString: return "unescaped control character in string at offset \(offset)"
+        case .tooDeep(let limit): return "JSON nested deeper than \(limit) levels"
+        case .trailingData: return "unexpected data after the JSON value at offset \(offset)"
+        }
+    }
+}
+
+/// A strict RFC 8259 parser producing `JSONValue`, iterative in its depth checks so hostile nesting
+/// cannot overflow the stack (the recursion is bounded by `maxDepth`).
+public struct JSONParser {
+    public static let defaultMaxDepth = 256
+
+    public static func parse(_ bytes: some Collection<UInt8>, maxDepth: Int = defaultMaxDepth) throws -> JSONValue {
+        if let value = try bytes.withContiguousStorageIfAvailable({ try parse(buffer: $0, maxDepth: maxDepth) }) {
+            return value
+        }
+        let copy = Array(bytes)
+        return try copy.withUnsafeBufferPointer { try parse(buffer: $0, maxDepth: maxDepth) }
+    }
+
+    public static func parse(_ text: String, maxDepth: Int = defaultMaxDepth) throws -> JSONValue {
+        var text = text
+        return try text.withUTF8 { try parse(buffer: $0, maxDepth: maxDepth) }
+    }
+
+    static func parse(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int) throws -> JSONValue {
+        var parser = JSONParser(buffer: buffer, maxDepth: maxDepth)
+        parser.skipWhitespace()
+        let value = try parser.parseValue(depth: 0)
+        parser.skipWhitespace()
+        guard parser.position == buffer.count else { throw parser.error(.trailingData) }
+        return value
+    }
+
+    private let buffer: UnsafeBufferPointer<UInt8>
+    private let maxDepth: Int
+    private var position = 0
+
+    private init(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+        self.buffer = buffer
+        self.maxDepth = maxDepth
+    }
+
+    private func error(_ reason: JSONParseError.Reason) -> JSONParseError {
+        JSONParseError(reason: reason, offset: position)
+    }
+
+    private mutating func skipWhitespace() {
+        while position < buffer.count {
+            switch buffer[position] {
+            case 0x20, 0x09, 0x0A, 0x0D: position += 1
+            default: return
+            }
+        }
+    }
+
+    private func peek() throws -> UInt8 {
+        guard position < buffer.count else { throw error(.unexpectedEnd) }
+        return buffer[position]
+    }
+
+    private mutating func expect(_ literal: StaticString, value: JSONValue) throws -> JSONValue {
+        let count = literal.utf8CodeUnitCount
+        guard position + count <= buffer.count else { throw error(.unexpectedEnd) }
+        let start = literal.utf8Start
+        for offset in 0..<count where buffer[position + offset] != start[offset] {
+            position += offset
+            throw error(.unexpectedByte(buffer[position]))
+        }
+        position += count
+        return value
+    }
+
+    private mutating func parseValue(depth: Int) throws -> JSONValue {
+        switch try peek() {
+        case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
+        case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"): return try expect("true", value: .bool(true))
+        case UInt8(ascii: "f"): return try expect("false", value: .bool(false))
+        case UInt8(ascii: "n"): return try expect("null", value: .null)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
+        case let byte: throw error(.unexpectedByte(byte))
+        }
+    }
+
+    private mutating func parseObject(depth: Int) throws -> JSONValue {
+        guard depth <= maxDepth else { throw error(.tooDeep(limit: maxDepth)) }
+        position += 1
+        var fields: [(key: String, value: JSONValue)] = []
+        skipWhitespace()
+        if try peek() == UInt8(ascii: "}") {
+            position += 1
+            return .object(JSONObject(fields))
+        }
+        while true {
+            skipWhitespace()
+            guard try peek() == UInt8(ascii: "\"") else { throw error(.unexpectedByte(buffer[position])) }
+            let key = try parseString()
+            skipWhitespace()
+            guard try peek() == UInt8(ascii: ":") else { throw error(.unexpectedByte(buffer[position])) }
+            position += 1
+            skipWhitespace()
+            fields.append((key, try parseValue(depth: depth)))
+            skipWhitespace()
+            switch try peek() {
+            case UInt8(ascii: ","): position += 1
+            case UInt8(ascii: "}"):
+                position += 1
+                return .object(JSONObject(fields))
+            case let byte: throw error(.unexpectedByte(byte))
+            }
+        }
+    }
+
+    private mutating func parseArray(depth: Int) throws -> JSONValue {
+        guard depth <= maxDepth else { throw error(.tooDeep(limit: maxDepth)) }
+        position += 1
+        var elements: [JSONValue] = []
+        skipWhitespace()
+        if try peek() == UInt8(ascii: "]") {
+            position += 1
+            return .array(elements)
+        }
+        while true {
+            skipWhitespace()
+            elements.append(try parseValue(depth: depth))
+            skipWhitespace()
+            switch try peek() {
+            case UInt8(ascii: ","): position += 1
+            case UInt8(ascii: "]"):
+                position += 1
+                return .array(elements)
+            case let byte: throw error(.unexpectedByte(byte))
+            }
+        }
+    }
+
+    private mutating func parseNumber() throws -> JSONValue {
+        let start = position
+        if buffer[position] == UInt8(ascii: "-") { position += 1 }
+        guard position < buffer.count else { throw error(.invalidNumber) }
+        if buffer[position] == UInt8(ascii: "0") {
+            position += 1
+        } else if isDigit(buffer[position]) {
+            while position < buffer.count, isDigit(buffer[position]) { position += 1 }
+        } else {
+            throw error(.invalidNumber)
+        }
+        if position < buffer.count, buffer[position] == UInt8(ascii: ".") {
+            position += 1
+            guard position < buffer.count, isDigit(buffer[position]) else { throw error(.invalidNumber) }
+            while position < buffer.count, isDigit(buffer[position]) { position += 1 }
+        }
+        if position < buffer.count, buffer[position] == UInt8(ascii: "e") || buffer[position] == UInt8(ascii: "E") {
+            position += 1
+            if position < buffer.count, buffer[position] == UInt8(ascii: "+") || buffer[position] == UInt8(ascii: "-") {
+                position += 1
+            }
+            guard position < buffer.count, isDigit(buffer[position]) else { throw error(.invalidNumber) }
+            while position < buffer.count, isDigit(buffer[position]) { position += 1 }
+        }
+        return .number(String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<position]), as: UTF8.self))
+    }
+
+    private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+    private mutating func parseString() throws -> String {
+        position += 1
+        let start = position
+        // Fast path: no escapes, so the bytes can become the String directly after UTF-8 validation.
+        while position < buffer.count {
+            let byte = buffer[position]
+            if byte == UInt8(ascii: "\"") {
+                let slice = UnsafeBufferPointer(rebasing: buffer[start..<position])
+                position += 1
+                guard let string = String(validating: slice, as: UTF8.self) else {
+                    throw JSONParseError(reason: .invalidUTF8, offset: start)
+                }
+                return string
+            }
+            if byte == UInt8(ascii: "\\") { break }
+            if byte < 0x20 { throw error(.controlCharacterInString) }
+            position += 1
+        }
+        var bytes = Array(UnsafeBufferPointer(rebasing: buffer[start..<position]))
+        while true {
+            guard position < buffer.count else { throw error(.unexpectedEnd) }
+            let byte = buffer[position]
+            switch byte {
+            case UInt8(ascii: "\""):
+                position += 1
+                guard let string = String(validating: bytes, as: UTF8.self) else {
+                    throw JSONParseError(reason: .invalidUTF8, offset: start)
+                }
+                return string
+            case UInt8(ascii: "\\"):
+                position += 1
+                try appendEscape(to: &bytes)
+            case 0..<0x20:
+                throw error(.controlCharacterInString)
+            default:
+                bytes.append(byte)
+                position += 1
+            }
+        }
+    }
+
+    private mutating func appendEscape(to bytes: inout [UInt8]) throws {
+        guard position < buffer.count else { throw error(.unexpectedEnd) }
+        let byte = buffer[position]
+        position += 1
+        switch byte {
+        case UInt8(ascii: "\""): bytes.append(0x22)
+        case UInt8(ascii: "\\"): bytes.append(0x5C)
+        case UInt8(ascii: "/"): bytes.append(0x2F)
+        case UInt8(ascii: "b"): bytes.append(0x08)
+        case UInt8(ascii: "f"): bytes.append(0x0C)
+        case UInt8(ascii: "n"): bytes.append(0x0A)
+        case UInt8(ascii: "r"): bytes.append(0x0D)
+        case UInt8(ascii: "t"): bytes.append(0x09)
+        case UInt8(ascii: "u"):
+            var scalar = try parseHex4()
+            if (0xD800..<0xDC00).contains(scalar) {
+                // A high surrogate must be followed by an escaped low surrogate; a lone one becomes U+FFFD,
+                // as JavaScript's JSON.parse would keep it and UTF-8 cannot carry it.
+                if position + 1 < buffer.count, buffer[position] == UInt8(ascii: "\\"),
+                    buffer[position + 1] == UInt8(ascii: "u")
+                {
+                    let save = position
+                    position += 2
+                    let low = try parseHex4()
+                    if (0xDC00..<0xE000).contains(low) {
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else {
+                        position = save
+                        scalar = 0xFFFD
+                    }
+                } else {
+                    scalar = 0xFFFD
+                }
+            } else if (0xDC00..<0xE000).contains(scalar) {
+                scalar = 0xFFFD
+            }
+            let unicode = Unicode.Scalar(scalar) ?? "\u{FFFD}"
+            bytes.append(contentsOf: String(unicode).utf8)
+        default:
+            position -= 1
+            throw error(.invalidEscape)
+        }
+    }
+
+    private mutating func parseHex4() throws -> UInt32 {
+        guard position + 4 <= buffer.count else { throw error(.unexpectedEnd) }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = buffer[position]
+            let digit: UInt32
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+            default: throw error(.invalidEscape)
+            }
+            value = value << 4 | digit
+            position += 1
+        }
+        return value
+    }
+}

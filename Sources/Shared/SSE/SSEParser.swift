@@ -1,0 +1,100 @@
+/// An incremental Server-Sent Events parser (the WHATWG algorithm, restricted to what chat APIs send).
+///
+/// `append` bytes as they arrive, then call `next()` until it returns nil. The same input fed whole, line by
+/// line or byte by byte yields the same events. Multi-byte UTF-8 split across appends is safe because lines
+/// are only decoded once complete.
+public struct SSEParser {
+    public struct Event: Equatable, Sendable {
+        public var name: String?
+        public var data: [UInt8]
+    }
+
+    /// Why a stream cannot be parsed.
+    public enum ParseError: Error, Equatable {
+        /// A line longer than the limit: a broken or hostile upstream; the gateway never buffers without bound.
+        case lineTooLong(limit: Int)
+    }
+
+    private var buffer: [UInt8] = []
+    private var readIndex = 0
+    private var eventName: String?
+    private var data: [UInt8] = []
+    private var hasData = false
+    private let maxLineBytes: Int
+
+    public init(maxLineBytes: Int = 16 * 1024 * 1024) {
+        self.maxLineBytes = maxLineBytes
+    }
+
+    public mutating func append(_ bytes: some Sequence<UInt8>) {
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Bytes received but not yet part of a complete line.
+    public var pendingByteCount: Int { buffer.count - readIndex }
+
+    /// The next complete event, or nil when more bytes are needed.
+    public mutating func next() throws -> Event? {
+        while let lineEnd = findLineEnd() {
+            let line = buffer[readIndex..<lineEnd.contentEnd]
+            readIndex = lineEnd.next
+            if let event = process(line: line) {
+                compact()
+                return event
+            }
+        }
+        compact()
+        if buffer.count - readIndex > maxLineBytes { throw ParseError.lineTooLong(limit: maxLineBytes) }
+        return nil
+    }
+
+    private func findLineEnd() -> (contentEnd: Int, next: Int)? {
+        var index = readIndex
+        while index < buffer.count {
+            let byte = buffer[index]
+            if byte == 0x0A { return (index, index + 1) }
+            if byte == 0x0D {
+                // CR LF must not be split across appends into two line ends.
+                guard index + 1 < buffer.count else { return nil }
+                return (index, buffer[index + 1] == 0x0A ? index + 2 : index + 1)
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    private mutating func process(line: ArraySlice<UInt8>) -> Event? {
+        if line.isEmpty {
+            defer {
+                eventName = nil
+                data.removeAll(keepingCapacity: true)
+                hasData = false
+            }
+            guard hasData else { return nil }
+            return Event(name: eventName, data: data)
+        }
+        if line.first == UInt8(ascii: ":") { return nil }
+        let colon = line.firstIndex(of: UInt8(ascii: ":"))
+        let field = colon.map { line[line.startIndex..<$0] } ?? line
+        var value = colon.map { line[($0 + 1)...] } ?? []
+        if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
+        if field.elementsEqual("data".utf8) {
+            if hasData { data.append(0x0A) }
+            data.append(contentsOf: value)
+            hasData = true
+        } else if field.elementsEqual("event".utf8) {
+            eventName = String(decoding: value, as: UTF8.self)
+        }
+        return nil
+    }
+
+    private mutating func compact() {
+        if readIndex == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            readIndex = 0
+        } else if readIndex > 4096, readIndex * 2 > buffer.count {
+            buffer.removeSubrange(0..<readIndex)
+            readIndex = 0
+        }
+    }
+}

@@ -1,0 +1,133 @@
+extension OpenAI.ChatRequest {
+    /// The request body, compact, keys in a fixed order: identical requests serialise to identical bytes,
+    /// which both Cerebras's prefix cache and the gateway's response cache key rely on.
+    public func jsonBytes() -> [UInt8] {
+        var writer = JSONWriter(capacity: 1024)
+        writer.raw("{\"model\":")
+        writer.string(model)
+        writer.raw(",\"messages\":[")
+        for (index, message) in messages.enumerated() {
+            if index > 0 { writer.raw(",") }
+            message.write(to: &writer)
+        }
+        writer.raw("]")
+        if !tools.isEmpty {
+            writer.raw(",\"tools\":[")
+            for (index, tool) in tools.enumerated() {
+                if index > 0 { writer.raw(",") }
+                writer.raw("{\"type\":\"function\",\"function\":{\"name\":")
+                writer.string(tool.name)
+                if let description = tool.description {
+                    writer.raw(",\"description\":")
+                    writer.string(description)
+                }
+                writer.raw(",\"parameters\":")
+                writer.value(tool.parameters)
+                writer.raw("}}")
+            }
+            writer.raw("]")
+        }
+        if let toolChoice {
+            writer.raw(",\"tool_choice\":")
+            switch toolChoice {
+            case .auto: writer.raw("\"auto\"")
+            case .required: writer.raw("\"required\"")
+            case .none: writer.raw("\"none\"")
+            case .function(let name):
+                writer.raw("{\"type\":\"function\",\"function\":{\"name\":")
+                writer.string(name)
+                writer.raw("}}")
+            }
+        }
+        if let parallelToolCalls {
+            writer.raw(",\"parallel_tool_calls\":")
+            writer.bool(parallelToolCalls)
+        }
+        writer.raw(",\"max_completion_tokens\":")
+        writer.int(maxCompletionTokens)
+        if !stop.isEmpty {
+            writer.raw(",\"stop\":[")
+            for (index, sequence) in stop.enumerated() {
+                if index > 0 { writer.raw(",") }
+                writer.string(sequence)
+            }
+            writer.raw("]")
+        }
+        if let temperature {
+            writer.raw(",\"temperature\":")
+            writer.double(temperature)
+        }
+        if let topP {
+            writer.raw(",\"top_p\":")
+            writer.double(topP)
+        }
+        if let reasoningEffort {
+            writer.raw(",\"reasoning_effort\":")
+            writer.string(reasoningEffort)
+        }
+        if let disableReasoning {
+            writer.raw(",\"disable_reasoning\":")
+            writer.bool(disableReasoning)
+        }
+        if let user {
+            writer.raw(",\"user\":")
+            writer.string(user)
+        }
+        if stream {
+            writer.raw(",\"stream\":true,\"stream_options\":{\"include_usage\":true}")
+        }
+        writer.raw("}")
+        return writer.bytes
+    }
+}
+
+extension OpenAI.ChatMessage {
+    func write(to writer: inout JSONWriter) {
+        writer.raw("{\"role\":\"")
+        writer.raw(role.rawValue)
+        writer.raw("\"")
+        switch content {
+        case .none:
+            // OpenAI wants `content: null` on an assistant turn that only calls tools.
+            writer.raw(",\"content\":null")
+        case .text(let text):
+            writer.raw(",\"content\":")
+            writer.string(text)
+        case .parts(let parts):
+            writer.raw(",\"content\":[")
+            for (index, part) in parts.enumerated() {
+                if index > 0 { writer.raw(",") }
+                switch part {
+                case .text(let text):
+                    writer.raw("{\"type\":\"text\",\"text\":")
+                    writer.string(text)
+                    writer.raw("}")
+                case .imageURL(let url):
+                    writer.raw("{\"type\":\"image_url\",\"image_url\":{\"url\":")
+                    writer.string(url)
+                    writer.raw("}}")
+                }
+            }
+            writer.raw("]")
+        }
+        if !toolCalls.isEmpty {
+            writer.raw(",\"tool_calls\":[")
+            for (index, call) in toolCalls.enumerated() {
+                if index > 0 { writer.raw(",") }
+                writer.raw("{\"id\":")
+                writer.string(call.id)
+                writer.raw(",\"type\":\"function\",\"function\":{\"name\":")
+                writer.string(call.name)
+                writer.raw(",\"arguments\":")
+                writer.string(call.arguments)
+                writer.raw("}}")
+            }
+            writer.raw("]")
+        }
+        if let toolCallID {
+            writer.raw(",\"tool_call_id\":")
+            writer.string(toolCallID)
+        }
+        writer.raw("}")
+    }
+}

@@ -1,0 +1,280 @@
+/// Knobs of the request translation that come from configuration.
+public struct TranslationOptions: Sendable, Equatable {
+    /// Prefix the behavioural guideline and scale temperature for code tasks.
+    public var promptTuning: Bool
+    /// A gateway-wide cap on `max_completion_tokens` (Cerebras reserves it against the per-minute token budget).
+    public var maxOutputTokensClamp: Int?
+    /// Replaces images/documents a text-only model cannot read; nil answers such requests with a 400.
+    public var unsupportedMediaPlaceholder: String?
+
+    public init(promptTuning: Bool = true, maxOutputTokensClamp: Int? = nil, unsupportedMediaPlaceholder: String? = nil) {
+        self.promptTuning = promptTuning
+        self.maxOutputTokensClamp = maxOutputTokensClamp
+        self.unsupportedMediaPlaceholder = unsupportedMediaPlaceholder
+    }
+}
+
+/// The upstream request and what was learnt translating it.
+public struct TranslatedRequest: Sendable, Equatable {
+    public var upstream: OpenAI.ChatRequest
+    public var profile: ModelProfile
+    /// Local estimate of the input tokens, over exactly what is sent upstream.
+    public var estimatedInputTokens: Int
+    public var isCodeTask: Bool
+}
+
+/// Anthropic Messages request → Cerebras chat completions request. Pure: no I/O.
+public enum AnthropicToOpenAI {
+    /// Cerebras's accepted temperature range.
+    static let temperatureRange = 0.0...1.5
+    static let maxUserLength = 64
+
+    public static func translate(
+        _ request: Anthropic.MessagesRequest, catalog: ModelCatalog, options: TranslationOptions
+    ) throws(GatewayError) -> TranslatedRequest {
+        guard let profile = catalog.resolve(request.model) else {
+            throw GatewayError(.notFound, "model: no backend is configured for model \"\(request.model)\"")
+        }
+        let systemText = request.system.joined(separator: "\n\n")
+        let isCodeTask = PromptTuning.isCodeTask(toolNames: request.tools.map(\.name), systemText: systemText)
+
+        var messages: [OpenAI.ChatMessage] = []
+        messages.reserveCapacity(request.messages.count + 1)
+        let system = options.promptTuning
+            ? (systemText.isEmpty ? PromptTuning.systemPrefix : PromptTuning.systemPrefix + "\n\n" + systemText)
+            : systemText
+        if !system.isEmpty {
+            messages.append(OpenAI.ChatMessage(role: .system, content: .text(system)))
+        }
+        var converter = MessageConverter(profile: profile, options: options)
+        for (index, message) in request.messages.enumerated() {
+            try converter.convert(message, index: index, into: &messages)
+        }
+        converter.answerUnansweredCalls(into: &messages)
+
+        var upstream = OpenAI.ChatRequest(model: profile.name, messages: messages, maxCompletionTokens: 0)
+        upstream.tools = request.tools.map {
+            OpenAI.FunctionTool(name: $0.name, description: $0.description,
+                                parameters: ToolSchemaSanitizer.sanitize($0.inputSchema))
+        }
+        if !upstream.tools.isEmpty, let choice = request.toolChoice {
+            upstream.toolChoice = switch choice {
+            case .auto: .auto
+            case .any: .required
+            case .tool(let name, _): .function(name)
+            case .none: OpenAI.ToolChoice.none
+            }
+            if choice.disablesParallelToolUse { upstream.parallelToolCalls = false }
+        }
+        upstream.stop = request.stopSequences
+        upstream.topP = request.topP
+        upstream.temperature = temperature(for: request, isCodeTask: isCodeTask, options: options)
+        upstream.user = request.metadataUserID.map { String($0.prefix(maxUserLength)) }
+        applyReasoningControl(request, profile: profile, to: &upstream)
+
+        let estimate = TokenEstimator.count(upstream)
+        guard estimate < profile.contextWindow else {
+            throw .promptTooLong(tokens: estimate, maximum: profile.contextWindow)
+        }
+        var maxTokens = min(request.maxTokens, profile.maxOutputTokens, profile.contextWindow - estimate)
+        if let clamp = options.maxOutputTokensClamp { maxTokens = min(maxTokens, clamp) }
+        upstream.maxCompletionTokens = max(1, maxTokens)
+
+        return TranslatedRequest(upstream: upstream, profile: profile, estimatedInputTokens: estimate,
+                                 isCodeTask: isCodeTask)
+    }
+
+    static func temperature(for request: Anthropic.MessagesRequest, isCodeTask: Bool,
+                            options: TranslationOptions) -> Double? {
+        var temperature = request.temperature
+        if options.promptTuning, isCodeTask {
+            // Anthropic's default temperature is 1.0; tuning scales the effective value.
+            temperature = (temperature ?? 1.0) * PromptTuning.codeTemperatureFactor
+        }
+        return temperature.map { min(max($0, temperatureRange.lowerBound), temperatureRange.upperBound) }
+    }
+
+    static func applyReasoningControl(_ request: Anthropic.MessagesRequest, profile: ModelProfile,
+                                      to upstream: inout OpenAI.ChatRequest) {
+        switch profile.reasoning {
+        case .none:
+            return
+        case .disableReasoning:
+            if case .disabled = request.thinking { upstream.disableReasoning = true }
+            if case .enabled = request.thinking { upstream.disableReasoning = false }
+        case .reasoningEffort:
+            if let effort = request.effort {
+                upstream.reasoningEffort = switch effort {
+                case "low", "minimal": "low"
+                case "medium": "medium"
+                default: "high"
+                }
+            } else if case .disabled = request.thinking {
+                // Effort-controlled models cannot switch reasoning off; "low" is the closest they offer.
+                upstream.reasoningEffort = "low"
+            } else if case .enabled(let budget?) = request.thinking {
+                upstream.reasoningEffort = budget < 4_096 ? "low" : budget < 16_384 ? "medium" : "high"
+            }
+        }
+    }
+}
+
+/// Converts the conversation turn by turn, pairing tool results with the calls they answer.
+private struct MessageConverter {
+    let profile: ModelProfile
+    let options: TranslationOptions
+    /// Calls of the latest assistant turn still waiting for their `role: tool` message, in call order.
+    var openCalls: [String] = []
+
+    init(profile: ModelProfile, options: TranslationOptions) {
+        self.profile = profile
+        self.options = options
+    }
+
+    mutating func convert(_ message: Anthropic.Message, index: Int, into messages: inout [OpenAI.ChatMessage])
+        throws(GatewayError)
+    {
+        let path = "messages.\(index).content"
+        switch message.role {
+        case .assistant:
+            answerUnansweredCalls(into: &messages)
+            var texts: [String] = []
+            var calls: [OpenAI.ToolCall] = []
+            for block in message.content {
+                switch block {
+                case .text(let text) where !text.isEmpty:
+                    texts.append(text)
+                case .toolUse(let id, let name, let input):
+                    calls.append(OpenAI.ToolCall(id: id, name: name, arguments: input.serializedString))
+                default:
+                    // Thinking from earlier turns is dropped: Cerebras rejects `reasoning_content` in requests.
+                    continue
+                }
+            }
+            guard !texts.isEmpty || !calls.isEmpty else { return }
+            messages.append(OpenAI.ChatMessage(
+                role: .assistant, content: texts.isEmpty ? .none : .text(texts.joined(separator: "\n")),
+                toolCalls: calls))
+            openCalls = calls.map(\.id)
+        case .user, .system:
+            var results: [(id: String, text: String)] = []
+            var parts: [OpenAI.ContentPart] = []
+            for (blockIndex, block) in message.content.enumerated() {
+                let blockPath = "\(path).\(blockIndex)"
+                if case .toolResult(let result) = block {
+                    let text = try flattenToolResult(result, path: blockPath)
+                    if let existing = results.firstIndex(where: { $0.id == result.toolUseID }) {
+                        results[existing].text += "\n" + text
+                    } else {
+                        results.append((result.toolUseID, text))
+                    }
+                } else {
+                    try appendParts(of: block, path: blockPath, to: &parts)
+                }
+            }
+            emitToolMessages(results, into: &messages, orphanTextTo: &parts)
+            answerUnansweredCalls(into: &messages)
+            if let content = Self.content(from: parts) {
+                messages.append(OpenAI.ChatMessage(role: .user, content: content))
+            }
+        }
+    }
+
+    /// One `role: tool` message per answered call, in the order the assistant made the calls.
+    private mutating func emitToolMessages(_ results: [(id: String, text: String)],
+                                           into messages: inout [OpenAI.ChatMessage],
+                                           orphanTextTo parts: inout [OpenAI.ContentPart]) {
+        guard !results.isEmpty else { return }
+        for id in openCalls {
+            guard let result = results.first(where: { $0.id == id }) else { continue }
+            messages.append(OpenAI.ChatMessage(role: .tool, content: .text(result.text), toolCallID: id))
+        }
+        // A result for a call the previous assistant turn did not make would be rejected upstream as a tool
+        // message without its call: keep its content as user text instead of losing it.
+        for result in results where !openCalls.contains(result.id) {
+            parts.insert(.text("[tool result \(result.id)]\n\(result.text)"), at: 0)
+        }
+        openCalls.removeAll { id in results.contains { $0.id == id } }
+    }
+
+    /// OpenAI-compatible servers reject an assistant tool call without its tool message; a call the client never
+    /// answered (an interrupted turn) gets an explicit one.
+    mutating func answerUnansweredCalls(into messages: inout [OpenAI.ChatMessage]) {
+        for id in openCalls {
+            messages.append(OpenAI.ChatMessage(role: .tool, content: .text("(no result: the tool call was not completed)"),
+                                               toolCallID: id))
+        }
+        openCalls.removeAll()
+    }
+
+    private func flattenToolResult(_ result: Anthropic.ToolResult, path: String) throws(GatewayError) -> String {
+        var parts: [OpenAI.ContentPart] = []
+        for (index, block) in result.content.enumerated() {
+            try appendParts(of: block, path: "\(path).content.\(index)", to: &parts)
+        }
+        var text = parts.map { part -> String in
+            switch part {
+            case .text(let text): return text
+            // Tool messages carry text only; an image a vision model could see is referenced, not inlined.
+            case .imageURL: return options.unsupportedMediaPlaceholder ?? "[image]"
+            }
+        }.joined(separator: "\n")
+        if result.isError { text = "Error: " + text }
+        return text
+    }
+
+    private func appendParts(of block: Anthropic.ContentBlock, path: String, to parts: inout [OpenAI.ContentPart])
+        throws(GatewayError)
+    {
+        switch block {
+        case .text(let text):
+            parts.append(.text(text))
+        case .image(let source):
+            try appendMedia(source, kind: "image", path: path, to: &parts)
+        case .document(let document):
+            switch document.source {
+            case .text(let text):
+                let title = document.title.map { "\($0)\n" } ?? ""
+                parts.append(.text(title + text))
+            case .media(let source):
+                try appendMedia(source, kind: "document", path: path, to: &parts)
+            }
+        case .toolResult:
+            throw GatewayError(.invalidRequest, "\(path): tool_result blocks are only allowed in user messages")
+        case .toolUse:
+            throw GatewayError(.invalidRequest, "\(path): tool_use blocks are only allowed in assistant messages")
+        case .thinking, .redactedThinking, .unsupportedHistory:
+            return
+        }
+    }
+
+    private func appendMedia(_ source: Anthropic.MediaSource, kind: String, path: String,
+                             to parts: inout [OpenAI.ContentPart]) throws(GatewayError) {
+        if profile.supportsVision, kind == "image" {
+            switch source {
+            case .base64(let mediaType, let data): parts.append(.imageURL("data:\(mediaType);base64,\(data)"))
+            case .url(let url): parts.append(.imageURL(url))
+            }
+            return
+        }
+        if let placeholder = options.unsupportedMediaPlaceholder {
+            parts.append(.text(placeholder))
+            return
+        }
+        throw GatewayError(
+            .invalidRequest,
+            "\(path): \(kind) blocks are not supported by model \"\(profile.name)\" (text-only); "
+                + "remove the \(kind) or configure a vision-capable model")
+    }
+
+    /// Plain string content when every part is text (what Cerebras's text models expect), parts otherwise.
+    static func content(from parts: [OpenAI.ContentPart]) -> OpenAI.Content? {
+        guard !parts.isEmpty else { return nil }
+        var texts: [String] = []
+        for part in parts {
+            guard case .text(let text) = part else { return .parts(parts) }
+            texts.append(text)
+        }
+        return .text(texts.joined(separator: "\n"))
+    }
+}

@@ -1,0 +1,287 @@
+/// The stream state machine: Cerebras chunks in, Anthropic events out.
+///
+/// Guarantees (checked by `StreamInvariants` in the tests): `message_start` first; exactly one block open at a
+/// time; a block opens only with its first real content; indexes contiguous from 0; thinking blocks end with a
+/// `signature_delta`; `tool_use` starts with `input: {}` and carries `input_json_delta`s; the stream ends with
+/// `message_delta` + `message_stop`, or with an `error` event after closing the open block — never a truncated
+/// stream that looks complete.
+public struct OpenAIStreamToAnthropic {
+    /// Clients drop thinking blocks without a signature; the backend has none to give, so an opaque constant.
+    public static let thinkingSignature = "cerebras-gateway.unsigned-thinking.v1"
+
+    enum Phase: Equatable {
+        case created
+        case streaming
+        /// `finish_reason` seen; waiting for `[DONE]` or the end of the body (usage may still arrive).
+        case finishing(Anthropic.StopReason, stopSequence: String?)
+        case ended
+    }
+
+    enum OpenBlock: Equatable {
+        case thinking(index: Int)
+        case text(index: Int)
+        case tool(index: Int, upstreamIndex: Int)
+    }
+
+    struct ToolCall {
+        enum Status: Equatable { case pending, open, closed }
+        var id: String?
+        var name: String?
+        var bufferedArguments = ""
+        var scanner = JSONCompletenessScanner()
+        var status = Status.pending
+    }
+
+    private let messageID: String
+    private let model: String
+    private let estimatedInputTokens: Int
+    private let makeToolID: () -> String
+
+    private(set) var phase = Phase.created
+    private var openBlock: OpenBlock?
+    private var nextIndex = 0
+    private var toolCalls: [Int: ToolCall] = [:]
+    /// Upstream tool-call indexes in first-seen order.
+    private var toolOrder: [Int] = []
+    private var usage: OpenAI.Usage?
+    private var contentDeltas = 0
+
+    /// - Parameters:
+    ///   - model: the model name the client asked for (echoed back, never the backend's).
+    ///   - makeToolID: ids for tool calls the upstream sent without one.
+    public init(messageID: String, model: String, estimatedInputTokens: Int, makeToolID: @escaping () -> String) {
+        self.messageID = messageID
+        self.model = model
+        self.estimatedInputTokens = estimatedInputTokens
+        self.makeToolID = makeToolID
+    }
+
+    /// True once `message_stop` or `error` was produced.
+    public var isFinished: Bool { phase == .ended }
+
+    /// True once anything derived from the upstream's answer was produced: from then on a retry is impossible.
+    public var hasEmittedContent: Bool { nextIndex > 0 }
+
+    /// The upstream's usage when it reported it.
+    public var reportedUsage: OpenAI.Usage? { usage }
+
+    // MARK: - Events in
+
+    /// `message_start`, produced as soon as the request is accepted.
+    public mutating func start(into events: inout [AnthropicEvent]) {
+        guard phase == .created else { preconditionFailure("start() in phase \(phase)") }
+        phase = .streaming
+        events.append(.messageStart(id: messageID, model: model, inputTokens: estimatedInputTokens))
+    }
+
+    public mutating func receive(_ chunk: OpenAI.StreamChunk, into events: inout [AnthropicEvent]) {
+        switch phase {
+        case .created, .ended: preconditionFailure("receive() in phase \(phase)")
+        case .streaming, .finishing: break
+        }
+        if let error = chunk.error {
+            fail(UpstreamErrorMapping.map(error), into: &events)
+            return
+        }
+        if let usage = chunk.usage { self.usage = usage }
+        guard case .streaming = phase else { return }
+        if let delta = chunk.delta {
+            if let reasoning = delta.reasoning, !reasoning.isEmpty {
+                let index = ensureBlock(.thinking(index: nextIndex), into: &events)
+                events.append(.blockDelta(index: index, .thinking(reasoning)))
+                contentDeltas += 1
+            }
+            if let content = delta.content, !content.isEmpty {
+                let index = ensureBlock(.text(index: nextIndex), into: &events)
+                events.append(.blockDelta(index: index, .text(content)))
+                contentDeltas += 1
+            }
+            for call in delta.toolCalls {
+                receiveToolCall(call, into: &events)
+                if phase == .ended { return }
+            }
+        }
+        if let finishReason = chunk.finishReason {
+            closeOpenBlock(into: &events)
+            flushPendingToolCalls(into: &events)
+            if finishReason == "stop", let matched = chunk.matchedStop {
+                phase = .finishing(.stopSequence, stopSequence: matched)
+            } else {
+                phase = .finishing(Self.stopReason(finishReason), stopSequence: nil)
+            }
+        }
+    }
+
+    /// `data: [DONE]`: the upstream says the answer is complete.
+    public mutating func receiveDone(into events: inout [AnthropicEvent]) {
+        switch phase {
+        case .created, .ended: preconditionFailure("receiveDone() in phase \(phase)")
+        case .finishing(let reason, let stopSequence):
+            complete(reason, stopSequence: stopSequence, into: &events)
+        case .streaming:
+            // [DONE] without a finish_reason: the upstream still declared completion explicitly.
+            closeOpenBlock(into: &events)
+            flushPendingToolCalls(into: &events)
+            complete(.endTurn, stopSequence: nil, into: &events)
+        }
+    }
+
+    /// The upstream body ended. Complete only if a `finish_reason` was seen; otherwise the answer was cut off.
+    public mutating func receiveEndOfBody(into events: inout [AnthropicEvent]) {
+        switch phase {
+        case .created, .ended: preconditionFailure("receiveEndOfBody() in phase \(phase)")
+        case .finishing(let reason, let stopSequence):
+            complete(reason, stopSequence: stopSequence, into: &events)
+        case .streaming:
+            fail(GatewayError(.api, "upstream stream ended before the answer was complete"), into: &events)
+        }
+    }
+
+    /// A failure after the stream started (transport error, idle timeout, malformed chunk): close the open block
+    /// and end with an `error` event.
+    public mutating func fail(_ error: GatewayError, into events: inout [AnthropicEvent]) {
+        guard phase != .ended else { return }
+        closeOpenBlock(into: &events)
+        events.append(.error(error))
+        phase = .ended
+    }
+
+    // MARK: - Blocks
+
+    /// Makes `wanted` (text or thinking) the open block, closing another kind first. Returns its index.
+    private mutating func ensureBlock(_ wanted: OpenBlock, into events: inout [AnthropicEvent]) -> Int {
+        switch (openBlock, wanted) {
+        case (.text(let index)?, .text), (.thinking(let index)?, .thinking):
+            return index
+        default:
+            closeOpenBlock(into: &events)
+            let index = nextIndex
+            nextIndex += 1
+            switch wanted {
+            case .text:
+                openBlock = .text(index: index)
+                events.append(.blockStart(index: index, .text))
+            case .thinking:
+                openBlock = .thinking(index: index)
+                events.append(.blockStart(index: index, .thinking))
+            case .tool:
+                preconditionFailure("ensureBlock() is for text and thinking blocks")
+            }
+            return index
+        }
+    }
+
+    private mutating func closeOpenBlock(into events: inout [AnthropicEvent]) {
+        guard let block = openBlock else { return }
+        switch block {
+        case .thinking(let index):
+            events.append(.blockDelta(index: index, .signature(Self.thinkingSignature)))
+            events.append(.blockStop(index: index))
+        case .text(let index):
+            events.append(.blockStop(index: index))
+        case .tool(let index, let upstreamIndex):
+            toolCalls[upstreamIndex]?.status = .closed
+            events.append(.blockStop(index: index))
+        }
+        openBlock = nil
+    }
+
+    // MARK: - Tool calls
+
+    private mutating func receiveToolCall(_ delta: OpenAI.ToolCallDelta, into events: inout [AnthropicEvent]) {
+        var call = toolCalls[delta.index] ?? {
+            toolOrder.append(delta.index)
+            return ToolCall()
+        }()
+        if call.id == nil, let id = delta.id, !id.isEmpty { call.id = id }
+        if call.name == nil, let name = delta.name, !name.isEmpty { call.name = name }
+        let fragment = delta.arguments ?? ""
+        switch call.status {
+        case .closed:
+            toolCalls[delta.index] = call
+            guard !fragment.isEmpty else { return }
+            fail(GatewayError(.api, "upstream sent arguments for tool call \(delta.index) after it ended"), into: &events)
+            return
+        case .open:
+            call.scanner.feed(fragment)
+            toolCalls[delta.index] = call
+            if !fragment.isEmpty, case .tool(let index, _)? = openBlock {
+                events.append(.blockDelta(index: index, .inputJSON(fragment)))
+                contentDeltas += 1
+            }
+        case .pending:
+            call.bufferedArguments += fragment
+            call.scanner.feed(fragment)
+            toolCalls[delta.index] = call
+        }
+        openNextToolCallIfPossible(into: &events)
+    }
+
+    /// Opens the first pending call once the open block may close: it is text/thinking, or a tool call whose
+    /// arguments are complete. Interleaved fragments of a later call wait, buffered, until then.
+    private mutating func openNextToolCallIfPossible(into events: inout [AnthropicEvent]) {
+        while let next = toolOrder.first(where: { toolCalls[$0]?.status == .pending && toolCalls[$0]?.name != nil }) {
+            if case .tool(_, let upstreamIndex)? = openBlock {
+                guard toolCalls[upstreamIndex]?.scanner.isComplete == true else { return }
+            }
+            closeOpenBlock(into: &events)
+            open(toolCall: next, into: &events)
+        }
+    }
+
+    private mutating func open(toolCall upstreamIndex: Int, into events: inout [AnthropicEvent]) {
+        guard var call = toolCalls[upstreamIndex] else { return }
+        let id = call.id ?? makeToolID()
+        call.id = id
+        let index = nextIndex
+        nextIndex += 1
+        events.append(.blockStart(index: index, .toolUse(id: id, name: call.name ?? "")))
+        if !call.bufferedArguments.isEmpty {
+            events.append(.blockDelta(index: index, .inputJSON(call.bufferedArguments)))
+            contentDeltas += 1
+            call.bufferedArguments = ""
+        }
+        call.status = .open
+        toolCalls[upstreamIndex] = call
+        openBlock = .tool(index: index, upstreamIndex: upstreamIndex)
+    }
+
+    /// At the end of the answer every call still waiting is emitted whole, in first-seen order.
+    private mutating func flushPendingToolCalls(into events: inout [AnthropicEvent]) {
+        for upstreamIndex in toolOrder where toolCalls[upstreamIndex]?.status == .pending {
+            closeOpenBlock(into: &events)
+            open(toolCall: upstreamIndex, into: &events)
+        }
+        closeOpenBlock(into: &events)
+    }
+
+    // MARK: - Completion
+
+    private mutating func complete(_ reason: Anthropic.StopReason, stopSequence: String?,
+                                   into events: inout [AnthropicEvent]) {
+        let usage = finalUsage()
+        events.append(.messageDelta(stopReason: reason, stopSequence: reason == .stopSequence ? stopSequence : nil,
+                                    usage: usage))
+        events.append(.messageStop)
+        phase = .ended
+    }
+
+    /// Anthropic counts cache reads apart from `input_tokens`; OpenAI's `prompt_tokens` includes them.
+    func finalUsage() -> Anthropic.Usage {
+        guard let usage else {
+            return Anthropic.Usage(inputTokens: estimatedInputTokens, outputTokens: contentDeltas)
+        }
+        let cached = min(usage.cachedTokens, usage.promptTokens)
+        return Anthropic.Usage(inputTokens: usage.promptTokens - cached, outputTokens: usage.completionTokens,
+                               cacheReadInputTokens: cached)
+    }
+
+    static func stopReason(_ finishReason: String) -> Anthropic.StopReason {
+        switch finishReason {
+        case "length": return .maxTokens
+        case "tool_calls", "function_call": return .toolUse
+        case "content_filter": return .refusal
+        default: return .endTurn
+        }
+    }
+}

@@ -1,0 +1,69 @@
+/// The whole upstream-to-client path for one response: SSE bytes in, Anthropic events out.
+///
+/// The worker feeds it what libcurl delivers; the tests feed it fixture files whole, by line and by byte.
+public struct UpstreamStreamTranslator {
+    private var parser: SSEParser
+    public private(set) var translator: OpenAIStreamToAnthropic
+
+    public init(translator: OpenAIStreamToAnthropic, maxLineBytes: Int = 16 * 1024 * 1024) {
+        self.translator = translator
+        parser = SSEParser(maxLineBytes: maxLineBytes)
+    }
+
+    public var isFinished: Bool { translator.isFinished }
+    public var hasEmittedContent: Bool { translator.hasEmittedContent }
+
+    public mutating func start(into events: inout [AnthropicEvent]) {
+        translator.start(into: &events)
+    }
+
+    /// Streamed body bytes (`text/event-stream`).
+    public mutating func feed(_ bytes: some Sequence<UInt8>, into events: inout [AnthropicEvent]) {
+        guard !translator.isFinished else { return }
+        parser.append(bytes)
+        do {
+            while !translator.isFinished, let event = try parser.next() {
+                handle(event.data, into: &events)
+            }
+        } catch {
+            translator.fail(GatewayError(.api, "upstream sent an oversized stream line"), into: &events)
+        }
+    }
+
+    private mutating func handle(_ data: [UInt8], into events: inout [AnthropicEvent]) {
+        if data.elementsEqual("[DONE]".utf8) {
+            translator.receiveDone(into: &events)
+            return
+        }
+        do {
+            let chunk = try OpenAI.StreamChunk(json: JSONParser.parse(data))
+            translator.receive(chunk, into: &events)
+        } catch {
+            translator.fail(GatewayError(.api, "upstream sent a malformed stream chunk"), into: &events)
+        }
+    }
+
+    /// A complete non-streamed body (`application/json`): the same translation, chunk by chunk.
+    public mutating func feedCompletion(_ body: [UInt8], into events: inout [AnthropicEvent]) {
+        guard !translator.isFinished else { return }
+        do {
+            for chunk in try OpenAI.chunks(fromCompletion: JSONParser.parse(body)) where !translator.isFinished {
+                translator.receive(chunk, into: &events)
+            }
+            if !translator.isFinished { translator.receiveDone(into: &events) }
+        } catch {
+            translator.fail(GatewayError(.api, "upstream sent a malformed response body"), into: &events)
+        }
+    }
+
+    /// The upstream body ended cleanly.
+    public mutating func endOfBody(into events: inout [AnthropicEvent]) {
+        guard !translator.isFinished else { return }
+        translator.receiveEndOfBody(into: &events)
+    }
+
+    /// The transfer failed (connection dropped, idle timeout, …).
+    public mutating func fail(_ error: GatewayError, into events: inout [AnthropicEvent]) {
+        translator.fail(error, into: &events)
+    }
+}
