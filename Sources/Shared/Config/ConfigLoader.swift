@@ -1,0 +1,71 @@
+import Foundation
+
+/// Reads the configuration from the process (environment, `.env` file, flags, keys file) and validates it.
+/// The only configuration code that does I/O.
+public enum ConfigLoader {
+    /// The number of CPUs this process may run on (the `WORKERS` default).
+    public static var cpuCount: Int { ProcessInfo.processInfo.activeProcessorCount }
+
+    public static func load(
+        environment: [String: String] = ProcessInfo.processInfo.environment, arguments: [String]
+    ) throws(ConfigError) -> (config: GatewayConfig, source: ConfigSource) {
+        let flags = try ConfigSource.parseFlags(arguments)
+        let envFilePath = flags["ENV_FILE"] ?? environment["ENV_FILE"] ?? ".env"
+        var envFile: String?
+        if FileManager.default.fileExists(atPath: envFilePath) {
+            guard let text = try? String(contentsOfFile: envFilePath, encoding: .utf8) else {
+                throw ConfigError(option: "ENV_FILE", problem: "cannot read \(envFilePath)",
+                                  fix: "check the file's permissions")
+            }
+            envFile = text
+        } else if flags["ENV_FILE"] != nil || environment["ENV_FILE"] != nil {
+            throw ConfigError(option: "ENV_FILE", problem: "\(envFilePath) does not exist", fix: "create it or unset ENV_FILE")
+        }
+        let source = try ConfigSource.merge(environment: environment, envFile: envFile, arguments: arguments)
+        let unknown = Set(flags.keys).subtracting(ConfigOption.names)
+        if let first = unknown.sorted().first {
+            throw ConfigError(option: "--" + first.lowercased().replacingOccurrences(of: "_", with: "-"),
+                              problem: "unknown option", fix: "see --help for the list of options")
+        }
+        var keysFile: String?
+        if let path = source["GATEWAY_KEYS_FILE"] {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ConfigError(option: "GATEWAY_KEYS_FILE", problem: "cannot read \(path)",
+                                  fix: "point it at a readable file of SHA-256 digests")
+            }
+            keysFile = text
+        }
+        let config = try GatewayConfig(source: source, keysFileContents: keysFile, cpuCount: cpuCount)
+        return (config, source)
+    }
+
+    /// `--help` text listing every option with its default.
+    public static func helpText(executable: String) -> String {
+        var text = """
+            cerebras-gateway — Anthropic Messages API in front of Cerebras
+
+            Usage:
+              \(executable) [--option value …]      run the gateway (master + workers)
+              \(executable) check-config [--option value …]   validate the configuration and exit
+              \(executable) --version | --help
+
+            Every option is also an environment variable (--max-body-bytes ⇔ MAX_BODY_BYTES) and may be set in
+            the .env file. Precedence: flags > environment > .env file > defaults.
+
+            Signals: TERM/INT graceful stop · QUIT immediate stop · HUP reload · TTIN/TTOU one worker more/less ·
+            USR1 reopen the log file.
+
+            """
+        var group = ""
+        for option in ConfigOption.all {
+            if option.group != group {
+                group = option.group
+                text += "\n\(group):\n"
+            }
+            let flag = "--" + option.name.lowercased().replacingOccurrences(of: "_", with: "-")
+            let defaultText = option.defaultValue.isEmpty ? "" : " (default: \(option.defaultValue))"
+            text += "  \(flag.padding(toLength: 38, withPad: " ", startingAt: 0)) \(option.summary)\(defaultText)\n"
+        }
+        return text
+    }
+}

@@ -1,0 +1,143 @@
+/// The master ⇄ worker protocol on the control socketpair (fd 4 in the worker): one compact JSON object
+/// per line. Compact JSON never contains a raw newline, so a newline is an unambiguous frame end.
+public enum ControlMessage: Sendable, Equatable {
+    // MARK: worker → master
+    /// The worker serves on its inherited listener.
+    case ready(pid: Int32)
+    /// Liveness plus the worker's cumulative metrics.
+    case heartbeat(activeRequests: Int, metrics: MetricsSnapshot)
+    /// Embedded-mode rate limiting: decide and reserve for `bucket` (answered with `rateLimitDecision`).
+    case rateLimitAcquire(id: Int, bucket: String, requestsPerMinute: Int, tokensPerMinute: Int, tokens: Int)
+    /// Embedded-mode correction of a reservation once the real usage is known.
+    case rateLimitCorrect(bucket: String, requestsPerMinute: Int, tokensPerMinute: Int, deltaTokens: Int)
+
+    // MARK: master → worker
+    case rateLimitDecision(id: Int, decision: RateLimitVerdict)
+    /// Stop accepting, finish in-flight requests, exit 0.
+    case drain
+
+    public func encoded() -> [UInt8] {
+        var writer = JSONWriter(capacity: 128)
+        writer.value(json)
+        writer.bytes.append(0x0A)
+        return writer.bytes
+    }
+
+    var json: JSONValue {
+        switch self {
+        case .ready(let pid):
+            return .object(JSONObject([("t", .string("ready")), ("pid", .int(Int(pid)))]))
+        case .heartbeat(let active, let metrics):
+            return .object(JSONObject([("t", .string("hb")), ("active", .int(active)), ("m", metrics.json())]))
+        case .rateLimitAcquire(let id, let bucket, let rpm, let tpm, let tokens):
+            return .object(JSONObject([
+                ("t", .string("rl")), ("id", .int(id)), ("b", .string(bucket)), ("rpm", .int(rpm)),
+                ("tpm", .int(tpm)), ("tok", .int(tokens)),
+            ]))
+        case .rateLimitCorrect(let bucket, let rpm, let tpm, let delta):
+            return .object(JSONObject([
+                ("t", .string("rlc")), ("b", .string(bucket)), ("rpm", .int(rpm)), ("tpm", .int(tpm)),
+                ("d", .int(delta)),
+            ]))
+        case .rateLimitDecision(let id, let verdict):
+            return .object(JSONObject([("t", .string("rlr")), ("id", .int(id)), ("v", verdict.json)]))
+        case .drain:
+            return .object(JSONObject([("t", .string("drain"))]))
+        }
+    }
+
+    /// Decodes one line (without its newline). Unknown or malformed lines give nil: a newer peer's messages
+    /// are skipped, not fatal.
+    public init?(line: some Collection<UInt8>) {
+        guard let json = try? JSONParser.parse(line), let type = json["t"]?.stringValue else { return nil }
+        switch type {
+        case "ready":
+            guard let pid = json["pid"]?.intValue else { return nil }
+            self = .ready(pid: Int32(truncatingIfNeeded: pid))
+        case "hb":
+            self = .heartbeat(activeRequests: json["active"]?.intValue ?? 0,
+                              metrics: MetricsSnapshot(json: json["m"] ?? .null))
+        case "rl":
+            guard let id = json["id"]?.intValue, let bucket = json["b"]?.stringValue else { return nil }
+            self = .rateLimitAcquire(id: id, bucket: bucket, requestsPerMinute: json["rpm"]?.intValue ?? 0,
+                                     tokensPerMinute: json["tpm"]?.intValue ?? 0, tokens: json["tok"]?.intValue ?? 0)
+        case "rlc":
+            guard let bucket = json["b"]?.stringValue else { return nil }
+            self = .rateLimitCorrect(bucket: bucket, requestsPerMinute: json["rpm"]?.intValue ?? 0,
+                                     tokensPerMinute: json["tpm"]?.intValue ?? 0, deltaTokens: json["d"]?.intValue ?? 0)
+        case "rlr":
+            guard let id = json["id"]?.intValue, let verdict = json["v"].flatMap(RateLimitVerdict.init(json:))
+            else { return nil }
+            self = .rateLimitDecision(id: id, decision: verdict)
+        case "drain":
+            self = .drain
+        default:
+            return nil
+        }
+    }
+}
+
+/// A rate-limit decision as it crosses process boundaries (the same fields as Anthropic's headers need).
+public struct RateLimitVerdict: Sendable, Equatable {
+    public var allowed: Bool
+    public var requestsLimit: Int
+    public var requestsRemaining: Int
+    public var requestsResetSeconds: Double
+    public var tokensLimit: Int
+    public var tokensRemaining: Int
+    public var tokensResetSeconds: Double
+    public var retryAfterSeconds: Double?
+
+    public init(allowed: Bool, requestsLimit: Int, requestsRemaining: Int, requestsResetSeconds: Double,
+                tokensLimit: Int, tokensRemaining: Int, tokensResetSeconds: Double, retryAfterSeconds: Double?) {
+        self.allowed = allowed
+        self.requestsLimit = requestsLimit
+        self.requestsRemaining = requestsRemaining
+        self.requestsResetSeconds = requestsResetSeconds
+        self.tokensLimit = tokensLimit
+        self.tokensRemaining = tokensRemaining
+        self.tokensResetSeconds = tokensResetSeconds
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    var json: JSONValue {
+        var fields: [(key: String, value: JSONValue)] = [
+            ("ok", .bool(allowed)), ("rl", .int(requestsLimit)), ("rr", .int(requestsRemaining)),
+            ("rs", .double(requestsResetSeconds)), ("tl", .int(tokensLimit)), ("tr", .int(tokensRemaining)),
+            ("ts", .double(tokensResetSeconds)),
+        ]
+        if let retryAfterSeconds { fields.append(("ra", .double(retryAfterSeconds))) }
+        return .object(JSONObject(fields))
+    }
+
+    init?(json: JSONValue) {
+        guard let allowed = json["ok"]?.boolValue else { return nil }
+        self.init(
+            allowed: allowed, requestsLimit: json["rl"]?.intValue ?? 0, requestsRemaining: json["rr"]?.intValue ?? 0,
+            requestsResetSeconds: json["rs"]?.doubleValue ?? 0, tokensLimit: json["tl"]?.intValue ?? 0,
+            tokensRemaining: json["tr"]?.intValue ?? 0, tokensResetSeconds: json["ts"]?.doubleValue ?? 0,
+            retryAfterSeconds: json["ra"]?.doubleValue)
+    }
+}
+
+/// Splits a byte stream into control lines.
+public struct ControlLineBuffer {
+    private var buffer: [UInt8] = []
+    /// A peer sending a line larger than this is broken; the buffer is reset rather than grown without bound.
+    public static let maxLineBytes = 8 * 1024 * 1024
+
+    public init() {}
+
+    public mutating func append(_ bytes: some Sequence<UInt8>) -> [ControlMessage] {
+        buffer.append(contentsOf: bytes)
+        var messages: [ControlMessage] = []
+        var start = 0
+        while let newline = buffer[start...].firstIndex(of: 0x0A) {
+            if let message = ControlMessage(line: buffer[start..<newline]) { messages.append(message) }
+            start = newline + 1
+        }
+        buffer.removeSubrange(0..<start)
+        if buffer.count > Self.maxLineBytes { buffer.removeAll() }
+        return messages
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+
+/// Writes one JSON object per log line: `{"ts":…,"level":…,"msg":…,"logger":…, metadata…}`.
+///
+/// Metadata keys are dotted (`request.id`, `worker.slot`); callers never put keys or prompt text in them.
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    private let label: String
+    private let output: LogOutput
+
+    public init(label: String, level: Logger.Level, output: LogOutput = .shared) {
+        self.label = label
+        logLevel = level
+        self.output = output
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var writer = JSONWriter(capacity: 256)
+        writer.raw("{\"ts\":")
+        writer.string(LogOutput.timestamp())
+        writer.raw(",\"level\":")
+        writer.string(event.level.rawValue)
+        writer.raw(",\"msg\":")
+        writer.string(event.message.description)
+        writer.raw(",\"logger\":")
+        writer.string(label)
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra, uniquingKeysWith: { _, new in new }) }
+        for key in merged.keys.sorted() {
+            writer.raw(",")
+            writer.string(key)
+            writer.raw(":")
+            Self.write(merged[key]!, to: &writer)
+        }
+        writer.raw("}\n")
+        output.write(writer.bytes)
+    }
+
+    private static func write(_ value: Logger.Metadata.Value, to writer: inout JSONWriter) {
+        switch value {
+        case .string(let text):
+            // Numbers logged as strings stay numbers for machines.
+            if let number = Double(text), number.isFinite, !text.hasPrefix("+"), text.first != "." {
+                writer.raw(text)
+            } else {
+                writer.string(text)
+            }
+        case .stringConvertible(let convertible):
+            writer.string(convertible.description)
+        case .array(let values):
+            writer.raw("[")
+            for (index, element) in values.enumerated() {
+                if index > 0 { writer.raw(",") }
+                write(element, to: &writer)
+            }
+            writer.raw("]")
+        case .dictionary(let dictionary):
+            writer.raw("{")
+            for (index, key) in dictionary.keys.sorted().enumerated() {
+                if index > 0 { writer.raw(",") }
+                writer.string(key)
+                writer.raw(":")
+                write(dictionary[key]!, to: &writer)
+            }
+            writer.raw("}")
+        }
+    }
+
+    /// Installs this handler for the whole process.
+    public static func bootstrap(level: String, file: String?) {
+        let parsed = Logger.Level(rawValue: level) ?? .info
+        if let file { LogOutput.shared.open(path: file) }
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: parsed) }
+    }
+}
+
+/// Where log lines go: stderr, or an append-only file that `reopen()` swaps (SIGUSR1, after log rotation).
+public final class LogOutput: Sendable {
+    public static let shared = LogOutput()
+    private let descriptor = NIOLockedValueBox<Int32>(STDERR_FILENO)
+    private let path = NIOLockedValueBox<String?>(nil)
+
+    public func open(path: String) {
+        self.path.withLockedValue { $0 = path }
+        reopen()
+    }
+
+    /// Reopens the log file (after logrotate moved it). No-op when logging to stderr.
+    public func reopen() {
+        guard let path = path.withLockedValue({ $0 }) else { return }
+        let fd = Foundation.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { return }
+        let old = descriptor.withLockedValue { current -> Int32 in
+            defer { current = fd }
+            return current
+        }
+        if old != STDERR_FILENO { close(old) }
+    }
+
+    func write(_ bytes: [UInt8]) {
+        descriptor.withLockedValue { fd in
+            bytes.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                    if written <= 0 {
+                        if written < 0, errno == EINTR { continue }
+                        return
+                    }
+                    offset += written
+                }
+            }
+        }
+    }
+
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = time_t(now.tv_sec)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let millis = Int(now.tv_nsec) / 1_000_000
+        func pad(_ value: Int32, _ width: Int = 2) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T\(pad(parts.tm_hour)):"
+            + "\(pad(parts.tm_min)):\(pad(parts.tm_sec)).\(pad(Int32(millis), 3))Z"
+    }
+}

@@ -1,0 +1,138 @@
+/// Cumulative metric values of one process, keyed by series (`name` plus its rendered label set).
+///
+/// Workers send their whole snapshot with each heartbeat; the master keeps the latest per worker and adds
+/// the final snapshots of exited workers, so a lost message never loses counts for good.
+public struct MetricsSnapshot: Sendable, Equatable {
+    public struct Series: Hashable, Sendable, Comparable {
+        public var name: String
+        /// Rendered Prometheus labels, sorted by key: `model="zai-glm-4.7",route="messages"`.
+        public var labels: String
+
+        public init(_ name: String, _ labels: [(String, String)] = []) {
+            self.name = name
+            self.labels = labels.sorted { $0.0 < $1.0 }.map { "\($0.0)=\"\(Self.escape($0.1))\"" }
+                .joined(separator: ",")
+        }
+
+        init(name: String, renderedLabels: String) {
+            self.name = name
+            labels = renderedLabels
+        }
+
+        static func escape(_ value: String) -> String {
+            var out = ""
+            for character in value {
+                switch character {
+                case "\\": out += "\\\\"
+                case "\"": out += "\\\""
+                case "\n": out += "\\n"
+                default: out.append(character)
+                }
+            }
+            return out
+        }
+
+        public static func < (lhs: Series, rhs: Series) -> Bool {
+            (lhs.name, lhs.labels) < (rhs.name, rhs.labels)
+        }
+    }
+
+    public struct Histogram: Sendable, Equatable {
+        public var bounds: [Double]
+        /// Non-cumulative counts per bucket; the last entry counts observations above every bound.
+        public var counts: [Int]
+        public var sum: Double
+
+        public init(bounds: [Double]) {
+            self.bounds = bounds
+            counts = Array(repeating: 0, count: bounds.count + 1)
+            sum = 0
+        }
+
+        public mutating func observe(_ value: Double) {
+            var index = 0
+            while index < bounds.count, value > bounds[index] { index += 1 }
+            counts[index] += 1
+            sum += value
+        }
+
+        public var count: Int { counts.reduce(0, +) }
+
+        mutating func add(_ other: Histogram) {
+            guard other.bounds == bounds else { return }
+            for index in counts.indices { counts[index] += other.counts[index] }
+            sum += other.sum
+        }
+    }
+
+    public var counters: [Series: Double] = [:]
+    public var gauges: [Series: Double] = [:]
+    public var histograms: [Series: Histogram] = [:]
+
+    public init() {}
+
+    /// Adds another snapshot: counters, gauges and histograms all sum across processes.
+    public mutating func add(_ other: MetricsSnapshot) {
+        for (series, value) in other.counters { counters[series, default: 0] += value }
+        for (series, value) in other.gauges { gauges[series, default: 0] += value }
+        for (series, histogram) in other.histograms {
+            if histograms[series] == nil {
+                histograms[series] = histogram
+            } else {
+                histograms[series]?.add(histogram)
+            }
+        }
+    }
+
+    /// The same snapshot without its gauges: what a retired worker still contributes.
+    public var withoutGauges: MetricsSnapshot {
+        var copy = self
+        copy.gauges = [:]
+        return copy
+    }
+}
+
+extension MetricsSnapshot {
+    public func json() -> JSONValue {
+        func series(_ key: Series) -> [(key: String, value: JSONValue)] {
+            [("n", .string(key.name)), ("l", .string(key.labels))]
+        }
+        let counters = self.counters.sorted { $0.key < $1.key }.map { key, value in
+            JSONValue.object(JSONObject(series(key) + [("v", .double(value))]))
+        }
+        let gauges = self.gauges.sorted { $0.key < $1.key }.map { key, value in
+            JSONValue.object(JSONObject(series(key) + [("v", .double(value))]))
+        }
+        let histograms = self.histograms.sorted { $0.key < $1.key }.map { key, histogram in
+            JSONValue.object(JSONObject(series(key) + [
+                ("b", .array(histogram.bounds.map(JSONValue.double))),
+                ("c", .array(histogram.counts.map(JSONValue.int))),
+                ("s", .double(histogram.sum)),
+            ]))
+        }
+        return .object(JSONObject([("c", .array(counters)), ("g", .array(gauges)), ("h", .array(histograms))]))
+    }
+
+    public init(json: JSONValue) {
+        self.init()
+        func key(_ entry: JSONValue) -> Series? {
+            guard let name = entry["n"]?.stringValue, let labels = entry["l"]?.stringValue else { return nil }
+            return Series(name: name, renderedLabels: labels)
+        }
+        for entry in json["c"]?.arrayValue ?? [] {
+            if let series = key(entry), let value = entry["v"]?.doubleValue { counters[series] = value }
+        }
+        for entry in json["g"]?.arrayValue ?? [] {
+            if let series = key(entry), let value = entry["v"]?.doubleValue { gauges[series] = value }
+        }
+        for entry in json["h"]?.arrayValue ?? [] {
+            guard let series = key(entry), let bounds = entry["b"]?.arrayValue?.compactMap(\.doubleValue),
+                let counts = entry["c"]?.arrayValue?.compactMap(\.intValue), counts.count == bounds.count + 1
+            else { continue }
+            var histogram = Histogram(bounds: bounds)
+            histogram.counts = counts
+            histogram.sum = entry["s"]?.doubleValue ?? 0
+            histograms[series] = histogram
+        }
+    }
+}
