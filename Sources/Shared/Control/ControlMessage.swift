@@ -10,11 +10,14 @@ public enum ControlMessage: Sendable, Equatable {
     case rateLimitAcquire(id: Int, bucket: String, requestsPerMinute: Int, tokensPerMinute: Int, tokens: Int)
     /// Embedded-mode correction of a reservation once the real usage is known.
     case rateLimitCorrect(bucket: String, requestsPerMinute: Int, tokensPerMinute: Int, deltaTokens: Int)
+    /// `GET /health` or `GET /metrics` arrived on the API port: the master answers for the whole node.
+    case adminQuery(id: Int, path: String)
 
     // MARK: master → worker
     case rateLimitDecision(id: Int, decision: RateLimitVerdict)
     /// Stop accepting, finish in-flight requests, exit 0.
     case drain
+    case adminResponse(id: Int, status: Int, contentType: String, body: String)
 
     public func encoded() -> [UInt8] {
         var writer = JSONWriter(capacity: 128)
@@ -43,6 +46,13 @@ public enum ControlMessage: Sendable, Equatable {
             return .object(JSONObject([("t", .string("rlr")), ("id", .int(id)), ("v", verdict.json)]))
         case .drain:
             return .object(JSONObject([("t", .string("drain"))]))
+        case .adminQuery(let id, let path):
+            return .object(JSONObject([("t", .string("aq")), ("id", .int(id)), ("p", .string(path))]))
+        case .adminResponse(let id, let status, let contentType, let body):
+            return .object(JSONObject([
+                ("t", .string("ar")), ("id", .int(id)), ("s", .int(status)), ("ct", .string(contentType)),
+                ("b", .string(body)),
+            ]))
         }
     }
 
@@ -71,6 +81,13 @@ public enum ControlMessage: Sendable, Equatable {
             self = .rateLimitDecision(id: id, decision: verdict)
         case "drain":
             self = .drain
+        case "aq":
+            guard let id = json["id"]?.intValue, let path = json["p"]?.stringValue else { return nil }
+            self = .adminQuery(id: id, path: path)
+        case "ar":
+            guard let id = json["id"]?.intValue, let status = json["s"]?.intValue else { return nil }
+            self = .adminResponse(id: id, status: status, contentType: json["ct"]?.stringValue ?? "text/plain",
+                                  body: json["b"]?.stringValue ?? "")
         default:
             return nil
         }
@@ -121,7 +138,7 @@ public struct RateLimitVerdict: Sendable, Equatable {
 }
 
 /// Splits a byte stream into control lines.
-public struct ControlLineBuffer {
+public struct ControlLineBuffer: Sendable {
     private var buffer: [UInt8] = []
     /// A peer sending a line larger than this is broken; the buffer is reset rather than grown without bound.
     public static let maxLineBytes = 8 * 1024 * 1024

@@ -29,8 +29,10 @@ public enum AnthropicToOpenAI {
     static let temperatureRange = 0.0...1.5
     static let maxUserLength = 64
 
+    /// - Parameter enforceContextWindow: false for `count_tokens`, which reports the size even when it is too big.
     public static func translate(
-        _ request: Anthropic.MessagesRequest, catalog: ModelCatalog, options: TranslationOptions
+        _ request: Anthropic.MessagesRequest, catalog: ModelCatalog, options: TranslationOptions,
+        enforceContextWindow: Bool = true
     ) throws(GatewayError) -> TranslatedRequest {
         guard let profile = catalog.resolve(request.model) else {
             throw GatewayError(.notFound, "model: no backend is configured for model \"\(request.model)\"")
@@ -73,7 +75,7 @@ public enum AnthropicToOpenAI {
         applyReasoningControl(request, profile: profile, to: &upstream)
 
         let estimate = TokenEstimator.count(upstream)
-        guard estimate < profile.contextWindow else {
+        guard estimate < profile.contextWindow || !enforceContextWindow else {
             throw .promptTooLong(tokens: estimate, maximum: profile.contextWindow)
         }
         var maxTokens = min(request.maxTokens, profile.maxOutputTokens, profile.contextWindow - estimate)

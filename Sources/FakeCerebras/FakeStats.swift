@@ -1,0 +1,81 @@
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Counters and the last chat-completions request, shared by every connection; served at `/fake/stats`.
+final class FakeStats: Sendable {
+    private struct State {
+        var requests = 0
+        var active = 0
+        var cancelled = 0
+        var completed = 0
+        var lastRequest: ByteBuffer?
+        var lastRequestIsJSON = false
+        var lastHeaders: HTTPHeaders?
+    }
+
+    private let state = Mutex(State())
+
+    /// A chat-completions request arrived; it stays active until `completed` or `cancelled`.
+    func requestStarted(body: ByteBuffer, isJSON: Bool, headers: HTTPHeaders) {
+        state.withLock {
+            $0.requests += 1
+            $0.active += 1
+            $0.lastRequest = body
+            $0.lastRequestIsJSON = isJSON
+            $0.lastHeaders = headers
+        }
+    }
+
+    /// The response ran to its scripted end (including a scripted drop).
+    func completed() {
+        state.withLock {
+            $0.active -= 1
+            $0.completed += 1
+        }
+    }
+
+    /// The client went away before the response finished.
+    func cancelled() {
+        state.withLock {
+            $0.active -= 1
+            $0.cancelled += 1
+        }
+    }
+
+    /// Zeroes the counters and forgets the last request. `active` is kept: those responses are still running.
+    func reset() {
+        state.withLock {
+            let active = $0.active
+            $0 = State()
+            $0.active = active
+        }
+    }
+
+    /// The `/fake/stats` JSON document.
+    func json() -> String {
+        let s = state.withLock { $0 }
+        let lastRequest: String
+        if let body = s.lastRequest {
+            let text = String(decoding: body.readableBytesView, as: UTF8.self)
+            // Embed the body as JSON when it is JSON, so tests can index into it; else as a string.
+            lastRequest = s.lastRequestIsJSON ? text : JSONText.quoted(text)
+        } else {
+            lastRequest = "null"
+        }
+        var headers: [(String, String)] = []
+        for (name, value) in s.lastHeaders ?? [:] {
+            let key = name.lowercased()
+            if let i = headers.firstIndex(where: { $0.0 == key }) {
+                headers[i].1 += ", " + value
+            } else {
+                headers.append((key, value))
+            }
+        }
+        let headersJSON = headers.map { JSONText.quoted($0.0) + ":" + JSONText.quoted($0.1) }.joined(separator: ",")
+        return """
+            {"requests":\(s.requests),"active":\(s.active),"cancelled":\(s.cancelled),\
+            "completed":\(s.completed),"last_request":\(lastRequest),"last_headers":{\(headersJSON)}}
+            """
+    }
+}

@@ -1,0 +1,100 @@
+import NIOConcurrencyHelpers
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An in-memory `RateLimiting` for one process: the master of a node without Redis runs it for all
+/// its workers.
+///
+/// Buckets that are full again in both dimensions carry no information, so they are swept out
+/// periodically; memory is bounded by the buckets active within the last minute or so.
+public final class LocalRateLimiter: RateLimiting {
+    private struct State {
+        var buckets: [String: RateLimitBucket] = [:]
+        var operationsSinceSweep = 0
+        var operationsBeforeNextSweep = LocalRateLimiter.minimumOperationsBetweenSweeps
+    }
+
+    /// A sweep runs after at least this many operations, and after as many operations as there were
+    /// buckets left by the previous sweep, which keeps its cost amortised O(1) per operation.
+    private static let minimumOperationsBetweenSweeps = 1_024
+
+    private let state = NIOLockedValueBox(State())
+    private let clock: @Sendable () -> Int64
+
+    /// Creates a limiter reading time from `clock` (microseconds; monotonic by default).
+    public init(clock: @escaping @Sendable () -> Int64 = LocalRateLimiter.monotonicMicroseconds) {
+        self.clock = clock
+    }
+
+    /// Buckets currently held in memory.
+    public var bucketCount: Int { self.state.withLockedValue { $0.buckets.count } }
+
+    /// Decides at `now` (microseconds on the limiter's clock).
+    public func acquire(bucket: String, limits: RateLimits, tokens: Int, now: Int64) -> RateLimitDecision {
+        guard !limits.isUnlimited else { return .unlimited }
+        return self.state.withLockedValue { state in
+            Self.sweepIfDue(&state, now: now)
+            var entry = state.buckets[bucket] ?? RateLimitBucket()
+            let decision = entry.acquire(limits: limits, tokens: tokens, now: now)
+            state.buckets[bucket] = entry
+            return decision
+        }
+    }
+
+    /// Adjusts the token charge at `now` (microseconds on the limiter's clock).
+    public func correct(bucket: String, limits: RateLimits, deltaTokens: Int, now: Int64) {
+        guard limits.tokensPerMinute > 0, deltaTokens != 0 else { return }
+        self.state.withLockedValue { state in
+            Self.sweepIfDue(&state, now: now)
+            var entry = state.buckets[bucket] ?? RateLimitBucket()
+            entry.correct(limits: limits, deltaTokens: deltaTokens, now: now)
+            state.buckets[bucket] = entry
+        }
+    }
+
+    /// Removes every bucket that is full again; runs by itself every so often.
+    public func prune(now: Int64) {
+        self.state.withLockedValue { state in Self.sweep(&state, now: now) }
+    }
+
+    // MARK: - RateLimiting
+
+    public func acquire(
+        bucket: String,
+        limits: RateLimits,
+        tokens: Int,
+        completion: @escaping @Sendable (Result<RateLimitDecision, RateLimitError>) -> Void
+    ) {
+        completion(.success(self.acquire(bucket: bucket, limits: limits, tokens: tokens, now: self.clock())))
+    }
+
+    public func correct(bucket: String, limits: RateLimits, deltaTokens: Int) {
+        self.correct(bucket: bucket, limits: limits, deltaTokens: deltaTokens, now: self.clock())
+    }
+
+    // MARK: - Clock and sweeping
+
+    /// Microseconds from `CLOCK_MONOTONIC`, which wall-clock adjustments cannot move backwards.
+    public static func monotonicMicroseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1_000
+    }
+
+    private static func sweepIfDue(_ state: inout State, now: Int64) {
+        state.operationsSinceSweep += 1
+        if state.operationsSinceSweep >= state.operationsBeforeNextSweep {
+            Self.sweep(&state, now: now)
+        }
+    }
+
+    private static func sweep(_ state: inout State, now: Int64) {
+        state.buckets = state.buckets.filter { !$0.value.isIdle(now: now) }
+        state.operationsSinceSweep = 0
+        state.operationsBeforeNextSweep = max(Self.minimumOperationsBetweenSweeps, state.buckets.count)
+    }
+}

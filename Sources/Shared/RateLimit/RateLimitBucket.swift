@@ -1,0 +1,54 @@
+/// The state of one bucket (two TATs) and the joint request-and-token decision on it.
+///
+/// Both dimensions are checked first and charged together only when both fit, so a denied
+/// request costs nothing. The Lua `acquire` script performs the same steps inside Redis.
+public struct RateLimitBucket: Sendable, Equatable {
+    /// Theoretical arrival time of the request dimension in microseconds; `nil` when full.
+    public var requestTAT: Int64?
+    /// Theoretical arrival time of the token dimension in microseconds; `nil` when full.
+    public var tokenTAT: Int64?
+
+    /// Creates a full bucket.
+    public init(requestTAT: Int64? = nil, tokenTAT: Int64? = nil) {
+        self.requestTAT = requestTAT
+        self.tokenTAT = tokenTAT
+    }
+
+    /// Admits one request costing `tokens` if both dimensions allow it at `now` (microseconds).
+    public mutating func acquire(limits: RateLimits, tokens: Int, now: Int64) -> RateLimitDecision {
+        let requests = GCRA(limit: limits.requestsPerMinute)
+        let tokenLimit = GCRA(limit: limits.tokensPerMinute)
+        let requestCheck = requests?.check(tat: self.requestTAT, cost: 1, now: now)
+        let tokenCheck = tokenLimit?.check(tat: self.tokenTAT, cost: max(0, tokens), now: now)
+        let allowed = (requestCheck?.fits ?? true) && (tokenCheck?.fits ?? true)
+
+        if allowed {
+            if let requestCheck { self.requestTAT = requestCheck.chargedTAT }
+            if let tokenCheck { self.tokenTAT = tokenCheck.chargedTAT }
+        }
+        // Both dimensions only get closer to fitting as time passes, so the later of the two
+        // waits is exactly when the whole request fits.
+        let retryAfter = max(requestCheck?.retryAfterMicroseconds ?? 0, tokenCheck?.retryAfterMicroseconds ?? 0)
+
+        return RateLimitDecision(
+            allowed: allowed,
+            limits: limits,
+            requestsRemaining: requests?.remaining(tat: self.requestTAT, now: now) ?? 0,
+            requestsResetMicroseconds: requests?.resetMicroseconds(tat: self.requestTAT, now: now) ?? 0,
+            tokensRemaining: tokenLimit?.remaining(tat: self.tokenTAT, now: now) ?? 0,
+            tokensResetMicroseconds: tokenLimit?.resetMicroseconds(tat: self.tokenTAT, now: now) ?? 0,
+            retryAfterMicroseconds: retryAfter
+        )
+    }
+
+    /// Charges (positive) or refunds (negative) `deltaTokens` once the real usage is known.
+    public mutating func correct(limits: RateLimits, deltaTokens: Int, now: Int64) {
+        guard let tokenLimit = GCRA(limit: limits.tokensPerMinute), deltaTokens != 0 else { return }
+        self.tokenTAT = tokenLimit.corrected(tat: self.tokenTAT, delta: deltaTokens, now: now)
+    }
+
+    /// Whether the bucket is full in both dimensions, so forgetting it changes nothing.
+    public func isIdle(now: Int64) -> Bool {
+        (self.requestTAT ?? now) <= now && (self.tokenTAT ?? now) <= now
+    }
+}

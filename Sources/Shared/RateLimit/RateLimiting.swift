@@ -1,0 +1,13 @@
+/// A per-bucket limiter of requests and tokens per minute, local or shared through Redis.
+public protocol RateLimiting: Sendable {
+    /// Admits the request if both one request and `tokens` fit; charges both only when admitting.
+    func acquire(
+        bucket: String,
+        limits: RateLimits,
+        tokens: Int,
+        completion: @escaping @Sendable (Result<RateLimitDecision, RateLimitError>) -> Void
+    )
+
+    /// Adjusts the token charge by `deltaTokens` (actual minus estimated) once real usage is known.
+    func correct(bucket: String, limits: RateLimits, deltaTokens: Int)
+}

@@ -1,0 +1,58 @@
+extension RedisClient {
+    /// Makes sure `script` is loaded on every (re)connect, and loads it now if it is new.
+    public func register(_ script: RedisScript) {
+        Self.register(script, on: self.coreForScripts)
+    }
+
+    /// Registers `script`; a new one is also loaded right away, ahead of any `EVALSHA` queued after
+    /// it, so its first use needs no `NOSCRIPT` round trip.
+    private static func register(_ script: RedisScript, on core: RedisClientCore) {
+        guard core.register(script) else { return }
+        let load = [Array("SCRIPT".utf8), Array("LOAD".utf8), Array(script.source.utf8)]
+        // Best effort: if this fails the connection is down, and the reconnect loads the script.
+        core.enqueue(RedisPendingCommand(commands: [load]) { _ in })
+    }
+
+    /// Runs `script` with `EVALSHA`; on `NOSCRIPT` loads it and retries once.
+    ///
+    /// The script is registered, so it is loaded again after a reconnect or a `SCRIPT FLUSH` is repaired
+    /// on first use. An error raised by the script arrives as `.success(.error(…))`.
+    public func evalScript(
+        _ script: RedisScript,
+        keys: [String],
+        args: [String],
+        completion: @escaping @Sendable (Result<RedisReply, RedisError>) -> Void
+    ) {
+        let core = self.coreForScripts
+        Self.register(script, on: core)
+        let tail = [Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) } + args.map { Array($0.utf8) }
+        let evalsha = [Array("EVALSHA".utf8), Array(script.sha1.utf8)] + tail
+        core.enqueue(
+            RedisPendingCommand(commands: [evalsha]) { result in
+                guard case .success(let replies) = result, let reply = replies.first else {
+                    completion(result.flatMap { _ in .failure(.unexpectedReply("no reply")) })
+                    return
+                }
+                guard let message = reply.errorMessage, message.hasPrefix("NOSCRIPT") else {
+                    completion(.success(reply))
+                    return
+                }
+                // Redis lost the script (restart, failover, SCRIPT FLUSH): load it and retry in one
+                // round trip; the retry's own NOSCRIPT, if any, is returned as is.
+                let load = [Array("SCRIPT".utf8), Array("LOAD".utf8), Array(script.source.utf8)]
+                core.enqueue(
+                    RedisPendingCommand(commands: [load, evalsha]) { retried in
+                        completion(
+                            retried.flatMap { replies in
+                                guard replies.count == 2 else { return .failure(.unexpectedReply("pipeline")) }
+                                // A script that does not compile fails SCRIPT LOAD; report that error.
+                                if case .error = replies[0] { return .success(replies[0]) }
+                                return .success(replies[1])
+                            }
+                        )
+                    }
+                )
+            }
+        )
+    }
+}

@@ -1,0 +1,211 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import Shared
+
+/// One request from routing to the last byte of its response. Event-loop confined.
+// @unchecked: confined to the connection's event loop.
+final class RequestExchange: @unchecked Sendable {
+    let worker: WorkerContext
+    let head: RequestHead
+    let route: Route
+    private weak var sink: (any ResponseSink)?
+    let eventLoop: EventLoop
+    private var messages: MessagesExchange?
+    private var finished = false
+
+    init(worker: WorkerContext, head: RequestHead, route: Route, sink: any ResponseSink, eventLoop: EventLoop) {
+        self.worker = worker
+        self.head = head
+        self.route = route
+        self.sink = sink
+        self.eventLoop = eventLoop
+    }
+
+    func run(body: ByteBuffer) {
+        if route.requiresAuth {
+            guard let caller = worker.authenticator.authenticate(head.head.headers) else {
+                respond(error: GatewayError(.authentication, "invalid x-api-key"))
+                return
+            }
+            runAuthenticated(caller: caller, body: body)
+            return
+        }
+        switch route {
+        case .root:
+            respond(status: .ok, contentType: "application/json", body: Array(#"{"status":"ok"}"#.utf8))
+        case .eventLogging:
+            // Claude Code posts telemetry here; accepted and dropped.
+            respond(status: .ok, contentType: "application/json", body: Array("{}".utf8))
+        case .health, .metrics:
+            answerAdmin(path: route == .health ? "/health" : "/metrics")
+        case .notFound:
+            respond(error: GatewayError(.notFound, "no route for \(head.head.method.rawValue) \(pathOnly)"))
+        case .methodNotAllowed(let allowed):
+            var headers = HTTPHeaders()
+            headers.add(name: "allow", value: allowed)
+            respond(error: GatewayError(.methodNotAllowed,
+                                        "method \(head.head.method.rawValue) is not allowed on \(pathOnly); use \(allowed)"),
+                    extraHeaders: headers)
+        case .messages, .countTokens, .listModels, .getModel:
+            preconditionFailure("route \(route) requires authentication")
+        }
+    }
+
+    private var pathOnly: String {
+        String(head.head.uri.split(separator: "?", maxSplits: 1).first ?? "")
+    }
+
+    private func runAuthenticated(caller: Caller, body: ByteBuffer) {
+        switch route {
+        case .messages:
+            let exchange = MessagesExchange(request: self, caller: caller)
+            messages = exchange
+            exchange.start(body: body)
+        case .countTokens:
+            countTokens(body: body)
+        case .listModels:
+            respond(status: .ok, contentType: "application/json", body: ModelsResponse.list(worker.config.catalog))
+        case .getModel(let id):
+            if let model = ModelsResponse.model(id, catalog: worker.config.catalog) {
+                respond(status: .ok, contentType: "application/json", body: model)
+            } else {
+                respond(error: GatewayError(.notFound, "model: \(id) is not served by this gateway"))
+            }
+        default:
+            preconditionFailure("route \(route) does not require authentication")
+        }
+    }
+
+    /// Answered locally: no upstream call, no rate-limit charge.
+    private func countTokens(body: ByteBuffer) {
+        do {
+            var json = try JSONParser.parse(body.readableBytesView)
+            // count_tokens takes no max_tokens; the request decoder requires one.
+            if case .object(var object) = json, object["max_tokens"] == nil {
+                object["max_tokens"] = .int(1)
+                json = .object(object)
+            }
+            let request = try Anthropic.MessagesRequest(json: json)
+            let translated = try AnthropicToOpenAI.translate(request, catalog: worker.config.catalog,
+                                                             options: worker.config.translation,
+                                                             enforceContextWindow: false)
+            respond(status: .ok, contentType: "application/json",
+                    body: Array("{\"input_tokens\":\(translated.estimatedInputTokens)}".utf8))
+        } catch {
+            respond(error: Self.gatewayError(error))
+        }
+    }
+
+    private func answerAdmin(path: String) {
+        guard let control = worker.control else {
+            respondLocally(path: path)
+            return
+        }
+        control.query(path: path, on: eventLoop)
+            .flatMapWithEventLoop { message, loop in loop.makeSucceededFuture(message) }
+            .whenComplete { [self] result in
+                guard case .success(.adminResponse(_, let status, let contentType, let body)) = result else {
+                    respondLocally(path: path)
+                    return
+                }
+                respond(status: HTTPResponseStatus(statusCode: status), contentType: contentType, body: Array(body.utf8))
+            }
+    }
+
+    /// Without a master (single-process use), the worker answers for itself.
+    private func respondLocally(path: String) {
+        if path == "/metrics" {
+            respond(status: .ok, contentType: "text/plain; version=0.0.4",
+                    body: Array(PrometheusText.render(worker.metrics.current()).utf8))
+        } else {
+            let status = worker.isDraining ? "draining" : "ok"
+            respond(status: worker.isDraining ? .serviceUnavailable : .ok, contentType: "application/json",
+                    body: Array("{\"status\":\"\(status)\",\"mode\":\"worker\"}".utf8))
+        }
+    }
+
+    // MARK: - Responding
+
+    var isClientWritable: Bool { sink?.isClientWritable ?? false }
+
+    func respond(status: HTTPResponseStatus, contentType: String, body: [UInt8], extraHeaders: HTTPHeaders = [:]) {
+        var headers = baseHeaders(contentType: contentType)
+        headers.add(contentsOf: extraHeaders)
+        finish(status: Int(status.code))
+        sink?.sendResponse(status: status, headers: headers, body: body)
+    }
+
+    func respond(error: GatewayError, extraHeaders: HTTPHeaders = [:]) {
+        var headers = extraHeaders
+        if let retryAfter = error.retryAfter {
+            headers.replaceOrAdd(name: "retry-after", value: String(max(1, Int(retryAfter.rounded(.up)))))
+        }
+        respond(status: HTTPResponseStatus(statusCode: error.status), contentType: "application/json",
+                body: error.body(requestID: head.requestID), extraHeaders: headers)
+    }
+
+    func baseHeaders(contentType: String) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: contentType)
+        headers.add(name: "request-id", value: head.requestID)
+        return headers
+    }
+
+    /// Starts a streamed response.
+    func beginStream(headers: HTTPHeaders) {
+        sink?.sendHead(status: .ok, headers: headers)
+    }
+
+    func streamBody(_ bytes: [UInt8]) {
+        sink?.sendBody(bytes)
+    }
+
+    func endStream(status: Int) {
+        finish(status: status)
+        sink?.sendEnd()
+    }
+
+    /// Counts the request once, whichever way it ends.
+    private func finish(status: Int) {
+        guard !finished else { return }
+        finished = true
+        let labels: [(String, String)] = [
+            ("route", route.metricLabel), ("status", WorkerMetrics.statusClass(status)),
+            ("model", messages?.backendModel ?? ""), ("stream", messages?.isStreaming == true ? "true" : "false"),
+        ]
+        worker.metrics.increment(.requests, labels)
+        let elapsed = Double((NIODeadline.now() - head.receivedAt).nanoseconds) / 1e9
+        worker.metrics.observe(.requestDuration, [("route", route.metricLabel),
+                                                  ("stream", messages?.isStreaming == true ? "true" : "false")], elapsed)
+        var metadata: Logger.Metadata = [
+            "request.id": .string(head.requestID), "http.route": .string(route.metricLabel),
+            "http.status": .string(String(status)), "latency_ms": .string(String(format3(elapsed * 1000))),
+        ]
+        if let messages { metadata.merge(messages.logMetadata, uniquingKeysWith: { _, new in new }) }
+        switch route {
+        case .messages, .countTokens, .listModels, .getModel: worker.logger.info("request", metadata: metadata)
+        default: worker.logger.debug("request", metadata: metadata)
+        }
+    }
+
+    func clientWritabilityChanged(_ writable: Bool) {
+        messages?.clientWritabilityChanged(writable)
+    }
+
+    func clientClosed() {
+        messages?.clientClosed()
+        if !finished { finish(status: 499) }
+    }
+
+    static func gatewayError(_ error: Error) -> GatewayError {
+        switch error {
+        case let error as GatewayError: return error
+        case let error as RequestValidationError: return .invalidRequest(error)
+        case let error as JSONParseError: return GatewayError(.invalidRequest, "malformed JSON body: \(error)")
+        default: return GatewayError(.api, "internal error")
+        }
+    }
+}
+
+func format3(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }

@@ -1,0 +1,404 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import Shared
+
+/// One `POST /v1/messages`: translation, the upstream attempts with their retries, and the response — streamed
+/// as SSE or folded into one message. Event-loop confined; curl-thread callbacks arrive via `AttemptDelegate`.
+///
+/// The upstream is always asked to stream, whatever the client asked: one translation path for both modes,
+/// idle-timeout detection, and an immediate upstream cancel when the client leaves.
+// @unchecked: every member is touched on the request's event loop only (curl callbacks hop there first).
+final class MessagesExchange: @unchecked Sendable {
+    private let request: RequestExchange
+    private let caller: Caller
+    private var worker: WorkerContext { request.worker }
+    private var loop: EventLoop { request.eventLoop }
+    private var config: GatewayConfig { worker.config }
+
+    private(set) var backendModel: String?
+    private(set) var isStreaming = false
+    private var requestedModel = ""
+    private var estimatedInputTokens = 0
+    private var upstreamBody: [UInt8] = []
+    private var messageID = RandomID.make(prefix: "msg_")
+
+    private var stream: UpstreamStreamTranslator?
+    private var fold = AnthropicMessageFold()
+    private var events: [AnthropicEvent] = []
+    private var writer = JSONWriter(capacity: 4096)
+    /// True once anything upstream-derived reached the client (or the fold): retries end there.
+    private var contentDelivered = false
+
+    // The current attempt.
+    private var attempt = 0
+    private var transfer: UpstreamTransfer?
+    private var upstreamKey: String?
+    private var upstreamStatus: Int?
+    private var upstreamHeaders: [(name: String, value: String)] = []
+    private var errorBody: [UInt8] = []
+    private var completionBody: [UInt8] = []
+    private var isJSONBody = false
+    private var firstAttemptAt = NIODeadline.now()
+    private var retries = 0
+
+    private var firstByteTimer: Scheduled<Void>?
+    private var idleTimer: Scheduled<Void>?
+    private var retryTimer: Scheduled<Void>?
+    private var pingTask: RepeatedTask?
+    private var lastClientWrite = NIODeadline.now()
+    private var timeToFirstToken: Double?
+    private var holdsUpstreamSlot = false
+    private var finished = false
+    private let flow = NIOLockedValueBox(AttemptDelegate.Flow())
+
+    init(request: RequestExchange, caller: Caller) {
+        self.request = request
+        self.caller = caller
+    }
+
+    // MARK: - Start
+
+    func start(body: ByteBuffer) {
+        let translated: TranslatedRequest
+        let anthropic: Anthropic.MessagesRequest
+        do {
+            anthropic = try Anthropic.MessagesRequest(json: JSONParser.parse(body.readableBytesView))
+            requestedModel = anthropic.model
+            isStreaming = anthropic.stream
+            translated = try AnthropicToOpenAI.translate(anthropic, catalog: config.catalog, options: config.translation)
+        } catch {
+            finishWithError(RequestExchange.gatewayError(error))
+            return
+        }
+        if !anthropic.droppedServerTools.isEmpty {
+            worker.logger.notice("dropped server tools the backend cannot run", metadata: [
+                "request.id": .string(request.head.requestID),
+                "tools.dropped": .string(anthropic.droppedServerTools.joined(separator: ",")),
+            ])
+        }
+        backendModel = translated.profile.name
+        estimatedInputTokens = translated.estimatedInputTokens
+        upstreamBody = translated.upstream.jsonBytes()
+
+        guard worker.reserveUpstream() else {
+            worker.metrics.increment(.shed)
+            finishWithError(GatewayError(.overloaded, "the gateway is at capacity; retry shortly", retryAfter: 1))
+            return
+        }
+        holdsUpstreamSlot = true
+        worker.metrics.adjustGauge(.activeUpstream, by: 1)
+        stream = makeStream()
+        stream?.start(into: &events)
+        if isStreaming {
+            flow.withLockedValue { $0.streaming = true }
+            worker.metrics.adjustGauge(.activeStreams, by: 1)
+            var headers = request.baseHeaders(contentType: "text/event-stream")
+            headers.add(name: "cache-control", value: "no-cache")
+            headers.add(name: "x-accel-buffering", value: "no")
+            request.beginStream(headers: headers)
+            startPings()
+        }
+        deliverEvents()
+        firstAttemptAt = .now()
+        startAttempt()
+    }
+
+    private func makeStream() -> UpstreamStreamTranslator {
+        UpstreamStreamTranslator(translator: OpenAIStreamToAnthropic(
+            messageID: messageID, model: requestedModel, estimatedInputTokens: estimatedInputTokens,
+            makeToolID: { RandomID.make(prefix: "toolu_") }))
+    }
+
+    // MARK: - Attempts
+
+    private func startAttempt() {
+        attempt += 1
+        upstreamStatus = nil
+        upstreamHeaders = []
+        errorBody = []
+        completionBody = []
+        isJSONBody = false
+        let key: String?
+        if case .passthrough(let own) = caller.kind {
+            key = own
+        } else {
+            key = worker.keyPool.next(now: Date().timeIntervalSince1970, avoiding: upstreamKey)
+        }
+        guard let key else {
+            fail(GatewayError(.api, "no upstream key is configured"))
+            return
+        }
+        upstreamKey = key
+        let delegate = AttemptDelegate(attempt: attempt, loop: loop, flow: flow, exchange: self)
+        transfer = worker.upstream.start(
+            UpstreamRequest(url: worker.upstreamURL, apiKey: key, body: upstreamBody,
+                            connectTimeoutMs: config.upstreamConnectTimeoutMs, verifyTLS: config.upstreamVerifyTLS),
+            delegate: delegate)
+        firstByteTimer = loop.scheduleTask(in: .fromSeconds(config.upstreamFirstByteTimeout)) { [self] in
+            abandonAttempt(UpstreamTransportError(
+                kind: .timeout, detail: "upstream sent no response within \(config.upstreamFirstByteTimeout) s"))
+        }
+    }
+
+    func upstreamHead(attempt: Int, status: Int, headers: [(name: String, value: String)]) {
+        guard attempt == self.attempt, !finished else { return }
+        firstByteTimer?.cancel()
+        upstreamStatus = status
+        upstreamHeaders = headers
+        if status == 200 {
+            let contentType = headers.first { $0.name == "content-type" }?.value ?? ""
+            isJSONBody = contentType.contains("application/json")
+            armIdleTimer()
+        }
+    }
+
+    func upstreamBody(attempt: Int, bytes: [UInt8]) {
+        guard attempt == self.attempt, !finished else { return }
+        guard upstreamStatus == 200 else {
+            // An error body: kept (bounded) to map the error; never forwarded as is.
+            if errorBody.count < 65_536 { errorBody.append(contentsOf: bytes.prefix(65_536 - errorBody.count)) }
+            return
+        }
+        armIdleTimer()
+        if isJSONBody {
+            completionBody.append(contentsOf: bytes)
+            return
+        }
+        if timeToFirstToken == nil { recordFirstToken() }
+        stream?.feed(bytes, into: &events)
+        deliverEvents()
+    }
+
+    func upstreamCompleted(attempt: Int, error: UpstreamTransportError?) {
+        guard attempt == self.attempt, !finished else { return }
+        transfer = nil
+        firstByteTimer?.cancel()
+        idleTimer?.cancel()
+        if let error {
+            attemptFailed(.transport(error))
+        } else if let status = upstreamStatus, status != 200 {
+            attemptFailed(.status(status))
+        } else if isJSONBody {
+            if timeToFirstToken == nil { recordFirstToken() }
+            stream?.feedCompletion(completionBody, into: &events)
+            deliverEvents()
+        } else {
+            stream?.endOfBody(into: &events)
+            deliverEvents()
+        }
+    }
+
+    /// Cancels the running attempt (timeout) and treats it as failed.
+    private func abandonAttempt(_ error: UpstreamTransportError) {
+        guard !finished, let transfer else { return }
+        worker.upstream.cancel(transfer)
+        self.transfer = nil
+        idleTimer?.cancel()
+        attemptFailed(.transport(error))
+    }
+
+    private func armIdleTimer() {
+        idleTimer?.cancel()
+        idleTimer = loop.scheduleTask(in: .fromSeconds(config.upstreamIdleTimeout)) { [self] in
+            abandonAttempt(UpstreamTransportError(
+                kind: .timeout, detail: "upstream sent nothing for \(config.upstreamIdleTimeout) s"))
+        }
+    }
+
+    private enum AttemptFailure {
+        case transport(UpstreamTransportError)
+        case status(Int)
+        /// The upstream answered 200 but its stream began with an error chunk.
+        case streamError(GatewayError)
+    }
+
+    private func attemptFailed(_ failure: AttemptFailure) {
+        let error: GatewayError
+        var serverDelay: Double?
+        var retryable: Bool
+        switch failure {
+        case .transport(let transportError):
+            worker.metrics.increment(.upstreamErrors, [("kind", transportError.kind == .timeout ? "timeout" : "connect")])
+            retryable = transportError.kind != .other
+            error = transportError.kind == .timeout
+                ? GatewayError(.timeout, transportError.detail)
+                : GatewayError(.overloaded, "upstream unavailable: \(transportError.detail)")
+        case .status(let status):
+            serverDelay = RetryPolicy.serverDelay(headers: upstreamHeaders)
+            worker.metrics.increment(.upstreamErrors, [("kind", status == 429 ? "status_429" : "status_\(status / 100)xx")])
+            if status == 429, let key = upstreamKey, case .gatewayKey = caller.kind {
+                worker.keyPool.coolDown(key, seconds: serverDelay, now: Date().timeIntervalSince1970)
+            }
+            retryable = UpstreamErrorMapping.isRetryable(status: status)
+            error = UpstreamErrorMapping.map(status: status, body: errorBody, retryAfter: serverDelay)
+        case .streamError(let streamError):
+            worker.metrics.increment(.upstreamErrors, [("kind", "midstream")])
+            retryable = streamError.kind == .overloaded || streamError.kind == .rateLimited || streamError.kind == .api
+            error = streamError
+        }
+        if retryable, !contentDelivered, let delay = retryDelay(serverDelay: serverDelay) {
+            retries += 1
+            worker.metrics.increment(.upstreamRetries)
+            worker.logger.notice("upstream attempt failed; retrying", metadata: [
+                "request.id": .string(request.head.requestID), "upstream.error": .string(error.message),
+                "retry.number": .string(String(retries)), "retry.delay_ms": .string(String(Int(delay * 1000))),
+            ])
+            retryTimer = loop.scheduleTask(in: .nanoseconds(Int64(delay * 1e9))) { [self] in
+                guard !finished else { return }
+                startAttempt()
+            }
+            return
+        }
+        fail(error)
+    }
+
+    private func retryDelay(serverDelay: Double?) -> Double? {
+        let policy = RetryPolicy(maxRetries: config.upstreamMaxRetries, budgetSeconds: config.upstreamRetryBudget,
+                                 baseDelaySeconds: Double(config.upstreamRetryBaseMs) / 1000)
+        let elapsed = Double((NIODeadline.now() - firstAttemptAt).nanoseconds) / 1e9
+        return policy.delay(beforeRetry: retries + 1, serverDelay: serverDelay, elapsed: elapsed,
+                            jitter: Double.random(in: 0..<1))
+    }
+
+    // MARK: - Events out
+
+    /// - Parameter retryingErrors: false when delivering the final failure itself.
+    private func deliverEvents(retryingErrors: Bool = true) {
+        guard !events.isEmpty else { return }
+        defer { events.removeAll(keepingCapacity: true) }
+        // An error chunk before any content: the attempt failed, and a retry is still invisible to the client
+        // (it has seen at most message_start and pings).
+        if retryingErrors, !contentDelivered, events.count == 1, case .error(let error) = events[0] {
+            events.removeAll(keepingCapacity: true)
+            transfer.map { worker.upstream.cancel($0) }
+            transfer = nil
+            stream = makeStream()
+            var discarded: [AnthropicEvent] = []
+            stream?.start(into: &discarded)
+            attemptFailed(.streamError(error))
+            return
+        }
+        emit(events)
+        if stream?.isFinished == true { complete() }
+    }
+
+    private func emit(_ batch: [AnthropicEvent]) {
+        for event in batch {
+            if case .blockStart = event { contentDelivered = true }
+            if isStreaming { SSEWriter.write(event, to: &writer) } else { fold.consume(event) }
+        }
+        if isStreaming, !writer.bytes.isEmpty {
+            request.streamBody(writer.bytes)
+            writer.bytes.removeAll(keepingCapacity: true)
+            lastClientWrite = .now()
+        }
+    }
+
+    private func fail(_ error: GatewayError) {
+        guard !finished else { return }
+        if isStreaming, var stream {
+            stream.fail(error, into: &events)
+            self.stream = stream
+            deliverEvents(retryingErrors: false)
+        } else {
+            finishWithError(error)
+        }
+    }
+
+    private func complete() {
+        guard !finished else { return }
+        if isStreaming {
+            finishCommon()
+            request.endStream(status: 200)
+            return
+        }
+        switch fold.outcome {
+        case .message(let message)?:
+            finishCommon()
+            request.respond(status: .ok, contentType: "application/json", body: message.serialized,
+                            extraHeaders: UpstreamHeaderMapping.rateLimitHeaders(from: upstreamHeaders))
+        case .failure(let error)?:
+            finishWithError(error)
+        case nil:
+            finishWithError(GatewayError(.api, "the upstream answer ended without a result"))
+        }
+    }
+
+    private func finishWithError(_ error: GatewayError) {
+        guard !finished else { return }
+        finishCommon()
+        request.respond(error: error)
+    }
+
+    private func finishCommon() {
+        finished = true
+        firstByteTimer?.cancel()
+        idleTimer?.cancel()
+        retryTimer?.cancel()
+        pingTask?.cancel()
+        if holdsUpstreamSlot {
+            holdsUpstreamSlot = false
+            worker.releaseUpstream()
+            worker.metrics.adjustGauge(.activeUpstream, by: -1)
+            if isStreaming { worker.metrics.adjustGauge(.activeStreams, by: -1) }
+        }
+        if let usage = stream?.translator.reportedUsage, let model = backendModel {
+            worker.metrics.increment(.tokens, [("direction", "input"), ("model", model)],
+                                     by: Double(usage.promptTokens - min(usage.cachedTokens, usage.promptTokens)))
+            worker.metrics.increment(.tokens, [("direction", "output"), ("model", model)], by: Double(usage.completionTokens))
+            worker.metrics.increment(.tokens, [("direction", "cache_read"), ("model", model)], by: Double(usage.cachedTokens))
+        }
+    }
+
+    private func recordFirstToken() {
+        let seconds = Double((NIODeadline.now() - request.head.receivedAt).nanoseconds) / 1e9
+        timeToFirstToken = seconds
+        if let model = backendModel { worker.metrics.observe(.timeToFirstToken, [("model", model)], seconds) }
+    }
+
+    // MARK: - Pings, backpressure, client departure
+
+    private func startPings() {
+        let interval = TimeAmount.nanoseconds(Int64(config.pingInterval * 1e9))
+        pingTask = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
+            guard !finished, NIODeadline.now() - lastClientWrite >= interval - .milliseconds(5) else { return }
+            emit([.ping])
+        }
+    }
+
+    func clientWritabilityChanged(_ writable: Bool) {
+        let resume = flow.withLockedValue { flow -> Bool in
+            flow.clientWritable = writable
+            guard writable, flow.paused else { return false }
+            flow.paused = false
+            return true
+        }
+        if resume, let transfer { worker.upstream.resume(transfer) }
+    }
+
+    /// The client left: stop the upstream at once — every further token costs real money.
+    func clientClosed() {
+        guard !finished else { return }
+        if let transfer { worker.upstream.cancel(transfer) }
+        transfer = nil
+        finishCommon()
+    }
+
+    var logMetadata: Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "model.requested": .string(requestedModel), "model.upstream": .string(backendModel ?? ""),
+            "stream": .string(isStreaming ? "true" : "false"), "upstream.retries": .string(String(retries)),
+            "key.digest_prefix": .string(caller.tenantPrefix),
+        ]
+        if let timeToFirstToken { metadata["ttft_ms"] = .string(String(format3(timeToFirstToken * 1000))) }
+        if let usage = stream?.translator.reportedUsage {
+            metadata["tokens.input"] = .string(String(usage.promptTokens))
+            metadata["tokens.output"] = .string(String(usage.completionTokens))
+        }
+        if let upstreamStatus { metadata["upstream.status"] = .string(String(upstreamStatus)) }
+        return metadata
+    }
+}

@@ -1,0 +1,27 @@
+/// One HTTP request to the upstream, fully prepared on the event loop.
+struct UpstreamRequest: Sendable {
+    var url: String
+    var apiKey: String
+    var body: [UInt8]
+    var connectTimeoutMs: Int
+    var verifyTLS: Bool
+}
+
+/// Receives one transfer's progress. Called on the curl thread: implementations hop to their event loop.
+protocol UpstreamTransferDelegate: AnyObject, Sendable {
+    /// Headers complete: the status and the header fields (names lowercased).
+    func upstreamReceivedHead(status: Int, headers: [(name: String, value: String)])
+    /// Body bytes. Return false to pause the transfer (the same bytes are delivered again after `resume`).
+    func upstreamReceived(_ bytes: UnsafeRawBufferPointer) -> Bool
+    /// The transfer ended: nil on success, else why it failed. Never called after `cancel`.
+    func upstreamCompleted(error: UpstreamTransportError?)
+}
+
+/// A transport-level failure (no HTTP status to map).
+struct UpstreamTransportError: Error, Equatable, Sendable, CustomStringConvertible {
+    enum Kind: Sendable { case connect, timeout, connectionLost, other }
+    var kind: Kind
+    var detail: String
+
+    var description: String { detail }
+}

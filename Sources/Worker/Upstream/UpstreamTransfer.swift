@@ -1,0 +1,102 @@
+import Foundation
+import CCurl
+import NIOConcurrencyHelpers
+
+/// One upstream HTTP exchange: its curl easy handle (curl thread only) and the delegate it reports to.
+final class UpstreamTransfer: Sendable {
+    let request: UpstreamRequest
+    let delegate: UpstreamTransferDelegate
+    private let cancelled = NIOLockedValueBox(false)
+
+    // Touched only on the curl thread (created in `makeEasyHandle`, freed in `releaseEasyHandle`).
+    nonisolated(unsafe) private(set) var easy: UnsafeMutableRawPointer?
+    nonisolated(unsafe) private var headerList: UnsafeMutablePointer<curl_slist>?
+    nonisolated(unsafe) private var headers: [(name: String, value: String)] = []
+    nonisolated(unsafe) private var status = 0
+    nonisolated(unsafe) private var retainedSelf: Unmanaged<UpstreamTransfer>?
+
+    init(request: UpstreamRequest, delegate: UpstreamTransferDelegate) {
+        self.request = request
+        self.delegate = delegate
+    }
+
+    var isCancelled: Bool { cancelled.withLockedValue { $0 } }
+    func markCancelled() { cancelled.withLockedValue { $0 = true } }
+
+    func makeEasyHandle() -> UnsafeMutableRawPointer? {
+        guard let easy = curl_easy_init() else { return nil }
+        self.easy = easy
+        let unmanaged = Unmanaged.passRetained(self)
+        retainedSelf = unmanaged
+        let context = unmanaged.toOpaque()
+
+        _ = cg_easy_setopt_ptr(easy, CURLOPT_URL, request.url)
+        _ = cg_easy_setopt_long(easy, CURLOPT_POST, 1)
+        _ = cg_easy_setopt_long(easy, CURLOPT_POSTFIELDSIZE, request.body.count)
+        _ = request.body.withUnsafeBytes { cg_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, $0.baseAddress) }
+        for header in ["Authorization: Bearer \(request.apiKey)", "Content-Type: application/json",
+                       "Accept: text/event-stream, application/json", "Expect:", "User-Agent: cerebras-gateway"] {
+            headerList = curl_slist_append(headerList, header)
+        }
+        _ = cg_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, headerList)
+        _ = cg_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        _ = cg_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMs)
+        _ = cg_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
+        _ = cg_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        // HTTP/2 where the upstream offers it over TLS; plain HTTP/1.1 otherwise.
+        _ = cg_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
+        _ = cg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, request.verifyTLS ? 1 : 0)
+        _ = cg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, request.verifyTLS ? 2 : 0)
+        _ = cg_easy_setopt_write_function(easy, CURLOPT_WRITEFUNCTION, UpstreamTransfer.onBody)
+        _ = cg_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, context)
+        _ = cg_easy_setopt_write_function(easy, CURLOPT_HEADERFUNCTION, UpstreamTransfer.onHeader)
+        _ = cg_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, context)
+        return easy
+    }
+
+    func releaseEasyHandle() {
+        if let easy { curl_easy_cleanup(easy) }
+        easy = nil
+        if let headerList { curl_slist_free_all(headerList) }
+        headerList = nil
+        retainedSelf?.release()
+        retainedSelf = nil
+    }
+
+    // MARK: - curl callbacks (curl thread)
+
+    private static let onHeader: cg_write_callback = { data, size, count, context in
+        let length = size * count
+        guard let data, let context else { return length }
+        let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(context).takeUnretainedValue()
+        let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+        transfer.receiveHeaderLine(line)
+        return length
+    }
+
+    private static let onBody: cg_write_callback = { data, size, count, context in
+        let length = size * count
+        guard let data, let context else { return length }
+        let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(context).takeUnretainedValue()
+        if transfer.isCancelled { return 0 }
+        let accepted = transfer.delegate.upstreamReceived(UnsafeRawBufferPointer(start: data, count: length))
+        return accepted ? length : Int(CURL_WRITEFUNC_PAUSE)
+    }
+
+    private func receiveHeaderLine(_ line: String) {
+        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.hasPrefix("HTTP/") {
+            // A new header block (a 1xx interim response precedes the real one).
+            headers.removeAll()
+            let parts = trimmed.split(separator: " ", maxSplits: 2)
+            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+        } else if trimmed.isEmpty {
+            guard status >= 200, !isCancelled else { return }
+            delegate.upstreamReceivedHead(status: status, headers: headers)
+        } else if let colon = trimmed.firstIndex(of: ":") {
+            let name = trimmed[..<colon].lowercased()
+            let value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers.append((name, value))
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import Shared
+
+/// Everything a worker's connections share. Immutable after boot except the counters behind locks.
+final class WorkerContext: Sendable {
+    let config: GatewayConfig
+    let upstream: UpstreamClient
+    let keyPool: UpstreamKeyPool
+    let authenticator: Authenticator
+    let metrics: WorkerMetrics
+    let logger: Logger
+    let control: ControlLink?
+    let slot: Int
+    /// Upstream requests in flight, against `MAX_CONCURRENT_UPSTREAM`.
+    private let inFlight = NIOLockedValueBox(0)
+    /// Requests being served (any route), reported in heartbeats and awaited when draining.
+    private let active = NIOLockedValueBox(0)
+    private let draining = NIOLockedValueBox(false)
+
+    init(config: GatewayConfig, upstream: UpstreamClient, metrics: WorkerMetrics, logger: Logger,
+         control: ControlLink?, slot: Int) {
+        self.config = config
+        self.upstream = upstream
+        keyPool = UpstreamKeyPool(keys: config.upstreamKeys)
+        authenticator = Authenticator(config: config)
+        self.metrics = metrics
+        self.logger = logger
+        self.control = control
+        self.slot = slot
+    }
+
+    var upstreamURL: String { config.upstreamBaseURL + "/chat/completions" }
+
+    /// Reserves an upstream slot, or false when the worker is at capacity (529, shed fast).
+    func reserveUpstream() -> Bool {
+        inFlight.withLockedValue { count in
+            guard count < config.maxConcurrentUpstream else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func releaseUpstream() {
+        inFlight.withLockedValue { $0 -= 1 }
+    }
+
+    var activeRequests: Int { active.withLockedValue { $0 } }
+    func requestStarted() { active.withLockedValue { $0 += 1 } }
+    func requestFinished() { active.withLockedValue { $0 -= 1 } }
+
+    var isDraining: Bool { draining.withLockedValue { $0 } }
+    func beginDraining() { draining.withLockedValue { $0 = true } }
+}

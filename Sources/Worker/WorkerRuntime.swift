@@ -1,0 +1,58 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Shared
+
+/// A running worker: event loop, upstream client, HTTP server and (under a master) the control link.
+/// Also used in-process by the tests.
+public final class WorkerRuntime: @unchecked Sendable {
+    // Written once in `start`, then only read.
+    private let group: MultiThreadedEventLoopGroup
+    private let context: WorkerContext
+    private let server: WorkerServer
+    private var heartbeat: RepeatedTask?
+    public private(set) var port = 0
+
+    /// - Parameters:
+    ///   - control: the control socket's descriptor when run by a master.
+    public init(config: GatewayConfig, logger: Logger, slot: Int = 0, threads: Int = 1, control: CInt? = nil,
+                onDrainOrder: @escaping @Sendable () -> Void = {}) throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.group = group
+        let link = try control.map { try ControlLink.connect(descriptor: $0, group: group, onDrain: onDrainOrder).wait() }
+        context = WorkerContext(config: config, upstream: UpstreamClient(logger: logger), metrics: WorkerMetrics(),
+                                logger: logger, control: link, slot: slot)
+        server = WorkerServer(context: context, group: group)
+    }
+
+    /// Starts serving; returns the port.
+    @discardableResult
+    public func start(inheritedDescriptor: CInt? = nil) throws -> Int {
+        let listener: WorkerServer.Listener = inheritedDescriptor.map { .inherited(descriptor: $0) }
+            ?? .bind(host: context.config.host, port: context.config.port)
+        port = try server.start(listener)
+        if let control = context.control {
+            control.send(.ready(pid: getpid()))
+            let context = self.context
+            heartbeat = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { _ in
+                control.send(.heartbeat(activeRequests: context.activeRequests, metrics: context.metrics.current()))
+            }
+        }
+        return port
+    }
+
+    /// Stops accepting and completes once every connection has finished.
+    public func drain() -> EventLoopFuture<Void> {
+        let context = self.context
+        return server.drain().always { _ in
+            // A last heartbeat so the master has this worker's final counts.
+            context.control?.send(.heartbeat(activeRequests: 0, metrics: context.metrics.current()))
+        }
+    }
+
+    public func shutdown() {
+        heartbeat?.cancel()
+        context.upstream.shutdown()
+        try? group.syncShutdownGracefully()
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import XCTest
+
+/// `/v1/messages` through a real worker (in-process, real sockets) against the real fake-cerebras process.
+final class MessagesEndToEndTests: XCTestCase {
+    var upstream: FakeUpstream!
+    var gateway: GatewayUnderTest!
+
+    override func setUpWithError() throws {
+        upstream = try FakeUpstream()
+        gateway = try GatewayUnderTest(upstream: upstream)
+    }
+
+    override func tearDown() {
+        gateway?.stop()
+        upstream?.stop()
+    }
+
+    func testNonStreamedTextEchoesTheRequestedModel() throws {
+        let response = try gateway.messages(messagesBody())
+        XCTAssertEqual(response.status, 200, response.text)
+        XCTAssertTrue(response.headers["request-id"]?.hasPrefix("req_") == true)
+        let message = try XCTUnwrap(try response.json() as? [String: Any])
+        XCTAssertEqual(message["model"] as? String, "claude-sonnet-4-5")
+        XCTAssertEqual(message["type"] as? String, "message")
+        XCTAssertTrue((message["id"] as? String)?.hasPrefix("msg_") == true)
+        XCTAssertEqual(message["stop_reason"] as? String, "end_turn")
+        let content = try XCTUnwrap(message["content"] as? [[String: Any]])
+        XCTAssertEqual(content.first?["text"] as? String, "Hello from the fake Cerebras.")
+        let usage = try XCTUnwrap(message["usage"] as? [String: Any])
+        XCTAssertGreaterThan(usage["input_tokens"] as? Int ?? 0, 0)
+        XCTAssertGreaterThan(usage["output_tokens"] as? Int ?? 0, 0)
+    }
+
+    func testStreamedTextFollowsTheEventGrammar() throws {
+        let response = try gateway.messages(messagesBody(stream: true))
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(response.headers["content-type"], "text/event-stream")
+        XCTAssertEqual(response.headers["cache-control"], "no-cache")
+        XCTAssertEqual(response.headers["x-accel-buffering"], "no")
+        let names = response.events.map(\.name)
+        XCTAssertEqual(names.first, "message_start")
+        XCTAssertEqual(names.last, "message_stop")
+        XCTAssertEqual(names.dropLast().last, "message_delta")
+        let text = response.events.compactMap { ($0.data["delta"] as? [String: Any])?["text"] as? String }.joined()
+        XCTAssertEqual(text, "Hello from the fake Cerebras.")
+        let delta = try XCTUnwrap(response.events.first { $0.name == "message_delta" }?.data)
+        XCTAssertGreaterThan(((delta["usage"] as? [String: Any])?["output_tokens"] as? Int) ?? 0, 0)
+    }
+
+    func testToolCallsArriveWholeWhateverTheUpstreamFragmentation() throws {
+        for scenario in ["tool_split", "tool_interleaved", "tool_whole", "text_then_tool", "reasoning"] {
+            let response = try gateway.messages(messagesBody(stream: true, scenario: scenario))
+            XCTAssertEqual(response.status, 200, scenario)
+            var inputs: [Int: String] = [:]
+            var kinds: [Int: String] = [:]
+            for event in response.events {
+                let index = event.data["index"] as? Int ?? -1
+                if event.name == "content_block_start" {
+                    kinds[index] = (event.data["content_block"] as? [String: Any])?["type"] as? String
+                }
+                if let delta = event.data["delta"] as? [String: Any], let json = delta["partial_json"] as? String {
+                    inputs[index, default: ""] += json
+                }
+            }
+            let toolIndexes = kinds.filter { $0.value == "tool_use" }.keys
+            XCTAssertFalse(toolIndexes.isEmpty, scenario)
+            for index in toolIndexes {
+                let json = try XCTUnwrap(inputs[index], scenario)
+                XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(json.utf8)), "\(scenario): \(json)")
+            }
+            if scenario == "reasoning" { XCTAssertEqual(kinds[0], "thinking") }
+            let delta = response.events.first { $0.name == "message_delta" }?.data["delta"] as? [String: Any]
+            XCTAssertEqual(delta?["stop_reason"] as? String, "tool_use", scenario)
+        }
+    }
+
+    func testNonStreamedToolCallHasParsedInput() throws {
+        let response = try gateway.messages(messagesBody(scenario: "tool_interleaved"))
+        let message = try XCTUnwrap(try response.json() as? [String: Any])
+        let blocks = try XCTUnwrap(message["content"] as? [[String: Any]])
+        XCTAssertEqual(blocks.compactMap { ($0["input"] as? [String: Any])?["path"] as? String }, ["a.txt", "/tmp"])
+    }
+
+    func testFinishReasonsMap() throws {
+        let expected = ["length": "max_tokens", "content_filter": "refusal", "stop_sequence": "stop_sequence"]
+        for (scenario, reason) in expected {
+            let message = try XCTUnwrap(try gateway.messages(messagesBody(scenario: scenario)).json() as? [String: Any])
+            XCTAssertEqual(message["stop_reason"] as? String, reason, scenario)
+        }
+    }
+
+    func testUpstreamFailuresMapToAnthropicErrors() throws {
+        let cases: [(String, Int, String)] = [
+            ("rate_limited;retry_after=0", 429, "rate_limit_error"),
+            ("server_error", 500, "api_error"),
+            ("overloaded", 529, "overloaded_error"),
+            ("server_error;status=502", 529, "overloaded_error"),
+            ("context_length", 400, "invalid_request_error"),
+        ]
+        for (scenario, status, type) in cases {
+            let response = try gateway.messages(messagesBody(scenario: scenario))
+            XCTAssertEqual(response.status, status, scenario)
+            let body = try XCTUnwrap(try response.json() as? [String: Any])
+            XCTAssertEqual(body["type"] as? String, "error")
+            XCTAssertEqual((body["error"] as? [String: Any])?["type"] as? String, type, scenario)
+            XCTAssertTrue((body["request_id"] as? String)?.hasPrefix("req_") == true)
+        }
+        let tooLong = try gateway.messages(messagesBody(scenario: "context_length"))
+        XCTAssertTrue(tooLong.text.contains("prompt is too long: 140000 tokens > 131072 maximum"), tooLong.text)
+        let limited = try gateway.messages(messagesBody(scenario: "rate_limited;retry_after=0"))
+        XCTAssertNotNil(limited.headers["retry-after"])
+    }
+
+    func testRetriesBeforeTheFirstByteThenSucceeds() throws {
+        try XCTUnwrap(upstream).stats()
+        let before = try upstream.stats()["requests"] as? Int ?? 0
+        let response = try gateway.messages(messagesBody(scenario: "flaky;fail=2"), headers: [:])
+        XCTAssertEqual(response.status, 200, response.text)
+        let after = try upstream.stats()["requests"] as? Int ?? 0
+        XCTAssertEqual(after - before, 3, "two failed attempts and one success")
+    }
+
+    func testRetriesAreBoundedByConfiguration() throws {
+        let before = try upstream.stats()["requests"] as? Int ?? 0
+        let response = try gateway.messages(messagesBody(scenario: "overloaded"))
+        XCTAssertEqual(response.status, 529)
+        let after = try upstream.stats()["requests"] as? Int ?? 0
+        XCTAssertEqual(after - before, 3, "UPSTREAM_MAX_RETRIES defaults to 2")
+    }
+
+    func testMidStreamFailuresEndWithAnErrorEventNeverAFakeCompletion() throws {
+        for scenario in ["midstream_error", "drop", "malformed"] {
+            let response = try gateway.messages(messagesBody(stream: true, scenario: scenario))
+            XCTAssertEqual(response.status, 200, scenario)
+            let names = response.events.map(\.name)
+            XCTAssertEqual(names.last, "error", "\(scenario): \(names)")
+            XCTAssertFalse(names.contains("message_stop"), scenario)
+            XCTAssertEqual(names.filter { $0 == "content_block_start" }.count,
+                           names.filter { $0 == "content_block_stop" }.count, "\(scenario): open block left open")
+        }
+    }
+
+    func testNoDoneAfterACompleteAnswerIsStillComplete() throws {
+        let response = try gateway.messages(messagesBody(stream: true, scenario: "no_done"))
+        XCTAssertEqual(response.events.map(\.name).last, "message_stop")
+    }
+
+    func testUTF8SplitAcrossTCPWritesSurvives() throws {
+        let response = try gateway.messages(messagesBody(stream: true, scenario: "utf8_split"))
+        let text = response.events.compactMap { ($0.data["delta"] as? [String: Any])?["text"] as? String }.joined()
+        XCTAssertTrue(text.contains("héllo wörld 你好 🎉"), text)
+    }
+
+    func testSSECommentsAreIgnored() throws {
+        let response = try gateway.messages(messagesBody(stream: true, scenario: "sse_comments"))
+        XCTAssertEqual(response.events.map(\.name).last, "message_stop")
+    }
+
+    func testUpstreamRequestIsTranslatedAndAnthropicHeadersStayBehind() throws {
+        let response = try gateway.messages(messagesBody(scenario: "echo"),
+                                            headers: ["x-api-key": "test-key", "anthropic-beta": "secret-beta-flag",
+                                                      "anthropic-version": "2023-06-01"])
+        XCTAssertEqual(response.status, 200)
+        let stats = try upstream.stats()
+        let sent = try XCTUnwrap(stats["last_request"] as? [String: Any])
+        XCTAssertEqual(sent["model"] as? String, "zai-glm-4.7")
+        XCTAssertEqual(sent["stream"] as? Bool, true)
+        XCTAssertNotNil(sent["max_completion_tokens"])
+        let headers = try XCTUnwrap(stats["last_headers"] as? [String: Any])
+        XCTAssertNil(headers["anthropic-beta"])
+        XCTAssertEqual(headers["authorization"] as? String, "Bearer csk-test-upstream")
+    }
+}
