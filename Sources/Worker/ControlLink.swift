@@ -9,7 +9,7 @@ import Shared
 final class ControlLink: Sendable {
     private struct State {
         var nextID = 1
-        var pendingDecisions: [Int: EventLoopPromise<RateLimitVerdict>] = [:]
+        var pendingDecisions: [Int: EventLoopPromise<RateLimitDecision>] = [:]
         var pendingQueries: [Int: EventLoopPromise<ControlMessage>] = [:]
     }
 
@@ -50,9 +50,9 @@ final class ControlLink: Sendable {
 
     /// Asks the master's node-wide limiter.
     func acquire(bucket: String, requestsPerMinute: Int, tokensPerMinute: Int, tokens: Int, on loop: EventLoop)
-        -> EventLoopFuture<RateLimitVerdict>
+        -> EventLoopFuture<RateLimitDecision>
     {
-        let promise = loop.makePromise(of: RateLimitVerdict.self)
+        let promise = loop.makePromise(of: RateLimitDecision.self)
         let id = state.withLockedValue { state -> Int in
             defer { state.nextID += 1 }
             state.pendingDecisions[state.nextID] = promise

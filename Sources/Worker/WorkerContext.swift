@@ -12,6 +12,7 @@ final class WorkerContext: Sendable {
     let metrics: WorkerMetrics
     let logger: Logger
     let control: ControlLink?
+    let controlPlane: ControlPlane
     let slot: Int
     /// Upstream requests in flight, against `MAX_CONCURRENT_UPSTREAM`.
     private let inFlight = NIOLockedValueBox(0)
@@ -20,7 +21,7 @@ final class WorkerContext: Sendable {
     private let draining = NIOLockedValueBox(false)
 
     init(config: GatewayConfig, upstream: UpstreamClient, metrics: WorkerMetrics, logger: Logger,
-         control: ControlLink?, slot: Int) {
+         control: ControlLink?, controlPlane: ControlPlane, slot: Int) {
         self.config = config
         self.upstream = upstream
         keyPool = UpstreamKeyPool(keys: config.upstreamKeys)
@@ -28,6 +29,7 @@ final class WorkerContext: Sendable {
         self.metrics = metrics
         self.logger = logger
         self.control = control
+        self.controlPlane = controlPlane
         self.slot = slot
     }
 

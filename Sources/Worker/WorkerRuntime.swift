@@ -20,8 +20,9 @@ public final class WorkerRuntime: @unchecked Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         self.group = group
         let link = try control.map { try ControlLink.connect(descriptor: $0, group: group, onDrain: onDrainOrder).wait() }
+        let controlPlane = ControlPlane.make(config: config, control: link, loop: group.next(), logger: logger)
         context = WorkerContext(config: config, upstream: UpstreamClient(logger: logger), metrics: WorkerMetrics(),
-                                logger: logger, control: link, slot: slot)
+                                logger: logger, control: link, controlPlane: controlPlane, slot: slot)
         server = WorkerServer(context: context, group: group)
     }
 
@@ -53,6 +54,7 @@ public final class WorkerRuntime: @unchecked Sendable {
     public func shutdown() {
         heartbeat?.cancel()
         context.upstream.shutdown()
+        context.controlPlane.redis?.shutdown()
         try? group.syncShutdownGracefully()
     }
 }

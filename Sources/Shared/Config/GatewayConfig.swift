@@ -47,7 +47,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var logLevel: String
     public var logFile: String?
 
-    public var redisURL: String?
+    /// nil: embedded single-node mode.
+    public var redisURL: RedisURL?
     public var redisTimeoutMs: Int
     public var instanceID: String?
     public var rateLimitEnabled: Bool
@@ -120,7 +121,15 @@ public struct GatewayConfig: Sendable, Equatable {
         }
         logFile = source["LOG_FILE"]
 
-        redisURL = source["REDIS_URL"]
+        if let text = source["REDIS_URL"] {
+            do {
+                redisURL = try RedisURL(parsing: text)
+            } catch {
+                throw ConfigError(option: "REDIS_URL", problem: "\(error)", fix: "write redis://[:password@]host:port[/db]")
+            }
+        } else {
+            redisURL = nil
+        }
         redisTimeoutMs = try source.int("REDIS_TIMEOUT_MS", default: 50, range: 1...60_000)
         instanceID = source["INSTANCE_ID"]
         rateLimitEnabled = try source.bool("RATE_LIMIT_ENABLED", default: false)

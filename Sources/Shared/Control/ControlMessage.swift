@@ -14,7 +14,7 @@ public enum ControlMessage: Sendable, Equatable {
     case adminQuery(id: Int, path: String)
 
     // MARK: master → worker
-    case rateLimitDecision(id: Int, decision: RateLimitVerdict)
+    case rateLimitDecision(id: Int, decision: RateLimitDecision)
     /// Stop accepting, finish in-flight requests, exit 0.
     case drain
     case adminResponse(id: Int, status: Int, contentType: String, body: String)
@@ -76,7 +76,7 @@ public enum ControlMessage: Sendable, Equatable {
             self = .rateLimitCorrect(bucket: bucket, requestsPerMinute: json["rpm"]?.intValue ?? 0,
                                      tokensPerMinute: json["tpm"]?.intValue ?? 0, deltaTokens: json["d"]?.intValue ?? 0)
         case "rlr":
-            guard let id = json["id"]?.intValue, let verdict = json["v"].flatMap(RateLimitVerdict.init(json:))
+            guard let id = json["id"]?.intValue, let verdict = json["v"].flatMap(RateLimitDecision.init(json:))
             else { return nil }
             self = .rateLimitDecision(id: id, decision: verdict)
         case "drain":
@@ -94,29 +94,8 @@ public enum ControlMessage: Sendable, Equatable {
     }
 }
 
-/// A rate-limit decision as it crosses process boundaries (the same fields as Anthropic's headers need).
-public struct RateLimitVerdict: Sendable, Equatable {
-    public var allowed: Bool
-    public var requestsLimit: Int
-    public var requestsRemaining: Int
-    public var requestsResetSeconds: Double
-    public var tokensLimit: Int
-    public var tokensRemaining: Int
-    public var tokensResetSeconds: Double
-    public var retryAfterSeconds: Double?
-
-    public init(allowed: Bool, requestsLimit: Int, requestsRemaining: Int, requestsResetSeconds: Double,
-                tokensLimit: Int, tokensRemaining: Int, tokensResetSeconds: Double, retryAfterSeconds: Double?) {
-        self.allowed = allowed
-        self.requestsLimit = requestsLimit
-        self.requestsRemaining = requestsRemaining
-        self.requestsResetSeconds = requestsResetSeconds
-        self.tokensLimit = tokensLimit
-        self.tokensRemaining = tokensRemaining
-        self.tokensResetSeconds = tokensResetSeconds
-        self.retryAfterSeconds = retryAfterSeconds
-    }
-
+extension RateLimitDecision {
+    /// The decision as it crosses the control channel.
     var json: JSONValue {
         var fields: [(key: String, value: JSONValue)] = [
             ("ok", .bool(allowed)), ("rl", .int(requestsLimit)), ("rr", .int(requestsRemaining)),
@@ -158,3 +137,6 @@ public struct ControlLineBuffer: Sendable {
         return messages
     }
 }
+
+// TODO(integration): remove once Sources/Master uses RateLimitDecision directly.
+public typealias RateLimitVerdict = RateLimitDecision

@@ -24,6 +24,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
     private var state = State.idle
     private var context: ChannelHandlerContext?
     private var keepAlive = true
+    /// HEAD responses carry the headers of the GET response and no body.
+    private var isHeadRequest = false
     private var exchange: RequestExchange?
     /// A request was counted in `worker.activeRequests` and not yet finished.
     private var requestOpen = false
@@ -74,6 +76,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
         requestOpen = true
         let head = RequestHead(head: httpHead, requestID: RandomID.make(prefix: "req_"), receivedAt: .now())
         keepAlive = httpHead.isKeepAlive
+        isHeadRequest = httpHead.method == .HEAD
         if let length = httpHead.headers.first(name: "content-length").flatMap(Int.init),
             length > worker.config.maxBodyBytes
         {
@@ -183,7 +186,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
         var headers = headers
         headers.replaceOrAdd(name: "content-length", value: String(body.count))
         sendHead(status: status, headers: headers)
-        if !body.isEmpty, let context {
+        if !body.isEmpty, !isHeadRequest, let context {
             var buffer = context.channel.allocator.buffer(capacity: body.count)
             buffer.writeBytes(body)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)

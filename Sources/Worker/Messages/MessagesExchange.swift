@@ -52,6 +52,14 @@ final class MessagesExchange: @unchecked Sendable {
     private var timeToFirstToken: Double?
     private var holdsUpstreamSlot = false
     private var finished = false
+    private var isCacheable = false
+    /// Set on a cache miss: the complete answer is stored under it.
+    private var cacheKey: String?
+    /// Headers every response of this exchange carries (rate-limit figures, cache status).
+    private var responseHeaders = HTTPHeaders()
+    /// What the limiter charged, to correct once the real usage is known.
+    private var rateLimit: (limits: RateLimits, reservation: Int)?
+    private var rateLimitCorrection: Int?
     private let flow = NIOLockedValueBox(AttemptDelegate.Flow())
 
     init(request: RequestExchange, caller: Caller) {
@@ -82,7 +90,114 @@ final class MessagesExchange: @unchecked Sendable {
         backendModel = translated.profile.name
         estimatedInputTokens = translated.estimatedInputTokens
         upstreamBody = translated.upstream.jsonBytes()
+        isCacheable = ResponseCacheKey.isCacheable(anthropic)
+        admit()
+    }
 
+    // MARK: - Admission: rate limits, then the cache
+
+    private func admit() {
+        guard let limiter = worker.controlPlane.rateLimiter else {
+            lookUpCache()
+            return
+        }
+        let limits = RateLimits(requestsPerMinute: caller.requestsPerMinute ?? config.rateLimitRPM,
+                                tokensPerMinute: caller.tokensPerMinute ?? config.rateLimitTPM)
+        // Tokens are reserved from the input estimate and corrected with the real usage at the end.
+        let reservation = estimatedInputTokens
+        limiter.acquire(bucket: caller.tenant, limits: limits, tokens: reservation) { [self] result in
+            loop.execute { [self] in admitted(result, limits: limits, reservation: reservation) }
+        }
+    }
+
+    private func admitted(_ result: Result<RateLimitDecision, RateLimitError>, limits: RateLimits, reservation: Int) {
+        guard !finished else { return }
+        switch result {
+        case .success(let decision):
+            responseHeaders.add(contentsOf: RateLimitHeaders.headers(for: decision))
+            guard decision.allowed else {
+                worker.metrics.increment(.rateLimited)
+                finishWithError(GatewayError(
+                    .rateLimited, "rate limit exceeded for this API key; retry after the time in retry-after",
+                    retryAfter: decision.retryAfterSeconds ?? 1))
+                return
+            }
+            rateLimit = (limits, reservation)
+        case .failure(let error):
+            worker.metrics.increment(.redisErrors)
+            worker.logger.warning("rate limiter unavailable", metadata: [
+                "request.id": .string(request.head.requestID), "error": .string("\(error)"),
+                "rate_limit.fail_open": .string(String(config.rateLimitFailOpen)),
+            ])
+            guard config.rateLimitFailOpen else {
+                finishWithError(GatewayError(.overloaded, "the rate limiter is unavailable; retry shortly", retryAfter: 1))
+                return
+            }
+        }
+        lookUpCache()
+    }
+
+    private func lookUpCache() {
+        guard let cache = worker.controlPlane.cache else {
+            beginUpstream()
+            return
+        }
+        guard isCacheable else {
+            worker.metrics.increment(.cacheRequests, [("result", "bypass")])
+            responseHeaders.replaceOrAdd(name: Self.cacheHeader, value: "BYPASS")
+            beginUpstream()
+            return
+        }
+        let key = ResponseCacheKey.key(tenant: caller.tenant, upstreamBody: upstreamBody)
+        cache.get(key: key) { [self] result in
+            loop.execute { [self] in cacheAnswered(result, key: key) }
+        }
+    }
+
+    /// Tells the client whether the answer came from the gateway's cache.
+    static let cacheHeader = "x-gateway-cache"
+
+    private func cacheAnswered(_ result: Result<[UInt8]?, CacheError>, key: String) {
+        guard !finished else { return }
+        switch result {
+        case .success(let bytes?):
+            if let message = try? JSONParser.parse(bytes),
+                let replay = AnthropicMessageEvents.events(replaying: message, id: messageID, model: requestedModel)
+            {
+                worker.metrics.increment(.cacheRequests, [("result", "hit")])
+                responseHeaders.replaceOrAdd(name: Self.cacheHeader, value: "HIT")
+                serveFromCache(replay)
+                return
+            }
+            worker.metrics.increment(.cacheRequests, [("result", "error")])
+        case .success(nil):
+            worker.metrics.increment(.cacheRequests, [("result", "miss")])
+            cacheKey = key
+        case .failure(let error):
+            worker.metrics.increment(.cacheRequests, [("result", "error")])
+            worker.logger.warning("cache unavailable; bypassing", metadata: [
+                "request.id": .string(request.head.requestID), "error": .string("\(error)"),
+            ])
+        }
+        responseHeaders.replaceOrAdd(name: Self.cacheHeader, value: "MISS")
+        beginUpstream()
+    }
+
+    /// A cache hit: the same event grammar as a live answer, without an upstream call.
+    private func serveFromCache(_ replay: [AnthropicEvent]) {
+        if let rateLimit { rateLimitCorrection = -rateLimit.reservation }
+        if isStreaming {
+            var headers = streamHeaders()
+            headers.add(contentsOf: responseHeaders)
+            request.beginStream(headers: headers)
+        }
+        emit(replay)
+        complete()
+    }
+
+    // MARK: - Upstream
+
+    private func beginUpstream() {
         guard worker.reserveUpstream() else {
             worker.metrics.increment(.shed)
             finishWithError(GatewayError(.overloaded, "the gateway is at capacity; retry shortly", retryAfter: 1))
@@ -95,15 +210,21 @@ final class MessagesExchange: @unchecked Sendable {
         if isStreaming {
             flow.withLockedValue { $0.streaming = true }
             worker.metrics.adjustGauge(.activeStreams, by: 1)
-            var headers = request.baseHeaders(contentType: "text/event-stream")
-            headers.add(name: "cache-control", value: "no-cache")
-            headers.add(name: "x-accel-buffering", value: "no")
+            var headers = streamHeaders()
+            headers.add(contentsOf: responseHeaders)
             request.beginStream(headers: headers)
             startPings()
         }
         deliverEvents()
         firstAttemptAt = .now()
         startAttempt()
+    }
+
+    private func streamHeaders() -> HTTPHeaders {
+        var headers = request.baseHeaders(contentType: "text/event-stream")
+        headers.add(name: "cache-control", value: "no-cache")
+        headers.add(name: "x-accel-buffering", value: "no")
+        return headers
     }
 
     private func makeStream() -> UpstreamStreamTranslator {
@@ -288,7 +409,8 @@ final class MessagesExchange: @unchecked Sendable {
     private func emit(_ batch: [AnthropicEvent]) {
         for event in batch {
             if case .blockStart = event { contentDelivered = true }
-            if isStreaming { SSEWriter.write(event, to: &writer) } else { fold.consume(event) }
+            if isStreaming { SSEWriter.write(event, to: &writer) }
+            if !isStreaming || cacheKey != nil { fold.consume(event) }
         }
         if isStreaming, !writer.bytes.isEmpty {
             request.streamBody(writer.bytes)
@@ -310,6 +432,9 @@ final class MessagesExchange: @unchecked Sendable {
 
     private func complete() {
         guard !finished else { return }
+        if case .message(let message)? = fold.outcome, let cacheKey, let cache = worker.controlPlane.cache {
+            cache.put(key: cacheKey, value: message.serialized, ttlSeconds: config.cacheTTLSeconds)
+        }
         if isStreaming {
             finishCommon()
             request.endStream(status: 200)
@@ -318,8 +443,11 @@ final class MessagesExchange: @unchecked Sendable {
         switch fold.outcome {
         case .message(let message)?:
             finishCommon()
-            request.respond(status: .ok, contentType: "application/json", body: message.serialized,
-                            extraHeaders: UpstreamHeaderMapping.rateLimitHeaders(from: upstreamHeaders))
+            var headers = responseHeaders
+            if worker.controlPlane.rateLimiter == nil {
+                headers.add(contentsOf: UpstreamHeaderMapping.rateLimitHeaders(from: upstreamHeaders))
+            }
+            request.respond(status: .ok, contentType: "application/json", body: message.serialized, extraHeaders: headers)
         case .failure(let error)?:
             finishWithError(error)
         case nil:
@@ -330,7 +458,7 @@ final class MessagesExchange: @unchecked Sendable {
     private func finishWithError(_ error: GatewayError) {
         guard !finished else { return }
         finishCommon()
-        request.respond(error: error)
+        request.respond(error: error, extraHeaders: responseHeaders)
     }
 
     private func finishCommon() {
@@ -345,12 +473,33 @@ final class MessagesExchange: @unchecked Sendable {
             worker.metrics.adjustGauge(.activeUpstream, by: -1)
             if isStreaming { worker.metrics.adjustGauge(.activeStreams, by: -1) }
         }
-        if let usage = stream?.translator.reportedUsage, let model = backendModel {
+        let usage = stream?.translator.reportedUsage
+        if let usage, let model = backendModel {
+            let cached = min(usage.cachedTokens, usage.promptTokens)
             worker.metrics.increment(.tokens, [("direction", "input"), ("model", model)],
-                                     by: Double(usage.promptTokens - min(usage.cachedTokens, usage.promptTokens)))
+                                     by: Double(usage.promptTokens - cached))
             worker.metrics.increment(.tokens, [("direction", "output"), ("model", model)], by: Double(usage.completionTokens))
-            worker.metrics.increment(.tokens, [("direction", "cache_read"), ("model", model)], by: Double(usage.cachedTokens))
+            worker.metrics.increment(.tokens, [("direction", "cache_read"), ("model", model)], by: Double(cached))
         }
+        correctRateLimit(usage: usage)
+    }
+
+    /// Replaces the admission-time estimate with what the request really cost.
+    private func correctRateLimit(usage: OpenAI.Usage?) {
+        guard let rateLimit, let limiter = worker.controlPlane.rateLimiter else { return }
+        let delta: Int
+        if let rateLimitCorrection {
+            delta = rateLimitCorrection
+        } else if let usage {
+            delta = usage.promptTokens + usage.completionTokens - rateLimit.reservation
+        } else if !contentDelivered {
+            // Nothing was generated (refused upstream, failed before content): nothing was spent.
+            delta = -rateLimit.reservation
+        } else {
+            // Cut off mid-answer without a usage report: keep the reservation, the conservative choice.
+            delta = 0
+        }
+        if delta != 0 { limiter.correct(bucket: caller.tenant, limits: rateLimit.limits, deltaTokens: delta) }
     }
 
     private func recordFirstToken() {

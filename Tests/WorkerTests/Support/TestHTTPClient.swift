@@ -6,9 +6,13 @@ final class TestConnection {
     let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int, timeoutSeconds: Int = 30) throws {
+    init(port: Int, timeoutSeconds: Int = 30, receiveBuffer: Int? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestError("socket() failed") }
+        if var size = receiveBuffer.map(Int32.init) {
+            // Before connect, so the TCP window is negotiated small.
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
@@ -28,9 +32,18 @@ final class TestConnection {
 
     deinit { close(fd) }
 
-    func setReceiveBuffer(_ bytes: Int) {
-        var size = Int32(bytes)
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+    /// Reads until `marker` appears in what was received; returns everything read.
+    func readUntil(_ marker: String) throws -> String {
+        let needle = Array(marker.utf8)
+        var scanned = 0
+        while true {
+            if buffer.count >= needle.count {
+                let start = max(0, scanned - needle.count)
+                if let _ = buffer[start...].firstRange(of: needle) { return String(decoding: buffer, as: UTF8.self) }
+                scanned = buffer.count
+            }
+            guard try fill() else { throw TestError("EOF before \(marker)") }
+        }
     }
 
     func send(_ bytes: [UInt8]) throws {
@@ -99,9 +112,10 @@ final class TestConnection {
         }
     }
 
-    /// Reads a whole response (content-length, chunked, or until close).
-    func readResponse(onChunk: (([UInt8]) throws -> Bool)? = nil) throws -> TestResponse {
+    /// Reads a whole response (content-length, chunked, or until close). A HEAD response has no body.
+    func readResponse(head isHead: Bool = false, onChunk: (([UInt8]) throws -> Bool)? = nil) throws -> TestResponse {
         var response = try readHead()
+        if isHead { return response }
         if let length = response.headers["content-length"].flatMap(Int.init) {
             response.body = try readExactly(length)
         } else if response.headers["transfer-encoding"]?.lowercased() == "chunked" {
@@ -178,5 +192,5 @@ func httpRequest(port: Int, method: String = "POST", path: String, headers: [Str
         headers["content-type"] = "application/json"
     }
     try connection.sendRequest(method: method, path: path, headers: headers, body: payload)
-    return try connection.readResponse()
+    return try connection.readResponse(head: method == "HEAD")
 }

@@ -1,0 +1,37 @@
+import Logging
+import NIOCore
+import Shared
+
+/// The worker's rate limiter and response cache: Redis-backed when `REDIS_URL` is set (fleet-wide), otherwise
+/// the embedded default (limits held by the master for the whole node, cache in this worker's memory).
+struct ControlPlane: Sendable {
+    let rateLimiter: RateLimiting?
+    let cache: ResponseCacheStore?
+    let redis: RedisClient?
+
+    static func make(config: GatewayConfig, control: ControlLink?, loop: EventLoop, logger: Logger) -> ControlPlane {
+        let redis = config.redisURL.map {
+            RedisClient(configuration: .init(url: $0, timeoutMilliseconds: config.redisTimeoutMs), logger: logger)
+        }
+        var limiter: RateLimiting?
+        if config.rateLimitEnabled {
+            if let redis {
+                limiter = RedisRateLimiter(client: redis, logger: logger)
+            } else if let control {
+                limiter = MasterRateLimiter(link: control, loop: loop)
+            } else {
+                // A worker alone (single-process use) is the whole node.
+                limiter = LocalRateLimiter()
+            }
+        }
+        var cache: ResponseCacheStore?
+        if config.cacheEnabled {
+            if let redis {
+                cache = RedisCacheStore(client: redis, maxEntryBytes: config.cacheMaxEntryBytes, logger: logger)
+            } else {
+                cache = MemoryCacheStore(maxBytes: config.cacheMaxBytes, maxEntryBytes: config.cacheMaxEntryBytes)
+            }
+        }
+        return ControlPlane(rateLimiter: limiter, cache: cache, redis: redis)
+    }
+}

@@ -1,0 +1,18 @@
+import Shared
+
+/// Which answers may be cached, and under which key.
+enum ResponseCacheKey {
+    /// The seed's rule: only (near-)deterministic requests.
+    static let maxTemperature = 0.1
+
+    static func isCacheable(_ request: Anthropic.MessagesRequest) -> Bool {
+        guard let temperature = request.temperature else { return false }
+        return temperature <= maxTemperature
+    }
+
+    /// SHA-256 over the tenant's key digest and the exact upstream request: a cached answer never crosses keys,
+    /// and any difference in what would be asked upstream is a different entry.
+    static func key(tenant: String, upstreamBody: [UInt8]) -> String {
+        SHA256Digest.hex(Array(tenant.utf8) + [0x0A] + upstreamBody)
+    }
+}

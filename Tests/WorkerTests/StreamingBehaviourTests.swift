@@ -1,0 +1,85 @@
+import Foundation
+import XCTest
+
+/// Pings, client departure, upstream idleness and backpressure on real streams.
+final class StreamingBehaviourTests: XCTestCase {
+    var upstream: FakeUpstream!
+    var gateway: GatewayUnderTest!
+
+    override func tearDown() {
+        gateway?.stop()
+        upstream?.stop()
+    }
+
+    private func start(_ settings: [String: String] = [:]) throws {
+        upstream = try FakeUpstream()
+        gateway = try GatewayUnderTest(upstream: upstream, settings: settings)
+    }
+
+    private func openStream(_ scenario: String) throws -> TestConnection {
+        let connection = try TestConnection(port: gateway.port)
+        let body = Array(try JSONSerialization.data(withJSONObject: messagesBody(stream: true, scenario: scenario)))
+        try connection.sendRequest(method: "POST", path: "/v1/messages",
+                                   headers: ["x-api-key": "test-key", "content-type": "application/json"], body: body)
+        return connection
+    }
+
+    func testMessageStartAndPingsFlowWhileWaitingForTheFirstToken() throws {
+        try start(["PING_INTERVAL_SECONDS": "0.2"])
+        let response = try gateway.messages(messagesBody(stream: true, scenario: "slow_first;delay_ms=900"))
+        let names = response.events.map(\.name)
+        XCTAssertEqual(names.first, "message_start")
+        let firstBlock = try XCTUnwrap(names.firstIndex(of: "content_block_start"))
+        XCTAssertGreaterThanOrEqual(names[..<firstBlock].filter { $0 == "ping" }.count, 2, "\(names)")
+        XCTAssertEqual(names.last, "message_stop")
+    }
+
+    func testClientDisconnectCancelsTheUpstreamAtOnce() throws {
+        try start()
+        let connection = try openStream("idle")
+        XCTAssertEqual(try connection.readHead().status, 200)
+        try connection.fill()
+        shutdown(connection.fd, Int32(SHUT_RDWR))
+        let deadline = Date().addingTimeInterval(5)
+        var cancelled = 0
+        while Date() < deadline {
+            cancelled = try upstream.stats()["cancelled"] as? Int ?? 0
+            if cancelled >= 1 { break }
+            usleep(20_000)
+        }
+        XCTAssertEqual(cancelled, 1, "the fake must see its stream abandoned")
+    }
+
+    func testUpstreamIdleTimeoutEndsTheStreamWithAnError() throws {
+        try start(["UPSTREAM_IDLE_TIMEOUT_SECONDS": "0.5"])
+        let response = try gateway.messages(messagesBody(stream: true, scenario: "idle"))
+        let last = try XCTUnwrap(response.events.last)
+        XCTAssertEqual(last.name, "error")
+        XCTAssertEqual((last.data["error"] as? [String: Any])?["type"] as? String, "timeout_error")
+    }
+
+    func testFirstByteTimeoutIsRetriedThenReported() throws {
+        try start(["UPSTREAM_FIRST_BYTE_TIMEOUT_SECONDS": "0.3", "UPSTREAM_MAX_RETRIES": "1"])
+        let before = try upstream.stats()["requests"] as? Int ?? 0
+        let response = try gateway.messages(messagesBody(scenario: "slow_first;delay_ms=3000"))
+        XCTAssertEqual(response.status, 504)
+        XCTAssertEqual((try upstream.stats()["requests"] as? Int ?? 0) - before, 2)
+    }
+
+    func testSlowReaderPausesTheUpstreamInsteadOfBuffering() throws {
+        try start()
+        // ~15 MB of upstream SSE, ~30 MB towards the client, more than loopback socket buffers can hide.
+        let connection = try TestConnection(port: gateway.port, receiveBuffer: 4096)
+        let body = Array(try JSONSerialization.data(
+            withJSONObject: messagesBody(stream: true, scenario: "paced;chunks=200000;interval_ms=0")))
+        try connection.sendRequest(method: "POST", path: "/v1/messages",
+                                   headers: ["x-api-key": "test-key", "content-type": "application/json"], body: body)
+        XCTAssertEqual(try connection.readHead().status, 200)
+        sleep(3)
+        let stalled = try upstream.stats()
+        // With backpressure the fake is held mid-stream; without it, it would have finished in about a second.
+        XCTAssertEqual(stalled["completed"] as? Int ?? -1, 0, "upstream ran ahead of a stalled client: \(stalled)")
+        let text = try connection.readUntil("event: message_stop")
+        XCTAssertTrue(text.contains("tok199999 "))
+    }
+}
