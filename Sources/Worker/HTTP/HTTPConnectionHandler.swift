@@ -63,7 +63,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
             case .receiving(let head, let body):
                 slowRequestGuard.requestCompleted()
                 state = .responding
-                dispatch(head, body: body)
+                dispatch(head, body: body, eventLoop: context.eventLoop)
             case .refusing, .responding, .idle:
                 break
             }
@@ -99,10 +99,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
         sendError(error, head: head)
     }
 
-    private func dispatch(_ head: RequestHead, body: ByteBuffer) {
+    private func dispatch(_ head: RequestHead, body: ByteBuffer, eventLoop: EventLoop) {
         let route = Route.resolve(method: head.head.method, uri: head.head.uri)
-        let exchange = RequestExchange(worker: worker, head: head, route: route, sink: self,
-                                       eventLoop: context!.eventLoop)
+        let exchange = RequestExchange(worker: worker, head: head, route: route, sink: self, eventLoop: eventLoop)
         self.exchange = exchange
         exchange.run(body: body)
     }

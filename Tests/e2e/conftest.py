@@ -1,0 +1,156 @@
+"""Fixtures that start real processes on loopback: fake-cerebras, redis-server and the gateway itself.
+
+Every process is started by a fixture, in its own process group, and stopped by PID when the fixture ends.
+Binaries come from CGW_BIN_DIR (default: .build/debug, as `swift build` leaves them).
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN_DIR = Path(os.environ.get("CGW_BIN_DIR", ROOT / ".build" / "debug"))
+GATEWAY_KEY = "e2e-gateway-key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ManagedProcess:
+    """A child process in its own process group; `stop()` signals it by PID and waits."""
+
+    def __init__(self, args, env=None, ready_prefix=None, timeout=60):
+        self.args = args
+        self.proc = subprocess.Popen(
+            args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, text=True
+        )
+        self.first_line = None
+        if ready_prefix:
+            deadline = time.time() + timeout
+            while time.time() < deadline:
+                line = self.proc.stdout.readline()
+                if not line:
+                    err = self.proc.stderr.read()[-4000:]
+                    raise RuntimeError(f"{args[0]} exited before {ready_prefix!r}: rc={self.proc.poll()} {err}")
+                if line.startswith(ready_prefix):
+                    self.first_line = line.strip()
+                    break
+            else:
+                self.stop()
+                raise RuntimeError(f"{args[0]} did not print {ready_prefix!r} within {timeout}s")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def field(self, name: str) -> int:
+        for part in (self.first_line or "").split():
+            if part.startswith(name + "="):
+                return int(part.split("=", 1)[1])
+        raise KeyError(name)
+
+    def stop(self, sig=signal.SIGTERM, timeout=30) -> int:
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, sig)
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+            except ProcessLookupError:
+                pass
+        # Children left behind in the group (a worker whose master was killed) are stopped too.
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        return self.proc.returncode
+
+
+@pytest.fixture
+def fake_upstream():
+    proc = ManagedProcess([str(BIN_DIR / "fake-cerebras"), "--port", "0", "--host", "127.0.0.1"], ready_prefix="LISTENING")
+    proc.port = int(proc.first_line.split()[1])
+    yield proc
+    proc.stop()
+
+
+def start_gateway(upstream_port: int, **settings) -> ManagedProcess:
+    env = dict(os.environ)
+    env.update(
+        {
+            "HOST": "127.0.0.1",
+            "PORT": "0",
+            "ADMIN_PORT": "0",
+            "WORKERS": "2",
+            "CEREBRAS_API_KEY": "csk-e2e-upstream",
+            "CEREBRAS_BASE_URL": f"http://127.0.0.1:{upstream_port}/v1",
+            "GATEWAY_API_KEYS": GATEWAY_KEY,
+            "PROMPT_TUNING": "false",
+            "UPSTREAM_RETRY_BASE_MS": "10",
+            "ENV_FILE": "/dev/null",
+            "LOG_LEVEL": "warning",
+        }
+    )
+    env.update({k: str(v) for k, v in settings.items()})
+    proc = ManagedProcess([str(BIN_DIR / "cerebras-gateway")], env=env, ready_prefix="READY")
+    proc.port = proc.field("port")
+    proc.admin_port = proc.field("admin_port")
+    proc.url = f"http://127.0.0.1:{proc.port}"
+    return proc
+
+
+@pytest.fixture
+def gateway(fake_upstream):
+    proc = start_gateway(fake_upstream.port)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def redis_server():
+    port = free_port()
+    proc = ManagedProcess(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    )
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    break
+        except OSError:
+            time.sleep(0.05)
+    proc.port = port
+    proc.url = f"redis://127.0.0.1:{port}/0"
+    yield proc
+    proc.stop()
+
+
+def http_json(url, method="GET", body=None, headers=None, timeout=30):
+    """(status, headers, parsed JSON or text)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None:
+        request.add_header("content-type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+            status, response_headers = response.status, dict(response.headers)
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        status, response_headers = error.code, dict(error.headers)
+    try:
+        return status, response_headers, json.loads(raw)
+    except ValueError:
+        return status, response_headers, raw.decode(errors="replace")

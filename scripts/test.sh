@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian machine: installs what is missing, builds, runs the Swift tests
+# (translation fixtures, worker over real sockets, master with real processes and signals, Redis against a
+# real redis-server), then the end-to-end suite (official anthropic SDK, fleet behaviour, shipping checks)
+# against the release binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh --test
+
+echo "== swift build (debug, with tests)"
+swift build --build-tests
+echo "== swift test"
+swift test --skip-build
+
+echo "== release build (the same script the Dockerfile uses)"
+scripts/build.sh --release
+
+echo "== end-to-end suite"
+venv=.build-venv
+if [[ ! -x "$venv/bin/pytest" ]] || ! "$venv/bin/python" -c "import anthropic" 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "anthropic>=0.40" "pytest>=7"
+fi
+CGW_BIN_DIR="$(swift build -c release --static-swift-stdlib --show-bin-path)" \
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider Tests/e2e
