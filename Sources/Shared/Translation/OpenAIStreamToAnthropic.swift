@@ -45,6 +45,7 @@ public struct OpenAIStreamToAnthropic {
     private var toolOrder: [Int] = []
     private var usage: OpenAI.Usage?
     private var contentDeltas = 0
+    private var thinkTags = ThinkTagSplitter()
 
     /// - Parameters:
     ///   - model: the model name the client asked for (echoed back, never the backend's).
@@ -92,9 +93,11 @@ public struct OpenAIStreamToAnthropic {
                 contentDeltas += 1
             }
             if let content = delta.content, !content.isEmpty {
-                let index = ensureBlock(.text(index: nextIndex), into: &events)
-                events.append(.blockDelta(index: index, .text(content)))
-                contentDeltas += 1
+                if thinkTags.passesThrough {
+                    emitText(content, into: &events)
+                } else {
+                    emit(thinkTags.split(content), into: &events)
+                }
             }
             for call in delta.toolCalls {
                 receiveToolCall(call, into: &events)
@@ -102,6 +105,7 @@ public struct OpenAIStreamToAnthropic {
             }
         }
         if let finishReason = chunk.finishReason {
+            emit(thinkTags.flush(), into: &events)
             closeOpenBlock(into: &events)
             flushPendingToolCalls(into: &events)
             if finishReason == "stop", let matched = chunk.matchedStop {
@@ -120,6 +124,7 @@ public struct OpenAIStreamToAnthropic {
             complete(reason, stopSequence: stopSequence, into: &events)
         case .streaming:
             // [DONE] without a finish_reason: the upstream still declared completion explicitly.
+            emit(thinkTags.flush(), into: &events)
             closeOpenBlock(into: &events)
             flushPendingToolCalls(into: &events)
             complete(.endTurn, stopSequence: nil, into: &events)
@@ -147,6 +152,26 @@ public struct OpenAIStreamToAnthropic {
     }
 
     // MARK: - Blocks
+
+    private mutating func emitText(_ text: String, into events: inout [AnthropicEvent]) {
+        let index = ensureBlock(.text(index: nextIndex), into: &events)
+        events.append(.blockDelta(index: index, .text(text)))
+        contentDeltas += 1
+    }
+
+    /// Content that carried `<think>` tags, split into thinking and text.
+    private mutating func emit(_ pieces: [ThinkTagSplitter.Piece], into events: inout [AnthropicEvent]) {
+        for piece in pieces {
+            switch piece {
+            case .text(let text):
+                emitText(text, into: &events)
+            case .reasoning(let text):
+                let index = ensureBlock(.thinking(index: nextIndex), into: &events)
+                events.append(.blockDelta(index: index, .thinking(text)))
+                contentDeltas += 1
+            }
+        }
+    }
 
     /// Makes `wanted` (text or thinking) the open block, closing another kind first. Returns its index.
     private mutating func ensureBlock(_ wanted: OpenBlock, into events: inout [AnthropicEvent]) -> Int {
