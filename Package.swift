@@ -79,7 +79,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "MasterTests", dependencies: ["Shared"]),
+        .testTarget(name: "MasterTests", dependencies: ["Shared", "Master"]),
     ],
     swiftLanguageModes: [.v6]
 )

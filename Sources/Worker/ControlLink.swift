@@ -41,11 +41,13 @@ final class ControlLink: Sendable {
             }
     }
 
-    func send(_ message: ControlMessage) {
+    /// Sends a message; the future completes once it is written to the socket.
+    @discardableResult
+    func send(_ message: ControlMessage) -> EventLoopFuture<Void> {
         let bytes = message.encoded()
         var buffer = channel.allocator.buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)
-        channel.writeAndFlush(buffer, promise: nil)
+        return channel.writeAndFlush(buffer)
     }
 
     /// Asks the master's node-wide limiter.

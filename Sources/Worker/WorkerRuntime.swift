@@ -45,9 +45,12 @@ public final class WorkerRuntime: @unchecked Sendable {
     /// Stops accepting and completes once every connection has finished.
     public func drain() -> EventLoopFuture<Void> {
         let context = self.context
-        return server.drain().always { _ in
-            // A last heartbeat so the master has this worker's final counts.
-            context.control?.send(.heartbeat(activeRequests: 0, metrics: context.metrics.current()))
+        let loop = group.next()
+        return server.drain().flatMap { _ in
+            // A last heartbeat, written before the process exits, so the master has this worker's final counts.
+            guard let control = context.control else { return loop.makeSucceededVoidFuture() }
+            return control.send(.heartbeat(activeRequests: 0, metrics: context.metrics.current()))
+                .flatMapErrorThrowing { _ in }
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import NIOConcurrencyHelpers
 import Logging
 import NIOCore
@@ -16,6 +17,7 @@ final class WorkerServer {
     private let context: WorkerContext
     private let group: EventLoopGroup
     private var channel: Channel?
+    private var inheritedListener: InheritedListener?
     private let connections = ConnectionRegistry()
 
     init(context: WorkerContext, group: EventLoopGroup) {
@@ -30,34 +32,62 @@ final class WorkerServer {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = config.maxHeaderBytes
         limits.maxHeaderFieldSize = config.maxHeaderBytes
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.maxMessagesPerRead, value: 64)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.socketOption(.so_keepalive), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let guardHandler = SlowRequestGuard(timeout: .nanoseconds(Int64(config.requestTimeout * 1e9)))
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(guardHandler)
-                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true,
-                                                         withEncoderConfiguration: .init(),
-                                                         withDecoderLimitConfiguration: limits)
-                    try sync.addHandler(IdleStateHandler(allTimeout: .nanoseconds(Int64(config.idleTimeout * 1e9))))
-                    try sync.addHandler(HTTPConnectionHandler(worker: worker, slowRequestGuard: guardHandler))
-                    registry.add(channel)
-                }
+        let initializeConnection: @Sendable (Channel) -> EventLoopFuture<Void> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                let guardHandler = SlowRequestGuard(timeout: .fromSeconds(config.requestTimeout))
+                let sync = channel.pipeline.syncOperations
+                try sync.addHandler(guardHandler)
+                try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true,
+                                                     withEncoderConfiguration: .init(),
+                                                     withDecoderLimitConfiguration: limits)
+                try sync.addHandler(IdleStateHandler(allTimeout: .fromSeconds(config.idleTimeout)))
+                try sync.addHandler(HTTPConnectionHandler(worker: worker, slowRequestGuard: guardHandler))
+                registry.add(channel)
             }
-        let channel: Channel
+        }
         switch listener {
         case .inherited(let descriptor):
-            channel = try bootstrap.withBoundSocket(descriptor).wait()
+            let group = self.group
+            let inherited = try InheritedListener(descriptor: descriptor)
+            inherited.start(makeBootstrap: {
+                ClientBootstrap(group: group)
+                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .channelOption(.socketOption(.so_keepalive), value: 1)
+                    .channelInitializer(initializeConnection)
+            }, loop: group.next())
+            inheritedListener = inherited
+            return Self.boundPort(of: descriptor)
         case .bind(let host, let port):
-            channel = try bootstrap.bind(host: host, port: port).wait()
+            let channel = try ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelOption(.maxMessagesPerRead, value: 64)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.socketOption(.so_keepalive), value: 1)
+                .childChannelInitializer(initializeConnection)
+                .bind(host: host, port: port).wait()
+            self.channel = channel
+            return channel.localAddress?.port ?? 0
         }
-        self.channel = channel
-        return channel.localAddress?.port ?? 0
+    }
+
+    private static func boundPort(of descriptor: CInt) -> Int {
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        guard result == 0 else { return 0 }
+        return withUnsafePointer(to: &address) { pointer -> Int in
+            switch Int32(pointer.pointee.ss_family) {
+            case AF_INET:
+                return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+            case AF_INET6:
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+            default:
+                return 0
+            }
+        }
     }
 
     /// Stops accepting (connections still queued on the master's socket go to the slot's next worker), lets
@@ -66,7 +96,7 @@ final class WorkerServer {
     func drain() -> EventLoopFuture<Void> {
         context.beginDraining()
         let loop = group.next()
-        let closed = channel?.close() ?? loop.makeSucceededVoidFuture()
+        let closed = inheritedListener?.stop() ?? channel?.close() ?? loop.makeSucceededVoidFuture()
         let registry = connections
         return closed.flatMap { _ in
             // Quiescing at once lost requests in the prototype: a just-accepted connection's request may be

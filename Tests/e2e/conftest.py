@@ -97,7 +97,7 @@ def start_gateway(upstream_port: int, **settings) -> ManagedProcess:
             "GATEWAY_API_KEYS": GATEWAY_KEY,
             "PROMPT_TUNING": "false",
             "UPSTREAM_RETRY_BASE_MS": "10",
-            "ENV_FILE": "/dev/null",
+            "ENV_FILE": "",
             "LOG_LEVEL": "warning",
         }
     )

@@ -10,9 +10,12 @@ public enum ConfigLoader {
         environment: [String: String] = ProcessInfo.processInfo.environment, arguments: [String]
     ) throws(ConfigError) -> (config: GatewayConfig, source: ConfigSource) {
         let flags = try ConfigSource.parseFlags(arguments)
+        // An empty ENV_FILE (or /dev/null) means "no file": the master passes its workers the resolved values.
         let envFilePath = flags["ENV_FILE"] ?? environment["ENV_FILE"] ?? ".env"
         var envFile: String?
-        if FileManager.default.fileExists(atPath: envFilePath) {
+        if envFilePath.isEmpty || envFilePath == "/dev/null" {
+            envFile = nil
+        } else if FileManager.default.fileExists(atPath: envFilePath) {
             guard let text = try? String(contentsOfFile: envFilePath, encoding: .utf8) else {
                 throw ConfigError(option: "ENV_FILE", problem: "cannot read \(envFilePath)",
                                   fix: "check the file's permissions")

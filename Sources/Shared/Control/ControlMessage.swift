@@ -137,6 +137,3 @@ public struct ControlLineBuffer: Sendable {
         return messages
     }
 }
-
-// TODO(integration): remove once Sources/Master uses RateLimitDecision directly.
-public typealias RateLimitVerdict = RateLimitDecision

@@ -1,0 +1,30 @@
+import Shared
+
+/// The environment a worker starts with: the master's environment, overlaid with the fully resolved configuration
+/// of the worker's generation, so that the worker boots on exactly what the master validated.
+struct WorkerEnvironment: Sendable, Equatable {
+    /// The addresses the master actually bound (PORT=0 resolved; a reload never moves them).
+    var host: String
+    var port: Int
+    var adminPort: Int
+
+    /// Variables meant for the master alone: systemd talks to the main pid only; fds are passed explicitly; and
+    /// ENV_FILE because every value of the file is already in the resolved configuration (which, as environment,
+    /// outranks any file) — an explicit ENV_FILE deleted or broken since would make a respawned worker fail to
+    /// boot, and a boot failure halts the master. (`ENV_FILE=/dev/null` would say "no file" more exactly, but
+    /// Foundation refuses to read /dev/null, so `ConfigLoader` would reject it.)
+    static let masterOnlyKeys: Set<String> = Set(
+        SystemdNotifier.environmentKeys + ["LISTEN_PID", "LISTEN_FDNAMES", "ENV_FILE"])
+
+    /// `KEY=value` strings, sorted (stable across generations, easy to diff in a debugger).
+    func build(processEnvironment: [String: String], configuration: ConfigSource) -> [String] {
+        var values = processEnvironment
+        values.merge(configuration.values, uniquingKeysWith: { _, resolved in resolved })
+        values = values.filter { !Self.masterOnlyKeys.contains($0.key) }
+        values["HOST"] = host
+        values["PORT"] = String(port)
+        values["ADMIN_PORT"] = String(adminPort)
+        values["LISTEN_FDS"] = "1"
+        return values.map { "\($0.key)=\($0.value)" }.sorted()
+    }
+}

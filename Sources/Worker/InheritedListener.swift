@@ -1,0 +1,58 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// Accepts connections on the listening socket the master passed down (fd 3) and hands each to NIO.
+///
+/// During a reload the old and the new worker of a slot share that socket, so another process may take a
+/// connection this one was woken for. SwiftNIO's server channel asserts that an accept after a readable event
+/// succeeds (swift-nio#3500; fixed upstream only in open PRs), which kills a debug build. Accepting here instead —
+/// poll, then a non-blocking `accept` where losing the race is an ordinary EAGAIN — is correct in every build, and
+/// costs one hand-off per connection (keep-alive amortises it).
+final class InheritedListener: Sendable {
+    private let descriptor: CInt
+    private let stopped = NIOLockedValueBox(false)
+    private let finished = NIOLockedValueBox<EventLoopPromise<Void>?>(nil)
+
+    init(descriptor: CInt) throws {
+        let flags = fcntl(descriptor, F_GETFL)
+        guard flags >= 0, fcntl(descriptor, F_SETFL, flags | O_NONBLOCK) == 0 else {
+            throw IOError(errnoCode: errno, reason: "fcntl on the inherited listener")
+        }
+        self.descriptor = descriptor
+    }
+
+    /// Starts the accept thread; `makeBootstrap` gives the bootstrap that wraps an accepted socket in a channel.
+    func start(makeBootstrap: @escaping @Sendable () -> ClientBootstrap, loop: EventLoop) {
+        let promise = loop.makePromise(of: Void.self)
+        finished.withLockedValue { $0 = promise }
+        let thread = Thread { [self] in
+            while !stopped.withLockedValue({ $0 }) {
+                var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+                // A short timeout bounds how long `stop()` waits for this thread.
+                guard poll(&poller, 1, 100) > 0 else { continue }
+                let connection = accept(descriptor, nil, nil)
+                if connection < 0 {
+                    // EAGAIN: another worker of the slot won the race. EMFILE/ENFILE: out of descriptors; back off
+                    // briefly so the queue waits in the kernel instead of spinning.
+                    if errno == EMFILE || errno == ENFILE { usleep(50_000) }
+                    continue
+                }
+                // The worker never spawns processes, so setting close-on-exec after accept leaves no window.
+                _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+                makeBootstrap().withConnectedSocket(connection).whenFailure { _ in close(connection) }
+            }
+            promise.succeed(())
+        }
+        thread.name = "accept"
+        thread.start()
+    }
+
+    /// Stops accepting; completes when the accept thread is gone. The master keeps the socket open, so
+    /// connections still queued on it go to the slot's next worker.
+    func stop() -> EventLoopFuture<Void>? {
+        stopped.withLockedValue { $0 = true }
+        return finished.withLockedValue { $0 }?.futureResult.map { [descriptor] in close(descriptor) }
+    }
+}
