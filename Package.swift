@@ -69,17 +69,19 @@ let package = Package(
             ],
             path: "Benchmarks/GatewayBench"
         ),
+        // Real-socket HTTP client and the fake upstream process, shared by the worker and master tests.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SharedTests", dependencies: ["Shared"]),
         .testTarget(
             name: "WorkerTests",
             dependencies: [
-                "Shared", "Worker",
+                "Shared", "Worker", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "MasterTests", dependencies: ["Shared", "Master"]),
+        .testTarget(name: "MasterTests", dependencies: ["Shared", "Master", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -153,20 +153,6 @@ final class MasterProcessTests: XCTestCase {
         XCTAssertFalse(process.logLines(message: "worker did not stop in time, killing it").isEmpty, process.stderr)
     }
 
-    func testInFlightRequestFinishesDuringAGracefulStop() throws {
-        let (process, ready) = try start(workers: 1)
-        guard HTTPProbe.get(port: ready.port, path: "/slow?ms=1")?.status == 200 else {
-            throw XCTSkip("this worker has no /slow route")
-        }
-        let result = ResultBox()
-        let thread = Thread { result.set(HTTPProbe.get(port: ready.port, path: "/slow?ms=1500")) }
-        thread.start()
-        usleep(300_000)
-        process.signal(SIGTERM)
-        XCTAssertEqual(process.waitForExit(timeout: 15), 0, process.stderr)
-        XCTAssertEqual(result.wait(timeout: 5)?.status, 200, "the request in flight completed")
-    }
-
     // MARK: - Supervision
 
     func testAKilledWorkerIsReplacedAndRequestsKeepSucceeding() throws {
@@ -417,22 +403,3 @@ final class MasterProcessTests: XCTestCase {
 }
 
 /// One value handed from a background thread.
-private final class ResultBox: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var value: HTTPProbe.Response??
-
-    func set(_ response: HTTPProbe.Response?) {
-        condition.withLock {
-            value = .some(response)
-            condition.broadcast()
-        }
-    }
-
-    func wait(timeout: Double) -> HTTPProbe.Response? {
-        let deadline = Date().addingTimeInterval(timeout)
-        return condition.withLock {
-            while value == nil, condition.wait(until: deadline) {}
-            return value ?? nil
-        }
-    }
-}

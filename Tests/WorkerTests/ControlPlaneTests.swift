@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Rate limits and the response cache of a worker on its own (the embedded default of one process).

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `/v1/messages` through a real worker (in-process, real sockets) against the real fake-cerebras process.

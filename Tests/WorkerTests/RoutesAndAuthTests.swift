@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Every non-message route, the auth modes and the request limits, over real sockets.

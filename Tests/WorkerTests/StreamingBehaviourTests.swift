@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// Pings, client departure, upstream idleness and backpressure on real streams.

@@ -1,19 +1,19 @@
 import Foundation
 
 /// The scriptable fake Cerebras (`fake-cerebras`) as a real process on a loopback port.
-final class FakeUpstream {
-    let process = Process()
-    let port: Int
+public final class FakeUpstream {
+    public let process = Process()
+    public let port: Int
 
-    static var binaryDirectory: URL {
+    public static var binaryDirectory: URL {
         if let override = ProcessInfo.processInfo.environment["CGW_BIN_DIR"] { return URL(fileURLWithPath: override) }
         // The test bundle sits in the build products directory next to the executables.
         var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         while url.pathComponents.count > 1, !url.lastPathComponent.hasSuffix(".xctest") { url.deleteLastPathComponent() }
-        return url.deleteLastPathComponentCopy()
+        return url.deletingLastPathComponent()
     }
 
-    init(threads: Int = 1) throws {
+    public init(threads: Int = 1) throws {
         process.executableURL = FakeUpstream.binaryDirectory.appendingPathComponent("fake-cerebras")
         process.arguments = ["--port", "0", "--host", "127.0.0.1", "--threads", String(threads)]
         let output = Pipe()
@@ -23,7 +23,7 @@ final class FakeUpstream {
         port = try FakeUpstream.readPort(output.fileHandleForReading, prefix: "LISTENING ")
     }
 
-    static func readPort(_ handle: FileHandle, prefix: String) throws -> Int {
+    public static func readPort(_ handle: FileHandle, prefix: String) throws -> Int {
         var line = ""
         while !line.hasSuffix("\n") {
             let byte = handle.readData(ofLength: 1)
@@ -36,14 +36,14 @@ final class FakeUpstream {
         return port
     }
 
-    var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+    public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
 
-    func stats() throws -> [String: Any] {
+    public func stats() throws -> [String: Any] {
         let response = try httpRequest(port: port, method: "GET", path: "/fake/stats")
         return (try response.json() as? [String: Any]) ?? [:]
     }
 
-    func stop() {
+    public func stop() {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
@@ -52,6 +52,3 @@ final class FakeUpstream {
     deinit { stop() }
 }
 
-extension URL {
-    func deleteLastPathComponentCopy() -> URL { deletingLastPathComponent() }
-}

@@ -2,11 +2,11 @@ import Foundation
 
 /// A deliberately small blocking HTTP/1.1 client over POSIX sockets, so tests control every byte: slow
 /// readers, disconnects mid-stream, raw malformed requests.
-final class TestConnection {
-    let fd: Int32
+public final class TestConnection {
+    public let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int, timeoutSeconds: Int = 30, receiveBuffer: Int? = nil) throws {
+    public init(port: Int, timeoutSeconds: Int = 30, receiveBuffer: Int? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestError("socket() failed") }
         if var size = receiveBuffer.map(Int32.init) {
@@ -33,7 +33,7 @@ final class TestConnection {
     deinit { close(fd) }
 
     /// Reads until `marker` appears in what was received; returns everything read.
-    func readUntil(_ marker: String) throws -> String {
+    public func readUntil(_ marker: String) throws -> String {
         let needle = Array(marker.utf8)
         var scanned = 0
         while true {
@@ -46,7 +46,7 @@ final class TestConnection {
         }
     }
 
-    func send(_ bytes: [UInt8]) throws {
+    public func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -55,9 +55,9 @@ final class TestConnection {
         }
     }
 
-    func send(_ text: String) throws { try send(Array(text.utf8)) }
+    public func send(_ text: String) throws { try send(Array(text.utf8)) }
 
-    func sendRequest(method: String, path: String, headers: [String: String] = [:], body: [UInt8] = []) throws {
+    public func sendRequest(method: String, path: String, headers: [String: String] = [:], body: [UInt8] = []) throws {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         var headers = headers
         if !body.isEmpty || method == "POST" { headers["content-length"] = headers["content-length"] ?? String(body.count) }
@@ -68,7 +68,7 @@ final class TestConnection {
 
     /// Reads more bytes; false at EOF.
     @discardableResult
-    func fill() throws -> Bool {
+    public func fill() throws -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65_536)
         let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if count < 0 { throw TestError("recv failed: errno \(errno) (timeout?)") }
@@ -97,7 +97,7 @@ final class TestConnection {
     }
 
     /// Reads a response head (skipping 1xx interim responses).
-    func readHead() throws -> TestResponse {
+    public func readHead() throws -> TestResponse {
         while true {
             guard let statusLine = try readLine() else { throw TestError("connection closed before a response") }
             let parts = statusLine.split(separator: " ", maxSplits: 2)
@@ -113,7 +113,7 @@ final class TestConnection {
     }
 
     /// Reads a whole response (content-length, chunked, or until close). A HEAD response has no body.
-    func readResponse(head isHead: Bool = false, onChunk: (([UInt8]) throws -> Bool)? = nil) throws -> TestResponse {
+    public func readResponse(head isHead: Bool = false, onChunk: (([UInt8]) throws -> Bool)? = nil) throws -> TestResponse {
         var response = try readHead()
         if isHead { return response }
         if let length = response.headers["content-length"].flatMap(Int.init) {
@@ -141,7 +141,7 @@ final class TestConnection {
     }
 
     /// True when the peer has closed the connection (reads EOF within the timeout).
-    func isClosedByPeer(within seconds: Int = 5) -> Bool {
+    public func isClosedByPeer(within seconds: Int = 5) -> Bool {
         var timeout = timeval(tv_sec: seconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         while true {
@@ -151,17 +151,17 @@ final class TestConnection {
     }
 }
 
-struct TestResponse {
-    var status: Int
-    var headers: [String: String]
-    var body: [UInt8]
+public struct TestResponse {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: [UInt8]
 
-    var text: String { String(decoding: body, as: UTF8.self) }
+    public var text: String { String(decoding: body, as: UTF8.self) }
 
-    func json() throws -> Any { try JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]) }
+    public func json() throws -> Any { try JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]) }
 
     /// SSE events as (name, data JSON).
-    var events: [(name: String, data: [String: Any])] {
+    public var events: [(name: String, data: [String: Any])] {
         text.components(separatedBy: "\n\n").compactMap { block in
             var name = ""
             var data = ""
@@ -176,13 +176,13 @@ struct TestResponse {
     }
 }
 
-struct TestError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct TestError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// One request on a fresh connection.
-func httpRequest(port: Int, method: String = "POST", path: String, headers: [String: String] = [:],
+public func httpRequest(port: Int, method: String = "POST", path: String, headers: [String: String] = [:],
                  json: Any? = nil, body: [UInt8]? = nil) throws -> TestResponse {
     let connection = try TestConnection(port: port)
     var payload = body ?? []
