@@ -35,6 +35,16 @@ final class WorkerContext: Sendable {
 
     var upstreamURL: String { config.upstreamBaseURL + "/chat/completions" }
 
+    /// The worker's metrics, with the Redis client's count of failed commands (every failure, whichever
+    /// feature issued it).
+    func metricsSnapshot() -> MetricsSnapshot {
+        var snapshot = metrics.current()
+        if let redis = controlPlane.redis {
+            snapshot.counters[MetricsSnapshot.Series(MetricFamily.redisErrors.name)] = Double(redis.errors)
+        }
+        return snapshot
+    }
+
     /// Reserves an upstream slot, or false when the worker is at capacity (529, shed fast).
     func reserveUpstream() -> Bool {
         inFlight.withLockedValue { count in

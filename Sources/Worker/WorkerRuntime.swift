@@ -36,7 +36,7 @@ public final class WorkerRuntime: @unchecked Sendable {
             control.send(.ready(pid: getpid()))
             let context = self.context
             heartbeat = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { _ in
-                control.send(.heartbeat(activeRequests: context.activeRequests, metrics: context.metrics.current()))
+                control.send(.heartbeat(activeRequests: context.activeRequests, metrics: context.metricsSnapshot()))
             }
         }
         return port
@@ -49,7 +49,7 @@ public final class WorkerRuntime: @unchecked Sendable {
         return server.drain().flatMap { _ in
             // A last heartbeat, written before the process exits, so the master has this worker's final counts.
             guard let control = context.control else { return loop.makeSucceededVoidFuture() }
-            return control.send(.heartbeat(activeRequests: 0, metrics: context.metrics.current()))
+            return control.send(.heartbeat(activeRequests: 0, metrics: context.metricsSnapshot()))
                 .flatMapErrorThrowing { _ in }
         }
     }

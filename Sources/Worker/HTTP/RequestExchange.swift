@@ -117,7 +117,7 @@ final class RequestExchange: @unchecked Sendable {
     private func respondLocally(path: String) {
         if path == "/metrics" {
             respond(status: .ok, contentType: "text/plain; version=0.0.4",
-                    body: Array(PrometheusText.render(worker.metrics.current()).utf8))
+                    body: Array(PrometheusText.render(worker.metricsSnapshot()).utf8))
         } else {
             let status = worker.isDraining ? "draining" : "ok"
             respond(status: worker.isDraining ? .serviceUnavailable : .ok, contentType: "application/json",

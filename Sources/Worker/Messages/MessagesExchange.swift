@@ -124,7 +124,6 @@ final class MessagesExchange: @unchecked Sendable {
             }
             rateLimit = (limits, reservation)
         case .failure(let error):
-            worker.metrics.increment(.redisErrors)
             worker.logger.warning("rate limiter unavailable", metadata: [
                 "request.id": .string(request.head.requestID), "error": .string("\(error)"),
                 "rate_limit.fail_open": .string(String(config.rateLimitFailOpen)),

@@ -1,0 +1,147 @@
+"""Two gateway replicas (two masters, two ports) sharing one real redis-server: fleet-wide limits, a shared
+cache that never crosses keys, fail-open through a Redis outage, and fleet metrics."""
+import json
+import time
+
+import anthropic
+import pytest
+
+from conftest import GATEWAY_KEY, ManagedProcess, http_json, start_gateway
+
+MODEL = "claude-sonnet-4-5"
+
+
+def ask(gateway, content="hello", key=GATEWAY_KEY, temperature=None, stream=False):
+    body = {"model": MODEL, "max_tokens": 50, "messages": [{"role": "user", "content": content}]}
+    if temperature is not None:
+        body["temperature"] = temperature
+    if stream:
+        body["stream"] = True
+    return http_json(f"{gateway.url}/v1/messages", "POST", body, {"x-api-key": key})
+
+
+@pytest.fixture
+def fleet(fake_upstream, redis_server):
+    settings = dict(
+        REDIS_URL=redis_server.url,
+        RATE_LIMIT_ENABLED="true",
+        RATE_LIMIT_RPM="20",
+        CACHE_ENABLED="true",
+        GATEWAY_API_KEYS=f"{GATEWAY_KEY},second-key",
+    )
+    a = start_gateway(fake_upstream.port, INSTANCE_ID="replica-a", **settings)
+    b = start_gateway(fake_upstream.port, INSTANCE_ID="replica-b", **settings)
+    yield a, b
+    a.stop()
+    b.stop()
+
+
+def test_rate_limit_is_fleet_wide(fleet):
+    a, b = fleet
+    statuses = []
+    limited = None
+    for i in range(40):
+        status, headers, body = ask(a if i % 2 == 0 else b, content=f"q{i}")
+        statuses.append(status)
+        if status == 429:
+            limited = (headers, body)
+    admitted = statuses.count(200)
+    # 20 per minute across both replicas; GCRA refills one request every 3 s, so a slow run may admit one more.
+    assert 20 <= admitted <= 21, statuses
+    assert statuses.count(429) == 40 - admitted
+    headers, body = limited
+    headers = {k.lower(): v for k, v in headers.items()}
+    assert int(headers["retry-after"]) >= 1
+    assert headers["anthropic-ratelimit-requests-limit"] == "20"
+    assert headers["anthropic-ratelimit-requests-remaining"] == "0"
+    assert headers["anthropic-ratelimit-requests-reset"].endswith("Z")
+    assert body["error"]["type"] == "rate_limit_error"
+
+
+def test_cache_is_shared_by_replicas_and_scoped_to_keys(fleet, fake_upstream):
+    a, b = fleet
+    status, headers, first = ask(a, "deterministic question", temperature=0)
+    assert status == 200 and headers["x-gateway-cache"] == "MISS"
+    status, headers, second = ask(b, "deterministic question", temperature=0)
+    assert status == 200 and headers["x-gateway-cache"] == "HIT"
+    assert second["content"] == first["content"]
+    assert second["id"] != first["id"]
+    status, headers, _ = ask(b, "deterministic question", key="second-key", temperature=0)
+    assert headers["x-gateway-cache"] == "MISS", "a cached answer never crosses API keys"
+    client = anthropic.Anthropic(base_url=b.url, api_key=GATEWAY_KEY, max_retries=0)
+    # A streamed request hitting the cache gets a synthesised stream the official SDK parses.
+    with client.messages.stream(
+        model=MODEL, max_tokens=50, extra_body={"temperature": 0},
+        messages=[{"role": "user", "content": "deterministic question"}],
+    ) as stream:
+        final = stream.get_final_message()
+    assert [block.text for block in final.content] == [block["text"] for block in first["content"]]
+
+
+def test_redis_outage_fails_open_and_recovers(fake_upstream, redis_server):
+    gateway = start_gateway(
+        fake_upstream.port, REDIS_URL=redis_server.url, RATE_LIMIT_ENABLED="true", RATE_LIMIT_RPM="1000",
+        CACHE_ENABLED="true", REDIS_TIMEOUT_MS="50",
+    )
+    try:
+        assert ask(gateway)[0] == 200
+        port = redis_server.port
+        redis_server.stop()
+        for i in range(10):
+            status, _, _ = ask(gateway, f"during outage {i}", temperature=0)
+            assert status == 200, "requests keep succeeding while Redis is down (fail open)"
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            _, _, health = http_json(f"http://127.0.0.1:{gateway.admin_port}/health")
+            if health["redis"] == "down":
+                break
+            time.sleep(0.2)
+        assert health["redis"] == "down" and health["status"] == "degraded"
+        _, _, metrics = http_json(f"http://127.0.0.1:{gateway.admin_port}/metrics")
+        assert "cerebras_gateway_redis_errors_total" in metrics
+        assert "cerebras_gateway_redis_up 0" in metrics
+        # Redis comes back on the same port: the gateway reconnects by itself.
+        restarted = ManagedProcess(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        )
+        try:
+            deadline = time.time() + 15
+            while time.time() < deadline:
+                _, _, health = http_json(f"http://127.0.0.1:{gateway.admin_port}/health")
+                if health["redis"] == "up":
+                    break
+                time.sleep(0.2)
+            assert health["redis"] == "up"
+            status, headers, _ = ask(gateway, "after recovery")
+            assert status == 200 and "anthropic-ratelimit-requests-limit" in {k.lower() for k in headers}
+        finally:
+            restarted.stop()
+    finally:
+        gateway.stop()
+
+
+def test_fleet_metrics_equal_the_sum_of_node_metrics(fleet):
+    a, b = fleet
+    for i in range(3):
+        assert ask(a, f"a{i}")[0] == 200
+    for i in range(5):
+        assert ask(b, f"b{i}")[0] == 200
+
+    def scrape(gateway):
+        return http_json(f"http://127.0.0.1:{gateway.admin_port}/metrics")[2]
+
+    def value(text, prefix):
+        return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(prefix))
+
+    node = 'cerebras_gateway_requests_total{model="zai-glm-4.7",route="messages",status="2xx",stream="false"}'
+    fleet_series = node.replace("cerebras_gateway_", "cerebras_gateway_fleet_")
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        text_a, text_b = scrape(a), scrape(b)
+        nodes = value(text_a, node) + value(text_b, node)
+        if nodes == 8 and value(text_a, fleet_series) == 8 and value(text_b, fleet_series) == 8:
+            break
+        time.sleep(0.5)
+    assert value(text_a, node) == 3 and value(text_b, node) == 5
+    assert value(text_a, fleet_series) == 8 and value(text_b, fleet_series) == 8
+    assert "cerebras_gateway_fleet_instances 2" in text_a
