@@ -25,14 +25,14 @@ struct CerebrasError {
         code: "wrong_api_key"
     )
 
+    /// `retryAfter` "none" sends a 429 that says nothing about when to retry (no `retry-after`, no exhausted
+    /// `x-ratelimit-*` dimension), as some proxies in front of Cerebras do.
     static func rateLimited(retryAfter: String) -> CerebrasError {
-        CerebrasError(
-            status: .tooManyRequests,
-            message: "Requests per minute limit exceeded - too many requests sent.",
-            type: "too_many_requests_error",
-            param: "quota",
-            code: "request_quota_exceeded",
-            headers: [
+        let headers: [(String, String)]
+        if retryAfter == "none" {
+            headers = [("x-ratelimit-limit-requests-day", "14400"), ("x-ratelimit-remaining-requests-day", "100")]
+        } else {
+            headers = [
                 ("retry-after", retryAfter),
                 ("x-ratelimit-limit-requests-day", "14400"),
                 ("x-ratelimit-remaining-requests-day", "0"),
@@ -41,6 +41,14 @@ struct CerebrasError {
                 ("x-ratelimit-remaining-tokens-minute", "0"),
                 ("x-ratelimit-reset-tokens-minute", retryAfter),
             ]
+        }
+        return CerebrasError(
+            status: .tooManyRequests,
+            message: "Requests per minute limit exceeded - too many requests sent.",
+            type: "too_many_requests_error",
+            param: "quota",
+            code: "request_quota_exceeded",
+            headers: headers
         )
     }
 

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -30,8 +31,11 @@ class ManagedProcess:
 
     def __init__(self, args, env=None, ready_prefix=None, timeout=60):
         self.args = args
+        # stderr (the JSON logs) goes to a file: a pipe nobody drains would fill up and block the process.
+        self.log = tempfile.NamedTemporaryFile(prefix="cgw-e2e-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
-            args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, text=True
+            args, env=env, stdout=subprocess.PIPE if ready_prefix else self.log, stderr=self.log,
+            start_new_session=True, text=True,
         )
         self.first_line = None
         if ready_prefix:
@@ -39,7 +43,7 @@ class ManagedProcess:
             while time.time() < deadline:
                 line = self.proc.stdout.readline()
                 if not line:
-                    err = self.proc.stderr.read()[-4000:]
+                    err = self.logs()[-4000:]
                     raise RuntimeError(f"{args[0]} exited before {ready_prefix!r}: rc={self.proc.poll()} {err}")
                 if line.startswith(ready_prefix):
                     self.first_line = line.strip()
@@ -47,6 +51,10 @@ class ManagedProcess:
             else:
                 self.stop()
                 raise RuntimeError(f"{args[0]} did not print {ready_prefix!r} within {timeout}s")
+
+    def logs(self) -> str:
+        with open(self.log.name, errors="replace") as handle:
+            return handle.read()
 
     @property
     def pid(self) -> int:

@@ -628,7 +628,7 @@ def test_smoke_test_passes_through_the_compose_nginx_config(shipped, tmp_path):
     try:
         deadline = time.time() + 15
         while time.time() < deadline:
-            assert proxy.proc.poll() is None, proxy.proc.stderr.read()
+            assert proxy.proc.poll() is None, f"nginx exited: {getattr(proxy, 'logs', lambda: '')()}"
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
                 break

@@ -33,7 +33,7 @@ struct RetryPolicy: Sendable {
         for header in headers where header.name.hasPrefix("x-ratelimit-reset-") {
             let dimension = header.name.dropFirst("x-ratelimit-reset-".count)
             let remaining = headers.first { $0.name == "x-ratelimit-remaining-\(dimension)" }.flatMap { Double($0.value) }
-            guard remaining == nil || remaining! <= 0, let seconds = Double(header.value), seconds > 0 else { continue }
+            guard (remaining ?? 0) <= 0, let seconds = Double(header.value), seconds > 0 else { continue }
             delay = min(delay ?? seconds, seconds)
         }
         return delay
