@@ -29,13 +29,13 @@ def free_port() -> int:
 class ManagedProcess:
     """A child process in its own process group; `stop()` signals it by PID and waits."""
 
-    def __init__(self, args, env=None, ready_prefix=None, timeout=60):
+    def __init__(self, args, env=None, ready_prefix=None, timeout=60, preexec_fn=None):
         self.args = args
         # stderr (the JSON logs) goes to a file: a pipe nobody drains would fill up and block the process.
         self.log = tempfile.NamedTemporaryFile(prefix="cgw-e2e-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
             args, env=env, stdout=subprocess.PIPE if ready_prefix else self.log, stderr=self.log,
-            start_new_session=True, text=True,
+            start_new_session=True, text=True, preexec_fn=preexec_fn,
         )
         self.first_line = None
         if ready_prefix:
@@ -92,7 +92,7 @@ def fake_upstream():
     proc.stop()
 
 
-def start_gateway(upstream_port: int, **settings) -> ManagedProcess:
+def start_gateway(upstream_port: int, preexec_fn=None, **settings) -> ManagedProcess:
     env = dict(os.environ)
     env.update(
         {
@@ -110,7 +110,7 @@ def start_gateway(upstream_port: int, **settings) -> ManagedProcess:
         }
     )
     env.update({k: str(v) for k, v in settings.items()})
-    proc = ManagedProcess([str(BIN_DIR / "cerebras-gateway")], env=env, ready_prefix="READY")
+    proc = ManagedProcess([str(BIN_DIR / "cerebras-gateway")], env=env, ready_prefix="READY", preexec_fn=preexec_fn)
     proc.port = proc.field("port")
     proc.admin_port = proc.field("admin_port")
     proc.url = f"http://127.0.0.1:{proc.port}"
