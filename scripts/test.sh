@@ -14,13 +14,12 @@ echo "== swift test"
 swift test --skip-build
 
 echo "== release build (the same script the Dockerfile uses)"
-scripts/build.sh --release
+release_bin="$(dirname "$(scripts/build.sh --release --product fake-cerebras --product cerebras-gateway | tail -n 1)")"
 
 echo "== end-to-end suite"
 venv=.build-venv
-if [[ ! -x "$venv/bin/pytest" ]] || ! "$venv/bin/python" -c "import anthropic" 2>/dev/null; then
+if [[ ! -x "$venv/bin/pytest" ]] || ! "$venv/bin/python" -c "import anthropic, yaml" 2>/dev/null; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "anthropic>=0.40" "pytest>=7"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "anthropic>=0.40" "pytest>=7" "pyyaml>=6"
 fi
-CGW_BIN_DIR="$(swift build -c release --static-swift-stdlib --show-bin-path)" \
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider Tests/e2e
+CGW_BIN_DIR="$release_bin" "$venv/bin/python" -m pytest -q -p no:cacheprovider Tests/e2e

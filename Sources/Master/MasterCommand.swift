@@ -44,6 +44,10 @@ enum MasterCommand {
 
     // MARK: - Master
 
+    /// EX_CONFIG from sysexits.h: a supervisor (systemd's RestartPreventExitStatus) must not restart into the same
+    /// broken configuration.
+    static let configurationErrorExitCode: Int32 = 78
+
     static func runMaster(flags: [String]) -> Int32 {
         let environment = ProcessInfo.processInfo.environment
         let config: GatewayConfig
@@ -55,7 +59,7 @@ enum MasterCommand {
             Logger(label: "cerebras-gateway.master").error("invalid configuration",
                                                            metadata: ["error": "\(error.description)"])
             printError("invalid configuration: \(error.description)")
-            return 1
+            return configurationErrorExitCode
         }
         JSONLogHandler.bootstrap(level: config.logLevel, file: config.logFile)
         let logger = Logger(label: "cerebras-gateway.master")

@@ -351,9 +351,9 @@ final class MasterProcessTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("already in use"), result.stderr)
     }
 
-    func testAnInvalidConfigurationExitsOneNamingTheOption() throws {
+    func testAnInvalidConfigurationExitsWithEXCONFIGNamingTheOption() throws {
         let result = try run(["--port", "0", "--workers", "0"])
-        XCTAssertEqual(result.code, 1)
+        XCTAssertEqual(result.code, 78)
         XCTAssertTrue(result.stderr.contains("WORKERS"), result.stderr)
         XCTAssertTrue(result.stderr.contains("invalid configuration"), result.stderr)
     }

@@ -39,6 +39,25 @@ final class RedisClientOutageTests: RedisServerTestCase {
         XCTAssertEqual(client.state, .connected)
     }
 
+    func testASlowServerIsBoundedByTheTimeoutAndRecovers() throws {
+        let server = try self.startServer(extraArguments: ["--enable-debug-command", "yes"])
+        let client = self.makeClient(server.url(), timeoutMilliseconds: 100)
+        XCTAssertTrue(client.waitUntilReady())
+        // A second client stalls the server for 1.5 s (single-threaded Redis answers nobody meanwhile).
+        let staller = self.makeClient(server.url(), timeoutMilliseconds: 5_000)
+        XCTAssertTrue(staller.waitUntilReady())
+        staller.send(["DEBUG", "SLEEP", "1.5"]) { _ in }
+        usleep(100_000)
+        let (result, elapsed) = self.timedSend(client, ["PING"])
+        guard case .failure = result else { return XCTFail("expected a timeout, got \(String(describing: result))") }
+        XCTAssertLessThan(elapsed, 1.0, "the caller waited \(elapsed) s for a stalled Redis")
+        // Once the server answers again the client reconnects on its own.
+        XCTAssertTrue(WaitForCallback.until(timeout: 15) {
+            if case .success(.status("PONG")) = client.sendAndWait(["PING"]) { return true }
+            return false
+        })
+    }
+
     func testIdleClientNoticesOutageThroughHealthCheck() throws {
         let server = try self.startServer()
         let client = try self.connectedClient(server)

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Builds the gateway, installing missing system packages first. The Dockerfile's build stage runs exactly this.
+#
+#   scripts/build.sh [--release|--debug] [--product NAME]… [--scratch-path DIR]
+#
+# Default: --release --product cerebras-gateway. Swift's output goes to stderr; stdout gets one line per product,
+# the absolute path of its binary (so `bin="$(scripts/build.sh)"` works).
+#
+# Release builds link the Swift standard library, Foundation and the package's Swift dependencies statically
+# (--static-swift-stdlib): the binary then needs only Debian's libcurl4, libhiredis0.14 and libssl3 (with libc,
+# libstdc++ and libgcc) at run time, which is what the Dockerfile's runtime stage installs. Set
+# CGW_STATIC_STDLIB=0 to link the Swift runtime dynamically instead (the binary then needs the toolchain's
+# /usr/lib/swift/linux/*.so on the machine that runs it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+configuration=release
+products=()
+scratch=()
+while (($#)); do
+    case "$1" in
+        --release) configuration=release ;;
+        --debug) configuration=debug ;;
+        --product)
+            [[ $# -ge 2 ]] || { echo "build.sh: --product needs a name" >&2; exit 2; }
+            products+=("$2")
+            shift
+            ;;
+        --scratch-path)
+            [[ $# -ge 2 ]] || { echo "build.sh: --scratch-path needs a directory" >&2; exit 2; }
+            scratch=(--scratch-path "$2")
+            shift
+            ;;
+        -h | --help)
+            sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *)
+            echo "build.sh: unknown argument '$1' (try --help)" >&2
+            exit 2
+            ;;
+    esac
+    shift
+done
+((${#products[@]})) || products=(cerebras-gateway)
+
+scripts/install-deps.sh >&2
+
+flags=(-c "$configuration" "${scratch[@]}")
+if [[ "$configuration" == release && "${CGW_STATIC_STDLIB:-1}" != 0 ]]; then
+    flags+=(--static-swift-stdlib)
+fi
+
+for product in "${products[@]}"; do
+    echo "== swift build ${flags[*]} --product $product" >&2
+    swift build "${flags[@]}" --product "$product" >&2
+done
+
+bin_dir="$(swift build "${flags[@]}" --show-bin-path)"
+for product in "${products[@]}"; do
+    [[ -x "$bin_dir/$product" ]] || { echo "build.sh: $bin_dir/$product was not produced" >&2; exit 1; }
+    echo "$bin_dir/$product"
+done
