@@ -56,11 +56,11 @@ public struct MetricsSnapshot: Sendable, Equatable {
             sum += value
         }
 
-        public var count: Int { counts.reduce(0, +) }
+        public var count: Int { counts.reduce(0, saturatingAdd) }
 
         mutating func add(_ other: Histogram) {
             guard other.bounds == bounds else { return }
-            for index in counts.indices { counts[index] += other.counts[index] }
+            for index in counts.indices { counts[index] = saturatingAdd(counts[index], other.counts[index]) }
             sum += other.sum
         }
     }
@@ -127,7 +127,8 @@ extension MetricsSnapshot {
         }
         for entry in json["h"]?.arrayValue ?? [] {
             guard let series = key(entry), let bounds = entry["b"]?.arrayValue?.compactMap(\.doubleValue),
-                let counts = entry["c"]?.arrayValue?.compactMap(\.intValue), counts.count == bounds.count + 1
+                let counts = entry["c"]?.arrayValue?.compactMap(\.intValue), counts.count == bounds.count + 1,
+                counts.allSatisfy({ $0 >= 0 })
             else { continue }
             var histogram = Histogram(bounds: bounds)
             histogram.counts = counts
@@ -135,4 +136,11 @@ extension MetricsSnapshot {
             histograms[series] = histogram
         }
     }
+}
+
+/// Counts from other processes are summed without trapping: a corrupt or hostile snapshot saturates instead of
+/// crashing the master.
+func saturatingAdd(_ a: Int, _ b: Int) -> Int {
+    let (sum, overflow) = a.addingReportingOverflow(b)
+    return overflow ? (b > 0 ? Int.max : Int.min) : sum
 }

@@ -24,10 +24,10 @@ public enum PrometheusText {
                     let prefix = series.labels.isEmpty ? "" : series.labels + ","
                     var cumulative = 0
                     for (index, bound) in histogram.bounds.enumerated() {
-                        cumulative += histogram.counts[index]
+                        cumulative = saturatingAdd(cumulative, histogram.counts[index])
                         out += "\(exported)_bucket{\(prefix)le=\"\(format(bound))\"} \(cumulative)\n"
                     }
-                    cumulative += histogram.counts.last ?? 0
+                    cumulative = saturatingAdd(cumulative, histogram.counts.last ?? 0)
                     out += "\(exported)_bucket{\(prefix)le=\"+Inf\"} \(cumulative)\n"
                     let labels = series.labels.isEmpty ? "" : "{\(series.labels)}"
                     out += "\(exported)_sum\(labels) \(format(histogram.sum))\n"

@@ -108,6 +108,7 @@ public struct OpenAIStreamToAnthropic {
             emit(thinkTags.flush(), into: &events)
             closeOpenBlock(into: &events)
             flushPendingToolCalls(into: &events)
+            guard phase != .ended else { return }
             if finishReason == "stop", let matched = chunk.matchedStop {
                 phase = .finishing(.stopSequence, stopSequence: matched)
             } else {
@@ -127,6 +128,7 @@ public struct OpenAIStreamToAnthropic {
             emit(thinkTags.flush(), into: &events)
             closeOpenBlock(into: &events)
             flushPendingToolCalls(into: &events)
+            guard phase != .ended else { return }
             complete(.endTurn, stopSequence: nil, into: &events)
         }
     }
@@ -271,9 +273,14 @@ public struct OpenAIStreamToAnthropic {
         openBlock = .tool(index: index, upstreamIndex: upstreamIndex)
     }
 
-    /// At the end of the answer every call still waiting is emitted whole, in first-seen order.
+    /// At the end of the answer every call still waiting is emitted whole, in first-seen order. A call that never
+    /// got a function name cannot become a `tool_use` block: the answer fails rather than invent one.
     private mutating func flushPendingToolCalls(into events: inout [AnthropicEvent]) {
         for upstreamIndex in toolOrder where toolCalls[upstreamIndex]?.status == .pending {
+            guard toolCalls[upstreamIndex]?.name != nil else {
+                fail(GatewayError(.api, "upstream sent tool call \(upstreamIndex) without a function name"), into: &events)
+                return
+            }
             closeOpenBlock(into: &events)
             open(toolCall: upstreamIndex, into: &events)
         }
