@@ -30,7 +30,11 @@ final class ControlLink: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ControlInboundHandler(
                         onMessage: { message in box.withLockedValue { $0 }?.receive(message, onDrain: onDrain) },
-                        onClose: onDrain))
+                        onClose: {
+                            // The master went away: nobody will answer what is pending.
+                            box.withLockedValue { $0 }?.failPending()
+                            onDrain()
+                        }))
                 }
             }
             .withConnectedSocket(descriptor)
@@ -91,7 +95,7 @@ final class ControlLink: Sendable {
     }
 
     /// Fails every waiting call (the master went away): callers fall back to local answers.
-    func failPending() {
+    private func failPending() {
         let pending = state.withLockedValue { state -> State in
             defer {
                 state.pendingDecisions.removeAll()

@@ -21,7 +21,7 @@ public final class WorkerRuntime: @unchecked Sendable {
         self.group = group
         let link = try control.map { try ControlLink.connect(descriptor: $0, group: group, onDrain: onDrainOrder).wait() }
         let controlPlane = ControlPlane.make(config: config, control: link, loop: group.next(), logger: logger)
-        context = WorkerContext(config: config, upstream: UpstreamClient(logger: logger), metrics: WorkerMetrics(),
+        context = WorkerContext(config: config, upstream: UpstreamClient(), metrics: WorkerMetrics(),
                                 logger: logger, control: link, controlPlane: controlPlane, slot: slot)
         server = WorkerServer(context: context, group: group)
     }

@@ -97,20 +97,29 @@ final class RequestExchange: @unchecked Sendable {
         }
     }
 
+    /// How long the master may take to answer for the node before the worker answers for itself.
+    static let adminQueryTimeout = TimeAmount.seconds(2)
+
     private func answerAdmin(path: String) {
         guard let control = worker.control else {
             respondLocally(path: path)
             return
         }
-        control.query(path: path, on: eventLoop)
-            .flatMapWithEventLoop { message, loop in loop.makeSucceededFuture(message) }
-            .whenComplete { [self] result in
-                guard case .success(.adminResponse(_, let status, let contentType, let body)) = result else {
-                    respondLocally(path: path)
-                    return
-                }
-                respond(status: HTTPResponseStatus(statusCode: status), contentType: contentType, body: Array(body.utf8))
+        // Whichever comes first answers; `finished` (set by responding) keeps the other from answering twice.
+        let fallback = eventLoop.scheduleTask(in: Self.adminQueryTimeout) { [self] in
+            guard !finished else { return }
+            respondLocally(path: path)
+        }
+        // The promise lives on this request's event loop, so the callback runs there too.
+        control.query(path: path, on: eventLoop).whenComplete { [self] result in
+            guard !finished else { return }
+            fallback.cancel()
+            guard case .success(.adminResponse(_, let status, let contentType, let body)) = result else {
+                respondLocally(path: path)
+                return
             }
+            respond(status: HTTPResponseStatus(statusCode: status), contentType: contentType, body: Array(body.utf8))
+        }
     }
 
     /// Without a master (single-process use), the worker answers for itself.

@@ -1,6 +1,5 @@
 import CCurl
 import Foundation
-import Logging
 import NIOConcurrencyHelpers
 
 /// The worker's upstream HTTP client: one libcurl multi handle driven by one dedicated thread.
@@ -20,17 +19,15 @@ final class UpstreamClient: Sendable {
     // as callable from any thread.
     private nonisolated(unsafe) let multi: UnsafeMutableRawPointer
     private let commands = NIOLockedValueBox<[Command]>([])
-    private let logger: Logger
 
     /// Call once per process before any thread starts (libcurl's rule for `curl_global_init`).
     static func globalInit() {
         curl_global_init(Int(CURL_GLOBAL_DEFAULT))
     }
 
-    init(logger: Logger) {
+    init() {
         guard let multi = curl_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
         self.multi = multi
-        self.logger = logger
         // Reuse up to this many idle connections to the upstream (per worker).
         _ = cg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 256)
         let thread = Thread { [self] in run() }
