@@ -15,6 +15,13 @@ struct Caller: Sendable, Equatable {
     var tenant: String
     var requestsPerMinute: Int?
     var tokensPerMinute: Int?
+    /// The key's model restrictions (keys-file `models=`); nil for any model.
+    var allowedModels: [Glob]?
+
+    /// Whether this caller may ask for `model` (403 `permission_error` otherwise).
+    func allows(model: String) -> Bool {
+        allowedModels?.contains { $0.matches(model) } ?? true
+    }
 
     /// The first 8 hex digits, safe to log.
     var tenantPrefix: String { String(tenant.prefix(8)) }
@@ -47,7 +54,8 @@ struct Authenticator: Sendable {
             let digest = SHA256Digest.digest(Array(candidate.utf8))
             if let key = match(digest) {
                 return Caller(kind: .gatewayKey, tenant: SHA256Digest.hexString(digest),
-                              requestsPerMinute: key.requestsPerMinute, tokensPerMinute: key.tokensPerMinute)
+                              requestsPerMinute: key.requestsPerMinute, tokensPerMinute: key.tokensPerMinute,
+                              allowedModels: key.allowedModels)
             }
             if passthrough, candidate.hasPrefix("csk-") {
                 return Caller(kind: .passthrough(upstreamKey: candidate), tenant: SHA256Digest.hexString(digest))

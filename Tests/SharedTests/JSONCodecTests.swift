@@ -179,8 +179,9 @@ struct ConfigTests {
     @Test("keys file holds digests with per-key limits")
     func keysFile() throws {
         let digest = SHA256Digest.hex(Array("secret".utf8))
-        let keys = try GatewayConfig.parseKeysFile("# team keys\n\(digest) rpm=10 tpm=500\n")
+        let keys = try GatewayConfig.parseKeysFile("# team keys\n\(digest) rpm=10 tpm=500 models=claude-*haiku*|x\n")
         #expect(keys.count == 1 && keys[0].requestsPerMinute == 10 && keys[0].tokensPerMinute == 500)
+        #expect(keys[0].allowedModels?.map(\.pattern) == ["claude-*haiku*", "x"])
         #expect(throws: ConfigError.self) { try GatewayConfig.parseKeysFile("plain-key-not-a-digest\n") }
     }
 }

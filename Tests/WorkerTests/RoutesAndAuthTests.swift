@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 import TestSupport
 import XCTest
 
@@ -81,6 +82,19 @@ final class RoutesAndAuthTests: XCTestCase {
         XCTAssertEqual(none.status, 401)
         XCTAssertEqual(errorType(none), "authentication_error")
         XCTAssertEqual(try httpRequest(port: port, path: "/v1/messages", headers: ["x-api-key": "wrong"], json: body).status, 401)
+    }
+
+    func testKeysFileDigestsWithModelRestrictions() throws {
+        let digest = SHA256Digest.hex(Array("haiku-only".utf8))
+        let gateway = try GatewayUnderTest(upstream: upstream, settings: ["GATEWAY_API_KEYS": ""],
+                                           keysFile: "# team keys\n\(digest) rpm=100 models=claude-*haiku*\n")
+        gateways.append(gateway)
+        let allowed = try gateway.messages(messagesBody(extra: ["model": "claude-haiku-4-5"]), headers: ["x-api-key": "haiku-only"])
+        XCTAssertEqual(allowed.status, 200)
+        let refused = try gateway.messages(messagesBody(), headers: ["x-api-key": "haiku-only"])
+        XCTAssertEqual(refused.status, 403)
+        XCTAssertEqual(errorType(refused), "permission_error")
+        XCTAssertEqual(try gateway.messages(messagesBody(), headers: ["x-api-key": "test-key"]).status, 401)
     }
 
     func testPassthroughSendsTheClientsOwnCerebrasKey() throws {

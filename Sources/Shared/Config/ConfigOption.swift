@@ -26,7 +26,7 @@ public struct ConfigOption: Sendable {
         .init("UNSUPPORTED_MEDIA_PLACEHOLDER", "", "Text replacing images/PDFs for text-only models (empty: answer 400)", "Models"),
         // Auth
         .init("GATEWAY_API_KEYS", "", "Comma-separated keys clients may use (kept only as SHA-256 digests)", "Auth"),
-        .init("GATEWAY_KEYS_FILE", "", "File of SHA-256 key digests, one per line, optional rpm=N tpm=N", "Auth"),
+        .init("GATEWAY_KEYS_FILE", "", "File of SHA-256 key digests, one per line, optional rpm=N tpm=N models=GLOB|GLOB", "Auth"),
         .init("PASSTHROUGH_KEYS", "false", "Forward client keys shaped like Cerebras keys (csk-…) upstream", "Auth"),
         .init("ALLOW_UNAUTHENTICATED", "false", "Serve without any key configured (explicit opt-in)", "Auth"),
         // Server

@@ -3,11 +3,15 @@ public struct GatewayKey: Sendable, Equatable {
     public var digest: [UInt8]
     public var requestsPerMinute: Int?
     public var tokensPerMinute: Int?
+    /// Requested model ids this key may use (globs); nil allows every model.
+    public var allowedModels: [Glob]?
 
-    public init(digest: [UInt8], requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil) {
+    public init(digest: [UInt8], requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil,
+                allowedModels: [Glob]? = nil) {
         self.digest = digest
         self.requestsPerMinute = requestsPerMinute
         self.tokensPerMinute = tokensPerMinute
+        self.allowedModels = allowedModels
     }
 }
 
@@ -201,7 +205,8 @@ public struct GatewayConfig: Sendable, Equatable {
         return profile
     }
 
-    /// One key per line: a SHA-256 hex digest, optionally followed by `rpm=N` and `tpm=N`. `#` starts a comment.
+    /// One key per line: a SHA-256 hex digest, optionally followed by `rpm=N`, `tpm=N` and `models=GLOB|GLOB…`
+    /// (the requested model ids the key may use). `#` starts a comment.
     public static func parseKeysFile(_ text: String) throws(ConfigError) -> [GatewayKey] {
         var keys: [GatewayKey] = []
         for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -217,16 +222,21 @@ public struct GatewayConfig: Sendable, Equatable {
             var key = GatewayKey(digest: digest)
             for field in fields.dropFirst() {
                 let pair = field.split(separator: "=", maxSplits: 1)
+                let option = "GATEWAY_KEYS_FILE line \(number + 1)"
+                if pair.count == 2, pair[0] == "models" {
+                    key.allowedModels = pair[1].split(separator: "|").map { Glob(String($0)) }
+                    continue
+                }
                 guard pair.count == 2, let value = Int(pair[1]), value >= 0 else {
-                    throw ConfigError(option: "GATEWAY_KEYS_FILE line \(number + 1)",
-                                      problem: "\"\(field)\" is not rpm=N or tpm=N", fix: "write rpm=120 tpm=500000")
+                    throw ConfigError(option: option, problem: "\"\(field)\" is not rpm=N, tpm=N or models=GLOB|GLOB",
+                                      fix: "write rpm=120 tpm=500000 models=claude-*haiku*")
                 }
                 switch pair[0] {
                 case "rpm": key.requestsPerMinute = value
                 case "tpm": key.tokensPerMinute = value
                 default:
-                    throw ConfigError(option: "GATEWAY_KEYS_FILE line \(number + 1)",
-                                      problem: "unknown setting \"\(pair[0])\"", fix: "use rpm=N and tpm=N")
+                    throw ConfigError(option: option, problem: "unknown setting \"\(pair[0])\"",
+                                      fix: "use rpm=N, tpm=N and models=GLOB|GLOB")
                 }
             }
             keys.append(key)

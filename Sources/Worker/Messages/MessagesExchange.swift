@@ -76,6 +76,9 @@ final class MessagesExchange: @unchecked Sendable {
             anthropic = try Anthropic.MessagesRequest(json: JSONParser.parse(body.readableBytesView))
             requestedModel = anthropic.model
             isStreaming = anthropic.stream
+            guard caller.allows(model: anthropic.model) else {
+                throw GatewayError(.permission, "this API key may not use model \"\(anthropic.model)\"")
+            }
             translated = try AnthropicToOpenAI.translate(anthropic, catalog: config.catalog, options: config.translation)
         } catch {
             finishWithError(RequestExchange.gatewayError(error))

@@ -9,14 +9,14 @@ final class GatewayUnderTest {
     let runtime: WorkerRuntime
     let port: Int
 
-    init(upstream: FakeUpstream?, settings: [String: String] = [:]) throws {
+    init(upstream: FakeUpstream?, settings: [String: String] = [:], keysFile: String? = nil) throws {
         var values: [String: String] = [
             "HOST": "127.0.0.1", "PORT": "0", "CEREBRAS_API_KEY": "csk-test-upstream",
             "CEREBRAS_BASE_URL": upstream?.baseURL ?? "http://127.0.0.1:9/v1",
             "GATEWAY_API_KEYS": "test-key", "PROMPT_TUNING": "false", "UPSTREAM_RETRY_BASE_MS": "10",
         ]
         values.merge(settings, uniquingKeysWith: { _, new in new })
-        let config = try GatewayConfig(source: ConfigSource(values: values), cpuCount: 1)
+        let config = try GatewayConfig(source: ConfigSource(values: values), keysFileContents: keysFile, cpuCount: 1)
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         runtime = try WorkerRuntime(config: config, logger: logger)
         port = try runtime.start()
