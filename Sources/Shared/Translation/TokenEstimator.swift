@@ -80,12 +80,19 @@ public enum TokenEstimator {
             }
         }
         for tool in request.tools {
-            var writer = JSONWriter()
-            writer.value(tool.parameters)
-            total += count(tool.name) + (tool.description.map(count) ?? 0) + writer.bytes.withUnsafeBufferPointer {
-                count(bytes: $0)
-            } + 8
+            total += count(tool.name) + (tool.description.map(count) ?? 0) + count(tool.parameters) + 8
         }
         return total
+    }
+
+    /// Tokens of a JSON document as it would serialise, without serialising it: words of keys and strings, plus
+    /// one token per structural piece (braces, quotes, separators merge in BPE vocabularies).
+    static func count(_ value: JSONValue) -> Int {
+        switch value {
+        case .null, .bool, .number: return 1
+        case .string(let text): return count(text) + 1
+        case .array(let elements): return elements.reduce(1) { $0 + count($1) + 1 }
+        case .object(let object): return object.fields.reduce(1) { $0 + count($1.key) + count($1.value) + 2 }
+        }
     }
 }

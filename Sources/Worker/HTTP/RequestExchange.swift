@@ -196,6 +196,9 @@ final class RequestExchange: @unchecked Sendable {
         case .messages, .countTokens, .listModels, .getModel: worker.logger.info("request", metadata: metadata)
         default: worker.logger.debug("request", metadata: metadata)
         }
+        // The messages exchange holds this one (to respond through it); letting go of it here breaks the cycle
+        // once the response is complete. It may still run briefly (a late curl callback) and then goes too.
+        messages = nil
     }
 
     func clientWritabilityChanged(_ writable: Bool) {

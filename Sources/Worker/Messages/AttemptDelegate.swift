@@ -12,9 +12,17 @@ final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
         var streaming = false
     }
 
+    /// Bytes received on the curl thread and not yet handed to the event loop. Reads that arrive while a hand-off
+    /// is already queued join it: one hop, one translation pass and one flush for all of them.
+    private struct Pending {
+        var bytes: [UInt8] = []
+        var handOffQueued = false
+    }
+
     private let attempt: Int
     private let loop: EventLoop
     private let flow: NIOLockedValueBox<Flow>
+    private let pending = NIOLockedValueBox(Pending())
     private let exchange: MessagesExchange
 
     init(attempt: Int, loop: EventLoop, flow: NIOLockedValueBox<Flow>, exchange: MessagesExchange) {
@@ -38,10 +46,25 @@ final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
             return false
         }
         guard accept else { return false }
-        let copy = [UInt8](bytes)
-        let exchange = self.exchange
-        let attempt = self.attempt
-        loop.execute { exchange.upstreamBody(attempt: attempt, bytes: copy) }
+        let queueHandOff = pending.withLockedValue { pending -> Bool in
+            pending.bytes.append(contentsOf: bytes)
+            defer { pending.handOffQueued = true }
+            return !pending.handOffQueued
+        }
+        if queueHandOff {
+            let exchange = self.exchange
+            let attempt = self.attempt
+            loop.execute { [self] in
+                let bytes = pending.withLockedValue { pending -> [UInt8] in
+                    defer {
+                        pending.bytes = []
+                        pending.handOffQueued = false
+                    }
+                    return pending.bytes
+                }
+                exchange.upstreamBody(attempt: attempt, bytes: bytes)
+            }
+        }
         return true
     }
 

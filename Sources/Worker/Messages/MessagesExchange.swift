@@ -465,6 +465,9 @@ final class MessagesExchange: @unchecked Sendable {
 
     private func finishCommon() {
         finished = true
+        // The transfer's delegate holds this exchange until curl reports the end of the body, which can come after
+        // the answer is complete (`[DONE]` arrives first): the reference must not be kept from this side as well.
+        transfer = nil
         firstByteTimer?.cancel()
         idleTimer?.cancel()
         retryTimer?.cancel()

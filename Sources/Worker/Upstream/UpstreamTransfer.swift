@@ -1,4 +1,3 @@
-import Foundation
 import CCurl
 import NIOConcurrencyHelpers
 
@@ -69,8 +68,7 @@ final class UpstreamTransfer: Sendable {
         let length = size * count
         guard let data, let context else { return length }
         let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(context).takeUnretainedValue()
-        let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
-        transfer.receiveHeaderLine(line)
+        transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: length).bindMemory(to: UInt8.self))
         return length
     }
 
@@ -83,20 +81,24 @@ final class UpstreamTransfer: Sendable {
         return accepted ? length : Int(CURL_WRITEFUNC_PAUSE)
     }
 
-    private func receiveHeaderLine(_ line: String) {
-        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.hasPrefix("HTTP/") {
+    /// One header line as curl hands it over (with its CRLF). Parsed on bytes: this runs for every header of
+    /// every upstream response.
+    private func receiveHeaderLine(_ raw: UnsafeBufferPointer<UInt8>) {
+        var line = raw[...]
+        while let last = line.last, last == 0x0D || last == 0x0A || last == 0x20 { line = line.dropLast() }
+        if line.starts(with: "HTTP/".utf8) {
             // A new header block (a 1xx interim response precedes the real one).
             headers.removeAll()
-            let parts = trimmed.split(separator: " ", maxSplits: 2)
-            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
-        } else if trimmed.isEmpty {
+            let parts = line.split(separator: 0x20, maxSplits: 2)
+            status = parts.count > 1 ? Int(String(decoding: parts[1], as: UTF8.self)) ?? 0 : 0
+        } else if line.isEmpty {
             guard status >= 200, !isCancelled else { return }
             delegate.upstreamReceivedHead(status: status, headers: headers)
-        } else if let colon = trimmed.firstIndex(of: ":") {
-            let name = trimmed[..<colon].lowercased()
-            let value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            headers.append((name, value))
+        } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+            var value = line[(colon + 1)...]
+            while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
+            headers.append((String(decoding: line[..<colon], as: UTF8.self).lowercased(),
+                            String(decoding: value, as: UTF8.self)))
         }
     }
 }

@@ -1,0 +1,48 @@
+"""Memory stays flat under repeated requests: nothing is retained per request (a regression test for a leak of
+every upstream exchange, ~13 KiB each, found by the benchmark suite)."""
+import json
+import socket
+
+from conftest import GATEWAY_KEY, start_gateway
+
+
+def worker_rss_kib(master_pid):
+    total = 0
+    with open(f"/proc/{master_pid}/task/{master_pid}/children") as handle:
+        children = [int(pid) for pid in handle.read().split()]
+    for pid in children:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total
+
+
+def keep_alive_requests(port, count, stream=False):
+    body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 20, "stream": stream,
+                       "messages": [{"role": "user", "content": "hello"}]}).encode()
+    request = (f"POST /v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: {GATEWAY_KEY}\r\n"
+               f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n").encode() + body
+    marker = b"message_stop" if stream else b"end_turn"
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        for _ in range(count):
+            connection.sendall(request)
+            received = b""
+            while marker not in received or (stream and not received.endswith(b"0\r\n\r\n")):
+                chunk = connection.recv(65536)
+                assert chunk, "connection closed"
+                received += chunk
+
+
+def test_worker_memory_is_flat_across_thousands_of_requests(fake_upstream):
+    gateway = start_gateway(fake_upstream.port, WORKERS="1", LOG_LEVEL="warning")
+    try:
+        keep_alive_requests(gateway.port, 500)  # warm-up: allocator pools, connection caches
+        before = worker_rss_kib(gateway.pid)
+        keep_alive_requests(gateway.port, 4000)
+        keep_alive_requests(gateway.port, 400, stream=True)
+        growth = worker_rss_kib(gateway.pid) - before
+        # A leak of one exchange per request would add ~50 MiB here.
+        assert growth < 12 * 1024, f"worker RSS grew by {growth} KiB"
+    finally:
+        gateway.stop()
