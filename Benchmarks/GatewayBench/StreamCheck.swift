@@ -1,0 +1,244 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+
+/// Which API a load run speaks: Anthropic Messages (gateway, LiteLLM) or OpenAI chat completions (fake, nginx).
+enum APIKind: String, Sendable {
+    case anthropic
+    case openai
+}
+
+/// Incremental SSE reader for one response that timestamps every content event and checks its fidelity.
+///
+/// It looks only at what the check needs (event names, the text of content deltas, the usage count), with
+/// `memmem` over raw bytes: the generator shares two cores with the system under test, so it must be cheap.
+struct StreamCheck {
+    let api: APIKind
+    /// For `paced`: the number of `tok{i} ` tokens that must arrive, each once, in order.
+    let expectTokens: Int?
+
+    private var pending: [UInt8] = []
+    private var scanFrom = 0
+    private(set) var nextToken = 0
+    private(set) var contentEvents = 0
+    private(set) var events = 0
+    private(set) var usageOutputTokens: Int?
+    private(set) var sawEnd = false
+    private(set) var sawErrorEvent = false
+    private(set) var failure: String?
+    private(set) var firstContentNanos: UInt64 = 0
+    private(set) var lastContentNanos: UInt64 = 0
+    private(set) var maxGapNanos: UInt64 = 0
+
+    init(api: APIKind, expectTokens: Int?) {
+        self.api = api
+        self.expectTokens = expectTokens
+        pending.reserveCapacity(1024)
+    }
+
+    // MARK: - Streaming
+
+    /// Body bytes as they arrive, read at `now`.
+    mutating func feed(_ bytes: ByteBufferView, now: UInt64, gaps: inout Histogram) {
+        pending.append(contentsOf: bytes)
+        var consumed = 0
+        pending.withUnsafeBufferPointer { all in
+            let base = UnsafeRawPointer(all.baseAddress!)
+            while true {
+                let searchStart = max(consumed, scanFrom)
+                guard let end = Self.find(Self.eventEnd, in: base, from: searchStart, to: all.count) else {
+                    scanFrom = max(consumed, all.count - 1)
+                    break
+                }
+                let event = UnsafeRawBufferPointer(start: base + consumed, count: end - consumed)
+                handleEvent(event, now: now, gaps: &gaps)
+                consumed = end + 2
+                scanFrom = consumed
+            }
+        }
+        if consumed > 0 {
+            pending.removeFirst(consumed)
+            scanFrom -= consumed
+        }
+    }
+
+    private mutating func handleEvent(_ event: UnsafeRawBufferPointer, now: UInt64, gaps: inout Histogram) {
+        events += 1
+        switch api {
+        case .anthropic:
+            if Self.hasPrefix(event, Self.evContentDelta) {
+                if let text = Self.stringValue(after: Self.textKey, in: event) { content(text, now: now, gaps: &gaps) }
+            } else if Self.hasPrefix(event, Self.evMessageDelta) {
+                usageOutputTokens = Self.intValue(after: Self.outputTokensKey, in: event)
+            } else if Self.hasPrefix(event, Self.evMessageStop) {
+                sawEnd = true
+            } else if Self.hasPrefix(event, Self.evError) {
+                sawErrorEvent = true
+                fail("error event: " + String(decoding: event.prefix(300), as: UTF8.self))
+            }
+        case .openai:
+            if Self.find(Self.doneMarker, in: event.baseAddress!, from: 0, to: event.count) != nil {
+                sawEnd = true
+                return
+            }
+            if let text = Self.stringValue(after: Self.contentKey, in: event), !text.isEmpty {
+                content(text, now: now, gaps: &gaps)
+            }
+            if let tokens = Self.intValue(after: Self.completionTokensKey, in: event) { usageOutputTokens = tokens }
+            if Self.find(Self.errorKey, in: event.baseAddress!, from: 0, to: event.count) != nil {
+                sawErrorEvent = true
+                fail("error chunk: " + String(decoding: event.prefix(300), as: UTF8.self))
+            }
+        }
+    }
+
+    private mutating func content(_ text: UnsafeRawBufferPointer, now: UInt64, gaps: inout Histogram) {
+        contentEvents += 1
+        if contentEvents == 1 {
+            firstContentNanos = now
+        } else {
+            let gap = now &- lastContentNanos
+            gaps.record(gap)
+            if gap > maxGapNanos { maxGapNanos = gap }
+        }
+        lastContentNanos = now
+        if expectTokens != nil { checkTokens(text) }
+    }
+
+    /// `text` must be `tok{next} tok{next+1} …` (each token followed by one space).
+    private mutating func checkTokens(_ text: UnsafeRawBufferPointer) {
+        guard failure == nil else { return }
+        var i = 0
+        let n = text.count
+        while i < n {
+            guard i + 3 < n, text[i] == 0x74, text[i + 1] == 0x6F, text[i + 2] == 0x6B else {
+                return fail("unexpected content at token \(nextToken): \(String(decoding: text, as: UTF8.self))")
+            }
+            i += 3
+            var value = 0
+            var digits = 0
+            while i < n, text[i] >= 0x30, text[i] <= 0x39 {
+                value = value * 10 + Int(text[i] - 0x30)
+                digits += 1
+                i += 1
+            }
+            guard digits > 0, i < n, text[i] == 0x20 else {
+                return fail("malformed token after tok\(nextToken - 1): \(String(decoding: text, as: UTF8.self))")
+            }
+            i += 1
+            guard value == nextToken else {
+                return fail(value < nextToken ? "token \(value) repeated or out of order (expected \(nextToken))"
+                                              : "token \(nextToken) missing (got \(value))")
+            }
+            nextToken += 1
+        }
+    }
+
+    private mutating func fail(_ message: String) {
+        if failure == nil { failure = message }
+    }
+
+    /// Called at the end of the body: the stream must be complete and its usage match.
+    mutating func finishStream() {
+        guard failure == nil else { return }
+        if !sawEnd { return fail("stream ended without message_stop/[DONE]") }
+        guard let expected = expectTokens else { return }
+        if nextToken != expected { return fail("received \(nextToken) of \(expected) tokens") }
+        if usageOutputTokens != expected {
+            fail("usage output tokens \(usageOutputTokens.map(String.init) ?? "missing") != \(expected)")
+        }
+    }
+
+    // MARK: - Non-streaming
+
+    /// A complete JSON body: checks the tokens in its text and its usage count.
+    mutating func checkWholeBody(_ body: [UInt8]) {
+        body.withUnsafeBytes { raw in
+            let key = api == .anthropic ? Self.textKey : Self.contentKey
+            if let expected = expectTokens {
+                if let text = Self.stringValue(after: key, in: raw) { checkTokens(text) }
+                let usageKey = api == .anthropic ? Self.outputTokensKey : Self.completionTokensKey
+                usageOutputTokens = Self.intValue(after: usageKey, in: raw)
+                if failure == nil, nextToken != expected { fail("received \(nextToken) of \(expected) tokens") }
+                if failure == nil, usageOutputTokens != expected {
+                    fail("usage output tokens \(usageOutputTokens.map(String.init) ?? "missing") != \(expected)")
+                }
+            } else if Self.stringValue(after: key, in: raw) == nil {
+                fail("no text in body: " + String(decoding: raw.prefix(300), as: UTF8.self))
+            }
+        }
+    }
+
+    // MARK: - Byte helpers
+
+    static let eventEnd: [UInt8] = Array("\n\n".utf8)
+    static let evContentDelta: [UInt8] = Array("event: content_block_delta".utf8)
+    static let evMessageDelta: [UInt8] = Array("event: message_delta".utf8)
+    static let evMessageStop: [UInt8] = Array("event: message_stop".utf8)
+    static let evError: [UInt8] = Array("event: error".utf8)
+    static let doneMarker: [UInt8] = Array("data: [DONE]".utf8)
+    static let textKey: [UInt8] = Array(#""text":"#.utf8)
+    static let contentKey: [UInt8] = Array(#""content":"#.utf8)
+    static let outputTokensKey: [UInt8] = Array(#""output_tokens":"#.utf8)
+    static let completionTokensKey: [UInt8] = Array(#""completion_tokens":"#.utf8)
+    static let errorKey: [UInt8] = Array(#"{"error":"#.utf8)
+
+    @inline(__always)
+    static func find(_ needle: [UInt8], in base: UnsafeRawPointer, from: Int, to end: Int) -> Int? {
+        guard end - from >= needle.count else { return nil }
+        // memchr for the first byte, then memcmp (Glibc does not export the GNU memmem to Swift).
+        return needle.withUnsafeBytes { n in
+            let first = Int32(n[0])
+            var at = from
+            let last = end - n.count
+            while at <= last {
+                guard let hit = memchr(base + at, first, last - at + 1) else { return nil }
+                let offset = UnsafeRawPointer(hit) - base
+                if memcmp(base + offset, n.baseAddress!, n.count) == 0 { return offset }
+                at = offset + 1
+            }
+            return nil
+        }
+    }
+
+    static func hasPrefix(_ buffer: UnsafeRawBufferPointer, _ prefix: [UInt8]) -> Bool {
+        guard buffer.count >= prefix.count else { return false }
+        return prefix.withUnsafeBytes { memcmp(buffer.baseAddress!, $0.baseAddress!, prefix.count) == 0 }
+    }
+
+    /// The raw (still escaped) string value after `key` (`"name":`, optionally followed by spaces), or nil when
+    /// the value is not a string.
+    static func stringValue(after key: [UInt8], in buffer: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard let base = buffer.baseAddress, let at = find(key, in: base, from: 0, to: buffer.count) else { return nil }
+        var open = at + key.count
+        while open < buffer.count, buffer[open] == 0x20 { open += 1 }
+        guard open < buffer.count, buffer[open] == UInt8(ascii: "\"") else { return nil }
+        let start = open + 1
+        var i = start
+        while i < buffer.count {
+            let byte = buffer[i]
+            if byte == UInt8(ascii: "\\") {
+                i += 2
+                continue
+            }
+            if byte == UInt8(ascii: "\"") { return UnsafeRawBufferPointer(rebasing: buffer[start..<i]) }
+            i += 1
+        }
+        return nil
+    }
+
+    static func intValue(after key: [UInt8], in buffer: UnsafeRawBufferPointer) -> Int? {
+        guard let base = buffer.baseAddress, let at = find(key, in: base, from: 0, to: buffer.count) else { return nil }
+        var i = at + key.count
+        while i < buffer.count, buffer[i] == 0x20 { i += 1 }
+        var value = 0
+        var digits = 0
+        while i < buffer.count, buffer[i] >= 0x30, buffer[i] <= 0x39 {
+            value = value * 10 + Int(buffer[i] - 0x30)
+            digits += 1
+            i += 1
+        }
+        return digits > 0 ? value : nil
+    }
+}

@@ -1,0 +1,174 @@
+import Shared
+
+/// `gateway-bench translate`: CPU cost of the gateway's pure request and stream translation, no network.
+///
+/// Each measurement runs a batch of iterations and divides the thread CPU time (`CLOCK_THREAD_CPUTIME_ID`)
+/// by the batch size; the batch is repeated and the median reported, so a preemption in one batch is dropped.
+enum TranslateBench {
+    static let defaultFixture = "Tests/Fixtures/claude-code-request/anthropic.request.json"
+    static let upstreamChunk =
+        #"data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"zai-glm-4.7","#
+        + #""choices":[{"index":0,"delta":{"content":"tok "},"finish_reason":null}]}"# + "\n\n"
+
+    /// Request translation target from the issue (µs per request) and the per-chunk one.
+    static let requestTargetMicros = 300.0
+    static let chunkTargetMicros = 3.0
+
+    struct Options {
+        var fixture = defaultFixture
+        var repetitions = 7
+        var requestIterations = 200
+        var chunkIterations = 20_000
+        /// Run only one part, for profilers: "request", "chunk" or nil for both.
+        var only: String?
+    }
+
+    static func parse(_ arguments: ArraySlice<String>) throws -> Options {
+        var options = Options()
+        var iterator = arguments.makeIterator()
+        while let flag = iterator.next() {
+            func value() throws -> String {
+                guard let next = iterator.next() else { throw UsageError("\(flag) needs a value") }
+                return next
+            }
+            switch flag {
+            case "--fixture": options.fixture = try value()
+            case "--reps": options.repetitions = try positiveInt(flag, value())
+            case "--request-iters": options.requestIterations = try positiveInt(flag, value())
+            case "--chunk-iters": options.chunkIterations = try positiveInt(flag, value())
+            case "--only": options.only = try value()
+            default: throw UsageError("translate: unknown argument \(flag)")
+            }
+        }
+        return options
+    }
+
+    /// Keeps results observable so the optimiser cannot drop the work.
+    nonisolated(unsafe) static var sink = 0
+
+    static func run(_ options: Options) throws -> JSONValue {
+        guard let fixture = readFileBytes(options.fixture) else {
+            throw UsageError("cannot read fixture \(options.fixture) (run from the package root or pass --fixture)")
+        }
+        var fields: [(key: String, value: JSONValue)] = [
+            ("kind", .string("translate")),
+            ("fixture", .string(options.fixture)), ("fixture_bytes", .int(fixture.count)),
+            ("repetitions", .int(options.repetitions)),
+        ]
+        if options.only != "chunk" {
+            // Full path first, then its stages separately to show where the time goes.
+            let request = try Anthropic.MessagesRequest(json: JSONParser.parse(fixture))
+            let catalog = ModelCatalog()
+            let translationOptions = TranslationOptions(promptTuning: false)
+            let translated = try AnthropicToOpenAI.translate(request, catalog: catalog, options: translationOptions)
+            let parsed = try JSONParser.parse(fixture)
+
+            let full = try measure(options.repetitions, options.requestIterations) {
+                let json = try JSONParser.parse(fixture)
+                let request = try Anthropic.MessagesRequest(json: json)
+                let translated = try AnthropicToOpenAI.translate(request, catalog: catalog, options: translationOptions)
+                sink &+= translated.upstream.jsonBytes().count
+            }
+            let parseOnly = try measure(options.repetitions, options.requestIterations) {
+                if case .object(let object) = try JSONParser.parse(fixture) { sink &+= object.count }
+            }
+            let decodeOnly = try measure(options.repetitions, options.requestIterations) {
+                sink &+= try Anthropic.MessagesRequest(json: parsed).messages.count
+            }
+            let translateOnly = try measure(options.repetitions, options.requestIterations) {
+                sink &+= try AnthropicToOpenAI.translate(request, catalog: catalog, options: translationOptions)
+                    .estimatedInputTokens
+            }
+            let encodeOnly = try measure(options.repetitions, options.requestIterations) {
+                sink &+= translated.upstream.jsonBytes().count
+            }
+            fields.append(("request_us", .double(round3(full))))
+            fields.append(("request_target_us", .double(requestTargetMicros)))
+            fields.append(("request_met", .bool(full <= requestTargetMicros)))
+            fields.append(
+                ("request_stages_us",
+                 .object(JSONObject([
+                     ("json_parse", .double(round3(parseOnly))), ("validate_decode", .double(round3(decodeOnly))),
+                     ("translate", .double(round3(translateOnly))), ("encode_upstream", .double(round3(encodeOnly))),
+                 ]))))
+            fields.append(("upstream_bytes", .int(translated.upstream.jsonBytes().count)))
+        }
+        if options.only != "request" {
+            let chunk = Array(upstreamChunk.utf8)
+            let perChunk = measureChunks(options.repetitions, options.chunkIterations, chunk: chunk)
+            fields.append(("chunk_us", .double(round3(perChunk.micros))))
+            fields.append(("chunk_target_us", .double(chunkTargetMicros)))
+            fields.append(("chunk_met", .bool(perChunk.micros <= chunkTargetMicros)))
+            fields.append(("chunk_sse_bytes_out", .int(perChunk.bytesOut)))
+        }
+        return .object(JSONObject(fields))
+    }
+
+    /// Median over `repetitions` batches of µs per iteration of `body`.
+    static func measure(_ repetitions: Int, _ iterations: Int, _ body: () throws -> Void) throws -> Double {
+        for _ in 0..<max(1, iterations / 10) { try body() }  // warm-up
+        var samples: [Double] = []
+        for _ in 0..<repetitions {
+            let start = Clock.threadCPUNanos()
+            for _ in 0..<iterations { try body() }
+            samples.append(Double(Clock.threadCPUNanos() - start) / Double(iterations) / 1_000)
+        }
+        return median(samples)
+    }
+
+    /// One stream: `start`, then the same one-token chunk fed `iterations` times, each turned into SSE bytes.
+    static func measureChunks(
+        _ repetitions: Int, _ iterations: Int, chunk: [UInt8]
+    ) -> (micros: Double, bytesOut: Int) {
+        var samples: [Double] = []
+        var bytesOut = 0
+        for repetition in 0...repetitions {
+            var stream = UpstreamStreamTranslator(
+                translator: OpenAIStreamToAnthropic(
+                    messageID: "msg_bench", model: "claude-sonnet-4-5", estimatedInputTokens: 1_000,
+                    makeToolID: { "toolu_bench" }))
+            var events: [AnthropicEvent] = []
+            var writer = JSONWriter(capacity: 4096)
+            stream.start(into: &events)
+            // The first content chunk opens the text block; measure the steady state after it.
+            stream.feed(chunk, into: &events)
+            events.removeAll(keepingCapacity: true)
+            let start = Clock.threadCPUNanos()
+            for _ in 0..<iterations {
+                stream.feed(chunk, into: &events)
+                for event in events { SSEWriter.write(event, to: &writer) }
+                bytesOut = writer.bytes.count
+                events.removeAll(keepingCapacity: true)
+                writer.bytes.removeAll(keepingCapacity: true)
+            }
+            let elapsed = Clock.threadCPUNanos() - start
+            sink &+= bytesOut
+            if repetition > 0 { samples.append(Double(elapsed) / Double(iterations) / 1_000) }  // first is warm-up
+        }
+        return (median(samples), bytesOut)
+    }
+}
+
+func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let sorted = values.sorted()
+    let mid = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+func round3(_ value: Double) -> Double { (value * 1_000).rounded() / 1_000 }
+
+struct UsageError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+func positiveInt(_ flag: String, _ raw: String) throws -> Int {
+    guard let value = Int(raw), value > 0 else { throw UsageError("bad value for \(flag): \(raw)") }
+    return value
+}
+
+func positiveDouble(_ flag: String, _ raw: String) throws -> Double {
+    guard let value = Double(raw), value > 0 else { throw UsageError("bad value for \(flag): \(raw)") }
+    return value
+}
