@@ -216,3 +216,21 @@ struct UpstreamErrorMappingTests {
         #expect(text == #"{"type":"error","error":{"type":"not_found_error","message":"nope"},"request_id":"req_1"}"#)
     }
 }
+
+@Suite("SSE parser cost")
+struct SSEParserCostTests {
+    @Test("a long line in small pieces is scanned once, not once per piece")
+    func linearInLineLength() throws {
+        var parser = SSEParser()
+        let piece = [UInt8](repeating: UInt8(ascii: "a"), count: 64)
+        parser.append(Array("data: ".utf8))
+        // 4 MiB in 64-byte pieces: quadratic rescanning would examine ~137 billion bytes and never finish here.
+        for _ in 0..<(4 * 1024 * 1024 / 64) {
+            parser.append(piece)
+            #expect(try parser.next() == nil)
+        }
+        parser.append(Array("\n\n".utf8))
+        let event = try #require(try parser.next())
+        #expect(event.data.count == 4 * 1024 * 1024)
+    }
+}

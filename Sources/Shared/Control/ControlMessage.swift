@@ -119,6 +119,8 @@ extension RateLimitDecision {
 /// Splits a byte stream into control lines.
 public struct ControlLineBuffer: Sendable {
     private var buffer: [UInt8] = []
+    /// Bytes already searched for a newline (each byte is looked at once).
+    private var scanned = 0
     /// A peer sending a line larger than this is broken; the buffer is reset rather than grown without bound.
     public static let maxLineBytes = 8 * 1024 * 1024
 
@@ -128,12 +130,16 @@ public struct ControlLineBuffer: Sendable {
         buffer.append(contentsOf: bytes)
         var messages: [ControlMessage] = []
         var start = 0
-        while let newline = buffer[start...].firstIndex(of: 0x0A) {
+        while let newline = buffer[max(start, scanned)...].firstIndex(of: 0x0A) {
             if let message = ControlMessage(line: buffer[start..<newline]) { messages.append(message) }
             start = newline + 1
         }
         buffer.removeSubrange(0..<start)
-        if buffer.count > Self.maxLineBytes { buffer.removeAll() }
+        scanned = buffer.count
+        if buffer.count > Self.maxLineBytes {
+            buffer.removeAll()
+            scanned = 0
+        }
         return messages
     }
 }

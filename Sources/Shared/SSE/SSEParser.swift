@@ -17,6 +17,9 @@ public struct SSEParser {
 
     private var buffer: [UInt8] = []
     private var readIndex = 0
+    /// Where the search for the next line end resumes: every byte is examined once, however small the pieces a
+    /// long line arrives in (rescanning from `readIndex` made a hostile 16 MiB line quadratic).
+    private var scanIndex = 0
     private var eventName: String?
     private var data: [UInt8] = []
     private var hasData = false
@@ -48,18 +51,27 @@ public struct SSEParser {
         return nil
     }
 
-    private func findLineEnd() -> (contentEnd: Int, next: Int)? {
-        var index = readIndex
+    private mutating func findLineEnd() -> (contentEnd: Int, next: Int)? {
+        var index = max(readIndex, scanIndex)
         while index < buffer.count {
             let byte = buffer[index]
-            if byte == 0x0A { return (index, index + 1) }
+            if byte == 0x0A {
+                scanIndex = index + 1
+                return (index, index + 1)
+            }
             if byte == 0x0D {
-                // CR LF must not be split across appends into two line ends.
-                guard index + 1 < buffer.count else { return nil }
-                return (index, buffer[index + 1] == 0x0A ? index + 2 : index + 1)
+                // CR LF must not be split across appends into two line ends: wait for the next byte.
+                guard index + 1 < buffer.count else {
+                    scanIndex = index
+                    return nil
+                }
+                let next = buffer[index + 1] == 0x0A ? index + 2 : index + 1
+                scanIndex = next
+                return (index, next)
             }
             index += 1
         }
+        scanIndex = index
         return nil
     }
 
@@ -92,8 +104,10 @@ public struct SSEParser {
         if readIndex == buffer.count {
             buffer.removeAll(keepingCapacity: true)
             readIndex = 0
+            scanIndex = 0
         } else if readIndex > 4096, readIndex * 2 > buffer.count {
             buffer.removeSubrange(0..<readIndex)
+            scanIndex -= readIndex
             readIndex = 0
         }
     }

@@ -27,7 +27,8 @@ final class GatewayProcess {
             "HOST": "127.0.0.1", "ADMIN_HOST": "127.0.0.1", "LOG_LEVEL": "info", "DRAIN_TIMEOUT_SECONDS": "10",
             "ENV_FILE": directory + "/gateway.env",
         ]
-        for key in ["PATH", "HOME", "LANG", "TMPDIR"] {
+        // Sanitizer settings reach the gateway under test (scripts/sanitizers.sh).
+        for key in ["PATH", "HOME", "LANG", "TMPDIR", "ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"] {
             if let value = ProcessInfo.processInfo.environment[key] { environment[key] = value }
         }
         return environment

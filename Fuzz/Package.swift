@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+// libFuzzer targets for cerebras-gateway's pure translation code (module `Shared`).
+//
+// Not built from here directly: `scripts/fuzz.sh` lays out a scratch package in `.build-fuzz/pkg/` whose
+// `Fuzz` entry is a symlink to this directory and whose `Gateway/` is a snapshot of `Sources/` (SwiftPM wants
+// every target inside the package root), copies this manifest there and builds it with
+// `-sanitize=fuzzer,address` and lld. See Fuzz/README.md.
+import PackageDescription
+
+let package = Package(
+    name: "cerebras-gateway-fuzz",
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CHiredis", path: "Gateway/CHiredis", pkgConfig: "hiredis"),
+        .systemLibrary(name: "CCrypto", path: "Gateway/CCrypto", pkgConfig: "libcrypto"),
+        .target(
+            name: "Shared",
+            dependencies: [
+                "CHiredis", "CCrypto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Gateway/Shared"
+        ),
+        .target(name: "CFuzzerDriver", path: "Fuzz/Sources/CFuzzerDriver"),
+        .target(name: "FuzzSupport", dependencies: ["Shared", "CFuzzerDriver"], path: "Fuzz/Sources/FuzzSupport"),
+        .executableTarget(name: "FuzzRequest", dependencies: ["Shared", "FuzzSupport"], path: "Fuzz/Sources/FuzzRequest"),
+        .executableTarget(name: "FuzzStream", dependencies: ["Shared", "FuzzSupport"], path: "Fuzz/Sources/FuzzStream"),
+        .executableTarget(name: "FuzzControl", dependencies: ["Shared", "FuzzSupport"], path: "Fuzz/Sources/FuzzControl"),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+// Intentionally empty: the module only exports the declaration in include/CFuzzerDriver.h.
+#include "CFuzzerDriver.h"

@@ -1,0 +1,151 @@
+import FuzzSupport
+import Shared
+
+/// The client-to-upstream path: body bytes → `JSONParser` → `Anthropic.MessagesRequest(json:)` →
+/// `AnthropicToOpenAI.translate` → `OpenAI.ChatRequest.jsonBytes()`, plus `TokenEstimator`.
+///
+/// Invariants (any violation aborts, which libFuzzer saves as a crash):
+/// - nothing traps or hangs; each stage fails only with its documented error type;
+/// - a parsed document serialises back to bytes that parse to the same document;
+/// - when translation succeeds the upstream body is valid JSON, an object with `model`, `messages` and a
+///   positive `max_completion_tokens`, and every assistant `tool_calls` entry is answered by a following
+///   `role: tool` message (OpenAI-compatible servers reject the request otherwise), with no tool message that
+///   answers no call;
+/// - the estimate is positive and equals `TokenEstimator.count` of the upstream request;
+/// - `TokenEstimator.count(text)` is monotonic under appending and sub-additive, and > 0 for non-blank text.
+func fuzzRequest(_ input: [UInt8]) {
+    checkTokenEstimator(input)
+
+    let json: JSONValue
+    do {
+        json = try JSONParser.parse(input)
+    } catch is JSONParseError {
+        return
+    } catch {
+        invariantFailed("JSONParser threw \(type(of: error)): \(error)")
+    }
+    let reparsed: JSONValue
+    do {
+        reparsed = try JSONParser.parse(json.serialized)
+    } catch {
+        invariantFailed("serialised document does not parse (\(error)): \(shown(json.serializedString))")
+    }
+    check(reparsed == json, "document changed through serialisation: \(shown(json)) → \(shown(reparsed))")
+
+    let request: Anthropic.MessagesRequest
+    do {
+        request = try Anthropic.MessagesRequest(json: json)
+    } catch let error as RequestValidationError {
+        _ = GatewayError.invalidRequest(error).body(requestID: "req_f")
+        return
+    } catch {
+        invariantFailed("MessagesRequest(json:) threw \(type(of: error)): \(error)")
+    }
+
+    for (name, catalog, options, enforce) in configurations {
+        do {
+            let translated = try AnthropicToOpenAI.translate(request, catalog: catalog, options: options,
+                                                             enforceContextWindow: enforce)
+            checkUpstream(translated, configuration: name)
+        } catch {
+            // Typed throws: always a GatewayError. Its body must be valid JSON too.
+            let body = error.body(requestID: "req_f")
+            check((try? JSONParser.parse(body)) != nil, "error body is not JSON: \(shown(String(decoding: body, as: UTF8.self)))")
+        }
+    }
+}
+
+/// The default configuration, and one with every option turned the other way (vision, media placeholder,
+/// output clamp, no prompt tuning, a catalog with a `?` rule and a profile per reasoning control).
+private let configurations: [(String, ModelCatalog, TranslationOptions, Bool)] = {
+    var vision = ModelCatalog(rules: [
+        ModelCatalog.Rule(pattern: "*opus*", target: "zai-glm-4.6"),
+        ModelCatalog.Rule(pattern: "claude-?-*", target: "llama3.1-8b"),
+        ModelCatalog.Rule(pattern: "claude-*", target: "gpt-oss-120b"),
+        ModelCatalog.Rule(pattern: "x*", target: "unknown-backend"),
+    ])
+    for name in vision.profiles.keys { vision.profiles[name]?.supportsVision = true }
+    return [
+        ("default", ModelCatalog(), TranslationOptions(), true),
+        ("vision+placeholder+clamp", vision,
+         TranslationOptions(promptTuning: false, maxOutputTokensClamp: 1000, unsupportedMediaPlaceholder: "[media]"),
+         false),
+    ]
+}()
+
+private func checkUpstream(_ translated: TranslatedRequest, configuration: String) {
+    let upstream = translated.upstream
+    let bytes = upstream.jsonBytes()
+    let body: JSONValue
+    do {
+        body = try JSONParser.parse(bytes)
+    } catch {
+        invariantFailed("[\(configuration)] upstream body is not valid JSON (\(error)): \(shown(String(decoding: bytes, as: UTF8.self), limit: 2000))")
+    }
+    check(body["model"]?.stringValue == upstream.model, "[\(configuration)] upstream model \(shown(body["model"]))")
+    guard let messages = body["messages"]?.arrayValue else {
+        invariantFailed("[\(configuration)] upstream body without messages: \(shown(body))")
+    }
+    check(messages.count == upstream.messages.count, "[\(configuration)] \(upstream.messages.count) messages, \(messages.count) in the body")
+    let maxTokens = body["max_completion_tokens"]?.intValue ?? 0
+    check(maxTokens >= 1, "[\(configuration)] max_completion_tokens \(shown(body["max_completion_tokens"]))")
+    check(maxTokens <= translated.profile.maxOutputTokens, "[\(configuration)] max_completion_tokens \(maxTokens) above the profile's \(translated.profile.maxOutputTokens)")
+    check(translated.estimatedInputTokens > 0, "[\(configuration)] estimate \(translated.estimatedInputTokens)")
+    check(translated.estimatedInputTokens == TokenEstimator.count(upstream),
+          "[\(configuration)] estimate \(translated.estimatedInputTokens) is not the count of the upstream request \(TokenEstimator.count(upstream))")
+    if let temperature = upstream.temperature {
+        check((0...1.5).contains(temperature), "[\(configuration)] temperature \(temperature) outside Cerebras's range")
+    }
+
+    // Tool-call pairing, as an OpenAI-compatible server checks it.
+    var waiting: Set<String>? = nil  // ids of the latest assistant tool calls not yet answered
+    var answerable: Set<String> = []
+    for (index, message) in messages.enumerated() {
+        let role = message["role"]?.stringValue ?? "?"
+        check(["system", "user", "assistant", "tool"].contains(role), "[\(configuration)] message \(index) role \(role)")
+        if role == "tool" {
+            guard let id = message["tool_call_id"]?.stringValue else {
+                invariantFailed("[\(configuration)] tool message \(index) without tool_call_id: \(shown(message))")
+            }
+            check(answerable.contains(id), "[\(configuration)] tool message \(index) answers \"\(id)\", which the preceding assistant message did not call\n\(shown(body, limit: 3000))")
+            waiting?.remove(id)
+            continue
+        }
+        if let waiting, !waiting.isEmpty {
+            invariantFailed("[\(configuration)] message \(index) (\(role)) follows unanswered tool calls \(waiting.sorted())\n\(shown(body, limit: 3000))")
+        }
+        waiting = nil
+        answerable = []
+        if role == "assistant", let calls = message["tool_calls"]?.arrayValue, !calls.isEmpty {
+            let ids = calls.compactMap { $0["id"]?.stringValue }
+            check(ids.count == calls.count, "[\(configuration)] tool call without id in message \(index)")
+            for call in calls {
+                let arguments = call["function"]?["arguments"]?.stringValue ?? ""
+                check((try? JSONParser.parse(arguments)) != nil, "[\(configuration)] tool call arguments are not JSON: \(shown(arguments))")
+            }
+            waiting = Set(ids)
+            answerable = Set(ids)
+        }
+    }
+    if let waiting, !waiting.isEmpty {
+        invariantFailed("[\(configuration)] request ends with unanswered tool calls \(waiting.sorted())")
+    }
+}
+
+private func checkTokenEstimator(_ input: [UInt8]) {
+    let text = String(decoding: input, as: UTF8.self)
+    let total = TokenEstimator.count(text)
+    let scalars = text.unicodeScalars
+    let blank = scalars.allSatisfy { $0 == " " || $0 == "\t" }
+    check(blank || total > 0, "TokenEstimator gives 0 for non-blank text \(shown(text))")
+    guard !scalars.isEmpty else { return }
+    // A cut at a scalar boundary chosen by the input itself.
+    let offset = Int(input[0]) % (scalars.count + 1)
+    let cut = scalars.index(scalars.startIndex, offsetBy: offset)
+    let prefix = String(scalars[..<cut])
+    let suffix = String(scalars[cut...])
+    let head = TokenEstimator.count(prefix)
+    let tail = TokenEstimator.count(suffix)
+    check(head <= total, "TokenEstimator not monotonic: \(head) for a prefix, \(total) for the whole of \(shown(text))")
+    check(total <= head + tail, "TokenEstimator not sub-additive: \(total) > \(head) + \(tail) at scalar \(offset) of \(shown(text))")
+}

@@ -1,0 +1,6 @@
+import FuzzSupport
+
+runFuzzer { data, size in
+    fuzzRequest(fuzzBytes(data, size))
+    return 0
+}

@@ -1,0 +1,6 @@
+import FuzzSupport
+
+runFuzzer { data, size in
+    fuzzStream(fuzzBytes(data, size))
+    return 0
+}
