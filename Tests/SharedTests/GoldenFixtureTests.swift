@@ -45,7 +45,7 @@ struct GoldenFixtureTests {
         let byByte = StreamHarness.run(input, model: model, feeding: .byByte)
         #expect(whole == byLine, "fed line by line, \(fixture.name) gives other events")
         #expect(whole == byByte, "fed byte by byte, \(fixture.name) gives other events")
-        let violations = StreamInvariants.violations(whole)
+        let violations = AnthropicEventGrammar.violations(whole)
         #expect(violations.isEmpty, "\(fixture.name): \(violations)")
 
         let sse = String(decoding: SSEWriter.bytes(whole), as: UTF8.self)
@@ -64,7 +64,7 @@ struct GoldenFixtureTests {
         var events: [AnthropicEvent] = []
         stream.start(into: &events)
         stream.feedCompletion(body, into: &events)
-        #expect(StreamInvariants.violations(events).isEmpty)
+        #expect(AnthropicEventGrammar.violations(events).isEmpty)
         let folded = PrettyJSON.render(StreamHarness.fold(events))
         if let mismatch = fixture.check("anthropic.response.json", actual: folded) {
             Issue.record(Comment(rawValue: mismatch))

@@ -1,6 +1,6 @@
 /// The stream state machine: Cerebras chunks in, Anthropic events out.
 ///
-/// Guarantees (checked by `StreamInvariants` in the tests): `message_start` first; exactly one block open at a
+/// Guarantees (checked by `AnthropicEventGrammar` in the tests and the fuzz targets): `message_start` first; exactly one block open at a
 /// time; a block opens only with its first real content; indexes contiguous from 0; thinking blocks end with a
 /// `signature_delta`; `tool_use` starts with `input: {}` and carries `input_json_delta`s; the stream ends with
 /// `message_delta` + `message_stop`, or with an `error` event after closing the open block — never a truncated
