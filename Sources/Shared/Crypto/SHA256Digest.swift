@@ -18,14 +18,7 @@ public enum SHA256Digest {
     }
 
     public static func hexString(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        Hex.encode(bytes)
     }
 
     /// Parses 64 hex digits into 32 bytes.

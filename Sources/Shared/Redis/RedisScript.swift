@@ -17,17 +17,6 @@ public struct RedisScript: Sendable, Hashable {
                 _ = SHA1(input.baseAddress, input.count, output.baseAddress)
             }
         }
-        self.sha1 = Self.lowercaseHex(digest)
-    }
-
-    private static func lowercaseHex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        self.sha1 = Hex.encode(digest)
     }
 }
