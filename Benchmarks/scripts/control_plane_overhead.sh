@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Issue 5's figure: throughput with rate limiting and the cache on (Redis on loopback) vs off, same run.
+# Arms alternate (off, on, off, on, …) so both see the same machine; non-streaming, 16 connections, 8 s each.
+#   Benchmarks/scripts/control_plane_overhead.sh [BIN_DIR] [ROUNDS]
+set -euo pipefail
+bin=${1:-.build/release}
+rounds=${2:-3}
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no > "$work/redis.log" 2>&1 &
+pids+=($!)
+"$bin/fake-cerebras" --port 0 --host 127.0.0.1 --threads 1 > "$work/fake.out" 2>/dev/null &
+pids+=($!)
+sleep 0.5
+fake_port=$(awk '{print $2}' "$work/fake.out")
+
+start_gateway() { # name, extra env…
+    local name=$1; shift
+    env CEREBRAS_API_KEY=csk-x CEREBRAS_BASE_URL="http://127.0.0.1:$fake_port/v1" GATEWAY_API_KEYS=k \
+        PROMPT_TUNING=false LOG_LEVEL=warning ENV_FILE= "$@" \
+        "$bin/cerebras-gateway" --host 127.0.0.1 --port 0 --admin-port -1 --workers 2 > "$work/$name.out" 2>/dev/null &
+    pids+=($!)
+    for _ in $(seq 100); do grep -q READY "$work/$name.out" && break; sleep 0.1; done
+    sed -n 's/.*port=\([0-9]*\) .*/\1/p' "$work/$name.out"
+}
+off=$(start_gateway off)
+on=$(start_gateway on REDIS_URL="redis://127.0.0.1:$redis_port/0" RATE_LIMIT_ENABLED=true RATE_LIMIT_RPM=100000000 \
+    RATE_LIMIT_TPM=0 CACHE_ENABLED=true)
+
+run() { # port label: requests/s
+    "$bin/gateway-bench" load --url "http://127.0.0.1:$1" --api anthropic --key k --connections 16 --duration 8 \
+        --requests 100000000 --label "$2" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["throughput_rps"]))'
+}
+for round in $(seq "$rounds"); do
+    echo "round $round: off $(run "$off" off) req/s, on $(run "$on" on) req/s"
+done
