@@ -15,8 +15,6 @@ final class UpstreamKeyPool: Sendable {
         state = NIOLockedValueBox(State(coolingUntil: Array(repeating: 0, count: keys.count)))
     }
 
-    var isEmpty: Bool { keys.isEmpty }
-
     /// The next usable key, or (when every key cools down) the one that recovers first.
     /// - Parameter avoiding: a key to skip when another is usable (the one that just failed).
     func next(now: Double, avoiding: String? = nil) -> String? {
