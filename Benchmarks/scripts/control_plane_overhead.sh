@@ -18,6 +18,7 @@ pids+=($!)
 sleep 0.5
 fake_port=$(awk '{print $2}' "$work/fake.out")
 
+# Not called in $(…): the pid must reach the cleanup list of this shell.
 start_gateway() { # name, extra env…
     local name=$1; shift
     env CEREBRAS_API_KEY=csk-x CEREBRAS_BASE_URL="http://127.0.0.1:$fake_port/v1" GATEWAY_API_KEYS=k \
@@ -25,11 +26,13 @@ start_gateway() { # name, extra env…
         "$bin/cerebras-gateway" --host 127.0.0.1 --port 0 --admin-port -1 --workers 2 > "$work/$name.out" 2>/dev/null &
     pids+=($!)
     for _ in $(seq 100); do grep -q READY "$work/$name.out" && break; sleep 0.1; done
-    sed -n 's/.*port=\([0-9]*\) .*/\1/p' "$work/$name.out"
 }
-off=$(start_gateway off)
-on=$(start_gateway on REDIS_URL="redis://127.0.0.1:$redis_port/0" RATE_LIMIT_ENABLED=true RATE_LIMIT_RPM=100000000 \
-    RATE_LIMIT_TPM=0 CACHE_ENABLED=true)
+port_of() { sed -n 's/.*port=\([0-9]*\) .*/\1/p' "$work/$1.out"; }
+start_gateway off
+start_gateway on REDIS_URL="redis://127.0.0.1:$redis_port/0" RATE_LIMIT_ENABLED=true RATE_LIMIT_RPM=100000000 \
+    RATE_LIMIT_TPM=0 CACHE_ENABLED=true
+off=$(port_of off)
+on=$(port_of on)
 
 run() { # port label: requests/s
     "$bin/gateway-bench" load --url "http://127.0.0.1:$1" --api anthropic --key k --connections 16 --duration 8 \
