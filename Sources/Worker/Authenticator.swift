@@ -46,7 +46,7 @@ struct Authenticator: Sendable {
         if let authorization = headers.first(name: "authorization") {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" {
-                let token = parts[1].trimmingCharacters(in: " ")
+                let token = parts[1].trimmed(" ")
                 if !token.isEmpty, !candidates.contains(token) { candidates.append(token) }
             }
         }
@@ -72,14 +72,5 @@ struct Authenticator: Sendable {
             found = key
         }
         return found
-    }
-}
-
-extension StringProtocol {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        var slice = Substring(self)
-        while let first = slice.first, set.contains(first) { slice.removeFirst() }
-        while let last = slice.last, set.contains(last) { slice.removeLast() }
-        return String(slice)
     }
 }

@@ -13,7 +13,6 @@ final class WorkerContext: Sendable {
     let logger: Logger
     let control: ControlLink?
     let controlPlane: ControlPlane
-    let slot: Int
     /// Upstream requests in flight, against `MAX_CONCURRENT_UPSTREAM`.
     private let inFlight = NIOLockedValueBox(0)
     /// Requests being served (any route), reported in heartbeats and awaited when draining.
@@ -21,7 +20,7 @@ final class WorkerContext: Sendable {
     private let draining = NIOLockedValueBox(false)
 
     init(config: GatewayConfig, upstream: UpstreamClient, metrics: WorkerMetrics, logger: Logger,
-         control: ControlLink?, controlPlane: ControlPlane, slot: Int) {
+         control: ControlLink?, controlPlane: ControlPlane) {
         self.config = config
         self.upstream = upstream
         keyPool = UpstreamKeyPool(keys: config.upstreamKeys)
@@ -30,7 +29,6 @@ final class WorkerContext: Sendable {
         self.logger = logger
         self.control = control
         self.controlPlane = controlPlane
-        self.slot = slot
     }
 
     var upstreamURL: String { config.upstreamBaseURL + "/chat/completions" }

@@ -74,7 +74,7 @@ public enum WorkerEntry {
         }
         let runtime: WorkerRuntime
         do {
-            runtime = try WorkerRuntime(config: config, logger: logger, slot: slot, control: inherited ? 4 : nil,
+            runtime = try WorkerRuntime(config: config, logger: logger, control: inherited ? 4 : nil,
                                         onDrainOrder: drainAndExit)
             runtimeBox.withLockedValue { $0 = runtime }
             let port = try runtime.start(inheritedDescriptor: inherited ? 3 : nil)

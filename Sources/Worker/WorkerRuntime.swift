@@ -15,14 +15,14 @@ public final class WorkerRuntime: @unchecked Sendable {
 
     /// - Parameters:
     ///   - control: the control socket's descriptor when run by a master.
-    public init(config: GatewayConfig, logger: Logger, slot: Int = 0, threads: Int = 1, control: CInt? = nil,
+    public init(config: GatewayConfig, logger: Logger, threads: Int = 1, control: CInt? = nil,
                 onDrainOrder: @escaping @Sendable () -> Void = {}) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         self.group = group
         let link = try control.map { try ControlLink.connect(descriptor: $0, group: group, onDrain: onDrainOrder).wait() }
         let controlPlane = ControlPlane.make(config: config, control: link, loop: group.next(), logger: logger)
         context = WorkerContext(config: config, upstream: UpstreamClient(), metrics: WorkerMetrics(),
-                                logger: logger, control: link, controlPlane: controlPlane, slot: slot)
+                                logger: logger, control: link, controlPlane: controlPlane)
         server = WorkerServer(context: context, group: group)
     }
 

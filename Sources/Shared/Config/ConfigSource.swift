@@ -115,7 +115,8 @@ public struct ConfigSource: Sendable, Equatable {
 }
 
 extension StringProtocol {
-    func trimmed(_ set: String) -> String {
+    /// The text without the given characters at either end.
+    public func trimmed(_ set: String) -> String {
         let characters = Set(set)
         var slice = Substring(self)
         while let first = slice.first, characters.contains(first) { slice.removeFirst() }

@@ -369,7 +369,7 @@ final class MessagesExchange: @unchecked Sendable {
                 "request.id": .string(request.head.requestID), "upstream.error": .string(error.message),
                 "retry.number": .string(String(retries)), "retry.delay_ms": .string(String(Int(delay * 1000))),
             ])
-            retryTimer = loop.scheduleTask(in: .nanoseconds(Int64(delay * 1e9))) { [self] in
+            retryTimer = loop.scheduleTask(in: .fromSeconds(delay)) { [self] in
                 guard !finished else { return }
                 startAttempt()
             }
@@ -516,7 +516,7 @@ final class MessagesExchange: @unchecked Sendable {
     // MARK: - Pings, backpressure, client departure
 
     private func startPings() {
-        let interval = TimeAmount.nanoseconds(Int64(config.pingInterval * 1e9))
+        let interval = TimeAmount.fromSeconds(config.pingInterval)
         pingTask = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
             guard !finished, NIODeadline.now() - lastClientWrite >= interval - .milliseconds(5) else { return }
             emit([.ping])
