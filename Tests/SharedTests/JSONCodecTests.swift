@@ -135,6 +135,15 @@ struct ConfigTests {
         #expect((try? self.config(["PASSTHROUGH_KEYS": "true"])) != nil)
     }
 
+    @Test("the documented defaults (ConfigOption, .env.example, --help) are the ones in effect")
+    func documentedDefaults() throws {
+        let required = ["CEREBRAS_API_KEY": "k", "GATEWAY_API_KEYS": "a"]
+        var documented = required
+        for option in ConfigOption.all where !option.defaultValue.isEmpty { documented[option.name] = option.defaultValue }
+        documented["ENV_FILE"] = nil
+        #expect(try config(documented) == config(required))
+    }
+
     @Test("bad values name the option and the fix")
     func badValues() {
         do {
