@@ -59,6 +59,16 @@ final class StreamingBehaviourTests: XCTestCase {
         XCTAssertEqual((last.data["error"] as? [String: Any])?["type"] as? String, "timeout_error")
     }
 
+    func testAStreamLongerThanTheIdleTimeoutButNeverSilentThatLongCompletes() throws {
+        try start(["UPSTREAM_IDLE_TIMEOUT_SECONDS": "0.5"])
+        // 10 chunks 200 ms apart: 2 s in all, never 0.5 s of silence.
+        let response = try gateway.messages(messagesBody(stream: true, scenario: "paced;chunks=10;interval_ms=200"))
+        XCTAssertEqual(response.events.last?.name, "message_stop")
+        XCTAssertFalse(response.events.contains { $0.name == "error" })
+        let text = response.events.compactMap { ($0.data["delta"] as? [String: Any])?["text"] as? String }.joined()
+        XCTAssertEqual(text, (0..<10).map { "tok\($0) " }.joined())
+    }
+
     func testFirstByteTimeoutIsRetriedThenReported() throws {
         try start(["UPSTREAM_FIRST_BYTE_TIMEOUT_SECONDS": "0.3", "UPSTREAM_MAX_RETRIES": "1"])
         let before = try upstream.stats()["requests"] as? Int ?? 0

@@ -10,8 +10,19 @@ public struct MetricsSnapshot: Sendable, Equatable {
 
         public init(_ name: String, _ labels: [(String, String)] = []) {
             self.name = name
-            self.labels = labels.sorted { $0.0 < $1.0 }.map { "\($0.0)=\"\(Self.escape($0.1))\"" }
-                .joined(separator: ",")
+            // Runs for every counted event: callers mostly pass labels already sorted, and values rarely need
+            // escaping, so both are checked before any work is done.
+            let inOrder = zip(labels, labels.dropFirst()).allSatisfy { $0.0.0 <= $0.1.0 }
+            let sorted = inOrder ? labels : labels.sorted { $0.0 < $1.0 }
+            var rendered = ""
+            for (index, label) in sorted.enumerated() {
+                if index > 0 { rendered += "," }
+                rendered += label.0
+                rendered += "=\""
+                rendered += Self.escape(label.1)
+                rendered += "\""
+            }
+            self.labels = rendered
         }
 
         init(name: String, renderedLabels: String) {
@@ -20,6 +31,8 @@ public struct MetricsSnapshot: Sendable, Equatable {
         }
 
         static func escape(_ value: String) -> String {
+            guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == 0x0A })
+            else { return value }
             var out = ""
             for character in value {
                 switch character {

@@ -187,14 +187,19 @@ final class RequestExchange: @unchecked Sendable {
         let elapsed = Double((NIODeadline.now() - head.receivedAt).nanoseconds) / 1e9
         worker.metrics.observe(.requestDuration, [("route", route.metricLabel),
                                                   ("stream", messages?.isStreaming == true ? "true" : "false")], elapsed)
-        var metadata: Logger.Metadata = [
-            "request.id": .string(head.requestID), "http.route": .string(route.metricLabel),
-            "http.status": .string(String(status)), "latency_ms": .string(String(format3(elapsed * 1000))),
-        ]
-        if let messages { metadata.merge(messages.logMetadata, uniquingKeysWith: { _, new in new }) }
-        switch route {
-        case .messages, .countTokens, .listModels, .getModel: worker.logger.info("request", metadata: metadata)
-        default: worker.logger.debug("request", metadata: metadata)
+        let level: Logger.Level = switch route {
+        case .messages, .countTokens, .listModels, .getModel: .info
+        default: .debug
+        }
+        // The access line's metadata is built only when the line is written (at the default level it is not
+        // for health checks, and benchmarks run at warning).
+        if worker.logger.logLevel <= level {
+            var metadata: Logger.Metadata = [
+                "request.id": .string(head.requestID), "http.route": .string(route.metricLabel),
+                "http.status": .string(String(status)), "latency_ms": .string(String(format3(elapsed * 1000))),
+            ]
+            if let messages { metadata.merge(messages.logMetadata, uniquingKeysWith: { _, new in new }) }
+            worker.logger.log(level: level, "request", metadata: metadata)
         }
         // The messages exchange holds this one (to respond through it); letting go of it here breaks the cycle
         // once the response is complete. It may still run briefly (a late curl callback) and then goes too.

@@ -12,10 +12,13 @@ final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
         var streaming = false
     }
 
-    /// Bytes received on the curl thread and not yet handed to the event loop. Reads that arrive while a hand-off
-    /// is already queued join it: one hop, one translation pass and one flush for all of them.
+    /// What the curl thread reported and the event loop has not taken yet, in the order it happened. Whatever
+    /// arrives while a hand-off is queued joins it: a small answer (head, body and end in one curl pass) costs one
+    /// hop, one translation pass and one flush instead of three.
     private struct Pending {
+        var head: (status: Int, headers: [(name: String, value: String)])?
         var bytes: [UInt8] = []
+        var completion: UpstreamTransportError??
         var handOffQueued = false
     }
 
@@ -33,10 +36,7 @@ final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
     }
 
     func upstreamReceivedHead(status: Int, headers: [(name: String, value: String)]) {
-        let exchange = self.exchange
-        let attempt = self.attempt
-        nonisolated(unsafe) let headers = headers
-        loop.execute { exchange.upstreamHead(attempt: attempt, status: status, headers: headers) }
+        enqueue { $0.head = (status, headers) }
     }
 
     func upstreamReceived(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -46,31 +46,30 @@ final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
             return false
         }
         guard accept else { return false }
-        let queueHandOff = pending.withLockedValue { pending -> Bool in
-            pending.bytes.append(contentsOf: bytes)
-            defer { pending.handOffQueued = true }
-            return !pending.handOffQueued
-        }
-        if queueHandOff {
-            let exchange = self.exchange
-            let attempt = self.attempt
-            loop.execute { [self] in
-                let bytes = pending.withLockedValue { pending -> [UInt8] in
-                    defer {
-                        pending.bytes = []
-                        pending.handOffQueued = false
-                    }
-                    return pending.bytes
-                }
-                exchange.upstreamBody(attempt: attempt, bytes: bytes)
-            }
-        }
+        enqueue { $0.bytes.append(contentsOf: bytes) }
         return true
     }
 
     func upstreamCompleted(error: UpstreamTransportError?) {
-        let exchange = self.exchange
-        let attempt = self.attempt
-        loop.execute { exchange.upstreamCompleted(attempt: attempt, error: error) }
+        enqueue { $0.completion = .some(error) }
+    }
+
+    /// Records a report and, unless a hand-off is already queued, queues one that delivers everything pending.
+    private func enqueue(_ record: (inout Pending) -> Void) {
+        let queueHandOff = pending.withLockedValue { pending -> Bool in
+            record(&pending)
+            defer { pending.handOffQueued = true }
+            return !pending.handOffQueued
+        }
+        guard queueHandOff else { return }
+        loop.execute { [self] in
+            let taken = pending.withLockedValue { pending -> Pending in
+                defer { pending = Pending() }
+                return pending
+            }
+            if let head = taken.head { exchange.upstreamHead(attempt: attempt, status: head.status, headers: head.headers) }
+            if !taken.bytes.isEmpty { exchange.upstreamBody(attempt: attempt, bytes: taken.bytes) }
+            if let completion = taken.completion { exchange.upstreamCompleted(attempt: attempt, error: completion) }
+        }
     }
 }

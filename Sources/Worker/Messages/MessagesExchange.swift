@@ -45,7 +45,9 @@ final class MessagesExchange: @unchecked Sendable {
     private var retries = 0
 
     private var firstByteTimer: Scheduled<Void>?
+    /// Checks for a silent upstream; armed once per attempt and pushed back lazily (see `noteUpstreamActivity`).
     private var idleTimer: Scheduled<Void>?
+    private var lastUpstreamActivity = NIODeadline.now()
     private var retryTimer: Scheduled<Void>?
     private var pingTask: RepeatedTask?
     private var lastClientWrite = NIODeadline.now()
@@ -274,7 +276,7 @@ final class MessagesExchange: @unchecked Sendable {
         if status == 200 {
             let contentType = headers.first { $0.name == "content-type" }?.value ?? ""
             isJSONBody = contentType.contains("application/json")
-            armIdleTimer()
+            noteUpstreamActivity()
         }
     }
 
@@ -285,7 +287,7 @@ final class MessagesExchange: @unchecked Sendable {
             if errorBody.count < 65_536 { errorBody.append(contentsOf: bytes.prefix(65_536 - errorBody.count)) }
             return
         }
-        armIdleTimer()
+        noteUpstreamActivity()
         if isJSONBody {
             completionBody.append(contentsOf: bytes)
             return
@@ -299,7 +301,7 @@ final class MessagesExchange: @unchecked Sendable {
         guard attempt == self.attempt, !finished else { return }
         transfer = nil
         firstByteTimer?.cancel()
-        idleTimer?.cancel()
+        stopIdleTimer()
         if let error {
             attemptFailed(.transport(error))
         } else if let status = upstreamStatus, status != 200 {
@@ -319,16 +321,34 @@ final class MessagesExchange: @unchecked Sendable {
         guard !finished, let transfer else { return }
         worker.upstream.cancel(transfer)
         self.transfer = nil
-        idleTimer?.cancel()
+        stopIdleTimer()
         attemptFailed(.transport(error))
     }
 
-    private func armIdleTimer() {
-        idleTimer?.cancel()
-        idleTimer = loop.scheduleTask(in: .fromSeconds(config.upstreamIdleTimeout)) { [self] in
+    /// Upstream bytes arrived. Re-arming a timer for every chunk would cost a schedule and a cancel per chunk:
+    /// the timer is armed once and, when it fires early, sleeps again for the silence still missing.
+    private func noteUpstreamActivity() {
+        lastUpstreamActivity = .now()
+        if idleTimer == nil { scheduleIdleCheck(in: .fromSeconds(config.upstreamIdleTimeout)) }
+    }
+
+    private func scheduleIdleCheck(in delay: TimeAmount) {
+        idleTimer = loop.scheduleTask(in: delay) { [self] in
+            idleTimer = nil
+            let limit = TimeAmount.fromSeconds(config.upstreamIdleTimeout)
+            let silence = NIODeadline.now() - lastUpstreamActivity
+            guard silence >= limit else {
+                scheduleIdleCheck(in: limit - silence)
+                return
+            }
             abandonAttempt(UpstreamTransportError(
                 kind: .timeout, detail: "upstream sent nothing for \(config.upstreamIdleTimeout) s"))
         }
+    }
+
+    private func stopIdleTimer() {
+        idleTimer?.cancel()
+        idleTimer = nil
     }
 
     private enum AttemptFailure {
@@ -469,7 +489,7 @@ final class MessagesExchange: @unchecked Sendable {
         // the answer is complete (`[DONE]` arrives first): the reference must not be kept from this side as well.
         transfer = nil
         firstByteTimer?.cancel()
-        idleTimer?.cancel()
+        stopIdleTimer()
         retryTimer?.cancel()
         pingTask?.cancel()
         if holdsUpstreamSlot {

@@ -1,13 +1,13 @@
 import CCurl
 import NIOConcurrencyHelpers
 
-/// One upstream HTTP exchange: its curl easy handle (curl thread only) and the delegate it reports to.
+/// One upstream HTTP exchange: the curl easy handle it runs on (curl thread only) and the delegate it reports to.
 final class UpstreamTransfer: Sendable {
     let request: UpstreamRequest
     let delegate: UpstreamTransferDelegate
     private let cancelled = NIOLockedValueBox(false)
 
-    // Touched only on the curl thread (created in `makeEasyHandle`, freed in `releaseEasyHandle`).
+    // Touched only on the curl thread (set in `attach`, cleared in `detach`).
     nonisolated(unsafe) private(set) var easy: UnsafeMutableRawPointer?
     nonisolated(unsafe) private var headerList: UnsafeMutablePointer<curl_slist>?
     nonisolated(unsafe) private var headers: [(name: String, value: String)] = []
@@ -22,8 +22,9 @@ final class UpstreamTransfer: Sendable {
     var isCancelled: Bool { cancelled.withLockedValue { $0 } }
     func markCancelled() { cancelled.withLockedValue { $0 = true } }
 
-    func makeEasyHandle() -> UnsafeMutableRawPointer? {
-        guard let easy = curl_easy_init() else { return nil }
+    /// Configures a fresh (or reset) easy handle for this transfer and holds the transfer alive while curl may
+    /// call back into it.
+    func attach(to easy: UnsafeMutableRawPointer) {
         self.easy = easy
         let unmanaged = Unmanaged.passRetained(self)
         retainedSelf = unmanaged
@@ -50,11 +51,10 @@ final class UpstreamTransfer: Sendable {
         _ = cg_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, context)
         _ = cg_easy_setopt_write_function(easy, CURLOPT_HEADERFUNCTION, UpstreamTransfer.onHeader)
         _ = cg_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, context)
-        return easy
     }
 
-    func releaseEasyHandle() {
-        if let easy { curl_easy_cleanup(easy) }
+    /// Lets go of the easy handle (the client frees or reuses it) once curl no longer calls back.
+    func detach() {
         easy = nil
         if let headerList { curl_slist_free_all(headerList) }
         headerList = nil
