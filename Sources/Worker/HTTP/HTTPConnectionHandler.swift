@@ -168,11 +168,12 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
             state = .idle
         }
         slowRequestGuard.awaitNextRequest()
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if closeAfter {
-            let channel = context.channel
-            done.whenComplete { _ in channel.close(promise: nil) }
+        guard closeAfter else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            return
         }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     private func finishRequest() {

@@ -275,7 +275,7 @@ final class MessagesExchange: @unchecked Sendable {
         upstreamHeaders = headers
         if status == 200 {
             let contentType = headers.first { $0.name == "content-type" }?.value ?? ""
-            isJSONBody = contentType.contains("application/json")
+            isJSONBody = contentType.lowercased().hasPrefix("application/json")
             noteUpstreamActivity()
         }
     }

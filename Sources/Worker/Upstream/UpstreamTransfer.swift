@@ -82,7 +82,7 @@ final class UpstreamTransfer: Sendable {
     }
 
     /// One header line as curl hands it over (with its CRLF). Parsed on bytes: this runs for every header of
-    /// every upstream response.
+    /// every upstream response. Only the fields the gateway reads are kept (see `isKept`).
     private func receiveHeaderLine(_ raw: UnsafeBufferPointer<UInt8>) {
         var line = raw[...]
         while let last = line.last, last == 0x0D || last == 0x0A || last == 0x20 { line = line.dropLast() }
@@ -95,10 +95,18 @@ final class UpstreamTransfer: Sendable {
             guard status >= 200, !isCancelled else { return }
             delegate.upstreamReceivedHead(status: status, headers: headers)
         } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+            let name = line[..<colon].map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+            guard Self.isKept(name) else { return }
             var value = line[(colon + 1)...]
             while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
-            headers.append((String(decoding: line[..<colon], as: UTF8.self).lowercased(),
-                            String(decoding: value, as: UTF8.self)))
+            headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
         }
+    }
+
+    /// The header fields the gateway reads (lowercased names): the body's type, and the upstream's retry and
+    /// rate-limit advice (`RetryPolicy`, `UpstreamHeaderMapping`).
+    static func isKept(_ name: [UInt8]) -> Bool {
+        name.elementsEqual("content-type".utf8) || name.elementsEqual("retry-after".utf8)
+            || name.starts(with: "x-ratelimit-".utf8)
     }
 }
