@@ -10,7 +10,7 @@
 # Environment (all optional):
 #   GATEWAY_MODE=master|standalone   master: `cerebras-gateway --workers 2` (default); standalone: one worker
 #   GATEWAY_BIN=path                 gateway binary (default $BENCH_SCRATCH/release/cerebras-gateway)
-#   BENCH_SCRATCH=.build             swift build scratch path for the release binaries
+#   BENCH_SCRATCH=.build-bench       swift build scratch path for the release binaries
 #   BENCH_REPS=N                     repetitions (default 3, quick 1)
 #   BENCH_ARMS="direct nginx gateway litellm"
 #   BENCH_SCENARIOS="ns_c1 ns_c16 ns_rate st100 st500 st_cerebras slow2000"
@@ -30,7 +30,7 @@ cd "$root"
 
 quick=${BENCH_QUICK:-0}
 mode=${GATEWAY_MODE:-master}
-scratch=${BENCH_SCRATCH:-.build}
+scratch=${BENCH_SCRATCH:-.build-bench}
 gateway_bin=${GATEWAY_BIN:-$scratch/release/cerebras-gateway}
 reps=${BENCH_REPS:-$([[ $quick == 1 ]] && echo 1 || echo 3)}
 arms_wanted=${BENCH_ARMS:-direct nginx gateway litellm}
@@ -108,9 +108,11 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if (($(ulimit -n) < 8192)); then note "ulimit -n is $(ulimit -n): the 2,000-stream scenario may run out of descriptors"; fi
 
 if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
+    # Linked like the binary users run (scripts/build.sh, the Dockerfile): the Swift runtime static, so its
+    # memory and start-up figures are the shipped ones.
     for product in gateway-bench fake-cerebras cerebras-gateway; do
-        log "swift build -c release --product $product --scratch-path $scratch"
-        swift build -c release --product "$product" --scratch-path "$scratch" >&2
+        log "swift build -c release --static-swift-stdlib --product $product --scratch-path $scratch"
+        swift build -c release --static-swift-stdlib --product "$product" --scratch-path "$scratch" >&2
     done
 fi
 for bin in "$bench_bin" "$fake_bin"; do

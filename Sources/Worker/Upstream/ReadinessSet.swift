@@ -3,9 +3,10 @@ import Glibc
 
 /// The curl thread's view of its sockets: an epoll set, plus an eventfd that other threads write to wake it.
 ///
-/// Level-triggered, so a socket curl did not fully drain is reported again on the next wait. Only the wake
-/// side (`wake`) may be called from other threads.
-struct ReadinessSet: ~Copyable {
+/// Level-triggered, so a socket curl did not fully drain is reported again on the next wait. `wait` may run
+/// while another thread changes the set (epoll allows it; a socket added meanwhile is reported); `watch` and
+/// `unwatch` must be serialised by the caller.
+final class ReadinessSet {
     struct Event {
         var fd: Int32
         var readable: Bool
@@ -46,7 +47,7 @@ struct ReadinessSet: ~Copyable {
     }
 
     /// Starts or changes watching `fd`; with neither direction it stops watching.
-    mutating func watch(_ fd: Int32, readable: Bool, writable: Bool) {
+    func watch(_ fd: Int32, readable: Bool, writable: Bool) {
         guard readable || writable else {
             unwatch(fd)
             return
@@ -66,7 +67,7 @@ struct ReadinessSet: ~Copyable {
         }
     }
 
-    mutating func unwatch(_ fd: Int32) {
+    func unwatch(_ fd: Int32) {
         guard watched.remove(fd) != nil else { return }
         // Fails harmlessly when curl already closed the socket (closing removes it from the set).
         _ = epoll_ctl(epoll, EPOLL_CTL_DEL, fd, nil)

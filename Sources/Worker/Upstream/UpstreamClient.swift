@@ -3,13 +3,17 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// The worker's upstream HTTP client: one libcurl multi handle driven by one dedicated thread.
+/// The worker's upstream HTTP client: one libcurl multi handle, driven by one dedicated thread.
 ///
-/// Event loops talk to it only through `start`, `resume` and `cancel`, which queue a command and wake the
-/// thread through an eventfd. The thread drives curl with `curl_multi_socket_action`: curl tells it which
-/// sockets to watch (an epoll set) and when to time out, so a wake-up costs work for the sockets that are
-/// ready, not for every open transfer (`curl_multi_perform` and `curl_multi_poll` visit them all).
-/// Easy handles are created, used, reset for reuse and freed on the curl thread alone.
+/// curl runs with `curl_multi_socket_action`: curl says which sockets to watch (an epoll set) and when to time
+/// out, so a wake-up costs work for the sockets that are ready, not for every open transfer (`curl_multi_perform`
+/// and `curl_multi_poll` visit them all). The curl thread waits on that set for upstream bytes.
+///
+/// Everything curl touches is guarded by `curlLock`. An event loop that starts, resumes or cancels a transfer
+/// takes the lock if it is free and does the work itself: the request leaves at once, without waking the curl
+/// thread (a cross-CPU wake-up per request is a large part of the latency at low load). When the curl thread
+/// holds the lock, the command is queued instead and the thread woken through an eventfd, once per batch.
+/// Callbacks of transfers may therefore run on either thread; delegates hop to their event loop in any case.
 final class UpstreamClient: Sendable {
     private enum Command {
         case start(UpstreamTransfer)
@@ -24,15 +28,20 @@ final class UpstreamClient: Sendable {
     /// The longest the thread sleeps when curl asked for no timer: a safety net, not a mechanism.
     private static let maxWaitMs: Int64 = 1000
 
-    private nonisolated(unsafe) let multi: UnsafeMutableRawPointer
     private let commands = NIOLockedValueBox<[Command]>([])
     private let wakeDescriptor: Int32
+    private nonisolated(unsafe) let readiness: ReadinessSet
 
-    // MARK: State owned by the curl thread
+    // MARK: State guarded by curlLock
 
-    private nonisolated(unsafe) var readiness: ReadinessSet
+    private let curlLock = TryLock()
+    private nonisolated(unsafe) let multi: UnsafeMutableRawPointer
     /// When curl wants `CURL_SOCKET_TIMEOUT` called; nil: no timer.
     private nonisolated(unsafe) var timerDeadline: NIODeadline?
+    /// When the curl thread's current wait ends by itself: a timer set sooner from another thread must wake it.
+    private nonisolated(unsafe) var waitEnds: NIODeadline?
+    /// Set by `shutdown`: the multi handle is gone.
+    private nonisolated(unsafe) var isShutDown = false
     /// Transfers by easy handle.
     private nonisolated(unsafe) var live: [UnsafeMutableRawPointer: UpstreamTransfer] = [:]
     private nonisolated(unsafe) var spareHandles: [UnsafeMutableRawPointer] = []
@@ -61,23 +70,38 @@ final class UpstreamClient: Sendable {
         thread.start()
     }
 
-    /// Starts a transfer; the delegate hears about it on the curl thread.
+    /// Starts a transfer; the delegate hears about it from whichever thread runs curl at the time.
     func start(_ request: UpstreamRequest, delegate: UpstreamTransferDelegate) -> UpstreamTransfer {
         let transfer = UpstreamTransfer(request: request, delegate: delegate)
-        send(.start(transfer))
+        runOrQueue(.start(transfer))
         return transfer
     }
 
     /// Resumes a transfer its delegate paused.
-    func resume(_ transfer: UpstreamTransfer) { send(.resume(transfer)) }
+    func resume(_ transfer: UpstreamTransfer) { runOrQueue(.resume(transfer)) }
 
     /// Stops a transfer at once (the client left, or a timeout fired). The delegate hears nothing more.
     func cancel(_ transfer: UpstreamTransfer) {
         transfer.markCancelled()
-        send(.cancel(transfer))
+        runOrQueue(.cancel(transfer))
     }
 
     func shutdown() { send(.shutdown) }
+
+    /// Runs a command on the calling thread when curl is free, else hands it to the curl thread.
+    private func runOrQueue(_ command: Command) {
+        guard curlLock.tryLock() else {
+            send(command)
+            return
+        }
+        defer { curlLock.unlock() }
+        // Commands queued while the curl thread was busy go first, so that commands keep their order.
+        guard runQueuedCommands(), run(command) else { return }
+        runTimerIfDue()
+        reportCompletions()
+        // The curl thread sleeps until `waitEnds`; if curl now wants to be called sooner, cut that sleep short.
+        if let timerDeadline, let waitEnds, timerDeadline < waitEnds { ReadinessSet.wake(wakeDescriptor) }
+    }
 
     /// Queues a command; only the first command of an empty queue wakes the thread (it drains them all).
     private func send(_ command: Command) {
@@ -88,28 +112,44 @@ final class UpstreamClient: Sendable {
         if wasEmpty { ReadinessSet.wake(wakeDescriptor) }
     }
 
-    // MARK: - The curl thread
+    // MARK: - Driving curl (the curl thread, or a caller that found curlLock free)
 
     private func run() {
         var ready: [ReadinessSet.Event] = []
         ready.reserveCapacity(256)
-        var running: Int32 = 0
         while true {
-            let woken = readiness.wait(timeoutMs: waitTimeoutMs(), into: &ready)
-            for event in ready {
-                var mask: Int32 = 0
-                if event.readable { mask |= CURL_CSELECT_IN }
-                if event.writable { mask |= CURL_CSELECT_OUT }
-                if event.failed { mask |= CURL_CSELECT_ERR }
-                curl_multi_socket_action(multi, event.fd, mask, &running)
+            let timeoutMs = curlLock.withLock {
+                let timeoutMs = waitTimeoutMs()
+                waitEnds = .now() + .milliseconds(Int64(timeoutMs))
+                return timeoutMs
             }
-            if woken, !runCommands() { return }
-            if let deadline = timerDeadline, deadline <= .now() {
-                timerDeadline = nil
-                curl_multi_socket_action(multi, Self.socketTimeout, 0, &running)
+            let woken = readiness.wait(timeoutMs: timeoutMs, into: &ready)
+            let keepRunning = curlLock.withLock {
+                waitEnds = nil
+                guard !isShutDown else { return false }
+                var running: Int32 = 0
+                for event in ready {
+                    var mask: Int32 = 0
+                    if event.readable { mask |= CURL_CSELECT_IN }
+                    if event.writable { mask |= CURL_CSELECT_OUT }
+                    if event.failed { mask |= CURL_CSELECT_ERR }
+                    curl_multi_socket_action(multi, event.fd, mask, &running)
+                }
+                if woken, !runQueuedCommands() { return false }
+                runTimerIfDue()
+                reportCompletions()
+                return true
             }
-            reportCompletions()
+            if !keepRunning { return }
         }
+    }
+
+    /// Calls curl for its timer if it is due (under `curlLock`).
+    private func runTimerIfDue() {
+        guard let deadline = timerDeadline, deadline <= .now() else { return }
+        timerDeadline = nil
+        var running: Int32 = 0
+        curl_multi_socket_action(multi, Self.socketTimeout, 0, &running)
     }
 
     private func waitTimeoutMs() -> Int32 {
@@ -119,25 +159,31 @@ final class UpstreamClient: Sendable {
         return Int32(min((nanoseconds + 999_999) / 1_000_000, Self.maxWaitMs))
     }
 
-    /// Runs the queued commands; false once told to shut down.
-    private func runCommands() -> Bool {
+    /// Runs the queued commands (under `curlLock`); false once told to shut down.
+    private func runQueuedCommands() -> Bool {
         let pending = commands.withLockedValue { queue -> [Command] in
             defer { queue.removeAll(keepingCapacity: true) }
             return queue
         }
-        for command in pending {
-            switch command {
-            case .start(let transfer): add(transfer)
-            case .resume(let transfer):
-                if let easy = transfer.easy { curl_easy_pause(easy, CURLPAUSE_CONT) }
-            case .cancel(let transfer): remove(transfer)
-            case .shutdown:
-                for transfer in Array(live.values) { remove(transfer) }
-                for easy in spareHandles { curl_easy_cleanup(easy) }
-                spareHandles.removeAll()
-                curl_multi_cleanup(multi)
-                return false
-            }
+        for command in pending where !run(command) { return false }
+        return true
+    }
+
+    /// Runs one command (under `curlLock`); false once shut down.
+    private func run(_ command: Command) -> Bool {
+        guard !isShutDown else { return false }
+        switch command {
+        case .start(let transfer): add(transfer)
+        case .resume(let transfer):
+            if let easy = transfer.easy { curl_easy_pause(easy, CURLPAUSE_CONT) }
+        case .cancel(let transfer): remove(transfer)
+        case .shutdown:
+            for transfer in Array(live.values) { remove(transfer) }
+            for easy in spareHandles { curl_easy_cleanup(easy) }
+            spareHandles.removeAll()
+            curl_multi_cleanup(multi)
+            isShutDown = true
+            return false
         }
         return true
     }
@@ -193,7 +239,7 @@ final class UpstreamClient: Sendable {
         if !transfer.isCancelled { transfer.delegate.upstreamCompleted(error: error) }
     }
 
-    // MARK: - curl's socket and timer callbacks (curl thread, from inside curl_multi_socket_action)
+    // MARK: - curl's socket and timer callbacks (from inside curl calls, so under curlLock)
 
     /// curl says which directions it waits for on a socket (`CURL_POLL_*`), or that it is done with it.
     private static let onSocket: curl_socket_callback = { _, fd, what, context, _ in
