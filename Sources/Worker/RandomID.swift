@@ -1,32 +1,66 @@
-import Glibc
+import NIOConcurrencyHelpers
 
 /// Random identifiers for requests, messages and tool calls (`req_…`, `msg_…`, `toolu_…`).
+///
+/// Ids must be unique and unguessable enough not to collide across a fleet, not secret: they come from a
+/// xoshiro256** generator seeded once per process from the kernel, so an id costs no system call (the
+/// standard library's generator and glibc's `arc4random` make a `getrandom` call for every draw).
 enum RandomID {
     private static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+    private static let generator = NIOLockedValueBox(Xoshiro256StarStar(seededBy: SystemRandomNumberGenerator()))
 
     /// 24 base-62 characters carry 142 bits. Each 64-bit draw yields 10 characters (62^10 < 2^64, with the tiny
-    /// modulo bias irrelevant for identifiers). The draws come from glibc's `arc4random_buf` (a per-thread
-    /// ChaCha20 generator seeded by the kernel), one call per id: the standard library's generator costs a
-    /// `getrandom` system call for every 64 bits.
+    /// modulo bias irrelevant for identifiers).
     static func make(prefix: String, length: Int = 24) -> String {
-        var draws: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         let drawCount = (length + 9) / 10
         precondition(drawCount <= 4, "ids are at most 40 characters")
+        let draws = generator.withLockedValue { generator in
+            (generator.next(), generator.next(), drawCount > 2 ? generator.next() : 0, drawCount > 3 ? generator.next() : 0)
+        }
         var bytes = Array(prefix.utf8)
         bytes.reserveCapacity(bytes.count + length)
-        withUnsafeMutableBytes(of: &draws) { raw in
-            arc4random_buf(raw.baseAddress!, drawCount * 8)
-            let values = raw.bindMemory(to: UInt64.self)
-            var remaining = length
-            for index in 0..<drawCount {
-                var value = values[index]
-                for _ in 0..<min(10, remaining) {
-                    bytes.append(alphabet[Int(value % 62)])
-                    value /= 62
-                }
-                remaining -= min(10, remaining)
+        var remaining = length
+        for var value in [draws.0, draws.1, draws.2, draws.3].prefix(drawCount) {
+            for _ in 0..<min(10, remaining) {
+                bytes.append(alphabet[Int(value % 62)])
+                value /= 62
             }
+            remaining -= min(10, remaining)
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// xoshiro256** (Blackman and Vigna): fast, 256 bits of state, passes BigCrush. Not for secrets.
+struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
+    private var state: (UInt64, UInt64, UInt64, UInt64)
+
+    init(seededBy seed: some RandomNumberGenerator) {
+        var seed = seed
+        repeat {
+            state = (seed.next(), seed.next(), seed.next(), seed.next())
+        } while state == (0, 0, 0, 0)
+    }
+
+    /// A given state (not all zero), for reproducible sequences.
+    init(state: (UInt64, UInt64, UInt64, UInt64)) {
+        precondition(state != (0, 0, 0, 0), "xoshiro's state must not be all zero")
+        self.state = state
+    }
+
+    mutating func next() -> UInt64 {
+        let result = rotateLeft(state.1 &* 5, 7) &* 9
+        let shifted = state.1 << 17
+        state.2 ^= state.0
+        state.3 ^= state.1
+        state.1 ^= state.2
+        state.0 ^= state.3
+        state.2 ^= shifted
+        state.3 = rotateLeft(state.3, 45)
+        return result
+    }
+
+    private func rotateLeft(_ value: UInt64, _ count: UInt64) -> UInt64 {
+        (value << count) | (value >> (64 - count))
     }
 }
