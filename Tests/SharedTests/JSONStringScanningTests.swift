@@ -26,6 +26,9 @@ struct JSONStringScanningTests {
         for offset in 0...Self.padding.count {
             let content = Array(Self.padding[..<offset]) + sequence + Array(Self.padding[offset...])
             #expect(parseError(quoted(content)) == JSONParseError(reason: .invalidUTF8, offset: 1), "\(offset)")
+            // After an escape, the decoded text is checked as a whole.
+            let escaped = Array(#"\n"#.utf8) + content + Array(#"\u00e9"#.utf8)
+            #expect(parseError(quoted(escaped)) == JSONParseError(reason: .invalidUTF8, offset: 1), "\(offset)")
             // Truncated right before the closing quote, where no later byte can complete it.
             #expect(parseError(quoted(Array(Self.padding[..<offset]) + sequence)) != nil, "\(offset)")
         }
@@ -52,14 +55,17 @@ struct JSONStringScanningTests {
             let tail = Array(Self.padding[offset...])
             let headText = String(decoding: head, as: UTF8.self)
             let tailText = String(decoding: tail, as: UTF8.self)
-            #expect(try JSONParser.parse(quoted(head + Array(#"\"\\\/"#.utf8) + tail)) == .string(headText + "\"\\/" + tailText))
-            #expect(parseError(quoted(head + [0x1F] + tail)) == JSONParseError(reason: .controlCharacterInString, offset: 1 + offset))
-            #expect(parseError(quoted(head + [0x00] + tail)) == JSONParseError(reason: .controlCharacterInString, offset: 1 + offset))
+            let escapes = head + Array(#"\"\\\/"#.utf8) + tail
+            #expect(try JSONParser.parse(quoted(escapes)) == .string(headText + "\"\\/" + tailText))
+            let controlCharacter = JSONParseError(reason: .controlCharacterInString, offset: 1 + offset)
+            #expect(parseError(quoted(head + [0x1F] + tail)) == controlCharacter)
+            #expect(parseError(quoted(head + [0x00] + tail)) == controlCharacter)
             #expect(try JSONParser.parse(quoted(head + [0x7F] + tail)) == .string(headText + "\u{7F}" + tailText))
             // The writer escapes the same bytes at the same offsets.
             let raw = headText + "\"\u{01}\\\n" + tailText
             #expect(JSONValue.string(raw).serializedString == "\"" + headText + #"\"\u0001\\\n"# + tailText + "\"")
-            #expect(JSONValue.string(headText + "é€🎉" + tailText).serializedString == "\"\(headText)é€🎉\(tailText)\"")
+            let multiByte = headText + "é€🎉" + tailText
+            #expect(JSONValue.string(multiByte).serializedString == "\"\(multiByte)\"")
         }
     }
 

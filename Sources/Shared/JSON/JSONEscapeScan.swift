@@ -8,16 +8,34 @@ enum JSONEscapeScan {
     /// The index of the first quote, backslash or control byte at or after `index`, or `buffer.count`.
     @inline(__always)
     static func firstSpecialByte(in buffer: UnsafeBufferPointer<UInt8>, from index: Int) -> Int {
+        var ignored = false
+        return firstSpecialByte(in: buffer, from: index, sawNonASCII: &ignored)
+    }
+
+    /// As above, and sets `sawNonASCII` when a byte passed over is not ASCII, so that a parser can skip UTF-8
+    /// validation of strings that are pure ASCII without a second pass over them.
+    @inline(__always)
+    static func firstSpecialByte(
+        in buffer: UnsafeBufferPointer<UInt8>, from index: Int, sawNonASCII: inout Bool
+    ) -> Int {
         var index = index
+        var seen: UInt64 = 0
         if let base = buffer.baseAddress {
             // Eight bytes per step: JSON strings are mostly long runs with nothing to escape.
             while index &+ 8 <= buffer.count {
                 let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
                 if containsSpecialByte(word) { break }
+                seen |= word
                 index &+= 8
             }
         }
-        while index < buffer.count, !isSpecial(buffer[index]) { index &+= 1 }
+        while index < buffer.count {
+            let byte = buffer[index]
+            if isSpecial(byte) { break }
+            seen |= UInt64(byte)
+            index &+= 1
+        }
+        if seen & highBits != 0 { sawNonASCII = true }
         return index
     }
 

@@ -196,17 +196,21 @@ public struct JSONParser {
         // Runs without escapes are copied whole; the decoded bytes are only built once an escape appears.
         var decoded: [UInt8] = []
         var hasEscapes = false
+        // Bytes produced by escapes are well-formed UTF-8 by construction: only raw bytes need checking.
+        var sawNonASCII = false
         var runStart = start
         while true {
-            position = JSONEscapeScan.firstSpecialByte(in: buffer, from: position)
+            position = JSONEscapeScan.firstSpecialByte(in: buffer, from: position, sawNonASCII: &sawNonASCII)
             guard position < buffer.count else { throw error(.unexpectedEnd) }
             let run = UnsafeBufferPointer(rebasing: buffer[runStart..<position])
             switch buffer[position] {
             case UInt8(ascii: "\""):
                 position += 1
-                guard hasEscapes else { return try Self.string(fromUTF8: run, startingAt: start) }
+                guard hasEscapes else { return try Self.string(fromUTF8: run, validating: sawNonASCII, start: start) }
                 decoded.append(contentsOf: run)
-                return try decoded.withUnsafeBufferPointer { try Self.string(fromUTF8: $0, startingAt: start) }
+                return try decoded.withUnsafeBufferPointer {
+                    try Self.string(fromUTF8: $0, validating: sawNonASCII, start: start)
+                }
             case UInt8(ascii: "\\"):
                 if !hasEscapes {
                     hasEscapes = true
@@ -222,8 +226,12 @@ public struct JSONParser {
         }
     }
 
-    private static func string(fromUTF8 bytes: UnsafeBufferPointer<UInt8>, startingAt start: Int) throws -> String {
-        guard UTF8Validator.isValid(bytes) else { throw JSONParseError(reason: .invalidUTF8, offset: start) }
+    private static func string(
+        fromUTF8 bytes: UnsafeBufferPointer<UInt8>, validating: Bool, start: Int
+    ) throws -> String {
+        guard !validating || UTF8Validator.isValid(bytes) else {
+            throw JSONParseError(reason: .invalidUTF8, offset: start)
+        }
         return String(decoding: bytes, as: UTF8.self)
     }
 
