@@ -118,6 +118,8 @@ public struct JSONParser {
             position += 1
             return .object(JSONObject(fields))
         }
+        // Most objects and arrays in requests hold a few members: one allocation instead of growing 1, 2, 4.
+        fields.reserveCapacity(4)
         while true {
             skipWhitespace()
             guard try peek() == UInt8(ascii: "\"") else { throw error(.unexpectedByte(buffer[position])) }
@@ -147,6 +149,7 @@ public struct JSONParser {
             position += 1
             return .array(elements)
         }
+        elements.reserveCapacity(4)  // as for objects
         while true {
             skipWhitespace()
             elements.append(try parseValue(depth: depth))
@@ -193,42 +196,46 @@ public struct JSONParser {
     private mutating func parseString() throws -> String {
         position += 1
         let start = position
-        // Fast path: no escapes, so the bytes can become the String directly after UTF-8 validation.
-        while position < buffer.count {
-            let byte = buffer[position]
-            if byte == UInt8(ascii: "\"") {
-                let slice = UnsafeBufferPointer(rebasing: buffer[start..<position])
-                position += 1
-                guard let string = String(validating: slice, as: UTF8.self) else {
-                    throw JSONParseError(reason: .invalidUTF8, offset: start)
-                }
-                return string
-            }
-            if byte == UInt8(ascii: "\\") { break }
-            if byte < 0x20 { throw error(.controlCharacterInString) }
-            position += 1
-        }
-        var bytes = Array(UnsafeBufferPointer(rebasing: buffer[start..<position]))
+        // Runs without escapes are copied whole; the decoded bytes are only built once an escape appears.
+        var decoded: [UInt8] = []
+        var hasEscapes = false
+        // Bytes produced by escapes are well-formed UTF-8 by construction: only raw bytes need checking.
+        var sawNonASCII = false
+        var runStart = start
         while true {
+            position = JSONEscapeScan.firstSpecialByte(in: buffer, from: position, sawNonASCII: &sawNonASCII)
             guard position < buffer.count else { throw error(.unexpectedEnd) }
-            let byte = buffer[position]
-            switch byte {
+            let run = UnsafeBufferPointer(rebasing: buffer[runStart..<position])
+            switch buffer[position] {
             case UInt8(ascii: "\""):
                 position += 1
-                guard let string = String(validating: bytes, as: UTF8.self) else {
-                    throw JSONParseError(reason: .invalidUTF8, offset: start)
+                guard hasEscapes else { return try Self.string(fromUTF8: run, validating: sawNonASCII, start: start) }
+                decoded.append(contentsOf: run)
+                return try decoded.withUnsafeBufferPointer {
+                    try Self.string(fromUTF8: $0, validating: sawNonASCII, start: start)
                 }
-                return string
             case UInt8(ascii: "\\"):
+                if !hasEscapes {
+                    hasEscapes = true
+                    decoded.reserveCapacity(run.count + 16)
+                }
+                decoded.append(contentsOf: run)
                 position += 1
-                try appendEscape(to: &bytes)
-            case 0..<0x20:
-                throw error(.controlCharacterInString)
+                try appendEscape(to: &decoded)
+                runStart = position
             default:
-                bytes.append(byte)
-                position += 1
+                throw error(.controlCharacterInString)
             }
         }
+    }
+
+    private static func string(
+        fromUTF8 bytes: UnsafeBufferPointer<UInt8>, validating: Bool, start: Int
+    ) throws -> String {
+        guard !validating || UTF8Validator.isValid(bytes) else {
+            throw JSONParseError(reason: .invalidUTF8, offset: start)
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     private mutating func appendEscape(to bytes: inout [UInt8]) throws {
@@ -268,7 +275,7 @@ public struct JSONParser {
                 scalar = 0xFFFD
             }
             let unicode = Unicode.Scalar(scalar) ?? "\u{FFFD}"
-            bytes.append(contentsOf: String(unicode).utf8)
+            UTF8.encode(unicode, into: { bytes.append($0) })
         default:
             position -= 1
             throw error(.invalidEscape)

@@ -34,17 +34,12 @@ public struct JSONWriter {
         var value = value
         value.withUTF8 { utf8 in
             var runStart = 0
-            for index in 0..<utf8.count {
-                let byte = utf8[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                if runStart < index {
-                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                }
-                appendEscaped(byte)
-                runStart = index + 1
-            }
-            if runStart < utf8.count {
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
+            while true {
+                let special = JSONEscapeScan.firstSpecialByte(in: utf8, from: runStart)
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<special]))
+                guard special < utf8.count else { break }
+                appendEscaped(utf8[special])
+                runStart = special + 1
             }
         }
         bytes.append(UInt8(ascii: "\""))

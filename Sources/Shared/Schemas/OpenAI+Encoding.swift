@@ -2,7 +2,7 @@ extension OpenAI.ChatRequest {
     /// The request body, compact, keys in a fixed order: identical requests serialise to identical bytes,
     /// which both Cerebras's prefix cache and the gateway's response cache key rely on.
     public func jsonBytes() -> [UInt8] {
-        var writer = JSONWriter(capacity: 1024)
+        var writer = JSONWriter(capacity: estimatedByteCount)
         writer.raw("{\"model\":")
         writer.string(model)
         writer.raw(",\"messages\":[")
@@ -78,6 +78,28 @@ extension OpenAI.ChatRequest {
         }
         writer.raw("}")
         return writer.bytes
+    }
+
+    /// A size hint for the body, from the lengths of its texts: growing a large body from a small buffer costs
+    /// a copy per doubling and leaves freed blocks behind. Escapes and schemas make it an underestimate.
+    private var estimatedByteCount: Int {
+        var bytes = 1024
+        for message in messages {
+            bytes += 64
+            switch message.content {
+            case .none: break
+            case .text(let text): bytes += text.utf8.count
+            case .parts(let parts):
+                for part in parts {
+                    switch part {
+                    case .text(let text), .imageURL(let text): bytes += text.utf8.count + 32
+                    }
+                }
+            }
+            for call in message.toolCalls { bytes += call.arguments.utf8.count + 96 }
+        }
+        for tool in tools { bytes += (tool.description?.utf8.count ?? 0) + 1024 }
+        return bytes
     }
 }
 

@@ -13,16 +13,45 @@ public struct RequestValidationError: Error, Equatable, CustomStringConvertible 
 }
 
 /// Builds field paths while walking a JSON document.
+///
+/// A path is made for every message and content block but only rendered for an error, so appending is one small
+/// allocation that shares the parent instead of copying its components.
 struct FieldPath {
-    private let components: [String]
-
-    init(_ components: [String] = []) {
-        self.components = components
+    private indirect enum Node {
+        case root
+        case key(parent: Node, String)
+        case index(parent: Node, Int)
     }
 
-    func appending(_ key: String) -> FieldPath { FieldPath(components + [key]) }
-    func appending(_ index: Int) -> FieldPath { FieldPath(components + [String(index)]) }
-    var text: String { components.joined(separator: ".") }
+    private let node: Node
+
+    init(_ components: [String] = []) {
+        node = components.reduce(Node.root) { .key(parent: $0, $1) }
+    }
+
+    private init(node: Node) {
+        self.node = node
+    }
+
+    func appending(_ key: String) -> FieldPath { FieldPath(node: .key(parent: node, key)) }
+    func appending(_ index: Int) -> FieldPath { FieldPath(node: .index(parent: node, index)) }
+
+    var text: String {
+        var reversedComponents: [String] = []
+        var node = self.node
+        while true {
+            switch node {
+            case .root:
+                return reversedComponents.reversed().joined(separator: ".")
+            case .key(let parent, let key):
+                reversedComponents.append(key)
+                node = parent
+            case .index(let parent, let index):
+                reversedComponents.append(String(index))
+                node = parent
+            }
+        }
+    }
 
     func error(_ message: String) -> RequestValidationError {
         RequestValidationError(path: text, message: message)

@@ -9,49 +9,7 @@ public enum TokenEstimator {
     /// Tokens for a bare text.
     public static func count(_ text: String) -> Int {
         var text = text
-        return text.withUTF8 { count(bytes: $0) }
-    }
-
-    static func count(bytes: UnsafeBufferPointer<UInt8>) -> Int {
-        var tokens = 0
-        var wordRun = 0
-        var punctuationRun = 0
-        for byte in bytes {
-            if byte >= 0x80 {
-                flush(&tokens, &wordRun, &punctuationRun)
-                // Count scalars by their lead bytes; continuation bytes (10xxxxxx) add nothing.
-                if byte & 0xC0 != 0x80 { tokens += 1 }
-            } else if isWordByte(byte) {
-                if punctuationRun > 0 {
-                    tokens += (punctuationRun + 1) / 2
-                    punctuationRun = 0
-                }
-                wordRun += 1
-            } else if byte == 0x20 || byte == 0x09 {
-                flush(&tokens, &wordRun, &punctuationRun)
-            } else {
-                if wordRun > 0 {
-                    tokens += (wordRun + 3) / 4
-                    wordRun = 0
-                }
-                punctuationRun += 1
-            }
-        }
-        flush(&tokens, &wordRun, &punctuationRun)
-        return tokens
-    }
-
-    @inline(__always)
-    private static func flush(_ tokens: inout Int, _ wordRun: inout Int, _ punctuationRun: inout Int) {
-        tokens += (wordRun + 3) / 4 + (punctuationRun + 1) / 2
-        wordRun = 0
-        punctuationRun = 0
-    }
-
-    @inline(__always)
-    private static func isWordByte(_ byte: UInt8) -> Bool {
-        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-            || byte == 0x5F
+        return text.withUTF8 { TokenCountingMachine.count($0) }
     }
 
     /// Per-message framing overhead of chat templates (role markers, separators).

@@ -9,42 +9,57 @@ public enum ToolSchemaSanitizer {
         "dependentSchemas", "contains", "minContains", "maxContains", "if", "then", "else",
     ]
 
-    /// Keys whose value is a map of name → subschema.
-    private static let schemaMaps: Set<String> = ["properties", "$defs", "definitions"]
-    /// Keys whose value is a list of subschemas.
-    private static let schemaLists: Set<String> = ["anyOf", "oneOf", "allOf", "prefixItems"]
+    /// What the sanitizer does with a keyword.
+    private enum Role {
+        case rejected, additionalProperties, items, subschema, schemaMap, schemaList
+    }
+
+    /// One lookup per key: schemas are walked on every request, and most keys are kept as they are.
+    private static let roles: [String: Role] = {
+        var roles: [String: Role] = [
+            "additionalProperties": .additionalProperties, "items": .items, "not": .subschema,
+            // Keys whose value is a map of name → subschema.
+            "properties": .schemaMap, "$defs": .schemaMap, "definitions": .schemaMap,
+            // Keys whose value is a list of subschemas.
+            "anyOf": .schemaList, "oneOf": .schemaList, "allOf": .schemaList, "prefixItems": .schemaList,
+        ]
+        for keyword in rejectedKeywords { roles[keyword] = .rejected }
+        return roles
+    }()
 
     public static func sanitize(_ schema: JSONValue) -> JSONValue {
         guard case .object(let object) = schema else { return schema }
         let isArraySchema = typeIncludes(object["type"], "array")
         let hasProperties = object["properties"] != nil
         var result = JSONObject()
+        result.fields.reserveCapacity(object.count)
         for (key, value) in object.fields {
-            if rejectedKeywords.contains(key) { continue }
-            switch key {
-            case "additionalProperties":
+            switch roles[key] {
+            case .rejected:
+                continue
+            case .additionalProperties:
                 // Cerebras accepts only `false` on an object that lists its properties.
                 guard value == .bool(false), hasProperties else { continue }
                 result.fields.append((key, value))
-            case "items":
+            case .items:
                 // Tuple-form `items` (an array) and `items` on non-array schemas are rejected.
                 guard case .object = value, isArraySchema || object["type"] == nil else { continue }
                 result.fields.append((key, sanitize(value)))
-            case "not":
+            case .subschema:
                 result.fields.append((key, sanitize(value)))
-            case _ where schemaMaps.contains(key):
+            case .schemaMap:
                 guard case .object(let map) = value else {
                     result.fields.append((key, value))
                     continue
                 }
                 result.fields.append((key, .object(JSONObject(map.fields.map { ($0.key, sanitize($0.value)) }))))
-            case _ where schemaLists.contains(key):
+            case .schemaList:
                 guard case .array(let list) = value else {
                     result.fields.append((key, value))
                     continue
                 }
                 result.fields.append((key, .array(list.map(sanitize))))
-            default:
+            case nil:
                 result.fields.append((key, value))
             }
         }
