@@ -1,10 +1,11 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Relays one upstream attempt's callbacks from the curl thread to the exchange's event loop, tagged with the
-/// attempt number so that a late callback of an abandoned attempt is recognised and ignored.
+/// Relays one upstream attempt's callbacks from curl (which runs on the curl thread, or on an event loop that found
+/// it free) to the exchange's event loop, tagged with the attempt number so that a late callback of an abandoned
+/// attempt is recognised and ignored.
 final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
-    /// Client writability as the curl thread must see it to pause a transfer (backpressure).
+    /// Client writability as curl's callbacks must see it to pause a transfer (backpressure).
     struct Flow {
         var clientWritable = true
         var paused = false
@@ -12,7 +13,7 @@ final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
         var streaming = false
     }
 
-    /// What the curl thread reported and the event loop has not taken yet, in the order it happened. Whatever
+    /// What curl reported and the event loop has not taken yet, in the order it happened. Whatever
     /// arrives while a hand-off is queued joins it: a small answer (head, body and end in one curl pass) costs one
     /// hop, one translation pass and one flush instead of three.
     private struct Pending {

@@ -1,7 +1,8 @@
 import CCurl
 import Glibc
 
-/// The curl thread's view of its sockets: an epoll set, plus an eventfd that other threads write to wake it.
+/// The upstream client's view of curl's sockets: an epoll set the curl thread waits on, plus an eventfd that other
+/// threads write to wake it.
 ///
 /// Level-triggered, so a socket curl did not fully drain is reported again on the next wait. `wait` may run
 /// while another thread changes the set (epoll allows it; a socket added meanwhile is reported); `watch` and
