@@ -22,10 +22,12 @@ let package = Package(
             name: "CCurl",
             linkerSettings: [.linkedLibrary("curl")]
         ),
+        // GNU libc extensions Swift's Glibc module leaves out (thread names, the CPU affinity mask).
+        .target(name: "CPlatform"),
         .target(
             name: "Shared",
             dependencies: [
-                "CHiredis", "CCrypto",
+                "CHiredis", "CCrypto", "CPlatform",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]

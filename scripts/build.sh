@@ -6,8 +6,8 @@
 # Default: --release --product cerebras-gateway. Swift's output goes to stderr; stdout gets one line per product,
 # the absolute path of its binary (so `bin="$(scripts/build.sh)"` works).
 #
-# Release builds link the Swift standard library, Foundation and the package's Swift dependencies statically
-# (--static-swift-stdlib): the binary then needs only Debian's libcurl4, libhiredis0.14 and libssl3 (with libc,
+# Release builds link the Swift standard library and the package's Swift dependencies statically
+# (--static-swift-stdlib; cerebras-gateway does not use Foundation): the binary then needs only Debian's libcurl4, libhiredis0.14 and libssl3 (with libc,
 # libstdc++ and libgcc) at run time, which is what the Dockerfile's runtime stage installs. Set
 # CGW_STATIC_STDLIB=0 to link the Swift runtime dynamically instead (the binary then needs the toolchain's
 # /usr/lib/swift/linux/*.so on the machine that runs it).

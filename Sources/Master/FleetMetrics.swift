@@ -1,5 +1,4 @@
 import Dispatch
-import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import Shared
@@ -93,6 +92,6 @@ final class FleetMetrics: HealthContributor, @unchecked Sendable {
     /// This replica's name in the fleet: `INSTANCE_ID`, else host name and API port.
     static func instanceName(config: GatewayConfig, port: Int) -> String {
         if let id = config.instanceID { return id }
-        return "\(ProcessInfo.processInfo.hostName):\(port)"
+        return "\(HostName.current()):\(port)"
     }
 }

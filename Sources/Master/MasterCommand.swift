@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 import Logging
 import NIOCore
@@ -33,7 +32,7 @@ enum MasterCommand {
     /// Validates the configuration exactly as a start would; exit 0 or 1.
     static func checkConfig(flags: [String]) -> Int32 {
         do {
-            _ = try ConfigLoader.load(environment: ProcessInfo.processInfo.environment, arguments: flags)
+            _ = try ConfigLoader.load(environment: ProcessEnvironment.current(), arguments: flags)
             print("configuration OK")
             return 0
         } catch {
@@ -49,7 +48,7 @@ enum MasterCommand {
     static let configurationErrorExitCode: Int32 = 78
 
     static func runMaster(flags: [String]) -> Int32 {
-        let environment = ProcessInfo.processInfo.environment
+        let environment = ProcessEnvironment.current()
         let config: GatewayConfig
         let source: ConfigSource
         do {
@@ -131,6 +130,6 @@ enum MasterCommand {
 
     /// One human line on stderr (the JSON log line is for machines).
     static func printError(_ message: String) {
-        FileHandle.standardError.write(Data("\(executableName): error: \(message)\n".utf8))
+        StandardError.write("\(executableName): error: \(message)\n")
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 import Logging
 import Shared
@@ -204,7 +203,7 @@ final class MasterLoop {
     }
 
     private func recordReload(_ result: ReloadRecord.Result, error: String?) {
-        lastReload = ReloadRecord(result: result, at: Date().ISO8601Format(), error: error)
+        lastReload = ReloadRecord(result: result, at: RFC3339.format(WallClock.now(), rounding: .down), error: error)
         switch result {
         case .success: reloadsSucceeded += 1
         case .failure: reloadsFailed += 1
@@ -261,7 +260,7 @@ final class MasterLoop {
             logger.info("slot closed", metadata: ["worker.slot": "\(slot)"])
         case .announceReady:
             let line = "READY port=\(listeners.port) admin_port=\(context.adminPort) pid=\(getpid())\n"
-            FileHandle.standardOutput.write(Data(line.utf8))
+            StandardOutput.write(line)
             notifier?.ready(status: "Serving on port \(listeners.port) with \(arbiter.configuredWorkers) workers")
             logger.notice("gateway ready", metadata: [
                 "listen.host": "\(listeners.host)", "listen.port": "\(listeners.port)",

@@ -11,8 +11,8 @@ struct WorkerEnvironment: Sendable, Equatable {
     /// Variables meant for the master alone: systemd talks to the main pid only; fds are passed explicitly; and
     /// ENV_FILE because every value of the file is already in the resolved configuration (which, as environment,
     /// outranks any file) — an explicit ENV_FILE deleted or broken since would make a respawned worker fail to
-    /// boot, and a boot failure halts the master. (`ENV_FILE=/dev/null` would say "no file" more exactly, but
-    /// Foundation refuses to read /dev/null, so `ConfigLoader` would reject it.)
+    /// boot, and a boot failure halts the master. (`ENV_FILE=/dev/null`, which `ConfigLoader` reads as "no file",
+    /// would say the same; dropping the key keeps the worker's environment shorter.)
     static let masterOnlyKeys: Set<String> = Set(
         SystemdNotifier.environmentKeys + ["LISTEN_PID", "LISTEN_FDNAMES", "ENV_FILE"])
 

@@ -1,7 +1,12 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Shared
 
 /// Accepts connections on the listening socket the master passed down (fd 3) and hands each to NIO.
 ///
@@ -27,7 +32,7 @@ final class InheritedListener: Sendable {
     func start(makeBootstrap: @escaping @Sendable () -> ClientBootstrap, loop: EventLoop) {
         let promise = loop.makePromise(of: Void.self)
         finished.withLockedValue { $0 = promise }
-        let thread = Thread { [self] in
+        DetachedThread.start(name: "accept") { [self] in
             while !stopped.withLockedValue({ $0 }) {
                 var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
                 // A short timeout bounds how long `stop()` waits for this thread.
@@ -45,8 +50,6 @@ final class InheritedListener: Sendable {
             }
             promise.succeed(())
         }
-        thread.name = "accept"
-        thread.start()
     }
 
     /// Stops accepting; completes when the accept thread is gone. The master keeps the socket open, so

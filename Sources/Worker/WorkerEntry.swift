@@ -1,5 +1,9 @@
 @preconcurrency import Dispatch
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -41,7 +45,7 @@ public enum WorkerEntry {
         do {
             config = try ConfigLoader.load(arguments: configArguments).config
         } catch {
-            FileHandle.standardError.write(Data("cerebras-gateway worker: invalid configuration: \(error)\n".utf8))
+            StandardError.write("cerebras-gateway worker: invalid configuration: \(error)\n")
             exit(bootFailureExitCode)
         }
         JSONLogHandler.bootstrap(level: config.logLevel, file: config.logFile)
@@ -53,13 +57,14 @@ public enum WorkerEntry {
             return logger
         }()
 
+        let environment = ProcessEnvironment.current()
         // A hook for the master's boot-failure test.
-        if ProcessInfo.processInfo.environment["CGW_TEST_FAIL_BOOT"] == "1" {
+        if environment["CGW_TEST_FAIL_BOOT"] == "1" {
             logger.error("boot failure requested by CGW_TEST_FAIL_BOOT")
             exit(bootFailureExitCode)
         }
 
-        let inherited = !standalone && ProcessInfo.processInfo.environment["LISTEN_FDS"] == "1"
+        let inherited = !standalone && environment["LISTEN_FDS"] == "1"
         UpstreamClient.globalInit()
         let drainOnce = NIOLockedValueBox(false)
         let runtimeBox = NIOLockedValueBox<WorkerRuntime?>(nil)
@@ -80,7 +85,7 @@ public enum WorkerEntry {
             let port = try runtime.start(inheritedDescriptor: inherited ? 3 : nil)
             logger.info("worker serving", metadata: ["listen.port": .string(String(port))])
             if standalone {
-                FileHandle.standardOutput.write(Data("LISTENING \(port)\n".utf8))
+                StandardOutput.write("LISTENING \(port)\n")
             }
         } catch {
             logger.error("worker cannot start", metadata: ["error": .string("\(error)")])

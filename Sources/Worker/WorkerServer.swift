@@ -1,4 +1,3 @@
-import Foundation
 import NIOConcurrencyHelpers
 import Logging
 import NIOCore

@@ -1,13 +1,11 @@
-import Foundation
-
 /// Reads the configuration from the process (environment, `.env` file, flags, keys file) and validates it.
 /// The only configuration code that does I/O.
 public enum ConfigLoader {
     /// The number of CPUs this process may run on (the `WORKERS` default).
-    public static var cpuCount: Int { ProcessInfo.processInfo.activeProcessorCount }
+    public static var cpuCount: Int { ProcessorCount.available() }
 
     public static func load(
-        environment: [String: String] = ProcessInfo.processInfo.environment, arguments: [String]
+        environment: [String: String] = ProcessEnvironment.current(), arguments: [String]
     ) throws(ConfigError) -> (config: GatewayConfig, source: ConfigSource) {
         let flags = try ConfigSource.parseFlags(arguments)
         // An empty ENV_FILE (or /dev/null) means "no file": the master passes its workers the resolved values.
@@ -15,8 +13,8 @@ public enum ConfigLoader {
         var envFile: String?
         if envFilePath.isEmpty || envFilePath == "/dev/null" {
             envFile = nil
-        } else if FileManager.default.fileExists(atPath: envFilePath) {
-            guard let text = try? String(contentsOfFile: envFilePath, encoding: .utf8) else {
+        } else if TextFile.exists(atPath: envFilePath) {
+            guard let text = TextFile.contents(atPath: envFilePath) else {
                 throw ConfigError(option: "ENV_FILE", problem: "cannot read \(envFilePath)",
                                   fix: "check the file's permissions")
             }
@@ -27,12 +25,12 @@ public enum ConfigLoader {
         let source = try ConfigSource.merge(environment: environment, envFile: envFile, arguments: arguments)
         let unknown = Set(flags.keys).subtracting(ConfigOption.names)
         if let first = unknown.sorted().first {
-            throw ConfigError(option: "--" + first.lowercased().replacingOccurrences(of: "_", with: "-"),
+            throw ConfigError(option: "--" + first.lowercased().replacing("_", with: "-"),
                               problem: "unknown option", fix: "see --help for the list of options")
         }
         var keysFile: String?
         if let path = source["GATEWAY_KEYS_FILE"] {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            guard let text = TextFile.contents(atPath: path) else {
                 throw ConfigError(option: "GATEWAY_KEYS_FILE", problem: "cannot read \(path)",
                                   fix: "point it at a readable file of SHA-256 digests")
             }
@@ -65,10 +63,18 @@ public enum ConfigLoader {
                 group = option.group
                 text += "\n\(group):\n"
             }
-            let flag = "--" + option.name.lowercased().replacingOccurrences(of: "_", with: "-")
+            let flag = "--" + option.name.lowercased().replacing("_", with: "-")
             let defaultText = option.defaultValue.isEmpty ? "" : " (default: \(option.defaultValue))"
-            text += "  \(flag.padding(toLength: 38, withPad: " ", startingAt: 0)) \(option.summary)\(defaultText)\n"
+            text += "  \(flag.paddedOrTruncated(toLength: 38)) \(option.summary)\(defaultText)\n"
         }
         return text
+    }
+}
+
+extension String {
+    /// The text cut or space-padded to `length` characters, for the `--help` columns (what Foundation's
+    /// `padding(toLength:withPad:startingAt:)` did for these ASCII flag names).
+    fileprivate func paddedOrTruncated(toLength length: Int) -> String {
+        count >= length ? String(prefix(length)) : self + String(repeating: " ", count: length - count)
     }
 }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Where configuration values come from, merged with a documented precedence:
 /// command-line flags > environment variables > the `.env` file > built-in defaults.
 public struct ConfigSource: Sendable, Equatable {
@@ -35,7 +33,7 @@ public struct ConfigSource: Sendable, Equatable {
             var value = line[line.index(after: equals)...].trimmed(" \t")
             if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
                 value = String(value.dropFirst().dropLast())
-            } else if let hash = value.range(of: " #") {
+            } else if let hash = value.firstRange(of: " #") {
                 value = value[..<hash.lowerBound].trimmed(" \t")
             }
             values[key] = value
@@ -62,7 +60,7 @@ public struct ConfigSource: Sendable, Equatable {
             } else {
                 value = "true"
             }
-            values[name.uppercased().replacingOccurrences(of: "-", with: "_")] = value
+            values[name.uppercased().replacing("-", with: "_")] = value
             index += 1
         }
         return values
@@ -77,7 +75,7 @@ public struct ConfigSource: Sendable, Equatable {
 
     public func int(_ key: String, default fallback: Int, range: ClosedRange<Int>) throws(ConfigError) -> Int {
         guard let text = self[key] else { return fallback }
-        guard let value = Int(text.replacingOccurrences(of: "_", with: "")) else {
+        guard let value = Int(text.replacing("_", with: "")) else {
             throw ConfigError(option: key, problem: "\"\(text)\" is not an integer", fix: "set a whole number")
         }
         guard range.contains(value) else {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import NIOConcurrencyHelpers
 
@@ -96,7 +100,7 @@ public final class LogOutput: Sendable {
     /// Reopens the log file (after logrotate moved it). No-op when logging to stderr.
     public func reopen() {
         guard let path = path.withLockedValue({ $0 }) else { return }
-        let fd = Foundation.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        let fd = openForAppending(path)
         guard fd >= 0 else { return }
         let old = descriptor.withLockedValue { current -> Int32 in
             defer { current = fd }
@@ -106,33 +110,17 @@ public final class LogOutput: Sendable {
     }
 
     func write(_ bytes: [UInt8]) {
-        descriptor.withLockedValue { fd in
-            bytes.withUnsafeBytes { buffer in
-                var offset = 0
-                while offset < buffer.count {
-                    let written = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                    if written <= 0 {
-                        if written < 0, errno == EINTR { continue }
-                        return
-                    }
-                    offset += written
-                }
-            }
-        }
+        descriptor.withLockedValue { fd in FileDescriptorWriter.writeAll(bytes, to: fd) }
     }
 
+    /// Now in UTC with milliseconds: `2026-11-25T08:00:00.123Z`.
     static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = time_t(now.tv_sec)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        let millis = Int(now.tv_nsec) / 1_000_000
-        func pad(_ value: Int32, _ width: Int = 2) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T\(pad(parts.tm_hour)):"
-            + "\(pad(parts.tm_min)):\(pad(parts.tm_sec)).\(pad(Int32(millis), 3))Z"
+        let now = WallClock.nowPrecise()
+        return RFC3339.format(seconds: now.seconds, milliseconds: now.nanoseconds / 1_000_000)
     }
+}
+
+// Outside `LogOutput`, whose own `open(path:)` would hide the C function.
+private func openForAppending(_ path: String) -> Int32 {
+    open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
 }

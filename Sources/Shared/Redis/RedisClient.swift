@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 
 /// A Redis client that owns one thread running a blocking hiredis connection with pipelining.
@@ -18,9 +17,7 @@ public final class RedisClient: Sendable {
         let core = RedisClientCore(configuration: configuration, logger: logger)
         self.core = core
         // The thread holds only the core, so dropping the client runs `deinit` and stops the thread.
-        let thread = Thread { core.run() }
-        thread.name = "redis-client"
-        thread.start()
+        DetachedThread.start(name: "redis-client") { core.run() }
     }
 
     deinit {

@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -250,7 +249,7 @@ final class MessagesExchange: @unchecked Sendable {
         if case .passthrough(let own) = caller.kind {
             key = own
         } else {
-            key = worker.keyPool.next(now: Date().timeIntervalSince1970, avoiding: upstreamKey)
+            key = worker.keyPool.next(now: WallClock.now(), avoiding: upstreamKey)
         }
         guard let key else {
             fail(GatewayError(.api, "no upstream key is configured"))
@@ -373,7 +372,7 @@ final class MessagesExchange: @unchecked Sendable {
             serverDelay = RetryPolicy.serverDelay(headers: upstreamHeaders)
             worker.metrics.increment(.upstreamErrors, [("kind", status == 429 ? "status_429" : "status_\(status / 100)xx")])
             if status == 429, let key = upstreamKey, case .gatewayKey = caller.kind {
-                worker.keyPool.coolDown(key, seconds: serverDelay, now: Date().timeIntervalSince1970)
+                worker.keyPool.coolDown(key, seconds: serverDelay, now: WallClock.now())
             }
             retryable = UpstreamErrorMapping.isRetryable(status: status)
             error = UpstreamErrorMapping.map(status: status, body: errorBody, retryAfter: serverDelay)

@@ -1,7 +1,7 @@
 import CCurl
-import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import Shared
 
 /// The worker's upstream HTTP client: one libcurl multi handle, driven by one dedicated thread.
 ///
@@ -65,9 +65,7 @@ final class UpstreamClient: Sendable {
         _ = cg_multi_setopt_ptr(multi, CURLMOPT_TIMERDATA, context)
         _ = cg_multi_setopt_socket_function(multi, UpstreamClient.onSocket)
         _ = cg_multi_setopt_timer_function(multi, UpstreamClient.onTimer)
-        let thread = Thread { [self] in run() }
-        thread.name = "curl-multi"
-        thread.start()
+        DetachedThread.start(name: "curl-multi") { [self] in run() }
     }
 
     /// Starts a transfer; the delegate hears about it from whichever thread runs curl at the time.

@@ -1,0 +1,76 @@
+import Foundation
+import Shared
+import XCTest
+
+/// The POSIX helpers that replaced Foundation in the gateway, checked against what Foundation gave.
+final class PlatformTests: XCTestCase {
+    func testRFC3339MatchesISO8601FormatWhenRoundingDown() {
+        for seconds in [0, 1.7, 1_764_057_600.999, 1_795_593_600.5, 4_102_444_799.2] {
+            XCTAssertEqual(RFC3339.format(seconds, rounding: .down),
+                           Date(timeIntervalSince1970: seconds).ISO8601Format())
+        }
+    }
+
+    func testRFC3339RoundsResetsUpAndPadsMilliseconds() {
+        XCTAssertEqual(RFC3339.format(1_764_057_600.2, rounding: .up), "2025-11-25T08:00:01Z")
+        XCTAssertEqual(RFC3339.format(seconds: 1_764_057_600, milliseconds: 7), "2025-11-25T08:00:00.007Z")
+        XCTAssertEqual(RFC3339.format(seconds: 1_764_057_600, milliseconds: nil), "2025-11-25T08:00:00Z")
+    }
+
+    func testWallClockAgreesWithDate() {
+        XCTAssertEqual(WallClock.now(), Date().timeIntervalSince1970, accuracy: 1)
+    }
+
+    func testEnvironmentMatchesProcessInfo() {
+        XCTAssertEqual(ProcessEnvironment.current(), ProcessInfo.processInfo.environment)
+    }
+
+    func testHostNameMatchesProcessInfo() {
+        XCTAssertEqual(HostName.current(), ProcessInfo.processInfo.hostName)
+    }
+
+    func testProcessorCountIsAtMostTheOnlineCPUs() {
+        let count = ProcessorCount.available()
+        XCTAssertGreaterThanOrEqual(count, 1)
+        XCTAssertLessThanOrEqual(count, ProcessInfo.processInfo.processorCount)
+    }
+
+    func testTextFileReadsUTF8WithoutByteOrderMarkAndTellsMissingFromUnreadable() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("platform-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let withMark = directory.appendingPathComponent("mark.env").path
+        let invalid = directory.appendingPathComponent("invalid.env").path
+        let missing = directory.appendingPathComponent("missing.env").path
+        FileManager.default.createFile(atPath: withMark, contents: Data([0xEF, 0xBB, 0xBF] + Array("A=1\n".utf8)))
+        FileManager.default.createFile(atPath: invalid, contents: Data([0x41, 0x3D, 0xFF, 0x0A]))
+
+        XCTAssertEqual(TextFile.contents(atPath: withMark), try String(contentsOfFile: withMark, encoding: .utf8))
+        XCTAssertEqual(TextFile.contents(atPath: withMark), "A=1\n")
+        XCTAssertNil(TextFile.contents(atPath: invalid))
+        XCTAssertNil(TextFile.contents(atPath: directory.path))
+        XCTAssertTrue(TextFile.exists(atPath: directory.path))
+        XCTAssertFalse(TextFile.exists(atPath: missing))
+        XCTAssertNil(TextFile.contents(atPath: missing))
+    }
+
+    func testDetachedThreadRunsNamed() {
+        let done = expectation(description: "thread ran")
+        DetachedThread.start(name: "platform-test") {
+            XCTAssertEqual(try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8), "platform-test\n")
+            done.fulfill()
+        }
+        wait(for: [done], timeout: 5)
+    }
+
+    func testFileDescriptorWriterWritesEverything() throws {
+        var pair: [Int32] = [-1, -1]
+        XCTAssertEqual(pipe(&pair), 0)
+        defer { close(pair[0]) }
+        let text = String(repeating: "ü", count: 10_000)
+        FileDescriptorWriter.writeAll(text.utf8, to: pair[1])
+        close(pair[1])
+        let received = FileHandle(fileDescriptor: pair[0]).readDataToEndOfFile()
+        XCTAssertEqual(String(decoding: received, as: UTF8.self), text)
+    }
+}
