@@ -32,7 +32,7 @@ public struct ConfigOption: Sendable {
         // Server
         .init("HOST", "0.0.0.0", "Address the API listens on", "Server"),
         .init("PORT", "8080", "API port (0 picks a free one)", "Server"),
-        .init("WORKERS", "", "Worker processes (default: number of CPUs)", "Server"),
+        .init("WORKERS", "", "Worker processes (default: the CPUs this process may use)", "Server"),
         .init("ADMIN_HOST", "127.0.0.1", "Address of the admin listener (/health, /metrics)", "Server"),
         .init("ADMIN_PORT", "9090", "Admin port (0 picks a free one, -1 disables)", "Server"),
         .init("MAX_BODY_BYTES", "33554432", "Largest request body (413 above)", "Server"),
