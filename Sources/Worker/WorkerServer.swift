@@ -28,9 +28,12 @@ final class WorkerServer {
         let config = context.config
         let worker = context
         let registry = connections
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        limits.maxHeaderListSize = config.maxHeaderBytes
-        limits.maxHeaderFieldSize = config.maxHeaderBytes
+        let limits = {
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderListSize = config.maxHeaderBytes
+            limits.maxHeaderFieldSize = config.maxHeaderBytes
+            return limits
+        }()
         let initializeConnection: @Sendable (Channel) -> EventLoopFuture<Void> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 let guardHandler = SlowRequestGuard(timeout: .fromSeconds(config.requestTimeout))
