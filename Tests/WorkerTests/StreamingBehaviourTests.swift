@@ -69,6 +69,55 @@ final class StreamingBehaviourTests: XCTestCase {
         XCTAssertEqual(text, (0..<10).map { "tok\($0) " }.joined())
     }
 
+    /// Many streams at once, a third of them abandoned mid-stream: upstream starts and cancels then race with the
+    /// curl thread, so both the direct path (an event loop drives curl) and the queued one (the curl thread is busy)
+    /// run. Every stream that stays must get exactly its own tokens, every abandoned one must be cancelled upstream.
+    func testConcurrentStreamsWithDeparturesEachGetTheirOwnCompleteAnswer() throws {
+        try start()
+        let cancelledBefore = try upstream.stats()["cancelled"] as? Int ?? 0
+        let port = gateway.port
+        let streams = 48
+        let abandoned = (0..<streams).filter { $0 % 3 == 0 }.count
+        let problems = ProblemList()
+        let group = DispatchGroup()
+        for index in 0..<streams {
+            DispatchQueue.global().async(group: group) {
+                do {
+                    if index % 3 == 0 {
+                        let connection = try TestConnection(port: port)
+                        let body = Array(try JSONSerialization.data(
+                            withJSONObject: messagesBody(stream: true, scenario: "paced;chunks=400;interval_ms=5")))
+                        try connection.sendRequest(method: "POST", path: "/v1/messages", headers: [
+                            "x-api-key": "test-key", "content-type": "application/json"], body: body)
+                        _ = try connection.readUntil("content_block_delta")
+                        // Leaving: the connection closes when it goes out of scope.
+                    } else {
+                        let chunks = 20 + index
+                        let response = try httpRequest(port: port, path: "/v1/messages", headers: ["x-api-key": "test-key"],
+                                                       json: messagesBody(stream: true, scenario: "paced;chunks=\(chunks);interval_ms=2"))
+                        let text = response.events
+                            .compactMap { ($0.data["delta"] as? [String: Any])?["text"] as? String }.joined()
+                        if text != (0..<chunks).map({ "tok\($0) " }).joined() || response.events.last?.name != "message_stop" {
+                            problems.add("stream \(index): \(response.events.count) events, last \(response.events.last?.name ?? "-")")
+                        }
+                    }
+                } catch {
+                    problems.add("stream \(index): \(error)")
+                }
+            }
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
+        XCTAssertEqual(problems.all, [])
+        let deadline = Date().addingTimeInterval(5)
+        var cancelled = 0
+        while Date() < deadline {
+            cancelled = (try upstream.stats()["cancelled"] as? Int ?? 0) - cancelledBefore
+            if cancelled >= abandoned { break }
+            usleep(20_000)
+        }
+        XCTAssertEqual(cancelled, abandoned, "every abandoned stream is cancelled upstream")
+    }
+
     func testFirstByteTimeoutIsRetriedThenReported() throws {
         try start(["UPSTREAM_FIRST_BYTE_TIMEOUT_SECONDS": "0.3", "UPSTREAM_MAX_RETRIES": "1"])
         let before = try upstream.stats()["requests"] as? Int ?? 0
@@ -92,5 +141,23 @@ final class StreamingBehaviourTests: XCTestCase {
         XCTAssertEqual(stalled["completed"] as? Int ?? -1, 0, "upstream ran ahead of a stalled client: \(stalled)")
         let text = try connection.readUntil("event: message_stop")
         XCTAssertTrue(text.contains("tok199999 "))
+    }
+}
+
+/// Problems found on several threads at once.
+private final class ProblemList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var problems: [String] = []
+
+    func add(_ problem: String) {
+        lock.lock()
+        problems.append(problem)
+        lock.unlock()
+    }
+
+    var all: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return problems
     }
 }
