@@ -13,14 +13,11 @@ enum RandomID {
     /// modulo bias irrelevant for identifiers).
     static func make(prefix: String, length: Int = 24) -> String {
         let drawCount = (length + 9) / 10
-        precondition(drawCount <= 4, "ids are at most 40 characters")
-        let draws = generator.withLockedValue { generator in
-            (generator.next(), generator.next(), drawCount > 2 ? generator.next() : 0, drawCount > 3 ? generator.next() : 0)
-        }
+        let draws = generator.withLockedValue { generator in (0..<drawCount).map { _ in generator.next() } }
         var bytes = Array(prefix.utf8)
         bytes.reserveCapacity(bytes.count + length)
         var remaining = length
-        for var value in [draws.0, draws.1, draws.2, draws.3].prefix(drawCount) {
+        for var value in draws {
             for _ in 0..<min(10, remaining) {
                 bytes.append(alphabet[Int(value % 62)])
                 value /= 62

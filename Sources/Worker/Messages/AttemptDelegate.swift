@@ -19,7 +19,9 @@ final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
     private struct Pending {
         var head: (status: Int, headers: [(name: String, value: String)])?
         var bytes: [UInt8] = []
-        var completion: UpstreamTransportError??
+        var completed = false
+        /// With `completed`: why the transfer failed, nil when it succeeded.
+        var failure: UpstreamTransportError?
         var handOffQueued = false
     }
 
@@ -52,7 +54,10 @@ final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
     }
 
     func upstreamCompleted(error: UpstreamTransportError?) {
-        enqueue { $0.completion = .some(error) }
+        enqueue { pending in
+            pending.completed = true
+            pending.failure = error
+        }
     }
 
     /// Records a report and, unless a hand-off is already queued, queues one that delivers everything pending.
@@ -70,7 +75,7 @@ final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
             }
             if let head = taken.head { exchange.upstreamHead(attempt: attempt, status: head.status, headers: head.headers) }
             if !taken.bytes.isEmpty { exchange.upstreamBody(attempt: attempt, bytes: taken.bytes) }
-            if let completion = taken.completion { exchange.upstreamCompleted(attempt: attempt, error: completion) }
+            if taken.completed { exchange.upstreamCompleted(attempt: attempt, error: taken.failure) }
         }
     }
 }

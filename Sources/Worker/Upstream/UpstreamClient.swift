@@ -86,7 +86,7 @@ final class UpstreamClient: Sendable {
 
     func shutdown() { send(.shutdown) }
 
-    /// Runs a command on the calling thread when curl is free, else hands it to the curl thread.
+    /// Performs a command on the calling thread when curl is free, else hands it to the curl thread.
     private func runOrQueue(_ command: Command) {
         guard curlLock.tryLock() else {
             send(command)
@@ -94,7 +94,7 @@ final class UpstreamClient: Sendable {
         }
         defer { curlLock.unlock() }
         // Commands queued while the curl thread was busy go first, so that commands keep their order.
-        guard runQueuedCommands(), run(command) else { return }
+        guard performQueuedCommands(), perform(command) else { return }
         runTimerIfDue()
         reportCompletions()
         // The curl thread sleeps until `waitEnds`; if curl now wants to be called sooner, cut that sleep short.
@@ -133,7 +133,7 @@ final class UpstreamClient: Sendable {
                     if event.failed { mask |= CURL_CSELECT_ERR }
                     curl_multi_socket_action(multi, event.fd, mask, &running)
                 }
-                if woken, !runQueuedCommands() { return false }
+                if woken, !performQueuedCommands() { return false }
                 runTimerIfDue()
                 reportCompletions()
                 return true
@@ -157,18 +157,18 @@ final class UpstreamClient: Sendable {
         return Int32(min((nanoseconds + 999_999) / 1_000_000, Self.maxWaitMs))
     }
 
-    /// Runs the queued commands (under `curlLock`); false once told to shut down.
-    private func runQueuedCommands() -> Bool {
+    /// Performs the queued commands (under `curlLock`); false once told to shut down.
+    private func performQueuedCommands() -> Bool {
         let pending = commands.withLockedValue { queue -> [Command] in
             defer { queue.removeAll(keepingCapacity: true) }
             return queue
         }
-        for command in pending where !run(command) { return false }
+        for command in pending where !perform(command) { return false }
         return true
     }
 
-    /// Runs one command (under `curlLock`); false once shut down.
-    private func run(_ command: Command) -> Bool {
+    /// Performs one command (under `curlLock`); false once shut down.
+    private func perform(_ command: Command) -> Bool {
         guard !isShutDown else { return false }
         switch command {
         case .start(let transfer): add(transfer)
