@@ -13,6 +13,8 @@ final class WorkerContext: Sendable {
     let logger: Logger
     let control: ControlLink?
     let controlPlane: ControlPlane
+    /// One per event loop of the worker, by the loop's identity.
+    private let inboxes: [ObjectIdentifier: HandOffInbox]
     /// Upstream requests in flight, against `MAX_CONCURRENT_UPSTREAM`.
     private let inFlight = NIOLockedValueBox(0)
     /// Requests being served (any route), reported in heartbeats and awaited when draining.
@@ -20,7 +22,7 @@ final class WorkerContext: Sendable {
     private let draining = NIOLockedValueBox(false)
 
     init(config: GatewayConfig, upstream: UpstreamClient, metrics: WorkerMetrics, logger: Logger,
-         control: ControlLink?, controlPlane: ControlPlane) {
+         control: ControlLink?, controlPlane: ControlPlane, loops: [EventLoop]) {
         self.config = config
         self.upstream = upstream
         keyPool = UpstreamKeyPool(keys: config.upstreamKeys)
@@ -29,6 +31,15 @@ final class WorkerContext: Sendable {
         self.logger = logger
         self.control = control
         self.controlPlane = controlPlane
+        inboxes = Dictionary(uniqueKeysWithValues: loops.map { (ObjectIdentifier($0), HandOffInbox(loop: $0)) })
+    }
+
+    /// The inbox through which curl's reports reach `loop` (a loop of this worker's group).
+    func inbox(for loop: EventLoop) -> HandOffInbox {
+        guard let inbox = inboxes[ObjectIdentifier(loop)] else {
+            preconditionFailure("an event loop outside the worker's group")
+        }
+        return inbox
     }
 
     var upstreamURL: String { config.upstreamBaseURL + "/chat/completions" }

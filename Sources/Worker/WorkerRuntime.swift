@@ -22,7 +22,8 @@ public final class WorkerRuntime: @unchecked Sendable {
         let link = try control.map { try ControlLink.connect(descriptor: $0, group: group, onDrain: onDrainOrder).wait() }
         let controlPlane = ControlPlane.make(config: config, control: link, loop: group.next(), logger: logger)
         context = WorkerContext(config: config, upstream: UpstreamClient(), metrics: WorkerMetrics(),
-                                logger: logger, control: link, controlPlane: controlPlane)
+                                logger: logger, control: link, controlPlane: controlPlane,
+                                loops: group.makeIterator().map { $0 })
         server = WorkerServer(context: context, group: group)
     }
 

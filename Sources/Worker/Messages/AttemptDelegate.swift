@@ -2,8 +2,8 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// Relays one upstream attempt's callbacks from curl (which runs on the curl thread, or on an event loop that found
-/// it free) to the exchange's event loop, tagged with the attempt number so that a late callback of an abandoned
-/// attempt is recognised and ignored.
+/// it free) to the exchange's event loop through that loop's `HandOffInbox`, tagged with the attempt number so that
+/// a late callback of an abandoned attempt is recognised and ignored.
 final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
     /// Client writability as curl's callbacks must see it to pause a transfer (backpressure).
     struct Flow {
@@ -26,14 +26,14 @@ final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
     }
 
     private let attempt: Int
-    private let loop: EventLoop
+    private let inbox: HandOffInbox
     private let flow: NIOLockedValueBox<Flow>
     private let pending = NIOLockedValueBox(Pending())
     private let exchange: MessagesExchange
 
-    init(attempt: Int, loop: EventLoop, flow: NIOLockedValueBox<Flow>, exchange: MessagesExchange) {
+    init(attempt: Int, inbox: HandOffInbox, flow: NIOLockedValueBox<Flow>, exchange: MessagesExchange) {
         self.attempt = attempt
-        self.loop = loop
+        self.inbox = inbox
         self.flow = flow
         self.exchange = exchange
     }
@@ -60,22 +60,24 @@ final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
         }
     }
 
-    /// Records a report and, unless a hand-off is already queued, queues one that delivers everything pending.
+    /// Records a report and, unless a hand-off is already queued, posts this delegate to its event loop's inbox.
     private func enqueue(_ record: (inout Pending) -> Void) {
         let queueHandOff = pending.withLockedValue { pending -> Bool in
             record(&pending)
             defer { pending.handOffQueued = true }
             return !pending.handOffQueued
         }
-        guard queueHandOff else { return }
-        loop.execute { [self] in
-            let taken = pending.withLockedValue { pending -> Pending in
-                defer { pending = Pending() }
-                return pending
-            }
-            if let head = taken.head { exchange.upstreamHead(attempt: attempt, status: head.status, headers: head.headers) }
-            if !taken.bytes.isEmpty { exchange.upstreamBody(attempt: attempt, bytes: taken.bytes) }
-            if taken.completed { exchange.upstreamCompleted(attempt: attempt, error: taken.failure) }
+        if queueHandOff { inbox.post(self) }
+    }
+
+    /// On the event loop: hands everything reported so far to the exchange, in the order it happened.
+    func deliverPending() {
+        let taken = pending.withLockedValue { pending -> Pending in
+            defer { pending = Pending() }
+            return pending
         }
+        if let head = taken.head { exchange.upstreamHead(attempt: attempt, status: head.status, headers: head.headers) }
+        if !taken.bytes.isEmpty { exchange.upstreamBody(attempt: attempt, bytes: taken.bytes) }
+        if taken.completed { exchange.upstreamCompleted(attempt: attempt, error: taken.failure) }
     }
 }

@@ -256,7 +256,7 @@ final class MessagesExchange: @unchecked Sendable {
             return
         }
         upstreamKey = key
-        let delegate = AttemptDelegate(attempt: attempt, loop: loop, flow: flow, exchange: self)
+        let delegate = AttemptDelegate(attempt: attempt, inbox: worker.inbox(for: loop), flow: flow, exchange: self)
         transfer = worker.upstream.start(
             UpstreamRequest(url: worker.upstreamURL, apiKey: key, body: upstreamBody,
                             connectTimeoutMs: config.upstreamConnectTimeoutMs, verifyTLS: config.upstreamVerifyTLS),
