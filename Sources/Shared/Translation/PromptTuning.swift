@@ -27,7 +27,45 @@ public enum PromptTuning {
     /// assistant. Documented in the README.
     public static func isCodeTask(toolNames: [String], systemText: String) -> Bool {
         if toolNames.contains(where: { codeToolNames.contains($0.lowercased()) }) { return true }
-        let lowered = systemText.lowercased()
-        return codeSystemPhrases.contains(where: lowered.contains)
+        return containsCodePhrase(systemText)
+    }
+
+    /// Whether `text` contains one of `codeSystemPhrases`, ASCII case-insensitively. A byte scan: it runs for every
+    /// request, and the standard library's generic `contains` cost more on a one-line system prompt than the rest
+    /// of the request's translation.
+    static func containsCodePhrase(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            var index = 0
+            while index < bytes.count {
+                if phraseStarts[Int(bytes[index])] {
+                    for phrase in codePhraseBytes where matchesLowercased(phrase, in: bytes, at: index) { return true }
+                }
+                index += 1
+            }
+            return false
+        }
+    }
+
+    private static let codePhraseBytes = codeSystemPhrases.map { Array($0.utf8) }
+
+    /// The bytes (either case) a phrase can start with.
+    private static let phraseStarts: [Bool] = {
+        var starts = [Bool](repeating: false, count: 256)
+        for phrase in codePhraseBytes {
+            starts[Int(phrase[0])] = true
+            starts[Int(phrase[0]) & ~0x20] = true
+        }
+        return starts
+    }()
+
+    private static func matchesLowercased(_ phrase: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Bool {
+        guard start + phrase.count <= bytes.count else { return false }
+        for offset in 0..<phrase.count {
+            let byte = bytes[start + offset]
+            let lowered = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+            if lowered != phrase[offset] { return false }
+        }
+        return true
     }
 }
