@@ -96,7 +96,7 @@ final class UpstreamTransfer: Sendable {
             guard status >= 200, !isCancelled else { return }
             delegate.upstreamReceivedHead(status: status, headers: headers)
         } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
-            let name = line[..<colon].map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+            let name = line[..<colon].lazy.map(Self.asciiLowercased)
             guard Self.isKept(name) else { return }
             var value = line[(colon + 1)...]
             while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
@@ -106,8 +106,12 @@ final class UpstreamTransfer: Sendable {
 
     /// The header fields the gateway reads (lowercased names): the body's type, and the upstream's retry and
     /// rate-limit advice (`RetryPolicy`, `UpstreamHeaderMapping`).
-    static func isKept(_ name: [UInt8]) -> Bool {
+    static func isKept(_ name: some Collection<UInt8>) -> Bool {
         name.elementsEqual("content-type".utf8) || name.elementsEqual("retry-after".utf8)
             || name.starts(with: "x-ratelimit-".utf8)
+    }
+
+    private static func asciiLowercased(_ byte: UInt8) -> UInt8 {
+        byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
     }
 }
