@@ -62,9 +62,7 @@ public enum PromptTuning {
     private static func matchesLowercased(_ phrase: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Bool {
         guard start + phrase.count <= bytes.count else { return false }
         for offset in 0..<phrase.count {
-            let byte = bytes[start + offset]
-            let lowered = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
-            if lowered != phrase[offset] { return false }
+            if bytes[start + offset].asciiLowercased != phrase[offset] { return false }
         }
         return true
     }

@@ -19,7 +19,7 @@ final class ReadinessSet {
     private let wakeFD: Int32
     /// Sockets currently in the set (so a change of interest is a MOD, a first interest an ADD).
     private var watched: Set<Int32> = []
-    private var buffer: UnsafeMutableBufferPointer<epoll_event>
+    private let buffer: UnsafeMutableBufferPointer<epoll_event>
 
     init(capacity: Int = 256) {
         epoll = epoll_create1(Int32(EPOLL_CLOEXEC))

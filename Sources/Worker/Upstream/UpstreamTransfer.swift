@@ -96,7 +96,7 @@ final class UpstreamTransfer: Sendable {
             guard status >= 200, !isCancelled else { return }
             delegate.upstreamReceivedHead(status: status, headers: headers)
         } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
-            let name = line[..<colon].lazy.map(Self.asciiLowercased)
+            let name = line[..<colon].lazy.map(\.asciiLowercased)
             guard Self.isKept(name) else { return }
             var value = line[(colon + 1)...]
             while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
@@ -109,9 +109,5 @@ final class UpstreamTransfer: Sendable {
     static func isKept(_ name: some Collection<UInt8>) -> Bool {
         name.elementsEqual("content-type".utf8) || name.elementsEqual("retry-after".utf8)
             || name.starts(with: "x-ratelimit-".utf8)
-    }
-
-    private static func asciiLowercased(_ byte: UInt8) -> UInt8 {
-        byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
     }
 }
