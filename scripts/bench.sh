@@ -224,6 +224,7 @@ start_gateway() {
     local -a env=(
         CEREBRAS_API_KEY=csk-bench "CEREBRAS_BASE_URL=http://127.0.0.1:$fake_port/v1" GATEWAY_API_KEYS=bench-key
         PROMPT_TUNING=false LOG_LEVEL=warning MAX_CONCURRENT_UPSTREAM=4096 "ENV_FILE=$run_dir/empty.env"
+        GNUTLS_NO_IMPLICIT_INIT=1 # as the systemd unit, the Docker image and scripts/run.sh start the master
     )
     if [[ $mode == master ]]; then
         env "${env[@]}" "$gateway_bin" --host 127.0.0.1 --port 0 --admin-port 0 --workers 2 \

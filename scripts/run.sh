@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary="$(scripts/build.sh --release | tail -n 1)"
+# GnuTLS is loaded only as a dependency of libcurl's dependencies (TLS is OpenSSL): skip its load-time set-up.
+export GNUTLS_NO_IMPLICIT_INIT=${GNUTLS_NO_IMPLICIT_INIT:-1}
 exec "$binary" "$@"

@@ -16,6 +16,13 @@ struct WorkerEnvironment: Sendable, Equatable {
     static let masterOnlyKeys: Set<String> = Set(
         SystemdNotifier.environmentKeys + ["LISTEN_PID", "LISTEN_FDNAMES", "ENV_FILE"])
 
+    /// GnuTLS is in the process only because libcurl's own dependencies (libldap, librtmp) link it; the gateway's
+    /// TLS is OpenSSL. Its load-time constructor still initialises it — p11-kit trust modules, priority tables —
+    /// which is about 1 MB of memory per process for nothing. This documented GnuTLS switch skips that; it must be
+    /// in the environment before the process starts, so the master sets it for its workers unless the operator
+    /// chose a value (the systemd unit and the Docker image set it for the master itself).
+    static let gnutlsImplicitInitKey = "GNUTLS_NO_IMPLICIT_INIT"
+
     /// `KEY=value` strings, sorted (stable across generations, easy to diff in a debugger).
     func build(processEnvironment: [String: String], configuration: ConfigSource) -> [String] {
         var values = processEnvironment
@@ -25,6 +32,7 @@ struct WorkerEnvironment: Sendable, Equatable {
         values["PORT"] = String(port)
         values["ADMIN_PORT"] = String(adminPort)
         values["LISTEN_FDS"] = "1"
+        if values[Self.gnutlsImplicitInitKey] == nil { values[Self.gnutlsImplicitInitKey] = "1" }
         return values.map { "\($0.key)=\($0.value)" }.sorted()
     }
 }

@@ -15,9 +15,16 @@ final class MasterComponentTests: XCTestCase {
             configuration: ConfigSource(values: ["PORT": "0", "WORKERS": "2", "LOG_LEVEL": "debug",
                                                  "ENV_FILE": "/etc/gateway.env"]))
         XCTAssertEqual(environment, [
-            "ADMIN_PORT=9091", "HOST=127.0.0.1", "LISTEN_FDS=1", "LOG_LEVEL=debug", "PATH=/bin", "PORT=41234",
-            "WORKERS=2",
+            "ADMIN_PORT=9091", "GNUTLS_NO_IMPLICIT_INIT=1", "HOST=127.0.0.1", "LISTEN_FDS=1", "LOG_LEVEL=debug",
+            "PATH=/bin", "PORT=41234", "WORKERS=2",
         ])
+    }
+
+    func testWorkerEnvironmentKeepsTheOperatorsGnuTLSChoice() {
+        let environment = WorkerEnvironment(host: "127.0.0.1", port: 1, adminPort: -1).build(
+            processEnvironment: ["GNUTLS_NO_IMPLICIT_INIT": "0"], configuration: ConfigSource(values: [:]))
+        XCTAssertTrue(environment.contains("GNUTLS_NO_IMPLICIT_INIT=0"))
+        XCTAssertFalse(environment.contains("GNUTLS_NO_IMPLICIT_INIT=1"))
     }
 
     // MARK: - SystemdNotifier

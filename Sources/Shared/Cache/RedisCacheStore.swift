@@ -18,19 +18,29 @@ public struct RedisCacheStore: ResponseCacheStore {
     }
 
     public func get(key: String, completion: @escaping @Sendable (Result<[UInt8]?, CacheError>) -> Void) {
-        self.client.send([Array("GET".utf8), Array((Self.keyPrefix + key).utf8)]) { result in
-            switch result {
-            case .success(.bulk(let value)):
-                completion(.success(value))
-            case .success(.null):
-                completion(.success(nil))
-            case .success(.error(let message)):
-                completion(.failure(.invalidReply(message)))
-            case .success:
-                completion(.failure(.invalidReply("GET returned a non-string")))
-            case .failure(let error):
-                completion(.failure(.unavailable("\(error)")))
-            }
+        self.client.send(Self.getCommand(key: key)) { result in
+            completion(Self.value(from: result))
+        }
+    }
+
+    /// The `GET` for `key`, for pipelining it with other commands.
+    public static func getCommand(key: String) -> [[UInt8]] {
+        [Array("GET".utf8), Array((Self.keyPrefix + key).utf8)]
+    }
+
+    /// Reads the reply to `getCommand`: the stored value, or nil for a miss.
+    public static func value(from result: Result<RedisReply, RedisError>) -> Result<[UInt8]?, CacheError> {
+        switch result {
+        case .success(.bulk(let value)):
+            return .success(value)
+        case .success(.null):
+            return .success(nil)
+        case .success(.error(let message)):
+            return .failure(.invalidReply(message))
+        case .success:
+            return .failure(.invalidReply("GET returned a non-string"))
+        case .failure(let error):
+            return .failure(.unavailable("\(error)"))
         }
     }
 

@@ -7,7 +7,7 @@ public enum SHA256Digest {
         let input = Array(bytes)
         input.withUnsafeBufferPointer { buffer in
             output.withUnsafeMutableBufferPointer { out in
-                _ = SHA256(buffer.baseAddress, buffer.count, out.baseAddress)
+                cg_sha256(buffer.baseAddress, buffer.count, out.baseAddress)
             }
         }
         return output

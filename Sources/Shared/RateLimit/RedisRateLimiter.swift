@@ -53,41 +53,60 @@ public final class RedisRateLimiter: RateLimiting {
         nowMicroseconds: Int64?,
         completion: @escaping @Sendable (Result<RateLimitDecision, RateLimitError>) -> Void
     ) {
-        guard !limits.isUnlimited else {
+        guard let command = self.acquireCommand(
+            bucket: bucket, limits: limits, tokens: tokens, nowMicroseconds: nowMicroseconds)
+        else {
             completion(.success(.unlimited))
             return
         }
+        self.client.evalScript(Self.acquireScript, keys: command.keys, args: command.args) { result in
+            completion(Self.decision(from: result, limits: limits))
+        }
+    }
+
+    /// The keys and arguments of the acquire script for one request; nil when `limits` limit nothing.
+    func acquireCommand(bucket: String, limits: RateLimits, tokens: Int, nowMicroseconds: Int64?)
+        -> (keys: [String], args: [String])?
+    {
+        guard !limits.isUnlimited else { return nil }
         let args = [
             String(limits.requestsPerMinute), String(limits.tokensPerMinute), String(max(0, tokens)),
             String(GCRA.periodMicroseconds), nowMicroseconds.map { String($0) } ?? "",
         ]
-        self.client.evalScript(
-            Self.acquireScript,
-            keys: [Self.requestKey(bucket: bucket), Self.tokenKey(bucket: bucket)],
-            args: args
-        ) { result in
-            completion(
-                Self.mapFailure(result).flatMap { reply in
-                    guard case .array(let fields) = reply, fields.count == 6 else {
-                        return .failure(Self.invalid(reply))
-                    }
-                    let values = fields.compactMap { field -> Int? in
-                        if case .integer(let value) = field { return value }
-                        return nil
-                    }
-                    guard values.count == 6 else { return .failure(Self.invalid(reply)) }
-                    return .success(
-                        RateLimitDecision(
-                            allowed: values[0] == 1,
-                            limits: limits,
-                            requestsRemaining: values[1],
-                            requestsResetMicroseconds: Int64(values[2]),
-                            tokensRemaining: values[3],
-                            tokensResetMicroseconds: Int64(values[4]),
-                            retryAfterMicroseconds: Int64(values[5])
-                        )
-                    )
-                }
+        return ([Self.requestKey(bucket: bucket), Self.tokenKey(bucket: bucket)], args)
+    }
+
+    /// The acquire script's `EVALSHA`, for pipelining it with other commands (see `RedisClient.evalSHACommand`);
+    /// nil when `limits` limit nothing, which needs no round trip (the decision is `.unlimited`).
+    public func acquireEvalSHA(bucket: String, limits: RateLimits, tokens: Int) -> [[UInt8]]? {
+        self.acquireCommand(bucket: bucket, limits: limits, tokens: tokens, nowMicroseconds: nil).map {
+            RedisClient.evalSHACommand(Self.acquireScript, keys: $0.keys, args: $0.args)
+        }
+    }
+
+    /// Reads the acquire script's reply.
+    public static func decision(from result: Result<RedisReply, RedisError>, limits: RateLimits)
+        -> Result<RateLimitDecision, RateLimitError>
+    {
+        Self.mapFailure(result).flatMap { reply in
+            guard case .array(let fields) = reply, fields.count == 6 else {
+                return .failure(Self.invalid(reply))
+            }
+            let values = fields.compactMap { field -> Int? in
+                if case .integer(let value) = field { return value }
+                return nil
+            }
+            guard values.count == 6 else { return .failure(Self.invalid(reply)) }
+            return .success(
+                RateLimitDecision(
+                    allowed: values[0] == 1,
+                    limits: limits,
+                    requestsRemaining: values[1],
+                    requestsResetMicroseconds: Int64(values[2]),
+                    tokensRemaining: values[3],
+                    tokensResetMicroseconds: Int64(values[4]),
+                    retryAfterMicroseconds: Int64(values[5])
+                )
             )
         }
     }

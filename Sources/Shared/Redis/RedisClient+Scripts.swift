@@ -25,15 +25,14 @@ extension RedisClient {
     ) {
         let core = self.coreForScripts
         Self.register(script, on: core)
-        let tail = [Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) } + args.map { Array($0.utf8) }
-        let evalsha = [Array("EVALSHA".utf8), Array(script.sha1.utf8)] + tail
+        let evalsha = Self.evalSHACommand(script, keys: keys, args: args)
         core.enqueue(
             RedisPendingCommand(commands: [evalsha]) { result in
                 guard case .success(let replies) = result, let reply = replies.first else {
                     completion(result.flatMap { _ in .failure(.unexpectedReply("no reply")) })
                     return
                 }
-                guard let message = reply.errorMessage, message.hasPrefix("NOSCRIPT") else {
+                guard reply.isNoScript else {
                     completion(.success(reply))
                     return
                 }
@@ -54,5 +53,13 @@ extension RedisClient {
                 )
             }
         )
+    }
+
+    /// The `EVALSHA` command for `script`, for callers that pipeline it with other commands. The script must be
+    /// registered (see `register`); a `NOSCRIPT` reply (`RedisReply.isNoScript`) means Redis lost it since, and
+    /// `evalScript` repairs that.
+    public static func evalSHACommand(_ script: RedisScript, keys: [String], args: [String]) -> [[UInt8]] {
+        [Array("EVALSHA".utf8), Array(script.sha1.utf8), Array(String(keys.count).utf8)]
+            + keys.map { Array($0.utf8) } + args.map { Array($0.utf8) }
     }
 }

@@ -36,4 +36,9 @@ public enum RedisReply: Sendable, Equatable {
         if case .error(let message) = self { return message }
         return nil
     }
+
+    /// Whether this is Redis's answer to `EVALSHA` for a script it does not hold.
+    public var isNoScript: Bool {
+        self.errorMessage?.hasPrefix("NOSCRIPT") ?? false
+    }
 }

@@ -7,14 +7,14 @@ public struct RedisScript: Sendable, Hashable {
     /// Lowercase hex SHA-1 of `source`, as Redis computes it.
     public let sha1: String
 
-    /// Creates a script and computes its SHA-1 with OpenSSL.
+    /// Creates a script and computes its SHA-1 with OpenSSL's low-level digest.
     public init(_ source: String) {
         self.source = source
         var digest = [UInt8](repeating: 0, count: Int(SHA_DIGEST_LENGTH))
         let bytes = Array(source.utf8)
         bytes.withUnsafeBufferPointer { input in
             digest.withUnsafeMutableBufferPointer { output in
-                _ = SHA1(input.baseAddress, input.count, output.baseAddress)
+                cg_sha1(input.baseAddress, input.count, output.baseAddress)
             }
         }
         self.sha1 = Hex.encode(digest)

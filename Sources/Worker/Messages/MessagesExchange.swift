@@ -100,24 +100,31 @@ final class MessagesExchange: @unchecked Sendable {
 
     // MARK: - Admission: rate limits, then the cache
 
+    /// Asks the limiter and the cache together (one round trip with Redis); the limiter's word comes first.
     private func admit() {
-        guard let limiter = worker.controlPlane.rateLimiter else {
-            lookUpCache()
+        let plane = worker.controlPlane
+        let cacheKey = plane.cache != nil && isCacheable
+            ? ResponseCacheKey.key(tenant: caller.tenant, upstreamBody: upstreamBody) : nil
+        guard plane.rateLimiter != nil || cacheKey != nil else {
+            lookedUpCache(nil, key: nil)
             return
         }
-        let limits = RateLimits(requestsPerMinute: caller.requestsPerMinute ?? config.rateLimitRPM,
-                                tokensPerMinute: caller.tokensPerMinute ?? config.rateLimitTPM)
-        // Tokens are reserved from the input estimate and corrected with the real usage at the end.
-        let reservation = estimatedInputTokens
-        limiter.acquire(bucket: caller.tenant, limits: limits, tokens: reservation) { [self] result in
-            loop.execute { [self] in admitted(result, limits: limits, reservation: reservation) }
+        let admission = Admission(
+            bucket: caller.tenant,
+            limits: RateLimits(requestsPerMinute: caller.requestsPerMinute ?? config.rateLimitRPM,
+                               tokensPerMinute: caller.tokensPerMinute ?? config.rateLimitTPM),
+            // Tokens are reserved from the input estimate and corrected with the real usage at the end.
+            tokens: estimatedInputTokens,
+            cacheKey: cacheKey)
+        plane.admit(admission) { [self] answer in
+            loop.execute { [self] in admitted(answer, admission: admission) }
         }
     }
 
-    private func admitted(_ result: Result<RateLimitDecision, RateLimitError>, limits: RateLimits, reservation: Int) {
+    private func admitted(_ answer: AdmissionAnswer, admission: Admission) {
         guard !finished else { return }
-        switch result {
-        case .success(let decision):
+        switch answer.decision {
+        case .success(let decision)?:
             responseHeaders.add(contentsOf: RateLimitHeaders.headers(for: decision))
             guard decision.allowed else {
                 worker.metrics.increment(.rateLimited)
@@ -126,8 +133,8 @@ final class MessagesExchange: @unchecked Sendable {
                     retryAfter: decision.retryAfterSeconds ?? 1))
                 return
             }
-            rateLimit = (limits, reservation)
-        case .failure(let error):
+            rateLimit = (admission.limits, admission.tokens)
+        case .failure(let error)?:
             worker.logger.warning("rate limiter unavailable", metadata: [
                 "request.id": .string(request.head.requestID), "error": .string("\(error)"),
                 "rate_limit.fail_open": .string(String(config.rateLimitFailOpen)),
@@ -136,32 +143,25 @@ final class MessagesExchange: @unchecked Sendable {
                 finishWithError(GatewayError(.overloaded, "the rate limiter is unavailable; retry shortly", retryAfter: 1))
                 return
             }
+        case nil:
+            break
         }
-        lookUpCache()
-    }
-
-    private func lookUpCache() {
-        guard let cache = worker.controlPlane.cache else {
-            beginUpstream()
-            return
-        }
-        guard isCacheable else {
-            worker.metrics.increment(.cacheRequests, [("result", "bypass")])
-            responseHeaders.replaceOrAdd(name: Self.cacheHeader, value: "BYPASS")
-            beginUpstream()
-            return
-        }
-        let key = ResponseCacheKey.key(tenant: caller.tenant, upstreamBody: upstreamBody)
-        cache.get(key: key) { [self] result in
-            loop.execute { [self] in cacheAnswered(result, key: key) }
-        }
+        lookedUpCache(answer.cached, key: admission.cacheKey)
     }
 
     /// Tells the client whether the answer came from the gateway's cache.
     static let cacheHeader = "x-gateway-cache"
 
-    private func cacheAnswered(_ result: Result<[UInt8]?, CacheError>, key: String) {
-        guard !finished else { return }
+    /// Serves a cache hit, or goes upstream; `result` is nil when the cache was not asked.
+    private func lookedUpCache(_ result: Result<[UInt8]?, CacheError>?, key: String?) {
+        guard let result, let key else {
+            if worker.controlPlane.cache != nil {
+                worker.metrics.increment(.cacheRequests, [("result", "bypass")])
+                responseHeaders.replaceOrAdd(name: Self.cacheHeader, value: "BYPASS")
+            }
+            beginUpstream()
+            return
+        }
         switch result {
         case .success(let bytes?):
             if let message = try? JSONParser.parse(bytes),
