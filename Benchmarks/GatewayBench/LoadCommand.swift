@@ -34,6 +34,8 @@ enum LoadCommand {
         var probeDuration = 2.0
         var maxProbes = 7
         var tags: [(key: String, value: JSONValue)] = []
+        var temperature: String?
+        var unique = false
     }
 
     static let usage = """
@@ -42,8 +44,11 @@ enum LoadCommand {
                [--connections C] [--requests N] [--duration S] [--rate R] [--grace S] [--threads T]
                [--label L] [--arm A] [--watch label=pid,pid …] [--sample-ms MS] [--expect-tokens N|none]
                [--find-rate P99_MS [--probe-duration S] [--max-probes N]] [--tag key=value …]
+               [--temperature T] [--unique]
         Closed loop by default (C connections, each sends its next request when the last one ends);
         --rate R makes it open loop (arrivals at fixed intended times; latency counted from them).
+        --temperature T sets the request's temperature (T ≤ 0.01 makes it cacheable by the gateway); --unique gives
+        every request its own number in the prompt, so no two are alike (each one a cache miss).
         """
 
     static func parse(_ arguments: ArraySlice<String>) throws -> Options {
@@ -74,6 +79,11 @@ enum LoadCommand {
             case "--no-stream": options.stream = false
             case "--scenario": options.scenario = try value()
             case "--body-file": options.bodyFile = try value()
+            case "--temperature":
+                let text = try value()
+                guard Double(text) != nil else { throw UsageError("load: --temperature needs a number") }
+                options.temperature = text
+            case "--unique": options.unique = true
             case "--connections": options.connections = try positiveInt(flag, value())
             case "--requests": options.requests = try positiveInt(flag, value())
             case "--duration": options.duration = try positiveDouble(flag, value())
@@ -121,7 +131,7 @@ enum LoadCommand {
     /// The Anthropic request every arm carries: the given file or a small prompt, with the scenario marker
     /// appended to the last message (the fake reads it from the upstream body; the gateway forwards no headers).
     static func anthropicRequest(_ options: Options) throws -> JSONValue {
-        let marker = "[[scenario:\(options.scenario)]]"
+        let marker = "[[scenario:\(options.scenario)]]" + (options.unique ? " " + uniquePlaceholder : "")
         var root: JSONObject
         if let file = options.bodyFile {
             guard let bytes = readFileBytes(file), case .object(let object) = try JSONParser.parse(bytes) else {
@@ -155,8 +165,12 @@ enum LoadCommand {
         }
         if let model = options.model, options.api == .anthropic { root["model"] = .string(model) }
         root["stream"] = .bool(options.stream)
+        if let temperature = options.temperature { root["temperature"] = .number(temperature) }
         return .object(root)
     }
+
+    /// Where `--unique` writes each request's number; as many zeros as `UniqueNumber.digits`.
+    static let uniquePlaceholder = "[[n:" + String(repeating: "0", count: UniqueNumber.digits) + "]]"
 
     static func makeSpec(_ options: Options) throws -> LoadSpec {
         let anthropic = try anthropicRequest(options)
@@ -190,8 +204,17 @@ enum LoadCommand {
         let path = options.path ?? (options.api == .anthropic ? "/v1/messages" : "/v1/chat/completions")
         let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path, headers: headers)
         let expect: Int? = options.expectTokens ?? pacedTokens(options.scenario)
+        var uniqueOffset: Int?
+        if options.unique {
+            let placeholder = Array(uniquePlaceholder.utf8)
+            guard let start = bodyBytes.indices.first(where: {
+                bodyBytes[$0...].starts(with: placeholder)
+            }) else { throw UsageError("load: --unique: the placeholder did not survive serialisation") }
+            uniqueOffset = start + 4
+        }
         return LoadSpec(
             host: options.host, port: options.port, api: options.api, head: head, body: ByteBuffer(bytes: bodyBytes),
+            uniqueOffset: uniqueOffset,
             stream: options.stream, expectTokens: expect, connections: options.connections,
             requests: options.requests, duration: options.duration ?? (options.requests == nil ? 5 : 300),
             rate: options.rate, grace: options.grace)

@@ -9,6 +9,8 @@ struct LoadSpec: Sendable {
     var api: APIKind
     var head: HTTPRequestHead
     var body: ByteBuffer
+    /// With `--unique`: where in `body` each request's number is written.
+    var uniqueOffset: Int? = nil
     var stream: Bool
     var expectTokens: Int?
     /// Connections per run (closed loop: the concurrency; open loop: the pool size).
@@ -47,6 +49,8 @@ final class LoadDriver {
     private var donePromise: EventLoopPromise<Void>?
     private var connectPromise: EventLoopPromise<Void>?
     private var connectsOutstanding = 0
+    /// `--unique`: the numbers this driver hands out (drivers start at different ranges).
+    var uniqueNumber: UniqueNumber
 
     static let maxPendingArrivals = 1_000_000
 
@@ -56,6 +60,7 @@ final class LoadDriver {
         self.connectionTarget = connections
         self.budget = budget ?? .max
         self.rate = rate
+        self.uniqueNumber = UniqueNumber(start: UInt64(UInt32.random(in: 0...UInt32.max)) << 20)
     }
 
     // MARK: - Phases
@@ -325,7 +330,11 @@ final class ConnectionHandler: ChannelInboundHandler {
         body.removeAll(keepingCapacity: true)
         check = StreamCheck(api: driver.spec.api, expectTokens: driver.spec.expectTokens)
         context.write(wrapOutboundOut(.head(driver.spec.head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(driver.spec.body))), promise: nil)
+        var body = driver.spec.body
+        if let offset = driver.spec.uniqueOffset {
+            driver.uniqueNumber.write(into: &body, at: offset)
+        }
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 

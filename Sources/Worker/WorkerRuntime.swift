@@ -20,7 +20,8 @@ public final class WorkerRuntime: @unchecked Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         self.group = group
         let link = try control.map { try ControlLink.connect(descriptor: $0, group: group, onDrain: onDrainOrder).wait() }
-        let controlPlane = ControlPlane.make(config: config, control: link, loop: group.next(), logger: logger)
+        let controlPlane = ControlPlane.make(config: config, control: link, loops: group.makeIterator().map { $0 },
+                                             logger: logger)
         context = WorkerContext(config: config, upstream: UpstreamClient(), metrics: WorkerMetrics(),
                                 logger: logger, control: link, controlPlane: controlPlane,
                                 loops: group.makeIterator().map { $0 })

@@ -86,7 +86,7 @@ final class RedisClientTests: RedisServerTestCase {
     func testQueueBoundFailsFastWithOverloaded() throws {
         let client = self.makeClient(try self.startServer().url(), maxQueuedCommands: 5)
         XCTAssertTrue(client.waitUntilReady())
-        // Completions run on the client thread: holding one there lets commands pile up in the queue.
+        // Completions run on the client's loop: holding one there lets commands pile up for it.
         let release = DispatchSemaphore(value: 0)
         let blocking = DispatchSemaphore(value: 0)
         client.send(["PING"]) { _ in

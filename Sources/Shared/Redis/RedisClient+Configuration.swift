@@ -5,7 +5,8 @@ extension RedisClient {
         public var url: RedisURL
         /// Connect and per-read/write timeout (`REDIS_TIMEOUT_MS`); a command exceeding it drops the connection.
         public var timeoutMilliseconds: Int
-        /// Commands that may wait for the client thread; beyond this `send` fails with `.overloaded`.
+        /// Commands that may wait for a connection: in flight on it, or handed over to its loop by other threads
+        /// (each bounded by this); beyond it `send` fails with `.overloaded`.
         public var maxQueuedCommands: Int
         /// First reconnect delay after a failed attempt; it doubles up to `reconnectMaxDelayMilliseconds`.
         public var reconnectInitialDelayMilliseconds: Int

@@ -1,16 +1,9 @@
 extension RedisClient {
     /// Makes sure `script` is loaded on every (re)connect, and loads it now if it is new.
     public func register(_ script: RedisScript) {
-        Self.register(script, on: self.coreForScripts)
-    }
-
-    /// Registers `script`; a new one is also loaded right away, ahead of any `EVALSHA` queued after
-    /// it, so its first use needs no `NOSCRIPT` round trip.
-    private static func register(_ script: RedisScript, on core: RedisClientCore) {
-        guard core.register(script) else { return }
-        let load = [Array("SCRIPT".utf8), Array("LOAD".utf8), Array(script.source.utf8)]
-        // Best effort: if this fails the connection is down, and the reconnect loads the script.
-        core.enqueue(RedisPendingCommand(commands: [load]) { _ in })
+        guard self.registerScript(script) else { return }
+        // Best effort: a connection that is down loads it when it reconnects.
+        self.broadcast([Array("SCRIPT".utf8), Array("LOAD".utf8), Array(script.source.utf8)])
     }
 
     /// Runs `script` with `EVALSHA`; on `NOSCRIPT` loads it and retries once.
@@ -23,11 +16,10 @@ extension RedisClient {
         args: [String],
         completion: @escaping @Sendable (Result<RedisReply, RedisError>) -> Void
     ) {
-        let core = self.coreForScripts
-        Self.register(script, on: core)
+        self.register(script)
         let evalsha = Self.evalSHACommand(script, keys: keys, args: args)
-        core.enqueue(
-            RedisPendingCommand(commands: [evalsha]) { result in
+        self.enqueue(
+            RedisPendingCommand(commands: [evalsha]) { [self] result in
                 guard case .success(let replies) = result, let reply = replies.first else {
                     completion(result.flatMap { _ in .failure(.unexpectedReply("no reply")) })
                     return
@@ -39,7 +31,7 @@ extension RedisClient {
                 // Redis lost the script (restart, failover, SCRIPT FLUSH): load it and retry in one
                 // round trip; the retry's own NOSCRIPT, if any, is returned as is.
                 let load = [Array("SCRIPT".utf8), Array("LOAD".utf8), Array(script.source.utf8)]
-                core.enqueue(
+                self.enqueue(
                     RedisPendingCommand(commands: [load, evalsha]) { retried in
                         completion(
                             retried.flatMap { replies in

@@ -1,43 +1,66 @@
 import Logging
+import NIOCore
+import NIOPosix
 
-/// A Redis client that owns one thread running a blocking hiredis connection with pipelining.
+/// A Redis client with one pipelined connection per event loop, driven by that loop.
 ///
-/// Callers on any thread enqueue commands and never block; the client thread writes everything
-/// queued, reads the replies and calls the completions on itself (or on the caller's thread when a
-/// command is rejected at once: queue full, Redis down, shut down). While Redis is unreachable new
-/// commands fail immediately with `.unavailable` and the thread reconnects in the background with
-/// back-off, so an outage never stalls a request for longer than the configured timeout.
+/// Callers on one of the client's loops reach their loop's connection directly: the command is written and its
+/// reply read by the same thread, and the completion runs there. Callers on any other thread are handed to the
+/// first loop, whose thread then calls the completion; a command that cannot be sent (Redis down, queue full, shut
+/// down) is failed at once, on the caller's thread. While Redis is unreachable new commands fail immediately with `.unavailable` and each
+/// connection reconnects in the background with back-off, so an outage never stalls a request for longer than the
+/// configured timeout.
 ///
 /// Call `shutdown()` when done; releasing the last reference also shuts the client down.
 public final class RedisClient: Sendable {
-    private let core: RedisClientCore
+    private let connections: [RedisLoopConnection]
+    private let shared: RedisClientState
+    /// The loop group the client made for itself when given none; shut down with the client.
+    private let ownGroup: MultiThreadedEventLoopGroup?
 
-    /// Starts the client thread, which connects in the background.
-    public init(configuration: Configuration, logger: Logger) {
-        let core = RedisClientCore(configuration: configuration, logger: logger)
-        self.core = core
-        // The thread holds only the core, so dropping the client runs `deinit` and stops the thread.
-        DetachedThread.start(name: "redis-client") { core.run() }
+    /// The configuration the client was created with.
+    public let configuration: Configuration
+
+    /// Connects in the background, one connection on each of `eventLoops`; with none, the client runs one loop
+    /// thread of its own.
+    public init(configuration: Configuration, logger: Logger, eventLoops: [EventLoop] = []) {
+        var logger = logger
+        logger[metadataKey: "redis.host"] = "\(configuration.url.host)"
+        logger[metadataKey: "redis.port"] = "\(configuration.url.port)"
+        var loops = eventLoops
+        if loops.isEmpty {
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            ownGroup = group
+            loops = [group.next()]
+        } else {
+            ownGroup = nil
+        }
+        let state = RedisClientState(connections: loops.count)
+        self.shared = state
+        self.configuration = configuration
+        connections = loops.enumerated().map { index, loop in
+            RedisLoopConnection(loop: loop, index: index, configuration: configuration, shared: state, logger: logger)
+        }
+        for connection in connections {
+            connection.loop.execute { connection.start() }
+        }
     }
 
     deinit {
         self.shutdown()
     }
 
-    /// The configuration the client was created with.
-    public var configuration: Configuration { self.core.configuration }
+    /// Whether every connection is established right now.
+    public var isConnected: Bool { shared.state == .connected }
 
-    /// Whether a connection is established right now.
-    public var isConnected: Bool { self.core.state == .connected }
-
-    /// `connected`, `connecting` (first attempt) or `down`, for `/health`.
-    public var state: RedisConnectionState { self.core.state }
+    /// `connected`, `connecting` (first attempt) or `down` (any connection), for `/health`.
+    public var state: RedisConnectionState { shared.state }
 
     /// Total commands that completed with a `RedisError` (rejected, timed out, connection lost).
-    public var errors: Int { self.core.failedCommands }
+    public var errors: Int { shared.failedCommands }
 
     /// Failed connection attempts plus established connections that broke.
-    public var connectionFailures: Int { self.core.connectionFailures }
+    public var connectionFailures: Int { shared.connectionFailures }
 
     /// Sends one command; `args` is the command name followed by its arguments, binary-safe.
     ///
@@ -47,7 +70,7 @@ public final class RedisClient: Sendable {
             completion(.failure(.invalidCommand("empty command")))
             return
         }
-        self.core.enqueue(
+        enqueue(
             RedisPendingCommand(commands: [args]) { result in
                 completion(
                     result.flatMap { replies in
@@ -76,19 +99,69 @@ public final class RedisClient: Sendable {
             completion(.failure(.invalidCommand("empty command in pipeline")))
             return
         }
-        self.core.enqueue(RedisPendingCommand(commands: commands, completion: completion))
+        enqueue(RedisPendingCommand(commands: commands, completion: completion))
     }
 
-    /// Stops the client thread, fails queued commands and frees the connection; idempotent.
+    /// Stops every connection, fails queued and in-flight commands; idempotent.
     ///
-    /// Waits for the thread to exit unless called from a completion (that is, on the thread itself).
+    /// Waits for the connections to stop unless called on one of the client's own loops (from a completion).
     public func shutdown() {
-        self.core.shutdown()
-        self.core.waitUntilExited()
+        guard shared.markShutDown() else { return }
+        for connection in connections {
+            if connection.loop.inEventLoop {
+                connection.shutDown()
+            } else {
+                try? connection.loop.submit { connection.shutDown() }.wait()
+            }
+        }
+        guard let ownGroup else { return }
+        if connections.contains(where: { $0.loop.inEventLoop }) {
+            ownGroup.shutdownGracefully { _ in }
+        } else {
+            try? ownGroup.syncShutdownGracefully()
+        }
     }
 
     // MARK: - Internal
 
-    /// Lets the script helpers enqueue without retaining the client facade.
-    var coreForScripts: RedisClientCore { self.core }
+    /// Hands `item` to the connection of the caller's loop, or to the first connection.
+    func enqueue(_ item: RedisPendingCommand) {
+        guard !shared.isShutDown else {
+            shared.countFailed(commands: item.commandCount)
+            item.fail(.unavailable("client shut down"))
+            return
+        }
+        for connection in connections where connection.loop.inEventLoop {
+            connection.enqueue(item)
+            return
+        }
+        let connection = connections[0]
+        if let error = shared.handOver(commands: item.commandCount, to: 0,
+                                       capacity: configuration.maxQueuedCommands) {
+            item.fail(error)
+            return
+        }
+        connection.loop.execute { [shared] in
+            shared.pickedUp(commands: item.commandCount, by: 0)
+            connection.enqueue(item)
+        }
+    }
+
+    /// Adds `script` to those loaded on every connect; returns whether it was new.
+    func registerScript(_ script: RedisScript) -> Bool {
+        shared.register(script)
+    }
+
+    /// Sends `command` on every connection, best effort (loading a new script everywhere).
+    func broadcast(_ command: [[UInt8]]) {
+        guard !shared.isShutDown else { return }
+        for connection in connections {
+            let item = RedisPendingCommand(commands: [command]) { _ in }
+            if connection.loop.inEventLoop {
+                connection.enqueue(item)
+            } else {
+                connection.loop.execute { connection.enqueue(item) }
+            }
+        }
+    }
 }

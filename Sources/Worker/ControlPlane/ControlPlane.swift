@@ -9,9 +9,13 @@ struct ControlPlane: Sendable {
     let cache: ResponseCacheStore?
     let redis: RedisClient?
 
-    static func make(config: GatewayConfig, control: ControlLink?, loop: EventLoop, logger: Logger) -> ControlPlane {
+    /// `loops`: the worker's event loops; with Redis each gets its own connection, so a request's commands are
+    /// written and answered on the request's own loop.
+    static func make(config: GatewayConfig, control: ControlLink?, loops: [EventLoop], logger: Logger) -> ControlPlane {
+        let loop = loops[0]
         let redis = config.redisURL.map {
-            RedisClient(configuration: .init(url: $0, timeoutMilliseconds: config.redisTimeoutMs), logger: logger)
+            RedisClient(configuration: .init(url: $0, timeoutMilliseconds: config.redisTimeoutMs), logger: logger,
+                        eventLoops: loops)
         }
         var limiter: RateLimiting?
         if config.rateLimitEnabled {

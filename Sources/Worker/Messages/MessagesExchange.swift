@@ -116,8 +116,14 @@ final class MessagesExchange: @unchecked Sendable {
             // Tokens are reserved from the input estimate and corrected with the real usage at the end.
             tokens: estimatedInputTokens,
             cacheKey: cacheKey)
+        // With Redis the answer comes on this loop (its connection is the loop's own); the master's limiter and
+        // the embedded cache may answer elsewhere.
         plane.admit(admission) { [self] answer in
-            loop.execute { [self] in admitted(answer, admission: admission) }
+            if loop.inEventLoop {
+                admitted(answer, admission: admission)
+            } else {
+                loop.execute { [self] in admitted(answer, admission: admission) }
+            }
         }
     }
 
