@@ -75,7 +75,14 @@ let package = Package(
         ),
         // Real-socket HTTP client and the fake upstream process, shared by the worker and master tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "SharedTests", dependencies: ["Shared"]),
+        .testTarget(
+            name: "SharedTests",
+            dependencies: [
+                "Shared",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "WorkerTests",
             dependencies: [

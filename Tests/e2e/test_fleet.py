@@ -1,6 +1,7 @@
 """Two gateway replicas (two masters, two ports) sharing one real redis-server: fleet-wide limits, a shared
 cache that never crosses keys, fail-open through a Redis outage, and fleet metrics."""
 import json
+import socket
 import time
 
 import anthropic
@@ -145,3 +146,27 @@ def test_fleet_metrics_equal_the_sum_of_node_metrics(fleet):
     assert value(text_a, node) == 3 and value(text_b, node) == 5
     assert value(text_a, fleet_series) == 8 and value(text_b, fleet_series) == 8
     assert "cerebras_gateway_fleet_instances 2" in text_a
+
+
+def redis_command(port, command):
+    """One inline command to the test's redis-server; returns the first reply line."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(command.encode() + b"\r\n")
+        return connection.recv(256).split(b"\r\n")[0]
+
+
+def test_admission_survives_redis_losing_its_scripts(fleet, redis_server):
+    """A cacheable request asks the limiter and the cache in one pipelined round trip; after SCRIPT FLUSH the
+    limiter's EVALSHA answers NOSCRIPT there, and the gateway must reload the script and still decide (a request
+    let through on fail-open would carry no rate-limit headers)."""
+    a, _ = fleet
+    assert redis_command(redis_server.port, "SCRIPT FLUSH") == b"+OK"
+    status, headers, _ = ask(a, "asked after a script flush", temperature=0)
+    headers = {k.lower(): v for k, v in headers.items()}
+    assert status == 200 and headers["x-gateway-cache"] == "MISS"
+    assert headers["anthropic-ratelimit-requests-limit"] == "20"
+    first_remaining = int(headers["anthropic-ratelimit-requests-remaining"])
+    status, headers, _ = ask(a, "asked after a script flush", temperature=0)
+    headers = {k.lower(): v for k, v in headers.items()}
+    assert status == 200 and headers["x-gateway-cache"] == "HIT"
+    assert int(headers["anthropic-ratelimit-requests-remaining"]) < first_remaining, "a cache hit is still counted"

@@ -1,0 +1,94 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import XCTest
+
+@testable import Shared
+
+/// A client on the caller's own event loops: each loop's commands go out on its own connection, are answered on
+/// that loop, and what one loop round sends is pipelined.
+final class RedisLoopClientTests: RedisServerTestCase {
+    private var group: MultiThreadedEventLoopGroup!
+
+    override func setUp() {
+        super.setUp()
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+    }
+
+    override func tearDown() {
+        try? group.syncShutdownGracefully()
+        super.tearDown()
+    }
+
+    private func clientOnTheGroup(_ server: RedisServerProcess) -> RedisClient {
+        var logger = Logger(label: "test.redis")
+        logger.logLevel = .critical
+        let client = RedisClient(configuration: .init(url: server.url(), timeoutMilliseconds: 2_000), logger: logger,
+                                 eventLoops: group.makeIterator().map { $0 })
+        addTeardownBlock { client.shutdown() }
+        XCTAssertTrue(client.waitUntilReady())
+        XCTAssertTrue(WaitForCallback.until(timeout: 10) { client.isConnected })
+        return client
+    }
+
+    func testCommandsSentOnALoopAreAnsweredOnThatLoopInOrder() throws {
+        let server = try startServer()
+        let client = clientOnTheGroup(server)
+        for loop in group.makeIterator() {
+            // 300 commands in one loop round: they leave together and come back in order, each on its loop.
+            let replies = try loop.submit { () -> EventLoopFuture<[Int]> in
+                var futures: [EventLoopFuture<Int>] = []
+                for _ in 0..<300 {
+                    let promise = loop.makePromise(of: Int.self)
+                    client.send(["INCR", "per-loop"]) { result in
+                        guard loop.inEventLoop, case .success(.integer(let value)) = result else {
+                            return promise.fail(RedisError.unexpectedReply("\(result) on the wrong thread?"))
+                        }
+                        promise.succeed(value)
+                    }
+                    futures.append(promise.futureResult)
+                }
+                return EventLoopFuture.whenAllSucceed(futures, on: loop)
+            }.wait().wait()
+            XCTAssertEqual(replies, Array(replies.sorted()), "replies out of order")
+            XCTAssertEqual(Set(replies).count, 300)
+        }
+        XCTAssertEqual(client.sendAndWait(["GET", "per-loop"]), .success(.bulk(Array("600".utf8))))
+        // One connection per loop, as `CLIENT LIST` on the server sees it (plus none other from this client).
+        guard case .success(.bulk(let list)) = client.sendAndWait(["CLIENT", "LIST"]) else {
+            return XCTFail("CLIENT LIST failed")
+        }
+        let lines = String(decoding: list, as: UTF8.self).split(separator: "\n")
+        XCTAssertEqual(lines.count, 2, String(decoding: list, as: UTF8.self))
+    }
+
+    func testAServerKilledUnderALoopFailsItsCommandsAndEveryLoopReconnects() throws {
+        let server = try startServer()
+        let client = clientOnTheGroup(server)
+        server.stop()
+        XCTAssertTrue(WaitForCallback.until(timeout: 10) { client.state == .down })
+        for loop in group.makeIterator() {
+            let result = try loop.submit { () -> EventLoopFuture<Result<RedisReply, RedisError>> in
+                let promise = loop.makePromise(of: Result<RedisReply, RedisError>.self)
+                client.send(["PING"]) { promise.succeed($0) }
+                return promise.futureResult
+            }.wait().wait()
+            guard case .failure(.unavailable) = result else { return XCTFail("expected .unavailable, got \(result)") }
+        }
+        try server.start()
+        XCTAssertTrue(WaitForCallback.until(timeout: 15) { client.isConnected }, "not every loop reconnected")
+        XCTAssertEqual(client.sendAndWait(["PING"]), .success(.status("PONG")))
+    }
+
+    func testRESPEncoding() {
+        var buffer = ByteBufferAllocator().buffer(capacity: 64)
+        RESPEncoder.write([Array("SET".utf8), Array("k".utf8), [0, 13, 10], []], into: &buffer)
+        XCTAssertEqual(Array(buffer.readableBytesView),
+                       Array("*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\n".utf8) + [0, 13, 10] + Array("\r\n$0\r\n\r\n".utf8))
+        var long = ByteBufferAllocator().buffer(capacity: 0)
+        RESPEncoder.write([[UInt8](repeating: 65, count: 1234567)], into: &long)
+        XCTAssertEqual(Array(long.readableBytesView.prefix(13)), Array("*1\r\n$1234567\r\n".utf8.prefix(13)))
+        XCTAssertEqual(long.readableBytes, 4 + 10 + 1_234_567 + 2)
+    }
+}
