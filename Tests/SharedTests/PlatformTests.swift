@@ -1,6 +1,7 @@
 import Foundation
-import Shared
 import XCTest
+
+@testable import Shared
 
 /// The POSIX helpers that replaced Foundation in the gateway, checked against what Foundation gave.
 final class PlatformTests: XCTestCase {
@@ -33,6 +34,23 @@ final class PlatformTests: XCTestCase {
         let count = ProcessorCount.available()
         XCTAssertGreaterThanOrEqual(count, 1)
         XCTAssertLessThanOrEqual(count, ProcessInfo.processInfo.processorCount)
+    }
+
+    func testCPUQuotaFromCgroupV2ElseV1() {
+        func quota(_ v2: String?, _ v1Quota: String? = nil, _ v1Period: String? = nil) -> Int? {
+            ProcessorCount.cpuQuota(cgroupV2CPUMax: v2, cgroupV1Quota: v1Quota, cgroupV1Period: v1Period)
+        }
+        XCTAssertEqual(quota("150000 100000\n"), 2)  // docker --cpus 1.5
+        XCTAssertEqual(quota("100000 100000\n"), 1)
+        XCTAssertEqual(quota("50000 100000\n"), 1)
+        XCTAssertNil(quota("max 100000\n"))
+        XCTAssertNil(quota("garbage"))
+        // cgroup v2 present decides, even without a quota; v1 only when v2 is absent.
+        XCTAssertNil(quota("max 100000\n", "300000\n", "100000\n"))
+        XCTAssertEqual(quota(nil, "300000\n", "100000\n"), 3)
+        XCTAssertEqual(quota(nil, "250000\n", "100000\n"), 3)
+        XCTAssertNil(quota(nil, "-1\n", "100000\n"))
+        XCTAssertNil(quota(nil, nil, nil))
     }
 
     func testTextFileReadsUTF8WithoutByteOrderMarkAndTellsMissingFromUnreadable() throws {

@@ -7,8 +7,8 @@ import Darwin
 
 /// How many CPUs this process may use (the `WORKERS` default).
 public enum ProcessorCount {
-    /// On Linux: the CPUs in the affinity mask (`taskset`, cpusets), lowered to a cgroup v2 CPU quota rounded up
-    /// (`docker --cpus 1.5` gives 2); at least 1. Elsewhere: the online CPUs. (Foundation's `activeProcessorCount`,
+    /// On Linux: the CPUs in the affinity mask (`taskset`, cpusets), lowered to a cgroup CPU quota (v2, else v1)
+    /// rounded up (`docker --cpus 1.5` gives 2); at least 1. Elsewhere: the online CPUs. (Foundation's `activeProcessorCount`,
     /// used before, counted the online CPUs and ignored the affinity mask.)
     public static func available() -> Int {
         #if os(Linux)
@@ -26,13 +26,27 @@ public enum ProcessorCount {
         return count > 0 ? Int(count) : nil
     }
 
-    /// `ceil(quota / period)` from `/sys/fs/cgroup/cpu.max` (`max 100000` means no quota).
     private static func cgroupQuota() -> Int? {
-        guard let text = TextFile.contents(atPath: "/sys/fs/cgroup/cpu.max") else { return nil }
-        let fields = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
-        guard fields.count >= 2, let quota = Int(fields[0]), let period = Int(fields[1]), quota > 0, period > 0
-        else { return nil }
-        return max(1, (quota + period - 1) / period)
+        cpuQuota(cgroupV2CPUMax: TextFile.contents(atPath: "/sys/fs/cgroup/cpu.max"),
+                 cgroupV1Quota: TextFile.contents(atPath: "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"),
+                 cgroupV1Period: TextFile.contents(atPath: "/sys/fs/cgroup/cpu/cpu.cfs_period_us"))
     }
     #endif
+
+    /// `ceil(quota / period)`: from cgroup v2's `cpu.max` (`max 100000` means no quota), else from cgroup v1's
+    /// `cpu.cfs_quota_us` / `cpu.cfs_period_us` (a quota of -1 means none); nil without a quota.
+    static func cpuQuota(cgroupV2CPUMax: String?, cgroupV1Quota: String?, cgroupV1Period: String?) -> Int? {
+        func quota(_ quota: Substring?, _ period: Substring?) -> Int? {
+            guard let quota = quota.flatMap({ Int($0) }), let period = period.flatMap({ Int($0) }),
+                quota > 0, period > 0 else { return nil }
+            return max(1, (quota + period - 1) / period)
+        }
+        let separators: (Character) -> Bool = { $0 == " " || $0 == "\n" }
+        if let text = cgroupV2CPUMax {
+            let fields = text.split(whereSeparator: separators)
+            return fields.count >= 2 ? quota(fields[0], fields[1]) : nil
+        }
+        return quota(cgroupV1Quota?.split(whereSeparator: separators).first,
+                     cgroupV1Period?.split(whereSeparator: separators).first)
+    }
 }
