@@ -1,4 +1,4 @@
-/// Commands queued for the client thread together with the callback that receives their replies.
+/// Commands for one connection together with the callback that receives their replies.
 struct RedisPendingCommand: Sendable {
     /// Each element is one command's argument vector; one element for `send`, several for `pipeline`.
     let commands: [[[UInt8]]]

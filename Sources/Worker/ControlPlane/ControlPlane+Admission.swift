@@ -6,8 +6,8 @@ extension ControlPlane {
     ///
     /// The cache is read even for a request the limiter will refuse (its answer is then ignored): asking both
     /// together costs one round trip instead of two. With Redis behind both, the two commands travel as one
-    /// pipeline — one wake-up of the Redis thread, one read and one write on each side — and the request's event
-    /// loop is woken once. Otherwise they run side by side and the later answer delivers both.
+    /// pipeline on the request's loop's connection, one write and one read. Otherwise they run side by side and
+    /// the later answer delivers both.
     func admit(_ admission: Admission, completion: @escaping @Sendable (AdmissionAnswer) -> Void) {
         let cache = admission.cacheKey == nil ? nil : self.cache
         if let redis, let limiter = rateLimiter as? RedisRateLimiter, cache is RedisCacheStore,
