@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Issue 5's figure: throughput with rate limiting and the cache on (Redis on loopback) vs off, same run.
 # Arms alternate (off, on, off, on, …) so both see the same machine; non-streaming, 16 connections, 8 s each.
+# Two request kinds, each round: "bypass" (no temperature: not cacheable, so "on" costs one rate-limit script
+# call) and "all-miss" (temperature 0 and a unique prompt each time: cacheable, never cached, so "on" also looks
+# the answer up and stores it — the worst case for the cache).
 #   Benchmarks/scripts/control_plane_overhead.sh [BIN_DIR] [ROUNDS]
 set -euo pipefail
 bin=${1:-.build/release}
@@ -34,10 +37,13 @@ start_gateway on REDIS_URL="redis://127.0.0.1:$redis_port/0" RATE_LIMIT_ENABLED=
 off=$(port_of off)
 on=$(port_of on)
 
-run() { # port label: requests/s
-    "$bin/gateway-bench" load --url "http://127.0.0.1:$1" --api anthropic --key k --connections 16 --duration 8 \
-        --requests 100000000 --label "$2" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["throughput_rps"]))'
+run() { # port label [load options…]: requests/s
+    local port=$1 label=$2; shift 2
+    "$bin/gateway-bench" load --url "http://127.0.0.1:$port" --api anthropic --key k --connections 16 --duration 8 \
+        --requests 100000000 --label "$label" "$@" |
+        python3 -c 'import json,sys; print(round(json.load(sys.stdin)["throughput_rps"]))'
 }
 for round in $(seq "$rounds"); do
-    echo "round $round: off $(run "$off" off) req/s, on $(run "$on" on) req/s"
+    echo "round $round: bypass: off $(run "$off" off) req/s, on $(run "$on" on) req/s;" \
+        "all-miss: off $(run "$off" off --temperature 0 --unique) req/s, on $(run "$on" on --temperature 0 --unique) req/s"
 done
