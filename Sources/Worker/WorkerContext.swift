@@ -31,7 +31,9 @@ final class WorkerContext: Sendable {
         self.logger = logger
         self.control = control
         self.controlPlane = controlPlane
-        inboxes = Dictionary(uniqueKeysWithValues: loops.map { (ObjectIdentifier($0), HandOffInbox(loop: $0)) })
+        inboxes = Dictionary(uniqueKeysWithValues: loops.map {
+            (ObjectIdentifier($0), HandOffInbox(loop: $0, upstream: upstream))
+        })
     }
 
     /// The inbox through which curl's reports reach `loop` (a loop of this worker's group).

@@ -2,23 +2,31 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// What curl has for one event loop: the attempt delegates with reports waiting. One pass of curl reads every
-/// socket a wait found ready, for many transfers; their reports reach the event loop in one hop, so the loop is
-/// woken once per pass, not once per transfer.
-final class HandOffInbox: Sendable {
+/// socket a wait found ready, for many transfers, and often brings a response's head, body and end together;
+/// the loop is woken once, when the pass has ended, for all of them. (Waking it at the first report let an idle
+/// loop take the head alone and be woken again for the rest.)
+final class HandOffInbox: UpstreamPassObserver {
     private let loop: EventLoop
+    private let upstream: UpstreamClient
     private let waiting = NIOLockedValueBox<[AttemptDelegate]>([])
 
-    init(loop: EventLoop) {
+    init(loop: EventLoop, upstream: UpstreamClient) {
         self.loop = loop
+        self.upstream = upstream
     }
 
-    /// Called by a delegate that has just queued its first report since its last delivery.
+    /// Called, from inside a curl pass, by a delegate that has just queued its first report since its last
+    /// delivery. The first post since the loop last emptied the inbox asks to hear when the pass ends; posts
+    /// made before the loop gets to the inbox join that delivery.
     func post(_ delegate: AttemptDelegate) {
         let isFirst = waiting.withLockedValue { waiting -> Bool in
             defer { waiting.append(delegate) }
             return waiting.isEmpty
         }
-        guard isFirst else { return }
+        if isFirst { upstream.notifyAtPassEnd(self) }
+    }
+
+    func upstreamPassEnded() {
         loop.execute { [self] in
             let delegates = waiting.withLockedValue { waiting -> [AttemptDelegate] in
                 defer { waiting.removeAll(keepingCapacity: true) }

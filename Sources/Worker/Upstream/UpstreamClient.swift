@@ -14,6 +14,8 @@ import Shared
 /// thread (a cross-CPU wake-up per request is a large part of the latency at low load). When the curl thread
 /// holds the lock, the command is queued instead and the thread woken through an eventfd, once per batch.
 /// Callbacks of transfers may therefore run on either thread; delegates hop to their event loop in any case.
+/// A delegate that wants to hop once per pass, not once per callback, asks to be told when the pass ends
+/// (`notifyAtPassEnd`): a pass often brings a response's head, body and end together.
 final class UpstreamClient: Sendable {
     private enum Command {
         case start(UpstreamTransfer)
@@ -45,6 +47,8 @@ final class UpstreamClient: Sendable {
     /// Transfers by easy handle.
     private nonisolated(unsafe) var live: [UnsafeMutableRawPointer: UpstreamTransfer] = [:]
     private nonisolated(unsafe) var spareHandles: [UnsafeMutableRawPointer] = []
+    /// Who asked, during the current pass, to be told when it ends.
+    private nonisolated(unsafe) var passObservers: [UpstreamPassObserver] = []
 
     /// Call once per process before any thread starts (libcurl's rule for `curl_global_init`).
     static func globalInit() {
@@ -92,7 +96,10 @@ final class UpstreamClient: Sendable {
             send(command)
             return
         }
-        defer { curlLock.unlock() }
+        defer {
+            endPass()
+            curlLock.unlock()
+        }
         // Commands queued while the curl thread was busy go first, so that commands keep their order.
         guard performQueuedCommands(), perform(command) else { return }
         runTimerIfDue()
@@ -110,7 +117,20 @@ final class UpstreamClient: Sendable {
         if wasEmpty { ReadinessSet.wake(wakeDescriptor) }
     }
 
+    /// From a transfer's delegate, inside a curl callback: calls `observer.upstreamPassEnded()` once the curl pass
+    /// that is running has ended (still under the curl lock), after every callback of the pass.
+    func notifyAtPassEnd(_ observer: UpstreamPassObserver) {
+        passObservers.append(observer)
+    }
+
     // MARK: - Driving curl (the curl thread, or a caller that found curlLock free)
+
+    /// Ends a pass (under `curlLock`): tells whoever asked during it.
+    private func endPass() {
+        guard !passObservers.isEmpty else { return }
+        for observer in passObservers { observer.upstreamPassEnded() }
+        passObservers.removeAll(keepingCapacity: true)
+    }
 
     private func run() {
         var ready: [ReadinessSet.Event] = []
@@ -123,6 +143,7 @@ final class UpstreamClient: Sendable {
             }
             let woken = readiness.wait(timeoutMs: timeoutMs, into: &ready)
             let keepRunning = curlLock.withLock {
+                defer { endPass() }
                 waitEnds = nil
                 guard !isShutDown else { return false }
                 var running: Int32 = 0

@@ -9,7 +9,7 @@ struct UpstreamRequest: Sendable {
 
 /// Receives one transfer's progress. Called from inside curl, on the curl thread or on whichever event loop is
 /// driving curl at that moment, with the client's curl lock held: implementations hop to their own event loop
-/// and must not call back into the client synchronously.
+/// and must not call back into the client synchronously (but `notifyAtPassEnd`, which is meant for them).
 protocol UpstreamTransferDelegate: AnyObject, Sendable {
     /// Headers complete: the status and the header fields (names lowercased).
     func upstreamReceivedHead(status: Int, headers: [(name: String, value: String)])
@@ -17,6 +17,12 @@ protocol UpstreamTransferDelegate: AnyObject, Sendable {
     func upstreamReceived(_ bytes: UnsafeRawBufferPointer) -> Bool
     /// The transfer ended: nil on success, else why it failed. Never called after `cancel`.
     func upstreamCompleted(error: UpstreamTransportError?)
+}
+
+/// Told by the `UpstreamClient` when the curl pass it asked about (`notifyAtPassEnd`) has ended.
+protocol UpstreamPassObserver: AnyObject, Sendable {
+    /// Called under the client's curl lock, on whichever thread ran the pass: hand work on, do not do it here.
+    func upstreamPassEnded()
 }
 
 /// A transport-level failure (no HTTP status to map).
