@@ -12,7 +12,8 @@ import statistics
 import subprocess
 import sys
 
-ARMS = ["direct", "nginx", "gateway", "litellm"]
+# `baseline` (optional, BASELINE_BIN) is another gateway binary, say from before an optimisation.
+ARMS = ["direct", "nginx", "baseline", "gateway", "litellm"]
 PACING_MS = {"st100": 20.0, "st500": 20.0, "st_cerebras": 0.33, "slow2000": 250.0}
 SLOW_STREAMS = 2000
 
@@ -84,6 +85,7 @@ def machine_info(args):
         "litellm": args.litellm_version,
         "python": platform.python_version(),
         "gateway_commit": sh("git rev-parse --short HEAD"),
+        "baseline_bin": args.baseline_bin,
         "gateway_mode": args.mode,
         "fake_threads": args.fake_threads,
         "generator_threads": args.gen_threads,
@@ -101,6 +103,7 @@ def main():
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--elapsed", type=int, default=0)
     parser.add_argument("--gateway-bin", default="")
+    parser.add_argument("--baseline-bin", default="")
     parser.add_argument("--litellm-version", default="")
     parser.add_argument("--fake-threads", default="1")
     parser.add_argument("--gen-threads", default="1")
@@ -209,6 +212,7 @@ def main():
     n = summary.get("nginx", {})
     l = summary.get("litellm", {})
     d = summary.get("direct", {})
+    b = summary.get("baseline")
 
     # The fake's own ceiling: what the generator gets from it with nothing in between.
     ceiling = {
@@ -309,13 +313,16 @@ def main():
     p("")
     p(f"Machine: {meta['cpu']}, {meta['cores']} cores, {meta['memory_gib']} GiB; {meta['os']}; kernel "
       f"{meta['kernel']}; {meta['swift']}; {meta['nginx']}; LiteLLM {meta['litellm']} (Python {meta['python']}); "
-      f"gateway {meta['gateway_commit']}.")
+      f"gateway {meta['gateway_commit']}"
+      + (f"; baseline arm: `{meta['baseline_bin']}`." if b is not None else "."))
     p("")
     p("Medians over repetitions. Latencies in µs. `added` = arm − direct, measured back to back in the same "
       "repetition. CPU = utime+stime of the arm's whole process tree.")
     p("")
-    p("| metric | " + " | ".join(arms) + " | gateway/nginx | gateway/LiteLLM | gateway/direct |")
-    p("|---|" + "---|" * (len(arms) + 3))
+    compared = [n, l, d] + ([b] if b is not None else [])
+    p("| metric | " + " | ".join(arms) + " | gateway/nginx | gateway/LiteLLM | gateway/direct |"
+      + (" gateway/baseline |" if b is not None else ""))
+    p("|---|" + "---|" * (len(arms) + len(compared)))
 
     rows = [
         ("non-stream c=1 p50", "ns_c1_p50_us", 0),
@@ -359,7 +366,7 @@ def main():
         cells = [fmt(v, digits) for v in values]
         gv = g.get(key)
         ratios = [fmt_ratio(ratio(gv, x.get(key))) if "added" not in key and "fidelity" not in key else "–"
-                  for x in (n, l, d)]
+                  for x in compared]
         p(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     p("")
     p("Fake's own ceiling (direct arm): "

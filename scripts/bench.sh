@@ -10,6 +10,8 @@
 # Environment (all optional):
 #   GATEWAY_MODE=master|standalone   master: `cerebras-gateway --workers 2` (default); standalone: one worker
 #   GATEWAY_BIN=path                 gateway binary (default $BENCH_SCRATCH/release/cerebras-gateway)
+#   BASELINE_BIN=path                adds a `baseline` arm: another gateway binary (say, built from the commit before
+#                                    an optimisation), run exactly like the gateway arm, so before/after is one run
 #   BENCH_SCRATCH=.build-bench       swift build scratch path for the release binaries
 #   BENCH_REPS=N                     repetitions (default 3, quick 1)
 #   BENCH_ARMS="direct nginx gateway litellm"
@@ -32,8 +34,9 @@ quick=${BENCH_QUICK:-0}
 mode=${GATEWAY_MODE:-master}
 scratch=${BENCH_SCRATCH:-.build-bench}
 gateway_bin=${GATEWAY_BIN:-$scratch/release/cerebras-gateway}
+baseline_bin=${BASELINE_BIN:-}
 reps=${BENCH_REPS:-$([[ $quick == 1 ]] && echo 1 || echo 3)}
-arms_wanted=${BENCH_ARMS:-direct nginx gateway litellm}
+arms_wanted=${BENCH_ARMS:-direct nginx ${BASELINE_BIN:+baseline }gateway litellm}
 scenarios=${BENCH_SCENARIOS:-ns_c1 ns_c16 ns_rate st100 st500 st_cerebras slow2000}
 fake_threads=${FAKE_THREADS:-1}
 gen_threads=${GEN_THREADS:-1}
@@ -141,6 +144,9 @@ for arm in $arms_wanted; do
     gateway)
         if [[ -x $gateway_bin ]]; then arms+=(gateway); else note "gateway arm skipped: $gateway_bin missing"; fi
         ;;
+    baseline)
+        if [[ -x $baseline_bin ]]; then arms+=(baseline); else note "baseline arm skipped: BASELINE_BIN '$baseline_bin' missing"; fi
+        ;;
     litellm)
         if [[ ! -x $venv/bin/litellm && ${BENCH_SKIP_INSTALL:-0} != 1 ]]; then
             log "installing litellm[proxy]==$litellm_version into $venv"
@@ -218,8 +224,11 @@ EOF
     wait_for_http "${arm_url[nginx]}/" 20 || { note "nginx arm skipped: did not start"; return 1; }
 }
 
-start_gateway() {
-    local out=$run_dir/gateway.out line
+start_gateway() { start_gateway_arm gateway "$gateway_bin"; }
+start_baseline() { start_gateway_arm baseline "$baseline_bin"; }
+
+start_gateway_arm() { # arm binary
+    local arm=$1 bin=$2 out=$run_dir/$1.out line
     : >"$run_dir/empty.env"
     local -a env=(
         CEREBRAS_API_KEY=csk-bench "CEREBRAS_BASE_URL=http://127.0.0.1:$fake_port/v1" GATEWAY_API_KEYS=bench-key
@@ -227,25 +236,25 @@ start_gateway() {
         GNUTLS_NO_IMPLICIT_INIT=1 # as the systemd unit, the Docker image and scripts/run.sh start the master
     )
     if [[ $mode == master ]]; then
-        env "${env[@]}" "$gateway_bin" --host 127.0.0.1 --port 0 --admin-port 0 --workers 2 \
-            >"$out" 2>"$run_dir/gateway.err" &
+        env "${env[@]}" "$bin" --host 127.0.0.1 --port 0 --admin-port 0 --workers 2 \
+            >"$out" 2>"$run_dir/$arm.err" &
     else
-        env "${env[@]}" "$gateway_bin" worker --standalone --host 127.0.0.1 --port 0 >"$out" 2>"$run_dir/gateway.err" &
+        env "${env[@]}" "$bin" worker --standalone --host 127.0.0.1 --port 0 >"$out" 2>"$run_dir/$arm.err" &
     fi
-    arm_pid[gateway]=$!
-    pids_started+=("${arm_pid[gateway]}")
+    arm_pid[$arm]=$!
+    pids_started+=("${arm_pid[$arm]}")
     if [[ $mode == master ]]; then
         line=$(wait_for_line "$out" '^READY ' 30) || {
-            note "gateway arm skipped: master printed no READY line ($(tail -c 400 "$run_dir/gateway.err" | tr '\n' ' '))"
+            note "$arm arm skipped: master printed no READY line ($(tail -c 400 "$run_dir/$arm.err" | tr '\n' ' '))"
             return 1
         }
-        arm_url[gateway]=http://127.0.0.1:$(sed -E 's/^READY port=([0-9]+).*/\1/' <<<"$line")
+        arm_url[$arm]=http://127.0.0.1:$(sed -E 's/^READY port=([0-9]+).*/\1/' <<<"$line")
     else
-        line=$(wait_for_line "$out" '^LISTENING' 30) || { note "gateway arm skipped: worker did not start"; return 1; }
-        arm_url[gateway]=http://127.0.0.1:$(awk '{print $2}' <<<"$line")
+        line=$(wait_for_line "$out" '^LISTENING' 30) || { note "$arm arm skipped: worker did not start"; return 1; }
+        arm_url[$arm]=http://127.0.0.1:$(awk '{print $2}' <<<"$line")
     fi
-    arm_api[gateway]=anthropic
-    arm_key[gateway]=bench-key
+    arm_api[$arm]=anthropic
+    arm_key[$arm]=bench-key
 }
 
 start_litellm() {
@@ -425,9 +434,9 @@ done
 mkdir -p Benchmarks/results
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 result=Benchmarks/results/$stamp.json
-command="${BENCH_QUICK:+BENCH_QUICK=$BENCH_QUICK }GATEWAY_MODE=$mode scripts/bench.sh"
+command="${BENCH_QUICK:+BENCH_QUICK=$BENCH_QUICK }${BASELINE_BIN:+BASELINE_BIN=$BASELINE_BIN }GATEWAY_MODE=$mode scripts/bench.sh"
 python3 Benchmarks/report.py --runs "$raw_lines" --notes "$notes" --out "$result" --command "$command" \
     --mode "$mode" --quick "$quick" --reps "$reps" --elapsed "$(($(date +%s) - started_at))" \
-    --gateway-bin "$gateway_bin" --litellm-version "$litellm_version" --fake-threads "$fake_threads" \
+    --gateway-bin "$gateway_bin" ${baseline_bin:+--baseline-bin "$baseline_bin"} --litellm-version "$litellm_version" --fake-threads "$fake_threads" \
     --gen-threads "$gen_threads"
 log "raw results: $result ($(($(date +%s) - started_at)) s)"

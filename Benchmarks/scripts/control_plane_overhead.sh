@@ -36,14 +36,21 @@ start_gateway on REDIS_URL="redis://127.0.0.1:$redis_port/0" RATE_LIMIT_ENABLED=
     RATE_LIMIT_TPM=0 CACHE_ENABLED=true
 off=$(port_of off)
 on=$(port_of on)
+redis_pid=${pids[0]} off_pid=${pids[2]} on_pid=${pids[3]}
 
-run() { # port label [load options…]: requests/s
-    local port=$1 label=$2; shift 2
+# Prints "R req/s (gateway G ms, redis S ms CPU per 1,000 requests)": the CPU figures tell how much of a drop is
+# redis-server taking its share of the same two cores, which Redis on its own host would not.
+run() { # port gateway-pid label [load options…]
+    local port=$1 pid=$2 label=$3; shift 3
     "$bin/gateway-bench" load --url "http://127.0.0.1:$port" --api anthropic --key k --connections 16 --duration 8 \
-        --requests 100000000 --label "$label" "$@" |
-        python3 -c 'import json,sys; print(round(json.load(sys.stdin)["throughput_rps"]))'
+        --requests 100000000 --label "$label" --watch "gateway=$pid" --watch "redis=$redis_pid" "$@" |
+        python3 -c 'import json,sys
+r = json.load(sys.stdin); w = r["watch"]
+print("%d req/s (gateway %d ms, redis %d ms CPU per 1,000 requests)" % (r["throughput_rps"],
+      w["gateway"]["cpu_ms_per_1k_requests"], w["redis"]["cpu_ms_per_1k_requests"]))'
 }
 for round in $(seq "$rounds"); do
-    echo "round $round: bypass: off $(run "$off" off) req/s, on $(run "$on" on) req/s;" \
-        "all-miss: off $(run "$off" off --temperature 0 --unique) req/s, on $(run "$on" on --temperature 0 --unique) req/s"
+    echo "round $round, bypass:   off $(run "$off" "$off_pid" off); on $(run "$on" "$on_pid" on)"
+    echo "round $round, all-miss: off $(run "$off" "$off_pid" off --temperature 0 --unique);" \
+        "on $(run "$on" "$on_pid" on --temperature 0 --unique)"
 done
