@@ -37,7 +37,7 @@ let package = Package(
         .target(
             name: "Worker",
             dependencies: [
-                "Shared", "CCurl",
+                "Shared", "CCurl", "CPlatform",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

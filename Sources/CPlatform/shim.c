@@ -1,7 +1,9 @@
 #define _GNU_SOURCE
 #include "CPlatform.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -35,5 +37,15 @@ char **cg_environment(void) {
     return *_NSGetEnviron();
 #else
     return environ;
+#endif
+}
+
+int cg_accept_cloexec(int listener) {
+#if defined(__linux__)
+    return accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+#else
+    int connection = accept(listener, NULL, NULL);
+    if (connection >= 0) fcntl(connection, F_SETFD, FD_CLOEXEC);
+    return connection;
 #endif
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CPlatform
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -16,6 +17,9 @@ import Shared
 /// poll, then a non-blocking `accept` where losing the race is an ordinary EAGAIN — is correct in every build, and
 /// costs one hand-off per connection (keep-alive amortises it).
 final class InheritedListener: Sendable {
+    /// The most connections taken from the queue per wake-up.
+    private static let acceptsPerWake = 64
+
     private let descriptor: CInt
     private let stopped = NIOLockedValueBox(false)
     private let finished = NIOLockedValueBox<EventLoopPromise<Void>?>(nil)
@@ -37,16 +41,19 @@ final class InheritedListener: Sendable {
                 var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
                 // A short timeout bounds how long `stop()` waits for this thread.
                 guard poll(&poller, 1, 100) > 0 else { continue }
-                let connection = accept(descriptor, nil, nil)
-                if connection < 0 {
-                    // EAGAIN: another worker of the slot won the race. EMFILE/ENFILE: out of descriptors; back off
-                    // briefly so the queue waits in the kernel instead of spinning.
-                    if errno == EMFILE || errno == ENFILE { usleep(50_000) }
-                    continue
+                // Take what is queued (a burst of new connections costs one poll, not one each), up to a bound so
+                // that `stop()` is still seen.
+                for _ in 0..<Self.acceptsPerWake {
+                    // Close-on-exec set atomically: the worker never spawns processes, but nothing is left to chance.
+                    let connection = cg_accept_cloexec(descriptor)
+                    if connection < 0 {
+                        // EAGAIN: the queue is empty, or another worker of the slot won the race. EMFILE/ENFILE:
+                        // out of descriptors; back off briefly so the queue waits in the kernel instead of spinning.
+                        if errno == EMFILE || errno == ENFILE { usleep(50_000) }
+                        break
+                    }
+                    makeBootstrap().withConnectedSocket(connection).whenFailure { _ in close(connection) }
                 }
-                // The worker never spawns processes, so setting close-on-exec after accept leaves no window.
-                _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
-                makeBootstrap().withConnectedSocket(connection).whenFailure { _ in close(connection) }
             }
             promise.succeed(())
         }

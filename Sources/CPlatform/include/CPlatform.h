@@ -1,8 +1,8 @@
 #ifndef CPLATFORM_SHIM_H
 #define CPLATFORM_SHIM_H
 
-// The few libc calls Shared/Platform needs that Swift's Glibc module leaves out: they are GNU extensions
-// (pthread_setname_np, sched_getaffinity, CPU_COUNT) or a global the importer makes non-optional (environ).
+// The few libc calls Shared/Platform and the worker need that Swift's Glibc module leaves out: they are GNU extensions
+// (pthread_setname_np, sched_getaffinity, CPU_COUNT, accept4) or a global the importer makes non-optional (environ).
 
 /// Names the calling thread (Linux keeps at most 15 bytes and refuses longer names); 0 or an errno value.
 int cg_set_current_thread_name(const char *_Nonnull name);
@@ -12,5 +12,8 @@ int cg_affinity_cpu_count(void);
 
 /// The process's environment block, `NAME=value` strings ending with NULL; NULL when there is none.
 char *_Nullable *_Nullable cg_environment(void);
+
+/// `accept` with close-on-exec set atomically (`accept4` on Linux); the descriptor, or -1 with errno set.
+int cg_accept_cloexec(int listener);
 
 #endif

@@ -9,7 +9,7 @@ struct UpstreamRequest: Sendable {
 
 /// Receives one transfer's progress. Called from inside curl, on the curl thread or on whichever event loop is
 /// driving curl at that moment, with the client's curl lock held: implementations hop to their own event loop
-/// and must not call back into the client synchronously (but `notifyAtPassEnd`, which is meant for them).
+/// and must not call back into the client synchronously, except through `notifyAtPassEnd`, which is meant for them.
 protocol UpstreamTransferDelegate: AnyObject, Sendable {
     /// Headers complete: the status and the header fields (names lowercased).
     func upstreamReceivedHead(status: Int, headers: [(name: String, value: String)])
