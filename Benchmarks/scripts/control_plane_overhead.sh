@@ -38,16 +38,28 @@ off=$(port_of off)
 on=$(port_of on)
 redis_pid=${pids[0]} off_pid=${pids[2]} on_pid=${pids[3]}
 
-# Prints "R req/s (gateway G ms, redis S ms CPU per 1,000 requests)": the CPU figures tell how much of a drop is
-# redis-server taking its share of the same two cores, which Redis on its own host would not.
+# redis-server's count of commands and of socket reads so far: their ratio over a run is how many commands arrive
+# per read, i.e. how well the gateway's connections batch.
+redis_counts() {
+    redis-cli -p "$redis_port" INFO stats |
+        awk -F: '/^total_commands_processed:/ {c=$2} /^total_reads_processed:/ {r=$2} END {printf "%d %d", c, r}'
+}
+
+# Prints "R req/s (gateway G ms, redis S ms CPU per 1,000 requests, C commands per read)": the CPU figures tell how
+# much of a drop is redis-server taking its share of the same two cores, which Redis on its own host would not.
 run() { # port gateway-pid label [load options…]
-    local port=$1 pid=$2 label=$3; shift 3
-    "$bin/gateway-bench" load --url "http://127.0.0.1:$port" --api anthropic --key k --connections 16 --duration 8 \
-        --requests 100000000 --label "$label" --watch "gateway=$pid" --watch "redis=$redis_pid" "$@" |
-        python3 -c 'import json,sys
+    local port=$1 pid=$2 label=$3 before report; shift 3
+    before=$(redis_counts)
+    report=$("$bin/gateway-bench" load --url "http://127.0.0.1:$port" --api anthropic --key k --connections 16 \
+        --duration 8 --requests 100000000 --label "$label" --watch "gateway=$pid" --watch "redis=$redis_pid" "$@")
+    # shellcheck disable=SC2046 # the counts are two numbers each, split on purpose
+    python3 -c 'import json,sys
 r = json.load(sys.stdin); w = r["watch"]
-print("%d req/s (gateway %d ms, redis %d ms CPU per 1,000 requests)" % (r["throughput_rps"],
-      w["gateway"]["cpu_ms_per_1k_requests"], w["redis"]["cpu_ms_per_1k_requests"]))'
+c0, r0, c1, r1 = (int(x) for x in sys.argv[1:5])
+batching = ", %.2f commands per read" % ((c1 - c0) / (r1 - r0)) if r1 - r0 > 100 else ""
+print("%d req/s (gateway %d ms, redis %d ms CPU per 1,000 requests%s)" % (r["throughput_rps"],
+      w["gateway"]["cpu_ms_per_1k_requests"], w["redis"]["cpu_ms_per_1k_requests"], batching))' \
+        $before $(redis_counts) <<<"$report"
 }
 for round in $(seq "$rounds"); do
     echo "round $round, bypass:   off $(run "$off" "$off_pid" off); on $(run "$on" "$on_pid" on)"
