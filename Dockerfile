@@ -8,8 +8,8 @@
 
 # ---- build ------------------------------------------------------------------------------------------------------
 # The builder matches the toolchain the project is developed with (Swift 6.3) on the same Debian release as the
-# runtime image, so the C libraries linked at build time (libcurl, hiredis 0.14, OpenSSL 3) are the ones installed
-# at run time.
+# runtime image, so the C libraries built against (libcurl, hiredis 0.14, OpenSSL 3) are the ones installed at run
+# time. (libcurl is opened by the workers at boot, not linked: ldd does not list it, libcurl4 below provides it.)
 ARG SWIFT_IMAGE=swift:6.3-bookworm
 FROM ${SWIFT_IMAGE} AS build
 WORKDIR /src

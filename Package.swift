@@ -17,10 +17,11 @@ let package = Package(
         // C libraries named by the owner, found through pkg-config.
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
-        // libcurl's setopt/getinfo are variadic, which Swift cannot call: a thin C shim wraps them.
+        // libcurl, opened at run time by the workers only (the master never calls upstream), behind a thin C shim
+        // that also wraps the variadic setopt/getinfo Swift cannot call. Its headers come from libcurl4-openssl-dev.
         .target(
             name: "CCurl",
-            linkerSettings: [.linkedLibrary("curl")]
+            linkerSettings: [.linkedLibrary("dl")]
         ),
         // GNU libc extensions Swift's Glibc module leaves out (thread names, the CPU affinity mask).
         .target(name: "CPlatform"),

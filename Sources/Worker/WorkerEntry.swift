@@ -65,7 +65,13 @@ public enum WorkerEntry {
         }
 
         let inherited = !standalone && environment["LISTEN_FDS"] == "1"
-        UpstreamClient.globalInit()
+        do {
+            // CGW_TEST_LIBCURL: a hook for the test of a worker that cannot open libcurl.
+            try UpstreamClient.globalInit(library: environment["CGW_TEST_LIBCURL"])
+        } catch {
+            logger.error("worker cannot start", metadata: ["error": .string("\(error)")])
+            exit(bootFailureExitCode)
+        }
         let drainOnce = NIOLockedValueBox(false)
         let runtimeBox = NIOLockedValueBox<WorkerRuntime?>(nil)
         let drainAndExit: @Sendable () -> Void = {

@@ -238,6 +238,17 @@ final class MasterProcessTests: XCTestCase {
         XCTAssertEqual(ProcessTable.children(of: process.pid), [])
     }
 
+    func testAWorkerThatCannotOpenLibcurlIsABootFailureNamingIt() throws {
+        let process = try launch(workers: 2, environment: ["CGW_TEST_LIBCURL": "libcurl-absent.so.4"])
+        XCTAssertEqual(process.waitForExit(timeout: 20), 3, process.stderr)
+        XCTAssertFalse(process.stdout.contains("READY"))
+        let failures = process.logLines(message: "worker cannot start")
+        XCTAssertFalse(failures.isEmpty, process.stderr)
+        XCTAssertTrue(failures.allSatisfy { $0.contains("cannot open libcurl: libcurl-absent.so.4") },
+                      "\(failures)")
+        XCTAssertEqual(ProcessTable.children(of: process.pid), [])
+    }
+
     func testWorkersExitWhenTheMasterIsKilled() throws {
         let (process, _) = try start(workers: 2)
         let workers = process.workers()

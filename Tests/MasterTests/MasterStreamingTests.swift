@@ -78,6 +78,22 @@ final class MasterStreamingTests: XCTestCase {
         return results.all
     }
 
+    func testOnlyWorkersLoadLibcurlAndTheyStreamThroughIt() throws {
+        let ready = try start()
+        let gateway = try XCTUnwrap(gateway)
+        let results = Self.streams(count: 4, port: ready.port, chunks: 20, intervalMs: 1) {}
+        XCTAssertTrue(results.allSatisfy { if case .success = $0 { return true } else { return false } }, "\(results)")
+        // The master never calls the upstream, so it does not map libcurl (nor what libcurl pulls in); every worker
+        // opened it at boot.
+        func mapsLibcurl(_ pid: pid_t) throws -> Bool {
+            try XCTUnwrap(TextFile.contents(atPath: "/proc/\(pid)/maps")).contains("/libcurl.so")
+        }
+        XCTAssertFalse(try mapsLibcurl(gateway.pid))
+        let workers = gateway.workers()
+        XCTAssertEqual(workers.count, 2)
+        for worker in workers { XCTAssertTrue(try mapsLibcurl(worker), "worker \(worker)") }
+    }
+
     func testSIGTERMLetsEveryStreamInFlightFinish() throws {
         let ready = try start()
         let gateway = try XCTUnwrap(gateway)

@@ -242,15 +242,23 @@ def test_runtime_packages_provide_every_shared_library():
     """Every library `ldd` resolves for the release binary comes from the runtime stage's packages (or their
     dependencies, as apt would install them), or from the base image (libc6, libgcc-s1, libstdc++6)."""
     binary = need_gateway()
-    for tool in ("ldd", "dpkg", "apt-cache"):
+    for tool in ("ldd", "ldconfig", "dpkg", "apt-cache"):
         if not shutil.which(tool):
             pytest.skip(f"{tool} is not available")
     ldd = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=True).stdout
     assert "not found" not in ldd, ldd
     libraries = re.findall(r"=>\s+(/\S+)", ldd)
-    assert any("libcurl" in lib for lib in libraries), ldd
     assert not any("/swift/" in lib or "libswiftCore" in lib for lib in libraries), \
         "the Swift runtime should be linked statically (--static-swift-stdlib)"
+    # libcurl is not linked: the workers open libcurl.so.4 at run time (the master never loads it). So the runtime
+    # image must provide it and everything it links, as the dynamic loader would find them.
+    assert not any("libcurl" in lib for lib in libraries), ldd
+    cache = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, check=True).stdout
+    curl = re.search(r"^\s*libcurl\.so\.4 \(.*\) => (/\S+)$", cache, re.MULTILINE)
+    assert curl, "libcurl.so.4 is not in the loader's cache (install libcurl4)"
+    curl_ldd = subprocess.run(["ldd", curl.group(1)], capture_output=True, text=True, check=True).stdout
+    assert "not found" not in curl_ldd, curl_ldd
+    libraries += [curl.group(1)] + re.findall(r"=>\s+(/\S+)", curl_ldd)
 
     runtime_packages = apt_install_packages(dockerfile_stages()[-1][1])
     depends = subprocess.run(

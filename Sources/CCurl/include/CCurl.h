@@ -7,8 +7,37 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 
-// Swift cannot call C variadic functions, so every curl_easy_setopt / curl_easy_getinfo / curl_multi_setopt
-// shape the gateway uses gets a typed wrapper here.
+// libcurl is opened at run time (`cg_curl_load`), by the processes that make upstream calls: the workers. The
+// master runs the same binary but never calls upstream, so it does not map libcurl and the dozen libraries
+// libcurl pulls in (GnuTLS, Kerberos, LDAP, libssh2, nghttp2, …). Every libcurl function the gateway uses is
+// called through the wrappers below, which also give Swift typed versions of the variadic
+// curl_easy_setopt / curl_easy_getinfo / curl_multi_setopt.
+
+/// The library the workers open: the OpenSSL build of libcurl that Debian's libcurl4 installs.
+#define CG_LIBCURL_SONAME "libcurl.so.4"
+
+/// Opens `library` (a soname or a path; normally CG_LIBCURL_SONAME) and resolves the functions below.
+/// Thread-safe; only the first call does the work, later ones report its outcome whatever they name. Returns NULL
+/// when libcurl is ready, else why it is not. Calling any other function of this header before a successful load
+/// is a programming error (it aborts).
+const char *cg_curl_load(const char *library);
+
+CURLcode cg_global_init(long flags);
+const char *cg_easy_strerror(CURLcode code);
+
+CURL *cg_easy_init(void);
+void cg_easy_reset(CURL *handle);
+void cg_easy_cleanup(CURL *handle);
+CURLcode cg_easy_pause(CURL *handle, int bitmask);
+
+CURLM *cg_multi_init(void);
+CURLMcode cg_multi_cleanup(CURLM *multi);
+CURLMcode cg_multi_add_handle(CURLM *multi, CURL *handle);
+CURLMcode cg_multi_remove_handle(CURLM *multi, CURL *handle);
+CURLMcode cg_multi_socket_action(CURLM *multi, curl_socket_t socket, int events, int *running_handles);
+
+struct curl_slist *cg_slist_append(struct curl_slist *list, const char *string);
+void cg_slist_free_all(struct curl_slist *list);
 
 typedef size_t (*cg_write_callback)(char *data, size_t size, size_t nmemb, void *userdata);
 

@@ -50,13 +50,17 @@ final class UpstreamClient: Sendable {
     /// Who asked, during the current pass, to be told when it ends.
     private nonisolated(unsafe) var passObservers: [UpstreamPassObserver] = []
 
-    /// Call once per process before any thread starts (libcurl's rule for `curl_global_init`).
-    static func globalInit() {
-        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+    /// Opens libcurl and initialises it. Call once per process before any thread starts (libcurl's rule for
+    /// `curl_global_init`); a worker that cannot open libcurl cannot serve. `library` replaces libcurl.so.4.
+    static func globalInit(library: String? = nil) throws(LibcurlUnavailable) {
+        try Libcurl.load(library: library)
+        cg_global_init(Int(CURL_GLOBAL_DEFAULT))
     }
 
     init() {
-        guard let multi = curl_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
+        // A worker has loaded libcurl at boot (`globalInit`); this covers clients made without it, as in tests.
+        do { try Libcurl.load() } catch { fatalError("\(error)") }
+        guard let multi = cg_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
         self.multi = multi
         let readiness = ReadinessSet()
         wakeDescriptor = readiness.wakeDescriptor
@@ -152,7 +156,7 @@ final class UpstreamClient: Sendable {
                     if event.readable { mask |= CURL_CSELECT_IN }
                     if event.writable { mask |= CURL_CSELECT_OUT }
                     if event.failed { mask |= CURL_CSELECT_ERR }
-                    curl_multi_socket_action(multi, event.fd, mask, &running)
+                    cg_multi_socket_action(multi, event.fd, mask, &running)
                 }
                 if woken, !performQueuedCommands() { return false }
                 runTimerIfDue()
@@ -168,7 +172,7 @@ final class UpstreamClient: Sendable {
         guard let deadline = timerDeadline, deadline <= .now() else { return }
         timerDeadline = nil
         var running: Int32 = 0
-        curl_multi_socket_action(multi, Self.socketTimeout, 0, &running)
+        cg_multi_socket_action(multi, Self.socketTimeout, 0, &running)
     }
 
     private func waitTimeoutMs() -> Int32 {
@@ -194,13 +198,13 @@ final class UpstreamClient: Sendable {
         switch command {
         case .start(let transfer): add(transfer)
         case .resume(let transfer):
-            if let easy = transfer.easy { curl_easy_pause(easy, CURLPAUSE_CONT) }
+            if let easy = transfer.easy { cg_easy_pause(easy, CURLPAUSE_CONT) }
         case .cancel(let transfer): remove(transfer)
         case .shutdown:
             for transfer in Array(live.values) { remove(transfer) }
-            for easy in spareHandles { curl_easy_cleanup(easy) }
+            for easy in spareHandles { cg_easy_cleanup(easy) }
             spareHandles.removeAll()
-            curl_multi_cleanup(multi)
+            cg_multi_cleanup(multi)
             isShutDown = true
             return false
         }
@@ -218,25 +222,25 @@ final class UpstreamClient: Sendable {
 
     private func add(_ transfer: UpstreamTransfer) {
         guard !transfer.isCancelled else { return }
-        guard let easy = spareHandles.popLast() ?? curl_easy_init() else {
+        guard let easy = spareHandles.popLast() ?? cg_easy_init() else {
             transfer.delegate.upstreamCompleted(error: UpstreamTransportError(kind: .other, detail: "curl_easy_init failed"))
             return
         }
         transfer.attach(to: easy)
         live[easy] = transfer
-        curl_multi_add_handle(multi, easy)
+        cg_multi_add_handle(multi, easy)
     }
 
     private func remove(_ transfer: UpstreamTransfer) {
         guard let easy = transfer.easy else { return }
-        curl_multi_remove_handle(multi, easy)
+        cg_multi_remove_handle(multi, easy)
         live[easy] = nil
         transfer.detach()
         if spareHandles.count < Self.maxSpareHandles {
-            curl_easy_reset(easy)
+            cg_easy_reset(easy)
             spareHandles.append(easy)
         } else {
-            curl_easy_cleanup(easy)
+            cg_easy_cleanup(easy)
         }
     }
 
@@ -245,7 +249,7 @@ final class UpstreamClient: Sendable {
         if result == CURLE_OK {
             error = nil
         } else {
-            let detail = String(cString: curl_easy_strerror(result))
+            let detail = String(cString: cg_easy_strerror(result))
             let kind: UpstreamTransportError.Kind = switch result {
             case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_SSL_CONNECT_ERROR: .connect
             case CURLE_OPERATION_TIMEDOUT: .timeout

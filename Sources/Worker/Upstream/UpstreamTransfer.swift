@@ -37,7 +37,7 @@ final class UpstreamTransfer: Sendable {
         _ = request.body.withUnsafeBytes { cg_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, $0.baseAddress) }
         for header in ["Authorization: Bearer \(request.apiKey)", "Content-Type: application/json",
                        "Accept: text/event-stream, application/json", "Expect:", "User-Agent: cerebras-gateway"] {
-            headerList = curl_slist_append(headerList, header)
+            headerList = cg_slist_append(headerList, header)
         }
         _ = cg_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, headerList)
         _ = cg_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
@@ -57,7 +57,7 @@ final class UpstreamTransfer: Sendable {
     /// Lets go of the easy handle (the client frees or reuses it) once curl no longer calls back.
     func detach() {
         easy = nil
-        if let headerList { curl_slist_free_all(headerList) }
+        if let headerList { cg_slist_free_all(headerList) }
         headerList = nil
         retainedSelf?.release()
         retainedSelf = nil
