@@ -4,7 +4,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 /* libcurl's functions, resolved once by cg_curl_load. */
 static struct {
@@ -27,20 +26,18 @@ static struct {
     void (*slist_free_all)(struct curl_slist *);
 } curl;
 
-static pthread_once_t load_once = PTHREAD_ONCE_INIT;
-static const char *load_name;
 static int loaded;
 static char load_error[512];
 
-static void load(void) {
-    void *library = dlopen(load_name, RTLD_NOW | RTLD_LOCAL);
+static void load(const char *name) {
+    void *library = dlopen(name, RTLD_NOW | RTLD_LOCAL);
     if (library == NULL) {
         snprintf(load_error, sizeof load_error, "cannot open libcurl: %s", dlerror());
         return;
     }
 #define RESOLVE(field, symbol)                                                                          \
     if ((*(void **)&curl.field = dlsym(library, symbol)) == NULL) {                                     \
-        snprintf(load_error, sizeof load_error, "%s has no %s: %s", load_name, symbol, dlerror());     \
+        snprintf(load_error, sizeof load_error, "%s has no %s: %s", name, symbol, dlerror());          \
         return;                                                                                         \
     }
     RESOLVE(global_init, "curl_global_init")
@@ -64,13 +61,15 @@ static void load(void) {
     loaded = 1;
 }
 
-static pthread_mutex_t load_name_lock = PTHREAD_MUTEX_INITIALIZER;
-
 const char *cg_curl_load(const char *library) {
-    pthread_mutex_lock(&load_name_lock);
-    if (load_name == NULL) load_name = strdup(library);
-    pthread_mutex_unlock(&load_name_lock);
-    pthread_once(&load_once, load);
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static int attempted;
+    pthread_mutex_lock(&lock);
+    if (!attempted) {
+        attempted = 1;
+        load(library);
+    }
+    pthread_mutex_unlock(&lock);
     return loaded ? NULL : load_error;
 }
 
