@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Shared
+import TestSupport
 import XCTest
 
 /// The master binary as a real process, driven with real signals (HOUSE_STYLE "Real processes"). Only the
@@ -104,49 +105,12 @@ final class MasterProcessTests: XCTestCase {
         let (_, ready) = try start(workers: 1)
         // Connected before any request is sent: they wait in the listener's queue together, so the worker takes
         // them in batches (up to 64 per wake-up) and must neither lose one nor stall on an empty queue.
-        let sockets = (0..<150).map { _ in Self.connectedSocket(port: ready.port) }
-        defer { for fd in sockets where fd >= 0 { close(fd) } }
-        XCTAssertFalse(sockets.contains(-1), "every connect succeeds")
-        let request = Array("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-        for fd in sockets where fd >= 0 {
-            XCTAssertEqual(send(fd, request, request.count, Int32(MSG_NOSIGNAL)), request.count)
+        let connections = try (0..<150).map { _ in try TestConnection(port: ready.port, timeoutSeconds: 10) }
+        for connection in connections {
+            try connection.send("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         }
-        var statuses: [Int?] = []
-        for fd in sockets where fd >= 0 {
-            var received: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let count = recv(fd, &buffer, buffer.count, 0)
-                if count < 0, errno == EINTR { continue }
-                guard count > 0 else { break }
-                received += buffer[0..<count]
-            }
-            statuses.append(HTTPProbe.parse(received)?.status)
-        }
-        XCTAssertEqual(statuses.filter { $0 == 200 }.count, sockets.count, "\(statuses)")
-    }
-
-    /// A blocking socket connected to `port` on loopback with 10 s timeouts; -1 on failure.
-    private static func connectedSocket(port: Int) -> CInt {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return -1 }
-        var time = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else {
-            close(fd)
-            return -1
-        }
-        return fd
+        let statuses = connections.map { try? $0.readResponse().status }
+        XCTAssertEqual(statuses.filter { $0 == 200 }.count, connections.count, "\(statuses)")
     }
 
     func testTheAdminListenerCanBeDisabled() throws {
