@@ -8,8 +8,8 @@ import Darwin
 /// How many CPUs this process may use (the `WORKERS` default).
 public enum ProcessorCount {
     /// On Linux: the CPUs in the affinity mask (`taskset`, cpusets), lowered to a cgroup CPU quota (v2, else v1)
-    /// rounded up (`docker --cpus 1.5` gives 2); at least 1. Elsewhere: the online CPUs. (Foundation's `activeProcessorCount`,
-    /// used before, counted the online CPUs and ignored the affinity mask.)
+    /// rounded up (`docker --cpus 1.5` gives 2); at least 1. Elsewhere: the online CPUs. (Foundation's
+    /// `activeProcessorCount`, used before, counted the online CPUs and ignored the affinity mask.)
     public static func available() -> Int {
         #if os(Linux)
         var count = affinityCount() ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))

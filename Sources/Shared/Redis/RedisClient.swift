@@ -7,9 +7,9 @@ import NIOPosix
 /// Callers on one of the client's loops reach their loop's connection directly: the command is written and its
 /// reply read by the same thread, and the completion runs there. Callers on any other thread are handed to the
 /// first loop, whose thread then calls the completion; a command that cannot be sent (Redis down, queue full, shut
-/// down) is failed at once, on the caller's thread. While Redis is unreachable new commands fail immediately with `.unavailable` and each
-/// connection reconnects in the background with back-off, so an outage never stalls a request for longer than the
-/// configured timeout.
+/// down) is failed at once, on the caller's thread. While Redis is unreachable new commands fail immediately with
+/// `.unavailable` and each connection reconnects in the background with back-off, so an outage never stalls a
+/// request for longer than the configured timeout.
 ///
 /// Call `shutdown()` when done; releasing the last reference also shuts the client down.
 public final class RedisClient: Sendable {

@@ -256,15 +256,16 @@ final class RedisLoopConnection: @unchecked Sendable {
     private func lose(reason: String) {
         guard phase != .shutdown else { return }
         let stranded = abandonChannel()
+        let strandedCommands = stranded.reduce(0) { $0 + $1.commandCount }
         shared.countConnectionFailure()
-        shared.countFailed(commands: stranded.reduce(0) { $0 + $1.commandCount })
+        shared.countFailed(commands: strandedCommands)
         phase = .down
         shared.set(phase: .down, of: index)
         for item in stranded {
             item.fail(.unavailable(reason))
         }
         let metadata: Logger.Metadata = [
-            "redis.error": "\(reason)", "redis.failed_commands": "\(stranded.reduce(0) { $0 + $1.commandCount })",
+            "redis.error": "\(reason)", "redis.failed_commands": "\(strandedCommands)",
         ]
         if reportedOutage {
             logger.debug("redis reconnect failed", metadata: metadata)
