@@ -37,7 +37,9 @@ extension ControlPlane {
         let limits = admission.limits
         redis.pipeline([acquire, get]) { result in
             guard case .success(let replies) = result, replies.count == 2 else {
-                let failure = result.flatMap { _ in Result<RedisReply, RedisError>.failure(.unexpectedReply("pipeline")) }
+                let failure = result.flatMap { _ in
+                    Result<RedisReply, RedisError>.failure(.unexpectedReply("pipeline"))
+                }
                 completion(AdmissionAnswer(decision: RedisRateLimiter.decision(from: failure, limits: limits),
                                            cached: RedisCacheStore.value(from: failure)))
                 return
