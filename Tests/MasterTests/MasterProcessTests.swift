@@ -7,7 +7,7 @@ import XCTest
 /// The master binary as a real process, driven with real signals (HOUSE_STYLE "Real processes"). Only the
 /// master ⇄ worker contract is assumed of the worker: it serves `GET /` with 200 on the inherited socket, answers
 /// `/health` and `/metrics` through the master, drains on `.drain`/SIGTERM/control EOF, and exits 3 when
-/// `CGW_TEST_FAIL_BOOT=1`.
+/// `CGW_TEST_FAIL_BOOT=1` or when it cannot open the libcurl `CGW_TEST_LIBCURL` names.
 final class MasterProcessTests: XCTestCase {
     private var directory = ""
     private var processes: [GatewayProcess] = []

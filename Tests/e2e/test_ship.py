@@ -239,8 +239,9 @@ def healthcheck_command():
 
 
 def test_runtime_packages_provide_every_shared_library():
-    """Every library `ldd` resolves for the release binary comes from the runtime stage's packages (or their
-    dependencies, as apt would install them), or from the base image (libc6, libgcc-s1, libstdc++6)."""
+    """Every library `ldd` resolves for the release binary, and for the libcurl.so.4 its workers open, comes from
+    the runtime stage's packages (or their dependencies, as apt would install them), or from the base image (libc6,
+    libgcc-s1, libstdc++6)."""
     binary = need_gateway()
     for tool in ("ldd", "ldconfig", "dpkg", "apt-cache"):
         if not shutil.which(tool):
