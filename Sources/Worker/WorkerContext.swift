@@ -6,14 +6,14 @@ import Shared
 /// Everything a worker's connections share. Immutable after boot except the counters behind locks.
 final class WorkerContext: Sendable {
     let config: GatewayConfig
-    let upstream: UpstreamClient
     let keyPool: UpstreamKeyPool
     let authenticator: Authenticator
     let metrics: WorkerMetrics
     let logger: Logger
     let control: ControlLink?
     let controlPlane: ControlPlane
-    /// One per event loop of the worker, by the loop's identity.
+    /// One upstream client and one inbox per event loop of the worker, by the loop's identity.
+    private let upstreams: [ObjectIdentifier: UpstreamClient]
     private let inboxes: [ObjectIdentifier: HandOffInbox]
     /// Upstream requests in flight, against `MAX_CONCURRENT_UPSTREAM`.
     private let inFlight = NIOLockedValueBox(0)
@@ -21,20 +21,32 @@ final class WorkerContext: Sendable {
     private let active = NIOLockedValueBox(0)
     private let draining = NIOLockedValueBox(false)
 
-    init(config: GatewayConfig, upstream: UpstreamClient, metrics: WorkerMetrics, logger: Logger,
-         control: ControlLink?, controlPlane: ControlPlane, loops: [EventLoop]) {
+    /// - Parameter upstreams: one client per event loop of the worker's group, each driven by its loop.
+    init(config: GatewayConfig, upstreams: [UpstreamClient], metrics: WorkerMetrics, logger: Logger,
+         control: ControlLink?, controlPlane: ControlPlane) {
         self.config = config
-        self.upstream = upstream
         keyPool = UpstreamKeyPool(keys: config.upstreamKeys)
         authenticator = Authenticator(config: config)
         self.metrics = metrics
         self.logger = logger
         self.control = control
         self.controlPlane = controlPlane
-        inboxes = Dictionary(uniqueKeysWithValues: loops.map {
-            (ObjectIdentifier($0), HandOffInbox(loop: $0, upstream: upstream))
+        self.upstreams = Dictionary(uniqueKeysWithValues: upstreams.map { (ObjectIdentifier($0.loop), $0) })
+        inboxes = Dictionary(uniqueKeysWithValues: upstreams.map {
+            (ObjectIdentifier($0.loop), HandOffInbox(loop: $0.loop, upstream: $0))
         })
     }
+
+    /// The upstream client `loop` drives (a loop of this worker's group).
+    func upstream(for loop: EventLoop) -> UpstreamClient {
+        guard let upstream = upstreams[ObjectIdentifier(loop)] else {
+            preconditionFailure("an event loop outside the worker's group")
+        }
+        return upstream
+    }
+
+    /// Every upstream client of the worker, one per event loop.
+    var allUpstreams: [UpstreamClient] { Array(upstreams.values) }
 
     /// The inbox through which curl's reports reach `loop` (a loop of this worker's group).
     func inbox(for loop: EventLoop) -> HandOffInbox {

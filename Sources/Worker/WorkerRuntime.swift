@@ -3,7 +3,7 @@ import NIOCore
 import NIOPosix
 import Shared
 
-/// A running worker: event loop, upstream client, HTTP server and (under a master) the control link.
+/// A running worker: event loop, its upstream client, HTTP server and (under a master) the control link.
 /// Also used in-process by the tests.
 public final class WorkerRuntime: @unchecked Sendable {
     // Written once in `start`, then only read.
@@ -17,14 +17,22 @@ public final class WorkerRuntime: @unchecked Sendable {
     ///   - control: the control socket's descriptor when run by a master.
     public init(config: GatewayConfig, logger: Logger, threads: Int = 1, control: CInt? = nil,
                 onDrainOrder: @escaping @Sendable () -> Void = {}) throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        // The tick hook lets each loop drive its own upstream client (see `UpstreamClient`).
+        let ticks = UpstreamTickHook()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads, metricsDelegate: ticks)
         self.group = group
+        let loops = group.makeIterator().map { $0 }
+        let upstreams: [UpstreamClient]
+        do {
+            upstreams = try loops.map { try UpstreamClient.make(on: $0, ticks: ticks).wait() }
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw error
+        }
         let link = try control.map { try ControlLink.connect(descriptor: $0, group: group, onDrain: onDrainOrder).wait() }
-        let controlPlane = ControlPlane.make(config: config, control: link, loops: group.makeIterator().map { $0 },
-                                             logger: logger)
-        context = WorkerContext(config: config, upstream: UpstreamClient(), metrics: WorkerMetrics(),
-                                logger: logger, control: link, controlPlane: controlPlane,
-                                loops: group.makeIterator().map { $0 })
+        let controlPlane = ControlPlane.make(config: config, control: link, loops: loops, logger: logger)
+        context = WorkerContext(config: config, upstreams: upstreams, metrics: WorkerMetrics(), logger: logger,
+                                control: link, controlPlane: controlPlane)
         server = WorkerServer(context: context, group: group)
     }
 
@@ -58,7 +66,7 @@ public final class WorkerRuntime: @unchecked Sendable {
 
     public func shutdown() {
         heartbeat?.cancel()
-        context.upstream.shutdown()
+        for upstream in context.allUpstreams { try? upstream.shutdown().wait() }
         context.controlPlane.redis?.shutdown()
         try? group.syncShutdownGracefully()
     }

@@ -69,9 +69,9 @@ final class StreamingBehaviourTests: XCTestCase {
         XCTAssertEqual(text, (0..<10).map { "tok\($0) " }.joined())
     }
 
-    /// Many streams at once, a third of them abandoned mid-stream: upstream starts and cancels then race with the
-    /// curl thread, so both the direct path (an event loop drives curl) and the queued one (the curl thread is busy)
-    /// run. Every stream that stays must get exactly its own tokens, every abandoned one must be cancelled upstream.
+    /// Many streams at once, a third of them abandoned mid-stream: cancels come while other transfers' bytes are
+    /// being read on the same event loop. Every stream that stays must get exactly its own tokens, every abandoned
+    /// one must be cancelled upstream.
     func testConcurrentStreamsWithDeparturesEachGetTheirOwnCompleteAnswer() throws {
         try start()
         let cancelledBefore = try upstream.stats()["cancelled"] as? Int ?? 0

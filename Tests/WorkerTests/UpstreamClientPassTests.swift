@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import NIOPosix
 import TestSupport
 import XCTest
 
@@ -61,8 +62,11 @@ final class UpstreamClientPassTests: XCTestCase {
     func testEveryAskingIsAnsweredOnceAfterTheCallbacksOfItsPass() throws {
         let upstream = try FakeUpstream()
         defer { upstream.stop() }
-        let client = UpstreamClient()
-        defer { client.shutdown() }
+        let ticks = UpstreamTickHook()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1, metricsDelegate: ticks)
+        defer { try? group.syncShutdownGracefully() }
+        let client = try UpstreamClient.make(on: group.next(), ticks: ticks).wait()
+        defer { try? client.shutdown().wait() }
 
         var callbacks = 0
         var passEnds = 0

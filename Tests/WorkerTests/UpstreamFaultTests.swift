@@ -26,6 +26,25 @@ final class UpstreamFaultTests: XCTestCase {
                        "a stream whose upstream never answered ends with an error event")
     }
 
+    /// curl's own timers run on the event loop that drives it: a connect that never completes (a listener whose
+    /// accept queue is full drops the SYN) ends at UPSTREAM_CONNECT_TIMEOUT_MS through curl's timer callback.
+    func testAConnectThatNeverCompletesEndsAtTheConnectTimeout() throws {
+        let listener = try FullBacklogListener()
+        defer { listener.close() }
+        let gateway = try GatewayUnderTest(upstream: nil, settings: [
+            "CEREBRAS_BASE_URL": "http://127.0.0.1:\(listener.port)/v1",
+            "UPSTREAM_CONNECT_TIMEOUT_MS": "300", "UPSTREAM_MAX_RETRIES": "0",
+        ])
+        self.gateway = gateway
+        let started = Date()
+        let response = try gateway.messages(messagesBody())
+        let elapsed = Date().timeIntervalSince(started)
+        XCTAssertEqual(response.status, 504, response.text)
+        XCTAssertTrue(response.text.contains("timed out") || response.text.contains("Timeout"), response.text)
+        XCTAssertGreaterThan(elapsed, 0.25, "not before the connect timeout")
+        XCTAssertLessThan(elapsed, 5, "the timer fired: a dropped SYN alone would wait for the kernel's retries")
+    }
+
     func testRateLimitStormWithoutRetryAfterBacksOffAndGivesUp() throws {
         let upstream = try FakeUpstream()
         self.upstream = upstream
@@ -56,5 +75,43 @@ final class UpstreamFaultTests: XCTestCase {
         let response = try XCTUnwrap(gateway).messages(messagesBody(scenario: "malformed"))
         XCTAssertEqual(response.status, 500)
         XCTAssertTrue(response.text.contains("api_error"))
+    }
+}
+
+/// A loopback listener that never accepts, with its accept queue filled: further connects get no answer to their
+/// SYN and stay pending.
+private final class FullBacklogListener {
+    let port: Int
+    private let descriptor: Int32
+    private var fillers: [Int32] = []
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.descriptor = descriptor
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && listen(descriptor, 0) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
+        }
+        guard bound else { throw POSIXError(.EADDRNOTAVAIL) }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        // Fill the accept queue (a backlog of 0 holds one connection; a few more to be sure).
+        for _ in 0..<4 {
+            let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(filler, $0, length) }
+            }
+            fillers.append(filler)
+        }
+        usleep(100_000)
+    }
+
+    func close() {
+        for filler in fillers { Glibc.close(filler) }
+        Glibc.close(descriptor)
     }
 }

@@ -1,8 +1,8 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Relays one upstream attempt's callbacks from curl (which runs on the curl thread, or on an event loop that found
-/// it free) to the exchange's event loop through that loop's `HandOffInbox`, tagged with the attempt number so that
+/// Relays one upstream attempt's callbacks from inside curl to the exchange, through its event loop's `HandOffInbox`
+/// (curl's callbacks may not call back into curl, which the exchange does), tagged with the attempt number so that
 /// a late callback of an abandoned attempt is recognised and ignored.
 final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
     /// Client writability as curl's callbacks must see it to pause a transfer (backpressure).

@@ -2,9 +2,9 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// What curl has for one event loop: the attempt delegates with reports waiting. One pass of curl reads every
-/// socket a wait found ready, for many transfers, and often brings a response's head, body and end together;
-/// the loop is woken once, when the pass has ended, for all of them. (Waking it at the first report let an idle
-/// loop take the head alone and be woken again for the rest.)
+/// socket found ready, for many transfers, and often brings a response's head, body and end together; they reach
+/// the exchanges in one task on the loop, queued when the pass has ended (curl's callbacks may not call into curl,
+/// which an exchange does when it cancels, retries or resumes).
 final class HandOffInbox: UpstreamPassObserver {
     private let loop: EventLoop
     private let upstream: UpstreamClient

@@ -263,7 +263,7 @@ final class MessagesExchange: @unchecked Sendable {
         }
         upstreamKey = key
         let delegate = AttemptDelegate(attempt: attempt, inbox: worker.inbox(for: loop), flow: flow, exchange: self)
-        transfer = worker.upstream.start(
+        transfer = worker.upstream(for: loop).start(
             UpstreamRequest(url: worker.upstreamURL, apiKey: key, body: upstreamBody,
                             connectTimeoutMs: config.upstreamConnectTimeoutMs, verifyTLS: config.upstreamVerifyTLS),
             delegate: delegate)
@@ -324,7 +324,7 @@ final class MessagesExchange: @unchecked Sendable {
     /// Cancels the running attempt (timeout) and treats it as failed.
     private func abandonAttempt(_ error: UpstreamTransportError) {
         guard !finished, let transfer else { return }
-        worker.upstream.cancel(transfer)
+        worker.upstream(for: loop).cancel(transfer)
         self.transfer = nil
         stopIdleTimer()
         attemptFailed(.transport(error))
@@ -421,7 +421,7 @@ final class MessagesExchange: @unchecked Sendable {
         // (it has seen at most message_start and pings).
         if retryingErrors, !contentDelivered, events.count == 1, case .error(let error) = events[0] {
             events.removeAll(keepingCapacity: true)
-            transfer.map { worker.upstream.cancel($0) }
+            transfer.map { worker.upstream(for: loop).cancel($0) }
             transfer = nil
             stream = makeStream()
             var discarded: [AnthropicEvent] = []
@@ -555,13 +555,13 @@ final class MessagesExchange: @unchecked Sendable {
             flow.paused = false
             return true
         }
-        if resume, let transfer { worker.upstream.resume(transfer) }
+        if resume, let transfer { worker.upstream(for: loop).resume(transfer) }
     }
 
     /// The client left: stop the upstream at once — every further token costs real money.
     func clientClosed() {
         guard !finished else { return }
-        if let transfer { worker.upstream.cancel(transfer) }
+        if let transfer { worker.upstream(for: loop).cancel(transfer) }
         transfer = nil
         finishCommon()
     }

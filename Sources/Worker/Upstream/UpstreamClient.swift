@@ -1,54 +1,43 @@
 import CCurl
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import Shared
 
-/// The worker's upstream HTTP client: one libcurl multi handle, driven by one dedicated thread.
+/// The upstream HTTP client of one event loop: a libcurl multi handle driven by that loop's own thread.
 ///
-/// curl runs with `curl_multi_socket_action`: curl says which sockets to watch (an epoll set) and when to time
-/// out, so a wake-up costs work for the sockets that are ready, not for every open transfer (`curl_multi_perform`
-/// and `curl_multi_poll` visit them all). The curl thread waits on that set for upstream bytes.
+/// curl runs with `curl_multi_socket_action`: curl says which sockets to watch (a `ReadinessSet`, an epoll set)
+/// and when to time out, so a wake-up costs work for the sockets that are ready, not for every open transfer.
+/// That epoll set is nested in the event loop's (`EventLoopEpoll`): the loop wakes when an upstream socket is
+/// ready, as it does for its client connections. NIO skips the unknown descriptor; at the end of the loop's tick
+/// (`loopTickEnded`, from the group's `UpstreamTickHook`) the client asks the set which sockets are ready and
+/// queues a task in which curl reads them. A request leaves from the loop that received it, and its answer is
+/// read and relayed by that same thread: no thread of its own, no lock, no cross-thread wake-up.
 ///
-/// Everything curl touches is guarded by `curlLock`. An event loop that starts, resumes or cancels a transfer
-/// takes the lock if it is free and does the work itself: the request leaves at once, without waking the curl
-/// thread (a cross-CPU wake-up per request is a large part of the latency at low load). When the curl thread
-/// holds the lock, the command is queued instead and the thread woken through an eventfd, once per batch.
-/// Callbacks of transfers may therefore run on either thread; delegates hop to their event loop in any case.
-/// A delegate that wants to hop once per pass, not once per callback, asks to be told when the pass ends
-/// (`notifyAtPassEnd`): a pass often brings a response's head, body and end together.
-final class UpstreamClient: Sendable {
-    private enum Command {
-        case start(UpstreamTransfer)
-        case resume(UpstreamTransfer)
-        case cancel(UpstreamTransfer)
-        case shutdown
-    }
-
+/// Everything runs on `loop`; calls from another thread (tests) hop to it. Each call into curl is a pass;
+/// callbacks of transfers run inside it and must not call back into the client, except `notifyAtPassEnd`.
+final class UpstreamClient: @unchecked Sendable {
     /// Idle easy handles kept for the next transfers: reusing one skips its allocation and set-up.
     private static let maxSpareHandles = 64
     private static let socketTimeout: curl_socket_t = -1  // CURL_SOCKET_TIMEOUT
-    /// The longest the thread sleeps when curl asked for no timer: a safety net, not a mechanism.
-    private static let maxWaitMs: Int64 = 1000
 
-    private let commands = NIOLockedValueBox<[Command]>([])
-    private let wakeDescriptor: Int32
-    private nonisolated(unsafe) let readiness: ReadinessSet
-
-    // MARK: State guarded by curlLock
-
-    private let curlLock = TryLock()
-    private nonisolated(unsafe) let multi: UnsafeMutableRawPointer
+    let loop: EventLoop
+    private let multi: UnsafeMutableRawPointer
+    private let readiness: ReadinessSet
     /// When curl wants `CURL_SOCKET_TIMEOUT` called; nil: no timer.
-    private nonisolated(unsafe) var timerDeadline: NIODeadline?
-    /// When the curl thread's current wait ends by itself: a timer set sooner from another thread must wake it.
-    private nonisolated(unsafe) var waitEnds: NIODeadline?
+    private var timerDeadline: NIODeadline?
+    /// The loop task that calls curl's timer, and when it runs (it may run early: it then re-arms).
+    private var armedTimer: (task: Scheduled<Void>, deadline: NIODeadline)?
+    /// A task to let curl read ready sockets is queued (found by `loopTickEnded`).
+    private var driveQueued = false
+    private var ready: [ReadinessSet.Event] = []
     /// Set by `shutdown`: the multi handle is gone.
-    private nonisolated(unsafe) var isShutDown = false
+    private var isShutDown = false
     /// Transfers by easy handle.
-    private nonisolated(unsafe) var live: [UnsafeMutableRawPointer: UpstreamTransfer] = [:]
-    private nonisolated(unsafe) var spareHandles: [UnsafeMutableRawPointer] = []
+    private var live: [UnsafeMutableRawPointer: UpstreamTransfer] = [:]
+    private var spareHandles: [UnsafeMutableRawPointer] = []
     /// Who asked, during the current pass, to be told when it ends.
-    private nonisolated(unsafe) var passObservers: [UpstreamPassObserver] = []
+    private var passObservers: [UpstreamPassObserver] = []
 
     /// Opens libcurl and initialises it. Call once per process before any thread starts (libcurl's rule for
     /// `curl_global_init`); a worker that cannot open libcurl cannot serve. `library` replaces libcurl.so.4.
@@ -57,117 +46,125 @@ final class UpstreamClient: Sendable {
         cg_global_init(Int(CURL_GLOBAL_DEFAULT))
     }
 
-    init() {
+    /// A client driven by `loop`, a loop of a group made with `ticks` as its metrics delegate.
+    static func make(on loop: EventLoop, ticks: UpstreamTickHook) -> EventLoopFuture<UpstreamClient> {
+        EventLoopEpoll.descriptor(of: loop).flatMapThrowing { loopEpoll in
+            let client = UpstreamClient(loop: loop)
+            try client.readiness.nest(into: loopEpoll)
+            ticks.register(client)
+            return client
+        }
+    }
+
+    private init(loop: EventLoop) {
         // A worker has loaded libcurl at boot (`globalInit`); this covers clients made without it, as in tests.
         do { try Libcurl.load() } catch { fatalError("\(error)") }
         guard let multi = cg_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
+        self.loop = loop
         self.multi = multi
-        let readiness = ReadinessSet()
-        wakeDescriptor = readiness.wakeDescriptor
-        self.readiness = readiness
-        // Reuse up to this many idle connections to the upstream (per worker).
+        readiness = ReadinessSet()
+        ready.reserveCapacity(256)
+        // Reuse up to this many idle connections to the upstream (per event loop).
         _ = cg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 256)
-        // Unretained: the curl thread holds the client until the multi handle is cleaned up.
+        // Unretained: the client outlives the multi handle (`shutdown` cleans it up).
         let context = Unmanaged.passUnretained(self).toOpaque()
         _ = cg_multi_setopt_ptr(multi, CURLMOPT_SOCKETDATA, context)
         _ = cg_multi_setopt_ptr(multi, CURLMOPT_TIMERDATA, context)
         _ = cg_multi_setopt_socket_function(multi, UpstreamClient.onSocket)
         _ = cg_multi_setopt_timer_function(multi, UpstreamClient.onTimer)
-        DetachedThread.start(name: "curl-multi") { [self] in run() }
     }
 
-    /// Starts a transfer; the delegate hears about it from whichever thread runs curl at the time.
+    /// Starts a transfer; the delegate hears about it on the loop.
     func start(_ request: UpstreamRequest, delegate: UpstreamTransferDelegate) -> UpstreamTransfer {
         let transfer = UpstreamTransfer(request: request, delegate: delegate)
-        runOrQueue(.start(transfer))
+        onLoop { $0.pass { $0.add(transfer) } }
         return transfer
     }
 
     /// Resumes a transfer its delegate paused.
-    func resume(_ transfer: UpstreamTransfer) { runOrQueue(.resume(transfer)) }
+    func resume(_ transfer: UpstreamTransfer) {
+        onLoop { client in
+            client.pass { _ in
+                if let easy = transfer.easy { cg_easy_pause(easy, CURLPAUSE_CONT) }
+            }
+        }
+    }
 
     /// Stops a transfer at once (the client left, or a timeout fired). The delegate hears nothing more.
     func cancel(_ transfer: UpstreamTransfer) {
         transfer.markCancelled()
-        runOrQueue(.cancel(transfer))
+        onLoop { $0.pass { $0.remove(transfer) } }
     }
 
-    func shutdown() { send(.shutdown) }
-
-    /// Performs a command on the calling thread when curl is free, else hands it to the curl thread.
-    private func runOrQueue(_ command: Command) {
-        guard curlLock.tryLock() else {
-            send(command)
-            return
+    /// Ends every transfer and frees the multi handle; completes on the loop.
+    func shutdown() -> EventLoopFuture<Void> {
+        loop.submit { [self] in
+            guard !isShutDown else { return }
+            isShutDown = true
+            for transfer in Array(live.values) { remove(transfer) }
+            for easy in spareHandles { cg_easy_cleanup(easy) }
+            spareHandles.removeAll()
+            armedTimer?.task.cancel()
+            armedTimer = nil
+            cg_multi_cleanup(multi)
+            readiness.unnest()
         }
-        defer {
-            endPass()
-            curlLock.unlock()
-        }
-        // Commands queued while the curl thread was busy go first, so that commands keep their order.
-        guard performQueuedCommands(), perform(command) else { return }
-        runTimerIfDue()
-        reportCompletions()
-        // The curl thread sleeps until `waitEnds`; if curl now wants to be called sooner, cut that sleep short.
-        if let timerDeadline, let waitEnds, timerDeadline < waitEnds { ReadinessSet.wake(wakeDescriptor) }
-    }
-
-    /// Queues a command; only the first command of an empty queue wakes the thread (it drains them all).
-    private func send(_ command: Command) {
-        let wasEmpty = commands.withLockedValue { queue -> Bool in
-            defer { queue.append(command) }
-            return queue.isEmpty
-        }
-        if wasEmpty { ReadinessSet.wake(wakeDescriptor) }
     }
 
     /// From a transfer's delegate, inside a curl callback: calls `observer.upstreamPassEnded()` once the curl pass
-    /// that is running has ended (still under the curl lock), after every callback of the pass.
+    /// that is running has ended, after every callback of the pass.
     func notifyAtPassEnd(_ observer: UpstreamPassObserver) {
         passObservers.append(observer)
     }
 
-    // MARK: - Driving curl (the curl thread, or a caller that found curlLock free)
-
-    /// Ends a pass (under `curlLock`): tells whoever asked during it.
-    private func endPass() {
-        guard !passObservers.isEmpty else { return }
-        for observer in passObservers { observer.upstreamPassEnded() }
-        passObservers.removeAll(keepingCapacity: true)
-    }
-
-    private func run() {
-        var ready: [ReadinessSet.Event] = []
-        ready.reserveCapacity(256)
-        while true {
-            let timeoutMs = curlLock.withLock {
-                let timeoutMs = waitTimeoutMs()
-                waitEnds = .now() + .milliseconds(Int64(timeoutMs))
-                return timeoutMs
-            }
-            let woken = readiness.wait(timeoutMs: timeoutMs, into: &ready)
-            let keepRunning = curlLock.withLock {
-                defer { endPass() }
-                waitEnds = nil
-                guard !isShutDown else { return false }
+    /// The loop's tick has ended (on the loop): when an upstream socket is ready, queue a task in which curl
+    /// reads it. Not done here: NIO has already decided how long it will sleep, and would not see tasks that
+    /// curl's callbacks schedule. The ready socket keeps the loop's wait short until the task has run.
+    func loopTickEnded() {
+        guard !driveQueued, !isShutDown, readiness.isWatching else { return }
+        readiness.poll(into: &ready)
+        guard !ready.isEmpty else { return }
+        driveQueued = true
+        loop.execute { [self] in
+            driveQueued = false
+            pass { client in
                 var running: Int32 = 0
-                for event in ready {
+                for event in client.ready {
                     var mask: Int32 = 0
                     if event.readable { mask |= CURL_CSELECT_IN }
                     if event.writable { mask |= CURL_CSELECT_OUT }
                     if event.failed { mask |= CURL_CSELECT_ERR }
-                    cg_multi_socket_action(multi, event.fd, mask, &running)
+                    cg_multi_socket_action(client.multi, event.fd, mask, &running)
                 }
-                if woken, !performQueuedCommands() { return false }
-                runTimerIfDue()
-                reportCompletions()
-                return true
             }
-            if !keepRunning { return }
         }
     }
 
-    /// Calls curl for its timer if it is due (under `curlLock`).
+    // MARK: - Driving curl (on the loop)
+
+    private func onLoop(_ body: @escaping @Sendable (UpstreamClient) -> Void) {
+        if loop.inEventLoop {
+            body(self)
+        } else {
+            loop.execute { [self] in body(self) }
+        }
+    }
+
+    /// One call into curl and what follows it: curl's timer when due, finished transfers, the timer task re-armed,
+    /// and the observers of the pass told.
+    private func pass(_ body: (UpstreamClient) -> Void) {
+        guard !isShutDown else { return }
+        body(self)
+        runTimerIfDue()
+        reportCompletions()
+        armTimer()
+        guard !passObservers.isEmpty else { return }
+        let observers = passObservers
+        passObservers.removeAll(keepingCapacity: true)
+        for observer in observers { observer.upstreamPassEnded() }
+    }
+
+    /// Calls curl for its timer if it is due.
     private func runTimerIfDue() {
         guard let deadline = timerDeadline, deadline <= .now() else { return }
         timerDeadline = nil
@@ -175,40 +172,17 @@ final class UpstreamClient: Sendable {
         cg_multi_socket_action(multi, Self.socketTimeout, 0, &running)
     }
 
-    private func waitTimeoutMs() -> Int32 {
-        guard let timerDeadline else { return Int32(Self.maxWaitMs) }
-        let nanoseconds = (timerDeadline - .now()).nanoseconds
-        guard nanoseconds > 0 else { return 0 }
-        return Int32(min((nanoseconds + 999_999) / 1_000_000, Self.maxWaitMs))
-    }
-
-    /// Performs the queued commands (under `curlLock`); false once told to shut down.
-    private func performQueuedCommands() -> Bool {
-        let pending = commands.withLockedValue { queue -> [Command] in
-            defer { queue.removeAll(keepingCapacity: true) }
-            return queue
+    /// Makes sure a loop task runs by curl's timer. A task already armed for that time or sooner is kept (when it
+    /// runs early it arms again), so a timer curl pushes back costs nothing.
+    private func armTimer() {
+        guard let deadline = timerDeadline else { return }
+        if let armedTimer, armedTimer.deadline <= deadline { return }
+        armedTimer?.task.cancel()
+        let task = loop.scheduleTask(deadline: deadline) { [self] in
+            armedTimer = nil
+            pass { _ in }
         }
-        for command in pending where !perform(command) { return false }
-        return true
-    }
-
-    /// Performs one command (under `curlLock`); false once shut down.
-    private func perform(_ command: Command) -> Bool {
-        guard !isShutDown else { return false }
-        switch command {
-        case .start(let transfer): add(transfer)
-        case .resume(let transfer):
-            if let easy = transfer.easy { cg_easy_pause(easy, CURLPAUSE_CONT) }
-        case .cancel(let transfer): remove(transfer)
-        case .shutdown:
-            for transfer in Array(live.values) { remove(transfer) }
-            for easy in spareHandles { cg_easy_cleanup(easy) }
-            spareHandles.removeAll()
-            cg_multi_cleanup(multi)
-            isShutDown = true
-            return false
-        }
-        return true
+        armedTimer = (task, deadline)
     }
 
     private func reportCompletions() {
@@ -236,7 +210,7 @@ final class UpstreamClient: Sendable {
         cg_multi_remove_handle(multi, easy)
         live[easy] = nil
         transfer.detach()
-        if spareHandles.count < Self.maxSpareHandles {
+        if spareHandles.count < Self.maxSpareHandles, !isShutDown {
             cg_easy_reset(easy)
             spareHandles.append(easy)
         } else {
@@ -262,7 +236,7 @@ final class UpstreamClient: Sendable {
         if !transfer.isCancelled { transfer.delegate.upstreamCompleted(error: error) }
     }
 
-    // MARK: - curl's socket and timer callbacks (from inside curl calls, so under curlLock)
+    // MARK: - curl's socket and timer callbacks (from inside curl calls, on the loop)
 
     /// curl says which directions it waits for on a socket (`CURL_POLL_*`), or that it is done with it.
     private static let onSocket: curl_socket_callback = { _, fd, what, context, _ in
@@ -282,5 +256,21 @@ final class UpstreamClient: Sendable {
         let client = Unmanaged<UpstreamClient>.fromOpaque(context).takeUnretainedValue()
         client.timerDeadline = timeoutMs < 0 ? nil : .now() + .milliseconds(Int64(timeoutMs))
         return 0
+    }
+}
+
+/// The group's metrics delegate, used for its tick hook: after every tick of a loop, that loop's upstream
+/// client looks for ready upstream sockets (`UpstreamClient.loopTickEnded`).
+final class UpstreamTickHook: NIOEventLoopMetricsDelegate {
+    private let clients = NIOLockedValueBox<[ObjectIdentifier: UpstreamClient]>([:])
+
+    init() {}
+
+    func register(_ client: UpstreamClient) {
+        clients.withLockedValue { $0[ObjectIdentifier(client.loop)] = client }
+    }
+
+    func processedTick(info: NIOEventLoopTickInfo) {
+        clients.withLockedValue { $0[info.eventLoopID] }?.loopTickEnded()
     }
 }

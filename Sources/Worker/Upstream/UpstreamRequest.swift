@@ -7,9 +7,9 @@ struct UpstreamRequest: Sendable {
     var verifyTLS: Bool
 }
 
-/// Receives one transfer's progress. Called from inside curl, on the curl thread or on whichever event loop is
-/// driving curl at that moment, with the client's curl lock held: implementations hop to their own event loop
-/// and must not call back into the client synchronously, except through `notifyAtPassEnd`, which is meant for them.
+/// Receives one transfer's progress. Called from inside curl, on the event loop that drives the client: curl
+/// forbids calls into it from its callbacks, so implementations must not call back into the client synchronously,
+/// except through `notifyAtPassEnd`, which is meant for them.
 protocol UpstreamTransferDelegate: AnyObject, Sendable {
     /// Headers complete: the status and the header fields (names lowercased).
     func upstreamReceivedHead(status: Int, headers: [(name: String, value: String)])
@@ -21,7 +21,8 @@ protocol UpstreamTransferDelegate: AnyObject, Sendable {
 
 /// Told by the `UpstreamClient` when the curl pass it asked about (`notifyAtPassEnd`) has ended.
 protocol UpstreamPassObserver: AnyObject, Sendable {
-    /// Called under the client's curl lock, on whichever thread ran the pass: hand work on, do not do it here.
+    /// Called on the client's event loop when the pass has ended, before the client is done with it: hand work on
+    /// (a task on the loop), do not do it here.
     func upstreamPassEnded()
 }
 

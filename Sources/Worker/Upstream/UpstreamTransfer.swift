@@ -1,14 +1,14 @@
 import CCurl
 import NIOConcurrencyHelpers
 
-/// One upstream HTTP exchange: the curl easy handle it runs on (touched under the client's curl lock only) and the
+/// One upstream HTTP exchange: the curl easy handle it runs on (touched on the client's event loop only) and the
 /// delegate it reports to.
 final class UpstreamTransfer: Sendable {
     let request: UpstreamRequest
     let delegate: UpstreamTransferDelegate
     private let cancelled = NIOLockedValueBox(false)
 
-    // Touched only under the client's curl lock (set in `attach`, cleared in `detach`).
+    // Touched only on the client's event loop (set in `attach`, cleared in `detach`).
     nonisolated(unsafe) private(set) var easy: UnsafeMutableRawPointer?
     nonisolated(unsafe) private var headerList: UnsafeMutablePointer<curl_slist>?
     nonisolated(unsafe) private var headers: [(name: String, value: String)] = []
@@ -63,7 +63,7 @@ final class UpstreamTransfer: Sendable {
         retainedSelf = nil
     }
 
-    // MARK: - curl callbacks (under the client's curl lock)
+    // MARK: - curl callbacks (on the client's event loop)
 
     private static let onHeader: cg_write_callback = { data, size, count, context in
         let length = size * count

@@ -1,0 +1,77 @@
+import Glibc
+import NIOCore
+import NIOPosix
+
+/// Finds the epoll set an NIO event loop waits on, so that the upstream client can nest curl's set in it
+/// (`ReadinessSet.nest(into:)`) and be driven by the loop's thread.
+///
+/// NIO has no API to watch a foreign descriptor, nor to name its selector. The loop's set is found by asking:
+/// a pipe is registered as a channel on the loop, and the epoll descriptor of this process whose entries
+/// (`/proc/self/fdinfo`, `tfd:` lines) list that pipe is the loop's. NIO skips events of descriptors it has no
+/// channel for, so an entry added there wakes the loop and is otherwise ignored by it.
+enum EventLoopEpoll {
+    static func descriptor(of loop: EventLoop) -> EventLoopFuture<CInt> {
+        var ends: [CInt] = [-1, -1]
+        guard pipe(&ends) == 0 else {
+            return loop.makeFailedFuture(EventLoopEpollNotFound(reason: "pipe failed: errno \(errno)"))
+        }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        let (probe, writeEnd) = (ends[0], ends[1])
+        return NIOPipeBootstrap(group: loop).takingOwnershipOfDescriptor(input: probe)
+            .flatMapError { error in
+                close(probe)
+                return loop.makeFailedFuture(error)
+            }
+            .flatMap { channel in
+                let found = Self.epollDescriptor(watching: probe)
+                return channel.close().flatMapThrowing { _ in
+                    guard let found else {
+                        throw EventLoopEpollNotFound(reason: "no epoll descriptor of this process lists the probe pipe")
+                    }
+                    return found
+                }
+            }
+            .always { _ in close(writeEnd) }
+    }
+
+    /// The epoll descriptor of this process whose set holds `target`, read from `/proc/self/fdinfo`.
+    static func epollDescriptor(watching target: CInt) -> CInt? {
+        guard let directory = opendir("/proc/self/fd") else { return nil }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let descriptor = CInt(name), isEpoll(descriptor) else { continue }
+            if watchedDescriptors(ofEpoll: descriptor).contains(target) { return descriptor }
+        }
+        return nil
+    }
+
+    private static func isEpoll(_ descriptor: CInt) -> Bool {
+        var target = [CChar](repeating: 0, count: 64)
+        let length = readlink("/proc/self/fd/\(descriptor)", &target, target.count - 1)
+        guard length > 0 else { return false }
+        return String(decoding: target.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            == "anon_inode:[eventpoll]"
+    }
+
+    /// The descriptors in an epoll set, from its fdinfo lines `tfd:  <fd> events: … data: …`.
+    static func watchedDescriptors(ofEpoll descriptor: CInt) -> [CInt] {
+        guard let file = fopen("/proc/self/fdinfo/\(descriptor)", "r") else { return [] }
+        defer { fclose(file) }
+        var descriptors: [CInt] = []
+        var line = [CChar](repeating: 0, count: 512)
+        while fgets(&line, CInt(line.count), file) != nil {
+            let text = String(cString: line)
+            guard text.hasPrefix("tfd:") else { continue }
+            let fields = text.dropFirst(4).split(separator: " ", omittingEmptySubsequences: true)
+            if let first = fields.first, let watched = CInt(first) { descriptors.append(watched) }
+        }
+        return descriptors
+    }
+}
+
+/// The event loop's epoll set could not be identified.
+struct EventLoopEpollNotFound: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { "cannot find the event loop's epoll set: \(reason)" }
+}
