@@ -36,14 +36,14 @@ final class WorkerServer {
         }()
         let initializeConnection: @Sendable (Channel) -> EventLoopFuture<Void> = { channel in
             channel.eventLoop.makeCompletedFuture {
-                let guardHandler = SlowRequestGuard(timeout: .fromSeconds(config.requestTimeout))
+                let timeouts = ConnectionTimeouts(requestTimeout: .fromSeconds(config.requestTimeout),
+                                                  idleTimeout: .fromSeconds(config.idleTimeout))
                 let sync = channel.pipeline.syncOperations
-                try sync.addHandler(guardHandler)
+                try sync.addHandler(timeouts)
                 try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true,
                                                      withEncoderConfiguration: .init(),
                                                      withDecoderLimitConfiguration: limits)
-                try sync.addHandler(IdleStateHandler(allTimeout: .fromSeconds(config.idleTimeout)))
-                try sync.addHandler(HTTPConnectionHandler(worker: worker, slowRequestGuard: guardHandler))
+                try sync.addHandler(HTTPConnectionHandler(worker: worker, timeouts: timeouts))
                 registry.add(channel)
             }
         }

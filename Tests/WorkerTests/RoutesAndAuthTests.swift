@@ -183,6 +183,33 @@ final class RoutesAndAuthTests: XCTestCase {
         XCTAssertTrue(connection.isClosedByPeer(within: 5))
     }
 
+    func testASlowRequestOnAKeptAliveConnectionIsCutOffToo() throws {
+        let port = try gateway(["REQUEST_TIMEOUT_SECONDS": "0.5"]).port
+        let connection = try TestConnection(port: port)
+        try connection.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertEqual(try connection.readResponse().status, 200)
+        try connection.send("POST /v1/messages HTTP/1.1\r\nHost: x\r\n")
+        XCTAssertTrue(connection.isClosedByPeer(within: 5), "the second request's clock started at its first byte")
+    }
+
+    func testAnIdleKeepAliveConnectionIsClosedAfterTheIdleTimeoutNotBefore() throws {
+        let port = try gateway(["IDLE_TIMEOUT_SECONDS": "0.6", "REQUEST_TIMEOUT_SECONDS": "0.2"]).port
+        let connection = try TestConnection(port: port)
+        try connection.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertEqual(try connection.readResponse().status, 200)
+        let idleFrom = Date()
+        XCTAssertTrue(connection.isClosedByPeer(within: 5))
+        XCTAssertGreaterThan(Date().timeIntervalSince(idleFrom), 0.5, "idle for the idle timeout, not the request timeout")
+    }
+
+    func testAStreamLongerThanTheConnectionTimeoutsIsNotCutOff() throws {
+        let gateway = try gateway(["IDLE_TIMEOUT_SECONDS": "0.3", "REQUEST_TIMEOUT_SECONDS": "0.3"])
+        let response = try gateway.messages(messagesBody(stream: true, scenario: "paced;chunks=8;interval_ms=150"))
+        XCTAssertEqual(response.events.last?.name, "message_stop")
+        let text = response.events.compactMap { ($0.data["delta"] as? [String: Any])?["text"] as? String }.joined()
+        XCTAssertEqual(text, (0..<8).map { "tok\($0) " }.joined())
+    }
+
     func testConcurrencyCapShedsWith529() throws {
         let gateway = try gateway(["MAX_CONCURRENT_UPSTREAM": "1"])
         let holder = try TestConnection(port: gateway.port)

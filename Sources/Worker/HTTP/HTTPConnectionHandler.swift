@@ -20,7 +20,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
     }
 
     private let worker: WorkerContext
-    private let slowRequestGuard: SlowRequestGuard
+    private let timeouts: ConnectionTimeouts
     private var state = State.idle
     private var context: ChannelHandlerContext?
     private var keepAlive = true
@@ -30,9 +30,9 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
     /// A request was counted in `worker.activeRequests` and not yet finished.
     private var requestOpen = false
 
-    init(worker: WorkerContext, slowRequestGuard: SlowRequestGuard) {
+    init(worker: WorkerContext, timeouts: ConnectionTimeouts) {
         self.worker = worker
-        self.slowRequestGuard = slowRequestGuard
+        self.timeouts = timeouts
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -61,7 +61,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
         case .end:
             switch state {
             case .receiving(let head, let body):
-                slowRequestGuard.requestCompleted()
+                timeouts.requestCompleted()
                 state = .responding
                 dispatch(head, body: body, eventLoop: context.eventLoop)
             case .refusing, .responding, .idle:
@@ -72,6 +72,8 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
 
     private func receiveHead(_ httpHead: HTTPRequestHead) {
         guard case .idle = state else { return }
+        // A pipelined request's bytes came with the previous one's: its clock starts now.
+        timeouts.requestBegan()
         worker.requestStarted()
         requestOpen = true
         let head = RequestHead(head: httpHead, requestID: RandomID.make(prefix: "req_"), receivedAt: .now())
@@ -120,11 +122,6 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent, case .idle = state {
-            // Idle keep-alive connection past IDLE_TIMEOUT_SECONDS.
-            context.close(promise: nil)
-            return
-        }
         if event is DrainEvent, case .idle = state {
             context.close(promise: nil)
             return
@@ -167,7 +164,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
         } else {
             state = .idle
         }
-        slowRequestGuard.awaitNextRequest()
+        timeouts.awaitNextRequest()
         guard closeAfter else {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             return
