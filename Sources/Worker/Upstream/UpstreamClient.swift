@@ -1,7 +1,5 @@
 import CCurl
-import NIOConcurrencyHelpers
 import NIOCore
-import NIOPosix
 import Shared
 
 /// The upstream HTTP client of one event loop: a libcurl multi handle driven by that loop's own thread.
@@ -256,21 +254,5 @@ final class UpstreamClient: @unchecked Sendable {
         let client = Unmanaged<UpstreamClient>.fromOpaque(context).takeUnretainedValue()
         client.timerDeadline = timeoutMs < 0 ? nil : .now() + .milliseconds(Int64(timeoutMs))
         return 0
-    }
-}
-
-/// The group's metrics delegate, used for its tick hook: after every tick of a loop, that loop's upstream
-/// client looks for ready upstream sockets (`UpstreamClient.loopTickEnded`).
-final class UpstreamTickHook: NIOEventLoopMetricsDelegate {
-    private let clients = NIOLockedValueBox<[ObjectIdentifier: UpstreamClient]>([:])
-
-    init() {}
-
-    func register(_ client: UpstreamClient) {
-        clients.withLockedValue { $0[ObjectIdentifier(client.loop)] = client }
-    }
-
-    func processedTick(info: NIOEventLoopTickInfo) {
-        clients.withLockedValue { $0[info.eventLoopID] }?.loopTickEnded()
     }
 }
