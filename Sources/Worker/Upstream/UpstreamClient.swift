@@ -28,9 +28,6 @@ final class UpstreamClient: @unchecked Sendable {
     private var armedTimer: (task: Scheduled<Void>, deadline: NIODeadline)?
     /// A task to let curl read ready sockets is queued (found by `loopTickEnded`).
     private var driveQueued = false
-    /// curl read the ready sockets during this tick. Looking again at its end would mostly find nothing, and a
-    /// socket that did become ready meanwhile keeps the loop's next wait short: the look after that tick finds it.
-    private var readThisTick = false
     private var ready: [ReadinessSet.Event] = []
     /// Set by `shutdown`: the multi handle is gone.
     private var isShutDown = false
@@ -122,15 +119,12 @@ final class UpstreamClient: @unchecked Sendable {
     /// reads it. Not done here: NIO has already decided how long it will sleep, and would not see tasks that
     /// curl's callbacks schedule. The ready socket keeps the loop's wait short until the task has run.
     func loopTickEnded() {
-        let justRead = readThisTick
-        readThisTick = false
-        guard !justRead, !driveQueued, !isShutDown, readiness.isWatching else { return }
+        guard !driveQueued, !isShutDown, readiness.isWatching else { return }
         readiness.poll(into: &ready)
         guard !ready.isEmpty else { return }
         driveQueued = true
         loop.execute { [self] in
             driveQueued = false
-            readThisTick = true
             pass { client in
                 var running: Int32 = 0
                 for event in client.ready {
