@@ -12,8 +12,9 @@
 #   blocks still unreachable at exit (e.g. a curl easy handle or a retained Swift box never released).
 #
 # thread: `swift test --sanitize=thread` in .build-tsan, filtered to WorkerTests (override with
-#   --filter …): these drive the worker over real sockets, where requests cross from NIO event-loop
-#   threads to the curl transfer thread and back (body chunks, cancellation, completion callbacks).
+#   --filter …): these drive the worker over real sockets. Each event loop drives its own curl handle, so
+#   curl's callbacks run on the loop; the threads that meet are the tests' own (which call clients and
+#   runtimes from outside and hop onto the loop), the accept thread, and the loops of a multi-loop worker.
 #   ThreadSanitizer reports data races on memory touched from two threads without a happens-before
 #   edge (a lock, a queue hop, an atomic), lock-order inversions, and use of a mutex after destroy.
 #
