@@ -20,14 +20,21 @@ final class EventLoopEpollTests: XCTestCase {
         defer { close(ends[1]) }
         let channel = try NIOPipeBootstrap(group: loops[1]).takingOwnershipOfDescriptor(input: ends[0]).wait()
         defer { try? channel.close().wait() }
-        XCTAssertTrue(EventLoopEpoll.watchedDescriptors(ofEpoll: found[1]).contains(ends[0]))
-        XCTAssertFalse(EventLoopEpoll.watchedDescriptors(ofEpoll: found[0]).contains(ends[0]))
+        var status = stat()
+        XCTAssertEqual(fstat(ends[0], &status), 0)
+        let inode = UInt64(status.st_ino)
+        XCTAssertTrue(EventLoopEpoll.entries(ofEpoll: found[1]).contains { $0 == (ends[0], inode) })
+        XCTAssertFalse(EventLoopEpoll.entries(ofEpoll: found[0]).contains { $0.descriptor == ends[0] })
+        XCTAssertEqual(EventLoopEpoll.epollDescriptor(watching: ends[0], inode: inode), found[1])
+        XCTAssertNil(EventLoopEpoll.epollDescriptor(watching: ends[0], inode: inode + 1), "another file under that number")
     }
 
     func testADescriptorInNoEpollSetIsNotFound() throws {
         var ends: [CInt] = [-1, -1]
         XCTAssertEqual(pipe(&ends), 0)
         defer { ends.forEach { close($0) } }
-        XCTAssertNil(EventLoopEpoll.epollDescriptor(watching: ends[0]))
+        var status = stat()
+        XCTAssertEqual(fstat(ends[0], &status), 0)
+        XCTAssertNil(EventLoopEpoll.epollDescriptor(watching: ends[0], inode: UInt64(status.st_ino)))
     }
 }

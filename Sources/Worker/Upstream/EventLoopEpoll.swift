@@ -6,9 +6,9 @@ import NIOPosix
 /// (`ReadinessSet.nest(into:)`) and be driven by the loop's thread.
 ///
 /// NIO has no API to watch a foreign descriptor, nor to name its selector. The loop's set is found by asking:
-/// a pipe is registered as a channel on the loop, and the epoll descriptor of this process whose entries
-/// (`/proc/self/fdinfo`, `tfd:` lines) list that pipe is the loop's. NIO skips events of descriptors it has no
-/// channel for, so an entry added there wakes the loop and is otherwise ignored by it.
+/// a pipe is registered as a channel on the loop, and the one epoll descriptor of this process whose entries
+/// (`/proc/self/fdinfo`, `tfd:` lines: descriptor number and inode) list that pipe is the loop's. NIO skips events
+/// of descriptors it has no channel for, so an entry added there wakes the loop and is otherwise ignored by it.
 enum EventLoopEpoll {
     static func descriptor(of loop: EventLoop) -> EventLoopFuture<CInt> {
         var ends: [CInt] = [-1, -1]
@@ -23,10 +23,11 @@ enum EventLoopEpoll {
                 return loop.makeFailedFuture(error)
             }
             .flatMap { channel in
-                let found = Self.epollDescriptor(watching: probe)
+                var status = stat()
+                let found = fstat(probe, &status) == 0 ? Self.epollDescriptor(watching: probe, inode: UInt64(status.st_ino)) : nil
                 return channel.close().flatMapThrowing { _ in
                     guard let found else {
-                        throw EventLoopEpollNotFound(reason: "no epoll descriptor of this process lists the probe pipe")
+                        throw EventLoopEpollNotFound(reason: "not exactly one epoll set of this process lists the probe pipe")
                     }
                     return found
                 }
@@ -34,16 +35,21 @@ enum EventLoopEpoll {
             .always { _ in close(writeEnd) }
     }
 
-    /// The epoll descriptor of this process whose set holds `target`, read from `/proc/self/fdinfo`.
-    static func epollDescriptor(watching target: CInt) -> CInt? {
+    /// The one epoll descriptor of this process whose set holds the file `target` (descriptor number and inode,
+    /// so that a stale entry of another set under the same number is not taken for it), read from
+    /// `/proc/self/fdinfo`; nil when there is none or more than one.
+    static func epollDescriptor(watching target: CInt, inode: UInt64) -> CInt? {
         guard let directory = opendir("/proc/self/fd") else { return nil }
         defer { closedir(directory) }
+        var found: [CInt] = []
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             guard let descriptor = CInt(name), isEpoll(descriptor) else { continue }
-            if watchedDescriptors(ofEpoll: descriptor).contains(target) { return descriptor }
+            if entries(ofEpoll: descriptor).contains(where: { $0.descriptor == target && $0.inode == inode }) {
+                found.append(descriptor)
+            }
         }
-        return nil
+        return found.count == 1 ? found[0] : nil
     }
 
     private static func isEpoll(_ descriptor: CInt) -> Bool {
@@ -54,19 +60,23 @@ enum EventLoopEpoll {
             == "anon_inode:[eventpoll]"
     }
 
-    /// The descriptors in an epoll set, from its fdinfo lines `tfd:  <fd> events: … data: …`.
-    static func watchedDescriptors(ofEpoll descriptor: CInt) -> [CInt] {
+    /// The entries of an epoll set, from its fdinfo lines `tfd:  <fd> events: … data: … pos:0 ino:<hex> sdev:…`.
+    static func entries(ofEpoll descriptor: CInt) -> [(descriptor: CInt, inode: UInt64)] {
         guard let file = fopen("/proc/self/fdinfo/\(descriptor)", "r") else { return [] }
         defer { fclose(file) }
-        var descriptors: [CInt] = []
+        var entries: [(descriptor: CInt, inode: UInt64)] = []
         var line = [CChar](repeating: 0, count: 512)
         while fgets(&line, CInt(line.count), file) != nil {
             let text = String(cString: line)
             guard text.hasPrefix("tfd:") else { continue }
-            let fields = text.dropFirst(4).split(separator: " ", omittingEmptySubsequences: true)
-            if let first = fields.first, let watched = CInt(first) { descriptors.append(watched) }
+            let fields = text.dropFirst(4).split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+            guard let first = fields.first, let watched = CInt(first),
+                  let inodeField = fields.first(where: { $0.hasPrefix("ino:") }),
+                  let inode = UInt64(inodeField.dropFirst(4), radix: 16)
+            else { continue }
+            entries.append((watched, inode))
         }
-        return descriptors
+        return entries
     }
 }
 
