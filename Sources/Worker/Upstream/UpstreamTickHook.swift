@@ -4,16 +4,22 @@ import NIOPosix
 
 /// The group's metrics delegate, used for its tick hook: after every tick of a loop, that loop's upstream
 /// client looks for ready upstream sockets (`UpstreamClient.loopTickEnded`).
+///
+/// Holds the clients weakly: a client holds its loop, and the loop holds this hook.
 final class UpstreamTickHook: NIOEventLoopMetricsDelegate {
-    private let clients = NIOLockedValueBox<[ObjectIdentifier: UpstreamClient]>([:])
+    private struct Registration {
+        weak var client: UpstreamClient?
+    }
+
+    private let clients = NIOLockedValueBox<[ObjectIdentifier: Registration]>([:])
 
     init() {}
 
     func register(_ client: UpstreamClient) {
-        clients.withLockedValue { $0[ObjectIdentifier(client.loop)] = client }
+        clients.withLockedValue { $0[ObjectIdentifier(client.loop)] = Registration(client: client) }
     }
 
     func processedTick(info: NIOEventLoopTickInfo) {
-        clients.withLockedValue { $0[info.eventLoopID] }?.loopTickEnded()
+        clients.withLockedValue { $0[info.eventLoopID]?.client }?.loopTickEnded()
     }
 }
