@@ -75,14 +75,14 @@ final class UpstreamClient: @unchecked Sendable {
     /// Starts a transfer; the delegate hears about it on the loop.
     func start(_ request: UpstreamRequest, delegate: UpstreamTransferDelegate) -> UpstreamTransfer {
         let transfer = UpstreamTransfer(request: request, delegate: delegate)
-        onLoop { $0.pass { $0.add(transfer) } }
+        onLoop { [self] in pass { add(transfer) } }
         return transfer
     }
 
     /// Resumes a transfer its delegate paused.
     func resume(_ transfer: UpstreamTransfer) {
-        onLoop { client in
-            client.pass { _ in
+        onLoop { [self] in
+            pass {
                 if let easy = transfer.easy { cg_easy_pause(easy, CURLPAUSE_CONT) }
             }
         }
@@ -91,7 +91,7 @@ final class UpstreamClient: @unchecked Sendable {
     /// Stops a transfer at once (the client left, or a timeout fired). The delegate hears nothing more.
     func cancel(_ transfer: UpstreamTransfer) {
         transfer.markCancelled()
-        onLoop { $0.pass { $0.remove(transfer) } }
+        onLoop { [self] in pass { remove(transfer) } }
     }
 
     /// Ends every transfer and frees the multi handle; completes on the loop.
@@ -125,14 +125,14 @@ final class UpstreamClient: @unchecked Sendable {
         driveQueued = true
         loop.execute { [self] in
             driveQueued = false
-            pass { client in
+            pass {
                 var running: Int32 = 0
-                for event in client.ready {
+                for event in ready {
                     var mask: Int32 = 0
                     if event.readable { mask |= CURL_CSELECT_IN }
                     if event.writable { mask |= CURL_CSELECT_OUT }
                     if event.failed { mask |= CURL_CSELECT_ERR }
-                    cg_multi_socket_action(client.multi, event.fd, mask, &running)
+                    cg_multi_socket_action(multi, event.fd, mask, &running)
                 }
             }
         }
@@ -140,19 +140,19 @@ final class UpstreamClient: @unchecked Sendable {
 
     // MARK: - Driving curl (on the loop)
 
-    private func onLoop(_ body: @escaping @Sendable (UpstreamClient) -> Void) {
+    private func onLoop(_ body: @escaping @Sendable () -> Void) {
         if loop.inEventLoop {
-            body(self)
+            body()
         } else {
-            loop.execute { [self] in body(self) }
+            loop.execute(body)
         }
     }
 
     /// One call into curl and what follows it: curl's timer when due, finished transfers, the timer task re-armed,
     /// and the observers of the pass told.
-    private func pass(_ body: (UpstreamClient) -> Void) {
+    private func pass(_ body: () -> Void) {
         guard !isShutDown else { return }
-        body(self)
+        body()
         runTimerIfDue()
         reportCompletions()
         armTimer()
@@ -178,7 +178,7 @@ final class UpstreamClient: @unchecked Sendable {
         armedTimer?.task.cancel()
         let task = loop.scheduleTask(deadline: deadline) { [self] in
             armedTimer = nil
-            pass { _ in }
+            pass {}
         }
         armedTimer = (task, deadline)
     }
