@@ -26,7 +26,8 @@ final class EventLoopEpollTests: XCTestCase {
         XCTAssertTrue(EventLoopEpoll.entries(ofEpoll: found[1]).contains { $0 == (ends[0], inode) })
         XCTAssertFalse(EventLoopEpoll.entries(ofEpoll: found[0]).contains { $0.descriptor == ends[0] })
         XCTAssertEqual(EventLoopEpoll.epollDescriptor(watching: ends[0], inode: inode), found[1])
-        XCTAssertNil(EventLoopEpoll.epollDescriptor(watching: ends[0], inode: inode + 1), "another file under that number")
+        XCTAssertNil(EventLoopEpoll.epollDescriptor(watching: ends[0], inode: inode + 1),
+                     "another file under that number")
     }
 
     func testADescriptorInNoEpollSetIsNotFound() throws {

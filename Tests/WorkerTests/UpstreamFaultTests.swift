@@ -94,7 +94,8 @@ private final class FullBacklogListener {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && listen(descriptor, 0) == 0 && getsockname(descriptor, $0, &length) == 0
+                bind(descriptor, $0, length) == 0 && listen(descriptor, 0) == 0
+                    && getsockname(descriptor, $0, &length) == 0
             }
         }
         guard bound else { throw POSIXError(.EADDRNOTAVAIL) }

@@ -24,10 +24,12 @@ enum EventLoopEpoll {
             }
             .flatMap { channel in
                 var status = stat()
-                let found = fstat(probe, &status) == 0 ? Self.epollDescriptor(watching: probe, inode: UInt64(status.st_ino)) : nil
+                let found = fstat(probe, &status) == 0
+                    ? Self.epollDescriptor(watching: probe, inode: UInt64(status.st_ino)) : nil
                 return channel.close().flatMapThrowing { _ in
                     guard let found else {
-                        throw EventLoopEpollNotFound(reason: "not exactly one epoll set of this process lists the probe pipe")
+                        throw EventLoopEpollNotFound(
+                            reason: "not exactly one epoll set of this process lists the probe pipe")
                     }
                     return found
                 }
@@ -43,7 +45,9 @@ enum EventLoopEpoll {
         defer { closedir(directory) }
         var found: [CInt] = []
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             guard let descriptor = CInt(name), isEpoll(descriptor) else { continue }
             if entries(ofEpoll: descriptor).contains(where: { $0.descriptor == target && $0.inode == inode }) {
                 found.append(descriptor)
