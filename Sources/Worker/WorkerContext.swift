@@ -12,8 +12,7 @@ final class WorkerContext: Sendable {
     let logger: Logger
     let control: ControlLink?
     let controlPlane: ControlPlane
-    /// One upstream client and one inbox per event loop of the worker, by the loop's identity.
-    private let upstreams: [ObjectIdentifier: UpstreamClient]
+    /// One inbox (with the upstream client it serves) per event loop of the worker, by the loop's identity.
     private let inboxes: [ObjectIdentifier: HandOffInbox]
     /// Upstream requests in flight, against `MAX_CONCURRENT_UPSTREAM`.
     private let inFlight = NIOLockedValueBox(0)
@@ -31,22 +30,16 @@ final class WorkerContext: Sendable {
         self.logger = logger
         self.control = control
         self.controlPlane = controlPlane
-        self.upstreams = Dictionary(uniqueKeysWithValues: upstreams.map { (ObjectIdentifier($0.loop), $0) })
         inboxes = Dictionary(uniqueKeysWithValues: upstreams.map {
             (ObjectIdentifier($0.loop), HandOffInbox(loop: $0.loop, upstream: $0))
         })
     }
 
     /// The upstream client `loop` drives (a loop of this worker's group).
-    func upstream(for loop: EventLoop) -> UpstreamClient {
-        guard let upstream = upstreams[ObjectIdentifier(loop)] else {
-            preconditionFailure("an event loop outside the worker's group")
-        }
-        return upstream
-    }
+    func upstream(for loop: EventLoop) -> UpstreamClient { inbox(for: loop).upstream }
 
     /// Every upstream client of the worker, one per event loop.
-    var allUpstreams: [UpstreamClient] { Array(upstreams.values) }
+    var allUpstreams: [UpstreamClient] { inboxes.values.map(\.upstream) }
 
     /// The inbox through which curl's reports reach `loop` (a loop of this worker's group).
     func inbox(for loop: EventLoop) -> HandOffInbox {

@@ -2,10 +2,8 @@
 #define CCURL_SHIM_H
 
 #include <curl/curl.h>
-/* The upstream client drives curl's sockets with epoll and wakes its thread with an eventfd (Glibc's module
-   does not export these). */
+/* The upstream client keeps curl's sockets in an epoll set (Glibc's module does not export epoll). */
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 
 // libcurl is opened at run time (`cg_curl_load`), by the processes that make upstream calls: the workers. The
 // master runs the same binary but never calls upstream, so it does not map libcurl and the dozen libraries

@@ -7,7 +7,8 @@ import NIOCore
 /// which an exchange does when it cancels, retries or resumes).
 final class HandOffInbox: UpstreamPassObserver {
     private let loop: EventLoop
-    private let upstream: UpstreamClient
+    /// The client whose passes this inbox hears the end of (driven by `loop`).
+    let upstream: UpstreamClient
     private let waiting = NIOLockedValueBox<[AttemptDelegate]>([])
 
     init(loop: EventLoop, upstream: UpstreamClient) {
