@@ -57,20 +57,21 @@ public struct JSONParser {
         return value
     }
 
-    private let buffer: UnsafeBufferPointer<UInt8>
-    private let maxDepth: Int
-    private var position = 0
+    // Internal rather than private: `JSONParser+Skip` and `StreamChunkScanner` read documents with these primitives.
+    let buffer: UnsafeBufferPointer<UInt8>
+    let maxDepth: Int
+    var position = 0
 
-    private init(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+    init(buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.buffer = buffer
         self.maxDepth = maxDepth
     }
 
-    private func error(_ reason: JSONParseError.Reason) -> JSONParseError {
+    func error(_ reason: JSONParseError.Reason) -> JSONParseError {
         JSONParseError(reason: reason, offset: position)
     }
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while position < buffer.count {
             switch buffer[position] {
             case 0x20, 0x09, 0x0A, 0x0D: position += 1
@@ -79,12 +80,12 @@ public struct JSONParser {
         }
     }
 
-    private func peek() throws -> UInt8 {
+    func peek() throws -> UInt8 {
         guard position < buffer.count else { throw error(.unexpectedEnd) }
         return buffer[position]
     }
 
-    private mutating func expect(_ literal: StaticString, value: JSONValue) throws -> JSONValue {
+    mutating func expect(_ literal: StaticString, value: JSONValue) throws -> JSONValue {
         let count = literal.utf8CodeUnitCount
         guard position + count <= buffer.count else { throw error(.unexpectedEnd) }
         let start = literal.utf8Start
@@ -164,7 +165,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseNumber() throws -> JSONValue {
+    mutating func parseNumber() throws -> JSONValue {
         let start = position
         if buffer[position] == UInt8(ascii: "-") { position += 1 }
         guard position < buffer.count else { throw error(.invalidNumber) }
@@ -193,7 +194,7 @@ public struct JSONParser {
 
     private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
-    private mutating func parseString() throws -> String {
+    mutating func parseString() throws -> String {
         position += 1
         let start = position
         // Runs without escapes are copied whole; the decoded bytes are only built once an escape appears.
@@ -282,7 +283,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseHex4() throws -> UInt32 {
+    mutating func parseHex4() throws -> UInt32 {
         guard position + 4 <= buffer.count else { throw error(.unexpectedEnd) }
         var value: UInt32 = 0
         for _ in 0..<4 {

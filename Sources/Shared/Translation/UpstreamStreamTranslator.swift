@@ -36,7 +36,8 @@ public struct UpstreamStreamTranslator {
             return
         }
         do {
-            let chunk = try OpenAI.StreamChunk(json: JSONParser.parse(data))
+            let scanned = data.withUnsafeBufferPointer { StreamChunkScanner.decode($0) }
+            let chunk = try scanned ?? OpenAI.StreamChunk(json: JSONParser.parse(data))
             translator.receive(chunk, into: &events)
         } catch {
             translator.fail(GatewayError(.api, "upstream sent a malformed stream chunk"), into: &events)

@@ -1,0 +1,335 @@
+/// Decodes a Cerebras stream chunk straight from its bytes, without building a `JSONValue` tree first.
+///
+/// At Cerebras speed a worker decodes a chunk every few microseconds, and the generic path (a tree of every
+/// member, then lookups in it) was about a quarter of its CPU. The scanner reads only the members
+/// `StreamChunk(json:)` reads and validates the rest as it skips it, so it accepts no document the parser rejects.
+/// It gives up, returning nil, on any shape it does not decode exactly as `StreamChunk(json:)` does: a member it
+/// reads given twice, an `error` or `message` member, an escaped or non-ASCII key. The caller then takes the
+/// generic path, so the two can never disagree; `StreamChunkScannerTests` holds them to it.
+struct StreamChunkScanner {
+    /// Why the scanner handed a document back to the generic path.
+    private struct Unsupported: Error {}
+
+    private var parser: JSONParser
+
+    private init(_ buffer: UnsafeBufferPointer<UInt8>) {
+        parser = JSONParser(buffer: buffer, maxDepth: JSONParser.defaultMaxDepth)
+    }
+
+    /// The chunk, or nil when the document needs the generic path (it is unusual, or not valid JSON at all).
+    static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> OpenAI.StreamChunk? {
+        var scanner = StreamChunkScanner(bytes)
+        return try? scanner.document()
+    }
+
+    private mutating func document() throws -> OpenAI.StreamChunk {
+        parser.skipWhitespace()
+        guard try parser.peek() == UInt8(ascii: "{") else { throw Unsupported() }
+        let chunk = try root()
+        parser.skipWhitespace()
+        guard parser.position == parser.buffer.count else { throw Unsupported() }
+        return chunk
+    }
+
+    // MARK: - The members read
+
+    private mutating func root() throws -> OpenAI.StreamChunk {
+        var chunk = OpenAI.StreamChunk()
+        var seen = SeenKeys()
+        var members = 0
+        open()
+        while let key = try nextKey(&members) {
+            if Self.key(key, is: "choices") {
+                try seen.first(0)
+                try choices(into: &chunk)
+            } else if Self.key(key, is: "usage") {
+                try seen.first(1)
+                if try isNull() { continue }
+                guard try parser.peek() == UInt8(ascii: "{") else { throw Unsupported() }
+                chunk.usage = try usage()
+            } else if Self.key(key, is: "error") {
+                guard try isNull() else { throw Unsupported() }
+                try seen.first(2)
+            } else {
+                try parser.skipValue(depth: 1)
+            }
+        }
+        return chunk
+    }
+
+    private mutating func choices(into chunk: inout OpenAI.StreamChunk) throws {
+        guard try parser.peek() == UInt8(ascii: "[") else { return try parser.skipValue(depth: 1) }
+        open()
+        var elements = 0
+        while try nextElement(&elements) {
+            if elements == 1, try parser.peek() == UInt8(ascii: "{") {
+                try choice(into: &chunk)
+            } else {
+                try parser.skipValue(depth: 2)
+            }
+        }
+    }
+
+    private mutating func choice(into chunk: inout OpenAI.StreamChunk) throws {
+        var seen = SeenKeys()
+        var members = 0
+        var stopReason: String?
+        var matchedStop: String?
+        open()
+        while let key = try nextKey(&members) {
+            if Self.key(key, is: "delta") {
+                try seen.first(0)
+                if try isNull() { continue }
+                guard try parser.peek() == UInt8(ascii: "{") else { throw Unsupported() }
+                chunk.delta = try delta()
+            } else if Self.key(key, is: "finish_reason") {
+                try seen.first(1)
+                chunk.finishReason = try stringValue(depth: 3)
+            } else if Self.key(key, is: "stop_reason") {
+                try seen.first(2)
+                stopReason = try stringValue(depth: 3)
+            } else if Self.key(key, is: "matched_stop") {
+                try seen.first(3)
+                matchedStop = try stringValue(depth: 3)
+            } else if Self.key(key, is: "message") {
+                throw Unsupported()
+            } else {
+                try parser.skipValue(depth: 3)
+            }
+        }
+        chunk.matchedStop = stopReason ?? matchedStop
+    }
+
+    private mutating func delta() throws -> OpenAI.Delta {
+        var delta = OpenAI.Delta()
+        var seen = SeenKeys()
+        var members = 0
+        var reasoning: String?
+        var reasoningContent: String?
+        open()
+        while let key = try nextKey(&members) {
+            if Self.key(key, is: "content") {
+                try seen.first(0)
+                delta.content = try stringValue(depth: 4)
+            } else if Self.key(key, is: "reasoning") {
+                try seen.first(1)
+                reasoning = try stringValue(depth: 4)
+            } else if Self.key(key, is: "reasoning_content") {
+                try seen.first(2)
+                reasoningContent = try stringValue(depth: 4)
+            } else if Self.key(key, is: "tool_calls") {
+                try seen.first(3)
+                delta.toolCalls = try toolCalls()
+            } else {
+                try parser.skipValue(depth: 4)
+            }
+        }
+        delta.reasoning = reasoning ?? reasoningContent
+        return delta
+    }
+
+    private mutating func toolCalls() throws -> [OpenAI.ToolCallDelta] {
+        guard try parser.peek() == UInt8(ascii: "[") else {
+            try parser.skipValue(depth: 4)
+            return []
+        }
+        var calls: [OpenAI.ToolCallDelta] = []
+        var elements = 0
+        open()
+        while try nextElement(&elements) {
+            // `StreamChunk(json:)` fails the chunk on an entry that is not an object: let it say so.
+            guard try parser.peek() == UInt8(ascii: "{") else { throw Unsupported() }
+            calls.append(try toolCall(position: elements - 1))
+        }
+        return calls
+    }
+
+    private mutating func toolCall(position: Int) throws -> OpenAI.ToolCallDelta {
+        var call = OpenAI.ToolCallDelta(index: position)
+        var seen = SeenKeys()
+        var members = 0
+        open()
+        while let key = try nextKey(&members) {
+            if Self.key(key, is: "index") {
+                try seen.first(0)
+                call.index = try intValue(depth: 6) ?? position
+            } else if Self.key(key, is: "id") {
+                try seen.first(1)
+                call.id = try stringValue(depth: 6)
+            } else if Self.key(key, is: "function") {
+                try seen.first(2)
+                guard try parser.peek() == UInt8(ascii: "{") else {
+                    try parser.skipValue(depth: 6)
+                    continue
+                }
+                try function(into: &call)
+            } else {
+                try parser.skipValue(depth: 6)
+            }
+        }
+        return call
+    }
+
+    private mutating func function(into call: inout OpenAI.ToolCallDelta) throws {
+        var seen = SeenKeys()
+        var members = 0
+        open()
+        while let key = try nextKey(&members) {
+            if Self.key(key, is: "name") {
+                try seen.first(0)
+                call.name = try stringValue(depth: 7)
+            } else if Self.key(key, is: "arguments") {
+                try seen.first(1)
+                call.arguments = try stringValue(depth: 7)
+            } else {
+                try parser.skipValue(depth: 7)
+            }
+        }
+    }
+
+    private mutating func usage() throws -> OpenAI.Usage {
+        var usage = OpenAI.Usage(promptTokens: 0, completionTokens: 0)
+        var seen = SeenKeys()
+        var members = 0
+        open()
+        while let key = try nextKey(&members) {
+            if Self.key(key, is: "prompt_tokens") {
+                try seen.first(0)
+                usage.promptTokens = max(0, try intValue(depth: 2) ?? 0)
+            } else if Self.key(key, is: "completion_tokens") {
+                try seen.first(1)
+                usage.completionTokens = max(0, try intValue(depth: 2) ?? 0)
+            } else if Self.key(key, is: "prompt_tokens_details") {
+                try seen.first(2)
+                usage.cachedTokens = max(0, try cachedTokens() ?? 0)
+            } else {
+                try parser.skipValue(depth: 2)
+            }
+        }
+        return usage
+    }
+
+    private mutating func cachedTokens() throws -> Int? {
+        guard try parser.peek() == UInt8(ascii: "{") else {
+            try parser.skipValue(depth: 2)
+            return nil
+        }
+        var cached: Int?
+        var seen = SeenKeys()
+        var members = 0
+        open()
+        while let key = try nextKey(&members) {
+            if Self.key(key, is: "cached_tokens") {
+                try seen.first(0)
+                cached = try intValue(depth: 3)
+            } else {
+                try parser.skipValue(depth: 3)
+            }
+        }
+        return cached
+    }
+
+    // MARK: - Values, as `JSONValue.stringValue` and `intValue` read them
+
+    /// The string, or nil for any other type (skipped).
+    private mutating func stringValue(depth: Int) throws -> String? {
+        guard try parser.peek() == UInt8(ascii: "\"") else {
+            try parser.skipValue(depth: depth)
+            return nil
+        }
+        return try parser.parseString()
+    }
+
+    /// The number as an integer under `JSONValue.intValue`'s rules, or nil for any other type (skipped).
+    private mutating func intValue(depth: Int) throws -> Int? {
+        switch try parser.peek() {
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parser.parseNumber().intValue
+        default:
+            try parser.skipValue(depth: depth)
+            return nil
+        }
+    }
+
+    private mutating func isNull() throws -> Bool {
+        guard try parser.peek() == UInt8(ascii: "n") else { return false }
+        _ = try parser.expect("null", value: .null)
+        return true
+    }
+
+    // MARK: - Structure
+
+    /// Past the `{` or `[` at `position` (the chunk schema nests seven levels, far inside the parser's limit).
+    private mutating func open() {
+        parser.position += 1
+    }
+
+    /// The next member's key, its colon consumed, or nil past the closing brace. `members` counts the keys read.
+    private mutating func nextKey(_ members: inout Int) throws -> UnsafeBufferPointer<UInt8>? {
+        parser.skipWhitespace()
+        if try parser.peek() == UInt8(ascii: "}") {
+            parser.position += 1
+            return nil
+        }
+        if members > 0 {
+            guard try parser.peek() == UInt8(ascii: ",") else { throw Unsupported() }
+            parser.position += 1
+            parser.skipWhitespace()
+        }
+        guard try parser.peek() == UInt8(ascii: "\"") else { throw Unsupported() }
+        let key = try rawKey()
+        parser.skipWhitespace()
+        guard try parser.peek() == UInt8(ascii: ":") else { throw Unsupported() }
+        parser.position += 1
+        parser.skipWhitespace()
+        members += 1
+        return key
+    }
+
+    /// Whether another element follows, positioned at it. `elements` counts the elements reached.
+    private mutating func nextElement(_ elements: inout Int) throws -> Bool {
+        parser.skipWhitespace()
+        if try parser.peek() == UInt8(ascii: "]") {
+            parser.position += 1
+            return false
+        }
+        if elements > 0 {
+            guard try parser.peek() == UInt8(ascii: ",") else { throw Unsupported() }
+            parser.position += 1
+            parser.skipWhitespace()
+        }
+        elements += 1
+        return true
+    }
+
+    /// The bytes of a key without escapes or non-ASCII bytes (every key the chunk schema has); anything else
+    /// goes to the generic path.
+    private mutating func rawKey() throws -> UnsafeBufferPointer<UInt8> {
+        let start = parser.position + 1
+        var sawNonASCII = false
+        let end = JSONEscapeScan.firstSpecialByte(in: parser.buffer, from: start, sawNonASCII: &sawNonASCII)
+        guard end < parser.buffer.count, parser.buffer[end] == UInt8(ascii: "\""), !sawNonASCII else {
+            throw Unsupported()
+        }
+        parser.position = end + 1
+        return UnsafeBufferPointer(rebasing: parser.buffer[start..<end])
+    }
+
+    private static func key(_ key: UnsafeBufferPointer<UInt8>, is name: StaticString) -> Bool {
+        guard key.count == name.utf8CodeUnitCount else { return false }
+        let expected = name.utf8Start
+        for index in 0..<key.count where key[index] != expected[index] { return false }
+        return true
+    }
+
+    /// The members of one object that the scanner reads, so that a repeated one sends the document to the generic
+    /// path (where the last occurrence wins, as in JavaScript).
+    private struct SeenKeys {
+        private var bits: UInt8 = 0
+
+        mutating func first(_ member: Int) throws {
+            let bit: UInt8 = 1 << member
+            guard bits & bit == 0 else { throw Unsupported() }
+            bits |= bit
+        }
+    }
+}

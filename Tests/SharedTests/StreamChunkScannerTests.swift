@@ -1,0 +1,199 @@
+@testable import Shared
+import Testing
+
+/// `StreamChunkScanner` against the generic path (`JSONParser` then `StreamChunk(json:)`): whatever the scanner
+/// decodes must be exactly what the generic path decodes, and it must decode the chunks Cerebras really sends.
+@Suite("Stream chunk scanner")
+struct StreamChunkScannerTests {
+    private func scanned(_ text: String) -> OpenAI.StreamChunk? {
+        scanned(Array(text.utf8))
+    }
+
+    private func scanned(_ bytes: [UInt8]) -> OpenAI.StreamChunk? {
+        bytes.withUnsafeBufferPointer { StreamChunkScanner.decode($0) }
+    }
+
+    private func generic(_ bytes: [UInt8]) -> OpenAI.StreamChunk? {
+        try? OpenAI.StreamChunk(json: JSONParser.parse(bytes))
+    }
+
+    /// The property every case holds to: a scanned chunk is the generic path's chunk.
+    private func expectAgreement(_ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let fast = scanned(bytes) else { return }
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(generic(bytes) == fast, "scanner and generic path disagree on \(text)", sourceLocation: sourceLocation)
+    }
+
+    /// Every `data:` payload of every golden fixture's upstream stream, `[DONE]` left out.
+    private func fixturePayloads() throws -> [[UInt8]] {
+        var payloads: [[UInt8]] = []
+        for fixture in try FixtureCase.all() {
+            guard let stream = fixture.bytes("openai.stream.sse") else { continue }
+            var parser = SSEParser()
+            parser.append(stream)
+            while let event = try parser.next() {
+                if !event.data.elementsEqual("[DONE]".utf8) { payloads.append(event.data) }
+            }
+        }
+        return payloads
+    }
+
+    @Test("decodes the chunk shapes Cerebras sends, field for field")
+    func commonShapes() throws {
+        let id = #""id":"chatcmpl-67f7","object":"chat.completion.chunk","created":1796289914,"model":"llama3.1-8b","#
+            + #""system_fingerprint":"fp_x","#
+        let role = "{\(id)\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"},\"finish_reason\":null}]}"
+        #expect(scanned(role) == OpenAI.StreamChunk(delta: OpenAI.Delta()))
+
+        let content = "{\(id)\"choices\":[{\"index\":0,\"delta\":{\"content\":\" fake \\\"q\\\" \\u00e9 ü\"},"
+            + "\"finish_reason\":null}]}"
+        #expect(scanned(content) == OpenAI.StreamChunk(delta: OpenAI.Delta(content: " fake \"q\" é ü")))
+
+        let reasoning = "{\(id)\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\"Let me think\"}}]}"
+        #expect(scanned(reasoning) == OpenAI.StreamChunk(delta: OpenAI.Delta(reasoning: "Let me think")))
+
+        let toolStart = "{\(id)\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\","
+            + "\"type\":\"function\",\"function\":{\"name\":\"Read\",\"arguments\":\"\"}}]}}]}"
+        #expect(scanned(toolStart) == OpenAI.StreamChunk(delta: OpenAI.Delta(toolCalls: [
+            OpenAI.ToolCallDelta(index: 0, id: "call_1", name: "Read", arguments: ""),
+        ])))
+
+        let toolArguments = "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":1,\"function\":"
+            + "{\"arguments\":\"{\\\"path\\\":\"}},{\"function\":{\"arguments\":\"x\"}}]}}]}"
+        #expect(scanned(toolArguments) == OpenAI.StreamChunk(delta: OpenAI.Delta(toolCalls: [
+            OpenAI.ToolCallDelta(index: 1, arguments: "{\"path\":"),
+            OpenAI.ToolCallDelta(index: 1, arguments: "x"),
+        ])))
+
+        let finish = "{\(id)\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\",\"stop_reason\":\"END\"}],"
+            + "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":5,\"total_tokens\":17,"
+            + "\"prompt_tokens_details\":{\"cached_tokens\":3}},\"time_info\":{\"queue_time\":0.0001,\"created\":1}}"
+        #expect(scanned(finish) == OpenAI.StreamChunk(
+            delta: OpenAI.Delta(), finishReason: "stop", matchedStop: "END",
+            usage: OpenAI.Usage(promptTokens: 12, completionTokens: 5, cachedTokens: 3)))
+
+        let usageOnly = " {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2}} \n"
+        #expect(scanned(usageOnly) == OpenAI.StreamChunk(usage: OpenAI.Usage(promptTokens: 7, completionTokens: 2)))
+
+        for text in [role, content, reasoning, toolStart, toolArguments, finish, usageOnly] {
+            expectAgreement(Array(text.utf8))
+        }
+    }
+
+    @Test("decodes every chunk of the golden fixtures that carries no error, as the generic path does")
+    func fixtureChunks() throws {
+        let payloads = try fixturePayloads()
+        var decoded = 0
+        for payload in payloads {
+            expectAgreement(payload)
+            let hasError = (try? JSONParser.parse(payload))?["error"].map { !$0.isNull } ?? false
+            if generic(payload) != nil, !hasError {
+                #expect(scanned(payload) != nil, "\(String(decoding: payload, as: UTF8.self))")
+                decoded += 1
+            }
+        }
+        #expect(decoded > 100)
+    }
+
+    @Test("hands unusual documents to the generic path", arguments: [
+        #"{"choices":[{"delta":{"content":"a","content":"b"}}]}"#,  // the generic path keeps the last
+        #"{"choices":[{"delta":{"content":"a"}}],"choices":[]}"#,
+        #"{"choices":[{"message":{"content":"whole"}}]}"#,
+        #"{"error":{"message":"overloaded"},"status_code":503}"#,
+        #"{"choices":[{"delta":{"con\u0074ent":"escaped key"}}]}"#,
+        #"{"choices":[{"delta":{"contént":"x"}}]}"#,
+        #"{"choices":[{"delta":{"tool_calls":["not an object"]}}]}"#,
+        #"{"choices":[{"delta":"not an object"}]}"#,
+        #"{"usage":42}"#,
+        #"[1,2]"#,
+        #""text""#,
+    ])
+    func unusual(_ text: String) {
+        #expect(scanned(text) == nil)
+    }
+
+    @Test("reads values of unexpected types as the generic path does", arguments: [
+        #"{"choices":[{"delta":{"content":7,"reasoning":null,"reasoning_content":"r"},"finish_reason":1}]}"#,
+        #"{"choices":[{"delta":{"reasoning_content":"second","reasoning":"first"}}]}"#,
+        #"{"choices":[{"matched_stop":"second","stop_reason":"first","finish_reason":"stop"}]}"#,
+        #"{"choices":[{"delta":{"tool_calls":null}}]}"#,
+        #"{"choices":[{"delta":{"tool_calls":{"index":0}}}]}"#,
+        #"{"choices":[{"delta":{"tool_calls":[{"index":"3","function":[1]},{"index":2.0,"id":null}]}}]}"#,
+        #"{"choices":[{"delta":null,"matched_stop":"@@","stop_reason":null}]}"#,
+        #"{"choices":["first is not an object",{"delta":{"content":"second"}}]}"#,
+        #"{"choices":{"delta":{"content":"not an array"}}}"#,
+        #"{"usage":{"prompt_tokens":-4,"completion_tokens":1e3,"prompt_tokens_details":null}}"#,
+        #"{"usage":{"prompt_tokens":1.5,"completion_tokens":"2","prompt_tokens_details":{"cached_tokens":9}}}"#,
+        #"{"usage":null,"error":null,"status_code":200}"#,
+        #"{"choices":[{"delta":{"content":"\ud83d\ude00 \ud800 lone"}}],"x":"\udc00"}"#,
+        #"{"x":[[[{"y":[true,false,null,-0.5e-3,"\/\b\f\n\r\t"]}]]],"choices":[{"delta":{"content":"ok"}}]}"#,
+        "\t{ \"choices\" : [ { \"delta\" : { \"content\" : \"spaced\" } } ] }\r\n",
+    ])
+    func unexpectedTypes(_ text: String) {
+        let bytes = Array(text.utf8)
+        #expect(scanned(bytes) != nil)
+        expectAgreement(bytes)
+    }
+
+    @Test("rejects every malformed document the parser rejects", arguments: [
+        #"{"choices":[{"delta":{"content":"a"}}]"#,
+        #"{"choices":[{"delta":{"content":"a"}}]} x"#,
+        #"{"choices":[{"delta":{"content":"a"}},]}"#,
+        #"{"choices":[{"delta":{"content":"a",}}]}"#,
+        #"{"x":01,"choices":[]}"#,
+        #"{"x":-,"choices":[]}"#,
+        #"{"x":1.,"choices":[]}"#,
+        #"{"x":tru,"choices":[]}"#,
+        #"{"x":"\q","choices":[]}"#,
+        #"{"x":"\u12G4","choices":[]}"#,
+        "{\"x\":\"tab\there\",\"choices\":[]}",
+        #"{"x" 1}"#,
+        #"{,}"#,
+        "",
+    ])
+    func malformed(_ text: String) {
+        #expect(scanned(text) == nil)
+        #expect(generic(Array(text.utf8)) == nil)
+    }
+
+    @Test("rejects ill-formed UTF-8 and hostile nesting in members it skips")
+    func skippedMembersAreChecked() {
+        let invalidUTF8 = Array(#"{"x":""#.utf8) + [0xC3, 0x28] + Array(#"","choices":[]}"#.utf8)
+        #expect(scanned(invalidUTF8) == nil)
+        #expect(generic(invalidUTF8) == nil)
+
+        let depth = JSONParser.defaultMaxDepth
+        let tooDeep = #"{"choices":[],"x":"# + String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+            + "}"
+        #expect(scanned(tooDeep) == nil)
+        #expect(generic(Array(tooDeep.utf8)) == nil)
+        let deepEnough = #"{"choices":[],"x":"# + String(repeating: "[", count: depth - 1)
+            + String(repeating: "]", count: depth - 1) + "}"
+        #expect(scanned(deepEnough) == OpenAI.StreamChunk())
+        expectAgreement(Array(deepEnough.utf8))
+    }
+
+    @Test("agrees with the generic path on 40,000 mutations of the fixtures' chunks")
+    func mutations() throws {
+        let payloads = try fixturePayloads()
+        let alphabet = Array(#"{}[],:" \u0-9e.tfn"#.utf8) + [0xC3, 0xA9, 0x80, 0x0A]
+        var random = SplitMix64(seed: 0x5EED_C4A7)
+        var accepted = 0
+        for _ in 0..<40_000 {
+            var bytes = payloads[Int(random.next() % UInt64(payloads.count))]
+            for _ in 0..<(1 + Int(random.next() % 3)) where !bytes.isEmpty {
+                let at = Int(random.next() % UInt64(bytes.count))
+                let byte = alphabet[Int(random.next() % UInt64(alphabet.count))]
+                switch random.next() % 3 {
+                case 0: bytes[at] = byte
+                case 1: bytes.insert(byte, at: at)
+                default: bytes.remove(at: at)
+                }
+            }
+            expectAgreement(bytes)
+            if scanned(bytes) != nil { accepted += 1 }
+        }
+        // Many mutations land inside strings and stay valid: the property was exercised on accepted documents too.
+        #expect(accepted > 1_000)
+    }
+}
