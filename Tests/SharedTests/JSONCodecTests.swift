@@ -61,6 +61,26 @@ struct SSEParserTests {
         #expect(events.first?.name == "x")
     }
 
+    @Test("the same events whatever the split: every cut point, and byte by byte")
+    func splits() throws {
+        let input = Array(": c\r\nevent: x\r\ndata: a\r\ndata: b\r\n\r\ndata:c\r\rdata: d\n\ndata: e\r\n\r\n".utf8)
+        func events(_ pieces: [ArraySlice<UInt8>]) throws -> [String] {
+            var parser = SSEParser()
+            var events: [String] = []
+            for piece in pieces {
+                parser.append(piece)
+                while let event = try parser.next() { events.append(String(decoding: event.data, as: UTF8.self)) }
+            }
+            return events
+        }
+        let whole = try events([input[...]])
+        #expect(whole == ["a\nb", "c", "d", "e"])
+        for cut in 0...input.count {
+            #expect(try events([input[..<cut], input[cut...]]) == whole, "cut at \(cut)")
+        }
+        #expect(try events(input.indices.map { input[$0...$0] }) == whole)
+    }
+
     @Test("a line longer than the limit is an error, not unbounded memory")
     func lineLimit() {
         var parser = SSEParser(maxLineBytes: 1024)

@@ -11,8 +11,7 @@ extension JSONParser {
         case UInt8(ascii: "t"): _ = try expect("true", value: .null)
         case UInt8(ascii: "f"): _ = try expect("false", value: .null)
         case UInt8(ascii: "n"): _ = try expect("null", value: .null)
-        // Number texts are short: the string `parseNumber` makes fits inline and allocates nothing.
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try parseNumber()
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
         case let byte: throw error(.unexpectedByte(byte))
         }
     }

@@ -167,6 +167,12 @@ public struct JSONParser {
 
     mutating func parseNumber() throws -> JSONValue {
         let start = position
+        try skipNumber()
+        return .number(String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<position]), as: UTF8.self))
+    }
+
+    /// Past a number starting at `position`, checking its syntax.
+    mutating func skipNumber() throws {
         if buffer[position] == UInt8(ascii: "-") { position += 1 }
         guard position < buffer.count else { throw error(.invalidNumber) }
         if buffer[position] == UInt8(ascii: "0") {
@@ -189,7 +195,6 @@ public struct JSONParser {
             guard position < buffer.count, isDigit(buffer[position]) else { throw error(.invalidNumber) }
             while position < buffer.count, isDigit(buffer[position]) { position += 1 }
         }
-        return .number(String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<position]), as: UTF8.self))
     }
 
     private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// An incremental Server-Sent Events parser (the WHATWG algorithm, restricted to what chat APIs send).
 ///
 /// `append` bytes as they arrive, then call `next()` until it returns nil. The same input fed whole, line by
@@ -49,27 +51,35 @@ public struct SSEParser {
     }
 
     private mutating func findLineEnd() -> (contentEnd: Int, next: Int)? {
-        var index = max(readIndex, scanIndex)
-        while index < buffer.count {
-            let byte = buffer[index]
-            if byte == 0x0A {
-                scanIndex = index + 1
-                return (index, index + 1)
-            }
-            if byte == 0x0D {
-                // CR LF must not be split across appends into two line ends: wait for the next byte.
-                guard index + 1 < buffer.count else {
-                    scanIndex = index
-                    return nil
-                }
-                let next = buffer[index + 1] == 0x0A ? index + 2 : index + 1
-                scanIndex = next
-                return (index, next)
-            }
-            index += 1
+        let index = buffer.withUnsafeBufferPointer { Self.firstLineBreak(in: $0, from: max(readIndex, scanIndex)) }
+        guard index < buffer.count else {
+            scanIndex = index
+            return nil
         }
-        scanIndex = index
-        return nil
+        if buffer[index] == 0x0A {
+            scanIndex = index + 1
+            return (index, index + 1)
+        }
+        // CR LF must not be split across appends into two line ends: wait for the next byte.
+        guard index + 1 < buffer.count else {
+            scanIndex = index
+            return nil
+        }
+        let next = buffer[index + 1] == 0x0A ? index + 2 : index + 1
+        scanIndex = next
+        return (index, next)
+    }
+
+    /// The index of the first LF or CR at or after `start`, or `bytes.count`. `memchr` looks at many bytes per step:
+    /// at Cerebras speed every line of every chunk passes through here.
+    private static func firstLineBreak(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        guard start < bytes.count, let base = bytes.baseAddress else { return bytes.count }
+        let from = base + start
+        let length = bytes.count - start
+        // Chat APIs end lines with LF; a CR can only matter before the first LF.
+        let lineFeed = memchr(from, 0x0A, length).map { UnsafeRawPointer($0) - UnsafeRawPointer(from) } ?? length
+        let carriageReturn = memchr(from, 0x0D, lineFeed).map { UnsafeRawPointer($0) - UnsafeRawPointer(from) }
+        return start + (carriageReturn ?? lineFeed)
     }
 
     private mutating func process(line: ArraySlice<UInt8>) -> Event? {

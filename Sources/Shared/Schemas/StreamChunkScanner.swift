@@ -304,14 +304,19 @@ struct StreamChunkScanner {
     /// The bytes of a key without escapes or non-ASCII bytes (every key the chunk schema has); anything else
     /// goes to the generic path.
     private mutating func rawKey() throws -> UnsafeBufferPointer<UInt8> {
+        let buffer = parser.buffer
         let start = parser.position + 1
-        var sawNonASCII = false
-        let end = JSONEscapeScan.firstSpecialByte(in: parser.buffer, from: start, sawNonASCII: &sawNonASCII)
-        guard end < parser.buffer.count, parser.buffer[end] == UInt8(ascii: "\""), !sawNonASCII else {
-            throw Unsupported()
+        // Keys are short: a plain loop beats the word-at-a-time scan that pays off in long strings.
+        var end = start
+        while end < buffer.count {
+            let byte = buffer[end]
+            if byte == UInt8(ascii: "\"") { break }
+            guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { throw Unsupported() }
+            end += 1
         }
+        guard end < buffer.count else { throw Unsupported() }
         parser.position = end + 1
-        return UnsafeBufferPointer(rebasing: parser.buffer[start..<end])
+        return UnsafeBufferPointer(rebasing: buffer[start..<end])
     }
 
     private static func key(_ key: UnsafeBufferPointer<UInt8>, is name: StaticString) -> Bool {
