@@ -16,12 +16,15 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CHiredis", path: "Gateway/CHiredis", pkgConfig: "hiredis"),
         .systemLibrary(name: "CCrypto", path: "Gateway/CCrypto", pkgConfig: "libcrypto"),
+        .target(name: "CPlatform", path: "Gateway/CPlatform"),
         .target(
             name: "Shared",
             dependencies: [
-                "CHiredis", "CCrypto",
+                "CHiredis", "CCrypto", "CPlatform",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Gateway/Shared"
         ),

@@ -19,7 +19,7 @@
 #
 # Layout (all under .build-fuzz/, never committed):
 #   pkg/          scratch SwiftPM package: Package.swift copied from Fuzz/, Fuzz -> ../../Fuzz, and Gateway/ a
-#                 snapshot of Sources/{Shared,CHiredis,CCrypto} taken at build time
+#                 snapshot of Sources/{Shared,CHiredis,CCrypto,CPlatform} taken at build time
 #   build/        SwiftPM scratch path;  bin/  the fuzz executables
 #   corpus-<t>/   the working corpus: seeded from the golden fixtures (Tests/Fixtures/*/anthropic.request.json,
 #                 openai.stream.sse, openai.response.json) and Fuzz/seeds/, then grown by libFuzzer. It is kept
@@ -78,7 +78,7 @@ if ((build)); then
     ln -sfn ../../Fuzz "$work/pkg/Fuzz"
     [[ -L "$work/pkg/Gateway" ]] && rm "$work/pkg/Gateway"
     mkdir -p "$work/pkg/Gateway"
-    for module in Shared CHiredis CCrypto; do
+    for module in Shared CHiredis CCrypto CPlatform; do
         rm -rf "$work/pkg/Gateway/$module.new"
         cp -a "$root/Sources/$module" "$work/pkg/Gateway/$module.new"
         if [[ -d "$work/pkg/Gateway/$module" ]] && diff -rq "$work/pkg/Gateway/$module" "$work/pkg/Gateway/$module.new" >/dev/null; then

@@ -75,6 +75,11 @@ struct SSEParserTests {
         }
         let whole = try events([input[...]])
         #expect(whole == ["a\nb", "c", "d", "e"])
+        var partial = SSEParser()
+        partial.append(Array("data: a\n\ndata: par".utf8))
+        _ = try partial.next()
+        #expect(try partial.next() == nil)
+        #expect(partial.pendingByteCount == "data: par".utf8.count)
         for cut in 0...input.count {
             #expect(try events([input[..<cut], input[cut...]]) == whole, "cut at \(cut)")
         }

@@ -12,7 +12,8 @@ import Shared
 ///   `type` is the `event:` name;
 /// - the fold of the events ends with an outcome, and a message outcome serialises to valid JSON;
 /// - a transport failure injected at any cut still leaves a grammatical stream;
-/// - the same bytes as a non-streamed body (`feedCompletion`) also give a grammatical stream.
+/// - the same bytes as a non-streamed body (`feedCompletion`) also give a grammatical stream;
+/// - every `data:` payload the chunk scanner decodes, the generic JSON path decodes to the same chunk.
 func fuzzStream(_ input: [UInt8]) {
     let (body, lengths) = Splits.separate(input)
 
@@ -56,6 +57,17 @@ func fuzzStream(_ input: [UInt8]) {
     checkFold(events)
 
     checkSSEParser(body, cuts: cuts)
+    checkChunkScanner(body)
+}
+
+private func checkChunkScanner(_ body: [UInt8]) {
+    var parser = SSEParser()
+    parser.append(body)
+    while let event = try? parser.next() {
+        guard let scanned = event.data.withUnsafeBufferPointer({ StreamChunkScanner.decode($0) }) else { continue }
+        let generic = try? OpenAI.StreamChunk(json: JSONParser.parse(event.data))
+        check(generic == scanned, "the chunk scanner and the generic path disagree on \(shown(event.data))")
+    }
 }
 
 private func makeStream() -> UpstreamStreamTranslator {

@@ -35,6 +35,9 @@ public struct SSEParser {
         buffer.append(contentsOf: bytes)
     }
 
+    /// Bytes received but not yet part of a complete line (the fuzz harness checks the writer's output leaves none).
+    public var pendingByteCount: Int { buffer.count - readIndex }
+
     /// The next complete event, or nil when more bytes are needed.
     public mutating func next() throws -> Event? {
         while let lineEnd = findLineEnd() {

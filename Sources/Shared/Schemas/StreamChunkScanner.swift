@@ -5,8 +5,8 @@
 /// `StreamChunk(json:)` reads and validates the rest as it skips it, so it accepts no document the parser rejects.
 /// It gives up, returning nil, on any shape it does not decode exactly as `StreamChunk(json:)` does: a member it
 /// reads given twice, an `error` or `message` member, an escaped or non-ASCII key. The caller then takes the
-/// generic path, so the two can never disagree; `StreamChunkScannerTests` holds them to it.
-struct StreamChunkScanner {
+/// generic path, so the two can never disagree; `StreamChunkScannerTests` and the stream fuzz target hold them to it.
+public struct StreamChunkScanner {
     /// Why the scanner handed a document back to the generic path.
     private struct Unsupported: Error {}
 
@@ -17,7 +17,7 @@ struct StreamChunkScanner {
     }
 
     /// The chunk, or nil when the document needs the generic path (it is unusual, or not valid JSON at all).
-    static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> OpenAI.StreamChunk? {
+    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> OpenAI.StreamChunk? {
         var scanner = StreamChunkScanner(bytes)
         return try? scanner.document()
     }
