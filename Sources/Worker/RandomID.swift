@@ -12,19 +12,25 @@ enum RandomID {
     /// 24 base-62 characters carry 142 bits. Each 64-bit draw yields 10 characters (62^10 < 2^64, with the tiny
     /// modulo bias irrelevant for identifiers).
     static func make(prefix: String, length: Int = 24) -> String {
-        let drawCount = (length + 9) / 10
-        let draws = generator.withLockedValue { generator in (0..<drawCount).map { _ in generator.next() } }
-        var bytes = Array(prefix.utf8)
-        bytes.reserveCapacity(bytes.count + length)
-        var remaining = length
-        for var value in draws {
-            for _ in 0..<min(10, remaining) {
-                bytes.append(alphabet[Int(value % 62)])
-                value /= 62
+        // Written straight into the string's storage: one allocation per id (the id outgrows inline storage).
+        String(unsafeUninitializedCapacity: prefix.utf8.count + length) { bytes in
+            var index = 0
+            for byte in prefix.utf8 {
+                bytes[index] = byte
+                index += 1
             }
-            remaining -= min(10, remaining)
+            var remaining = length
+            while remaining > 0 {
+                var value = generator.withLockedValue { $0.next() }
+                for _ in 0..<min(10, remaining) {
+                    bytes[index] = alphabet[Int(value % 62)]
+                    value /= 62
+                    index += 1
+                }
+                remaining -= min(10, remaining)
+            }
+            return index
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -100,6 +100,7 @@ struct GlobTests {
         ("claude-*haiku*", "claude-3-5-haiku-20241022", true), ("claude-*haiku*", "claude-sonnet-4-5", false),
         ("*", "anything", true), ("claude-sonnet-4-5*", "claude-sonnet-4-5[1m]", true),
         ("CLAUDE-*", "claude-x", true), ("a?c", "abc", true), ("a?c", "ac", false), ("*a*b*", "xaybz", true),
+        ("claude-*haiku*", "Claude-3-5-HAIKU", true), ("café-*", "CAFÉ-Model", true), ("café-?", "CAFE-1", false),
     ])
     func matches(_ pattern: String, _ text: String, _ expected: Bool) {
         #expect(Glob(pattern).matches(text) == expected)

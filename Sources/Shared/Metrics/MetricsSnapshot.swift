@@ -15,6 +15,8 @@ public struct MetricsSnapshot: Sendable, Equatable {
             let inOrder = zip(labels, labels.dropFirst()).allSatisfy { $0.0.0 <= $0.1.0 }
             let sorted = inOrder ? labels : labels.sorted { $0.0 < $1.0 }
             var rendered = ""
+            // One allocation, not one per doubling (escaping, rare, may still grow it).
+            rendered.reserveCapacity(sorted.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 })
             for (index, label) in sorted.enumerated() {
                 if index > 0 { rendered += "," }
                 rendered += label.0

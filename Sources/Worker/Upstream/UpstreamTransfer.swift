@@ -89,7 +89,8 @@ final class UpstreamTransfer: Sendable {
         while let last = line.last, last == 0x0D || last == 0x0A || last == 0x20 { line = line.dropLast() }
         if line.starts(with: "HTTP/".utf8) {
             // A new header block (a 1xx interim response precedes the real one).
-            headers.removeAll()
+            headers.removeAll(keepingCapacity: true)
+            headers.reserveCapacity(Self.knownNames.count)
             let parts = line.split(separator: 0x20, maxSplits: 2)
             status = parts.count > 1 ? Int(String(decoding: parts[1], as: UTF8.self)) ?? 0 : 0
         } else if line.isEmpty {
@@ -100,9 +101,19 @@ final class UpstreamTransfer: Sendable {
             guard Self.isKept(name) else { return }
             var value = line[(colon + 1)...]
             while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
-            headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+            // Cerebras's names are mostly longer than a string stores inline: take the literal, not a new copy.
+            let known = Self.knownNames.first { $0.utf8.elementsEqual(name) }
+            headers.append((known ?? String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
         }
     }
+
+    /// The kept names Cerebras sends on every response.
+    private static let knownNames = [
+        "content-type", "retry-after",
+        "x-ratelimit-limit-requests-day", "x-ratelimit-limit-tokens-minute",
+        "x-ratelimit-remaining-requests-day", "x-ratelimit-remaining-tokens-minute",
+        "x-ratelimit-reset-requests-day", "x-ratelimit-reset-tokens-minute",
+    ]
 
     /// The header fields the gateway reads (lowercased names): the body's type, and the upstream's retry and
     /// rate-limit advice (`RetryPolicy`, `UpstreamHeaderMapping`).
