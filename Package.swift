@@ -74,12 +74,12 @@ let package = Package(
             ],
             path: "Benchmarks/GatewayBench"
         ),
-        // Real-socket HTTP client and the fake upstream process, shared by the worker and master tests.
+        // Real-socket HTTP client, loopback sockets and the fake upstream process, shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "SharedTests",
             dependencies: [
-                "Shared",
+                "Shared", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
