@@ -21,6 +21,10 @@ final class MessagesEndToEndTests: XCTestCase {
         let response = try gateway.messages(messagesBody())
         XCTAssertEqual(response.status, 200, response.text)
         XCTAssertTrue(response.headers["request-id"]?.hasPrefix("req_") == true)
+        // The fake's x-ratelimit-*-tokens-minute headers, read from curl's header lines and mapped.
+        XCTAssertEqual(response.headers["anthropic-ratelimit-tokens-limit"], "10000000")
+        XCTAssertEqual(response.headers["anthropic-ratelimit-tokens-remaining"], "9999000")
+        XCTAssertNotNil(response.headers["anthropic-ratelimit-tokens-reset"])
         let message = try XCTUnwrap(try response.json() as? [String: Any])
         XCTAssertEqual(message["model"] as? String, "claude-sonnet-4-5")
         XCTAssertEqual(message["type"] as? String, "message")

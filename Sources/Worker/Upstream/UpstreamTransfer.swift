@@ -82,43 +82,79 @@ final class UpstreamTransfer: Sendable {
         return accepted ? length : Int(CURL_WRITEFUNC_PAUSE)
     }
 
-    /// One header line as curl hands it over (with its CRLF). Parsed on bytes: this runs for every header of
-    /// every upstream response. Only the fields the gateway reads are kept (see `isKept`).
+    /// One header line as curl hands it over (with its CRLF). Parsed on bytes with plain index loops: this runs for
+    /// every header of every upstream response. Only the fields the gateway reads are kept (see `keptName`).
     private func receiveHeaderLine(_ raw: UnsafeBufferPointer<UInt8>) {
-        var line = raw[...]
-        while let last = line.last, last == 0x0D || last == 0x0A || last == 0x20 { line = line.dropLast() }
-        if line.starts(with: "HTTP/".utf8) {
+        var end = raw.count
+        while end > 0, raw[end - 1] == 0x0D || raw[end - 1] == 0x0A || raw[end - 1] == 0x20 { end -= 1 }
+        let line = UnsafeBufferPointer(rebasing: raw[..<end])
+        if Self.startsWithHTTPVersion(line) {
             // A new header block (a 1xx interim response precedes the real one).
             headers.removeAll(keepingCapacity: true)
             headers.reserveCapacity(Self.knownNames.count)
-            let parts = line.split(separator: 0x20, maxSplits: 2)
-            status = parts.count > 1 ? Int(String(decoding: parts[1], as: UTF8.self)) ?? 0 : 0
+            status = Self.statusCode(ofStatusLine: line)
         } else if line.isEmpty {
             guard status >= 200, !isCancelled else { return }
             delegate.upstreamReceivedHead(status: status, headers: headers)
         } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
-            let name = line[..<colon].lazy.map(\.asciiLowercased)
-            guard Self.isKept(name) else { return }
-            var value = line[(colon + 1)...]
-            while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
-            // Cerebras's names are mostly longer than a string stores inline: take the literal, not a new copy.
-            let known = Self.knownNames.first { $0.utf8.elementsEqual(name) }
-            headers.append((known ?? String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+            guard let name = Self.keptName(UnsafeBufferPointer(rebasing: line[..<colon])) else { return }
+            var valueStart = colon + 1
+            while valueStart < line.count, line[valueStart] == 0x20 || line[valueStart] == 0x09 { valueStart += 1 }
+            headers.append((name, String(decoding: UnsafeBufferPointer(rebasing: line[valueStart...]), as: UTF8.self)))
         }
     }
 
-    /// The kept names Cerebras sends on every response.
+    private static func startsWithHTTPVersion(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        line.count >= 5 && line[0] == UInt8(ascii: "H") && line[1] == UInt8(ascii: "T") && line[2] == UInt8(ascii: "T")
+            && line[3] == UInt8(ascii: "P") && line[4] == UInt8(ascii: "/")
+    }
+
+    /// The code of a status line `HTTP/x SP code [SP reason]`; 0 when it has none.
+    static func statusCode(ofStatusLine line: UnsafeBufferPointer<UInt8>) -> Int {
+        guard var index = line.firstIndex(of: 0x20) else { return 0 }
+        index += 1
+        var code = 0
+        var digits = 0
+        while index < line.count, line[index] != 0x20 {
+            let digit = Int(line[index]) - 0x30
+            guard digit >= 0, digit <= 9, digits < 3 else { return 0 }
+            code = code * 10 + digit
+            digits += 1
+            index += 1
+        }
+        return digits == 3 ? code : 0
+    }
+
+    /// The kept names Cerebras sends on every response, as they are stored (taken as literals: they are mostly
+    /// longer than a string stores inline, so a new copy would allocate).
     private static let knownNames = [
         "content-type", "retry-after",
         "x-ratelimit-limit-requests-day", "x-ratelimit-limit-tokens-minute",
         "x-ratelimit-remaining-requests-day", "x-ratelimit-remaining-tokens-minute",
         "x-ratelimit-reset-requests-day", "x-ratelimit-reset-tokens-minute",
     ]
+    private static let knownNameBytes = knownNames.map { Array($0.utf8) }
+    private static let rateLimitPrefix = Array("x-ratelimit-".utf8)
 
-    /// The header fields the gateway reads (lowercased names): the body's type, and the upstream's retry and
-    /// rate-limit advice (`RetryPolicy`, `UpstreamHeaderMapping`).
-    static func isKept(_ name: some Collection<UInt8>) -> Bool {
-        name.elementsEqual("content-type".utf8) || name.elementsEqual("retry-after".utf8)
-            || name.starts(with: "x-ratelimit-".utf8)
+    /// The lowercased name under which a header field is kept, or nil for a field the gateway does not read. Kept:
+    /// the body's type, and the upstream's retry and rate-limit advice (`RetryPolicy`, `UpstreamHeaderMapping`).
+    static func keptName(_ name: UnsafeBufferPointer<UInt8>) -> String? {
+        for (index, known) in knownNameBytes.enumerated() where equalsIgnoringASCIICase(name, known) {
+            return knownNames[index]
+        }
+        guard name.count > rateLimitPrefix.count,
+              equalsIgnoringASCIICase(UnsafeBufferPointer(rebasing: name[..<rateLimitPrefix.count]), rateLimitPrefix)
+        else { return nil }
+        return String(unsafeUninitializedCapacity: name.count) { buffer in
+            for index in 0..<name.count { buffer[index] = name[index].asciiLowercased }
+            return name.count
+        }
+    }
+
+    /// Whether `bytes` spell `lowercased` (an ASCII lowercase name) in any letter case.
+    private static func equalsIgnoringASCIICase(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercased: [UInt8]) -> Bool {
+        guard bytes.count == lowercased.count else { return false }
+        for index in 0..<bytes.count where bytes[index].asciiLowercased != lowercased[index] { return false }
+        return true
     }
 }

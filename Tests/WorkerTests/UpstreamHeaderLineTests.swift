@@ -1,0 +1,41 @@
+import XCTest
+
+@testable import Worker
+
+/// The byte-level reading of curl's header lines: which fields are kept, under which name, and the status code.
+final class UpstreamHeaderLineTests: XCTestCase {
+    private func keptName(_ name: String) -> String? {
+        Array(name.utf8).withUnsafeBufferPointer { UpstreamTransfer.keptName($0) }
+    }
+
+    private func statusCode(_ line: String) -> Int {
+        Array(line.utf8).withUnsafeBufferPointer { UpstreamTransfer.statusCode(ofStatusLine: $0) }
+    }
+
+    func testKeptNamesAreLowercasedWhateverTheirCase() {
+        XCTAssertEqual(keptName("content-type"), "content-type")
+        XCTAssertEqual(keptName("Content-Type"), "content-type")
+        XCTAssertEqual(keptName("RETRY-AFTER"), "retry-after")
+        XCTAssertEqual(keptName("X-RateLimit-Remaining-Tokens-Minute"), "x-ratelimit-remaining-tokens-minute")
+        // A rate-limit field Cerebras does not send today is kept too, under its lowercased name.
+        XCTAssertEqual(keptName("X-RateLimit-Limit-Tokens-Hour"), "x-ratelimit-limit-tokens-hour")
+    }
+
+    func testOtherFieldsAreDropped() {
+        for name in ["", "date", "content-length", "content-typ", "content-types", "x-ratelimit-", "x-ratelimit",
+                     "x-request-id", "retry-after-ms", "cONTENT-tYPE\u{0}"] {
+            XCTAssertNil(keptName(name), name)
+        }
+    }
+
+    func testStatusCodeOfAStatusLine() {
+        XCTAssertEqual(statusCode("HTTP/1.1 200 OK"), 200)
+        XCTAssertEqual(statusCode("HTTP/1.1 429 Too Many Requests"), 429)
+        XCTAssertEqual(statusCode("HTTP/2 503"), 503)
+        XCTAssertEqual(statusCode("HTTP/1.1 100 Continue"), 100)
+        XCTAssertEqual(statusCode("HTTP/1.1"), 0)
+        XCTAssertEqual(statusCode("HTTP/1.1 20 OK"), 0)
+        XCTAssertEqual(statusCode("HTTP/1.1 2000 OK"), 0)
+        XCTAssertEqual(statusCode("HTTP/1.1 2x0 OK"), 0)
+    }
+}
