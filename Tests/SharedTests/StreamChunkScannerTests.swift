@@ -173,6 +173,64 @@ struct StreamChunkScannerTests {
         expectAgreement(Array(deepEnough.utf8))
     }
 
+    @Test("remembers a chunk's skipped members and steps over them in the next chunk, decoding the same")
+    func repeatedMembers() throws {
+        let head = #"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"m","#
+        let first = Array((head + #""choices":[{"index":0,"delta":{"content":"a"},"logprobs":null}]}"#).utf8)
+        let second = Array((head + #""choices":[{"index":0,"delta":{"content":"b"},"logprobs":null}]}"#).utf8)
+        var memo = StreamChunkScanner.RepeatedMembers()
+        let decodedFirst = first.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
+        #expect(decodedFirst == OpenAI.StreamChunk(delta: OpenAI.Delta(content: "a")))
+        #expect(memo.root.map { String(decoding: $0, as: UTF8.self) }
+            == [#""id":"chatcmpl-1""#, #""object":"chat.completion.chunk""#, #""created":1700000000"#, #""model":"m""#])
+        #expect(memo.choice.map { String(decoding: $0, as: UTF8.self) } == [#""index":0"#, #""logprobs":null"#])
+        let kept = memo.root
+        let decodedSecond = second.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
+        #expect(decodedSecond == OpenAI.StreamChunk(delta: OpenAI.Delta(content: "b")))
+        #expect(memo.root == kept)
+
+        // Near misses: a number that goes on, a longer string, a literal followed by junk, whitespace moved.
+        for (previous, next) in [
+            (#"{"created":17,"choices":[]}"#, #"{"created":175,"choices":[]}"#),
+            (#"{"created":17,"choices":[]}"#, #"{"created":17.5,"choices":[]}"#),
+            (#"{"created":17,"choices":[]}"#, #"{"created":17e,"choices":[]}"#),
+            (#"{"id":"ab","choices":[]}"#, #"{"id":"abc","choices":[]}"#),
+            (#"{"x":null,"choices":[]}"#, #"{"x":nullx,"choices":[]}"#),
+            (#"{"x":[1],"choices":[]}"#, #"{"x":[1]]"choices":[]}"#),
+            (#"{"x" : 1 ,"choices":[]}"#, #"{"x" : 1 "choices":[]}"#),
+            (#"{"x":1,"choices":[]}"#, #"{"x":1}"#),
+            (#"{"x":1,"choices":[]}"#, #"{"x":1"#),
+            (#"{"choices":[{"index":0}]}"#, #"{"choices":[{"index":01}]}"#),
+            (#"{"choices":[{"index":0,"delta":{"content":"a"}}]}"#, #"{"choices":[{"index":0}"#),
+        ] {
+            var memo = StreamChunkScanner.RepeatedMembers()
+            _ = Array(previous.utf8).withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
+            #expect(!(memo.root + memo.choice).isEmpty, "\(previous) left members to remember")
+            let bytes = Array(next.utf8)
+            let fast = bytes.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
+            if let fast { #expect(generic(bytes) == fast, "\(next) after \(previous)") }
+            if generic(bytes) == nil { #expect(fast == nil, "\(next) after \(previous)") }
+        }
+    }
+
+    @Test("decodes every fixture stream chunk by chunk with one memo, as without it")
+    func fixtureStreamsWithAMemo() throws {
+        var decoded = 0
+        for fixture in try FixtureCase.all() {
+            guard let stream = fixture.bytes("openai.stream.sse") else { continue }
+            var parser = SSEParser()
+            parser.append(stream)
+            var memo = StreamChunkScanner.RepeatedMembers()
+            while let event = try parser.next() {
+                if event.data.elementsEqual("[DONE]".utf8) { continue }
+                let withMemo = event.data.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
+                #expect(withMemo == scanned(event.data), "\(String(decoding: event.data, as: UTF8.self))")
+                if withMemo != nil { decoded += 1 }
+            }
+        }
+        #expect(decoded > 100)
+    }
+
     @Test("agrees with the generic path on 40,000 mutations of the fixtures' chunks")
     func mutations() throws {
         let payloads = try fixturePayloads()
@@ -180,7 +238,8 @@ struct StreamChunkScannerTests {
         var random = SplitMix64(seed: 0x5EED_C4A7)
         var accepted = 0
         for _ in 0..<40_000 {
-            var bytes = payloads[Int(random.next() % UInt64(payloads.count))]
+            let original = payloads[Int(random.next() % UInt64(payloads.count))]
+            var bytes = original
             for _ in 0..<(1 + Int(random.next() % 3)) where !bytes.isEmpty {
                 let at = Int(random.next() % UInt64(bytes.count))
                 let byte = alphabet[Int(random.next() % UInt64(alphabet.count))]
@@ -192,6 +251,13 @@ struct StreamChunkScannerTests {
             }
             expectAgreement(bytes)
             if scanned(bytes) != nil { accepted += 1 }
+            // The same mutation as the chunk after its original, with the original's members remembered.
+            var memo = StreamChunkScanner.RepeatedMembers()
+            _ = original.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
+            let afterOriginal = bytes.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
+            if let afterOriginal {
+                #expect(generic(bytes) == afterOriginal, "\(String(decoding: bytes, as: UTF8.self))")
+            }
         }
         // Many mutations land inside strings and stay valid: the property was exercised on accepted documents too.
         #expect(accepted > 1_000)

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Decodes a Cerebras stream chunk straight from its bytes, without building a `JSONValue` tree first.
 ///
 /// At Cerebras speed a worker decodes a chunk every few microseconds, and the generic path (a tree of every
@@ -10,15 +12,51 @@ public struct StreamChunkScanner {
     /// Why the scanner handed a document back to the generic path.
     private struct Unsupported: Error {}
 
-    private var parser: JSONParser
+    /// The members one chunk of a stream skipped, kept to recognise them in the next chunk: a stream's chunks repeat
+    /// `"id":…`, `"object":…`, `"created":…`, `"model":…` and their choice's `"index":0` byte for byte.
+    ///
+    /// A member whose bytes equal a remembered one at the same place (the n-th skipped member of the root, or of the
+    /// choice) is stepped over with one comparison. That decodes exactly as scanning it would: the remembered bytes
+    /// were a whole member that was validated and skipped, and a member parses the same wherever it stands. (A
+    /// number that goes on past the remembered bytes leaves a digit where `,` or `}` must follow, and the document
+    /// goes to the generic path as any other unusual one.) Owned by one stream: `UpstreamStreamTranslator`.
+    public struct RepeatedMembers {
+        /// Members longer than this are not kept (a stream remembers at most a few hundred bytes).
+        static let maxMemberBytes = 160
+        /// The first this many skipped members of each object are kept.
+        static let maxMembers = 8
 
-    private init(_ buffer: UnsafeBufferPointer<UInt8>) {
+        /// The skipped members of the root object, and of its first choice, in order.
+        fileprivate(set) var root: [[UInt8]] = []
+        fileprivate(set) var choice: [[UInt8]] = []
+
+        public init() {}
+    }
+
+    private enum SkippedIn { case root, choice }
+
+    private var parser: JSONParser
+    private var memo: RepeatedMembers
+
+    private init(_ buffer: UnsafeBufferPointer<UInt8>, memo: RepeatedMembers) {
         parser = JSONParser(buffer: buffer, maxDepth: JSONParser.defaultMaxDepth)
+        self.memo = memo
     }
 
     /// The chunk, or nil when the document needs the generic path (it is unusual, or not valid JSON at all).
     public static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> OpenAI.StreamChunk? {
-        var scanner = StreamChunkScanner(bytes)
+        var memo = RepeatedMembers()
+        return decode(bytes, repeating: &memo)
+    }
+
+    /// The chunk as `decode(_:)` gives it, stepping over members that repeat the previous chunk's (`memo`, which is
+    /// updated for the next chunk).
+    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>,
+                              repeating memo: inout RepeatedMembers) -> OpenAI.StreamChunk? {
+        // The memo moves into the scanner and back, so that its arrays stay uniquely held and change in place.
+        var scanner = StreamChunkScanner(bytes, memo: RepeatedMembers())
+        swap(&scanner.memo, &memo)
+        defer { swap(&scanner.memo, &memo) }
         return try? scanner.document()
     }
 
@@ -37,8 +75,15 @@ public struct StreamChunkScanner {
         var chunk = OpenAI.StreamChunk()
         var seen = SeenKeys()
         var members = 0
+        var skipped = 0
         open()
-        while let key = try nextKey(&members) {
+        while try nextMember(&members) {
+            if stepOverRemembered(in: .root, ordinal: skipped) {
+                skipped += 1
+                continue
+            }
+            let start = parser.position
+            let key = try readKey()
             if Self.key(key, is: "choices") {
                 try seen.first(0)
                 try choices(into: &chunk)
@@ -52,6 +97,8 @@ public struct StreamChunkScanner {
                 try seen.first(2)
             } else {
                 try parser.skipValue(depth: 1)
+                remember(in: .root, ordinal: skipped, from: start)
+                skipped += 1
             }
         }
         return chunk
@@ -75,8 +122,15 @@ public struct StreamChunkScanner {
         var members = 0
         var stopReason: String?
         var matchedStop: String?
+        var skipped = 0
         open()
-        while let key = try nextKey(&members) {
+        while try nextMember(&members) {
+            if stepOverRemembered(in: .choice, ordinal: skipped) {
+                skipped += 1
+                continue
+            }
+            let start = parser.position
+            let key = try readKey()
             if Self.key(key, is: "delta") {
                 try seen.first(0)
                 if try isNull() { continue }
@@ -95,6 +149,8 @@ public struct StreamChunkScanner {
                 throw Unsupported()
             } else {
                 try parser.skipValue(depth: 3)
+                remember(in: .choice, ordinal: skipped, from: start)
+                skipped += 1
             }
         }
         chunk.matchedStop = stopReason ?? matchedStop
@@ -263,26 +319,74 @@ public struct StreamChunkScanner {
         parser.position += 1
     }
 
-    /// The next member's key, its colon consumed, or nil past the closing brace. `members` counts the keys read.
+    /// The next member's key, its colon consumed, or nil past the closing brace. `members` counts the members.
     private mutating func nextKey(_ members: inout Int) throws -> UnsafeBufferPointer<UInt8>? {
+        guard try nextMember(&members) else { return nil }
+        return try readKey()
+    }
+
+    /// Whether another member follows, positioned at its key; false past the closing brace. `members` counts the
+    /// members reached.
+    private mutating func nextMember(_ members: inout Int) throws -> Bool {
         parser.skipWhitespace()
         if try parser.peek() == UInt8(ascii: "}") {
             parser.position += 1
-            return nil
+            return false
         }
         if members > 0 {
             guard try parser.peek() == UInt8(ascii: ",") else { throw Unsupported() }
             parser.position += 1
             parser.skipWhitespace()
         }
+        members += 1
+        return true
+    }
+
+    /// The key at the position, its colon consumed.
+    private mutating func readKey() throws -> UnsafeBufferPointer<UInt8> {
         guard try parser.peek() == UInt8(ascii: "\"") else { throw Unsupported() }
         let key = try rawKey()
         parser.skipWhitespace()
         guard try parser.peek() == UInt8(ascii: ":") else { throw Unsupported() }
         parser.position += 1
         parser.skipWhitespace()
-        members += 1
         return key
+    }
+
+    // MARK: - Members repeated from the previous chunk
+
+    /// Whether the bytes at the position repeat the `ordinal`-th member skipped in the same object of the previous
+    /// chunk; if they do, the position is past them.
+    private mutating func stepOverRemembered(in object: SkippedIn, ordinal: Int) -> Bool {
+        let list = object == .root ? memo.root : memo.choice
+        guard ordinal < list.count else { return false }
+        let position = parser.position
+        let available = parser.buffer.count - position
+        let matches = list[ordinal].withUnsafeBufferPointer { remembered in
+            remembered.count <= available
+                && memcmp(remembered.baseAddress!, parser.buffer.baseAddress! + position, remembered.count) == 0
+        }
+        if matches { parser.position += list[ordinal].count }
+        return matches
+    }
+
+    /// Keeps the member just skipped (from `start` to the position) as the `ordinal`-th of its object.
+    private mutating func remember(in object: SkippedIn, ordinal: Int, from start: Int) {
+        let length = parser.position - start
+        guard ordinal < RepeatedMembers.maxMembers, length <= RepeatedMembers.maxMemberBytes else { return }
+        let bytes = Array(UnsafeBufferPointer(rebasing: parser.buffer[start..<parser.position]))
+        switch object {
+        case .root: Self.store(bytes, at: ordinal, in: &memo.root)
+        case .choice: Self.store(bytes, at: ordinal, in: &memo.choice)
+        }
+    }
+
+    private static func store(_ bytes: [UInt8], at ordinal: Int, in list: inout [[UInt8]]) {
+        if ordinal < list.count {
+            list[ordinal] = bytes
+        } else if ordinal == list.count {
+            list.append(bytes)
+        }
     }
 
     /// Whether another element follows, positioned at it. `elements` counts the elements reached.

@@ -4,6 +4,8 @@
 public struct UpstreamStreamTranslator {
     private var parser: SSEParser
     public private(set) var translator: OpenAIStreamToAnthropic
+    /// What this stream's chunks repeat of each other, for the scanner to step over.
+    private var repeatedMembers = StreamChunkScanner.RepeatedMembers()
 
     public init(translator: OpenAIStreamToAnthropic, maxLineBytes: Int = 16 * 1024 * 1024) {
         self.translator = translator
@@ -36,7 +38,7 @@ public struct UpstreamStreamTranslator {
             return
         }
         do {
-            let scanned = data.withUnsafeBufferPointer { StreamChunkScanner.decode($0) }
+            let scanned = data.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &repeatedMembers) }
             let chunk = try scanned ?? OpenAI.StreamChunk(json: JSONParser.parse(data))
             translator.receive(chunk, into: &events)
         } catch {
