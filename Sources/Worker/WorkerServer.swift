@@ -40,9 +40,9 @@ final class WorkerServer {
                                                   idleTimeout: .fromSeconds(config.idleTimeout))
                 let sync = channel.pipeline.syncOperations
                 try sync.addHandler(timeouts)
-                try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true,
-                                                     withEncoderConfiguration: .init(),
-                                                     withDecoderLimitConfiguration: limits)
+                // Requests are decoded by NIO; responses are framed and pipelining is handled by the connection
+                // handler itself (see `HTTPConnectionHandler`).
+                try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: limits)))
                 try sync.addHandler(HTTPConnectionHandler(worker: worker, timeouts: timeouts))
                 registry.add(channel)
             }

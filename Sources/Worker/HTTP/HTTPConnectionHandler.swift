@@ -5,11 +5,14 @@ import Shared
 
 /// One client connection: assembles requests within the limits, routes them, writes responses.
 ///
-/// Lifecycle per request: idle → receiving (head seen, body accumulating) → responding → idle. Pipelined
-/// requests are serialised by NIO's `HTTPServerPipelineHandler` in front of this handler.
-final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
+/// Lifecycle per request: idle → receiving (head seen, body accumulating) → responding → idle. Responses are
+/// framed here (`ResponseEncoding`), not by NIO's response encoder. Pipelined requests are answered in order: the
+/// parts of a request that arrive while one is being answered wait in `waiting`, and reading stops until they are
+/// taken up. Reading otherwise goes on during a response, so a connection costs no epoll change per request.
+final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private enum State {
         case idle
@@ -26,9 +29,19 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
     private var keepAlive = true
     /// HEAD responses carry the headers of the GET response and no body.
     private var isHeadRequest = false
+    /// The client speaks HTTP/1.1 or later: a stream is sent chunked (to HTTP/1.0, until the connection closes).
+    private var clientTakesChunks = true
+    /// How the body of the response under way is framed (set by its head).
+    private var framing = ResponseEncoding.Framing.contentLength(0)
     private var exchange: RequestExchange?
     /// A request was counted in `worker.activeRequests` and not yet finished.
     private var requestOpen = false
+    /// Parts of pipelined requests that arrived while a response was under way, in order.
+    private var waiting = CircularBuffer<HTTPServerRequestPart>()
+    /// NIO asked to read while requests were waiting: the read is issued once they have been taken up.
+    private var readHeld = false
+    /// `takeUpWaiting` is running (a response that ends inside it must not start it again).
+    private var takingUpWaiting = false
 
     init(worker: WorkerContext, timeouts: ConnectionTimeouts) {
         self.worker = worker
@@ -46,7 +59,17 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
     // MARK: - Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if case .responding = state {
+            // The next request, pipelined behind the one being answered.
+            waiting.append(part)
+            return
+        }
+        receive(part, eventLoop: context.eventLoop)
+    }
+
+    private func receive(_ part: HTTPServerRequestPart, eventLoop: EventLoop) {
+        switch part {
         case .head(let head):
             receiveHead(head)
         case .body(var chunk):
@@ -63,7 +86,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
             case .receiving(let head, let body):
                 timeouts.requestCompleted()
                 state = .responding
-                dispatch(head, body: body, eventLoop: context.eventLoop)
+                dispatch(head, body: body, eventLoop: eventLoop)
             case .refusing, .responding, .idle:
                 break
             }
@@ -79,6 +102,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
         let head = RequestHead(head: httpHead, requestID: RandomID.make(prefix: "req_"), receivedAt: .now())
         keepAlive = httpHead.isKeepAlive
         isHeadRequest = httpHead.method == .HEAD
+        clientTakesChunks = httpHead.version.major > 1 || (httpHead.version.major == 1 && httpHead.version.minor >= 1)
         if let length = httpHead.headers.first(name: "content-length").flatMap(Int.init),
             length > worker.config.maxBodyBytes
         {
@@ -87,8 +111,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
             return
         }
         if httpHead.headers.first(name: "expect")?.lowercased() == "100-continue" {
-            context?.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: httpHead.version, status: .continue))),
-                                   promise: nil)
+            writeAndFlush(ResponseEncoding.continueHead)
         }
         state = .receiving(head, body: context?.channel.allocator.buffer(capacity: 0) ?? ByteBuffer())
     }
@@ -118,7 +141,41 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
         exchange = nil
         finishRequest()
         state = .idle
+        waiting.removeAll()
         context.fireChannelInactive()
+    }
+
+    /// NIO asks for more bytes (after every read, as the channel reads automatically): held while pipelined
+    /// requests wait, so that a client cannot queue requests without limit.
+    func read(context: ChannelHandlerContext) {
+        guard waiting.isEmpty else {
+            readHeld = true
+            return
+        }
+        context.read()
+    }
+
+    /// Whether the next request's parts can be taken now: no response is under way or refused.
+    private var acceptsParts: Bool {
+        switch state {
+        case .idle, .receiving: true
+        case .responding, .refusing: false
+        }
+    }
+
+    /// After a response: the requests that waited for it are taken up in order, until one is under way again; with
+    /// none left, a held read is issued.
+    private func takeUpWaiting() {
+        guard !takingUpWaiting, let context else { return }
+        takingUpWaiting = true
+        defer { takingUpWaiting = false }
+        while acceptsParts, let part = waiting.popFirst() {
+            receive(part, eventLoop: context.eventLoop)
+        }
+        if waiting.isEmpty, readHeld {
+            readHeld = false
+            context.read()
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -131,7 +188,21 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         worker.logger.debug("connection error", metadata: ["error": "\(error)"])
-        context.close(promise: nil)
+        guard error is HTTPParserError else {
+            context.close(promise: nil)
+            return
+        }
+        // Bytes that are not HTTP: answered 400 unless a response has begun, then closed either way.
+        switch state {
+        case .idle, .receiving:
+            waiting.removeAll()
+            let channel = context.channel
+            var buffer = context.channel.allocator.buffer(capacity: ResponseEncoding.badRequest.utf8CodeUnitCount)
+            buffer.writeStaticString(ResponseEncoding.badRequest)
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+        case .refusing, .responding:
+            context.close(promise: nil)
+        }
     }
 
     // MARK: - ResponseSink
@@ -140,55 +211,83 @@ final class HTTPConnectionHandler: ChannelInboundHandler, ResponseSink {
 
     func sendHead(status: HTTPResponseStatus, headers: HTTPHeaders) {
         guard let context else { return }
-        var headers = headers
-        if !keepAlive || worker.isDraining { headers.replaceOrAdd(name: "connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
-                      promise: nil)
+        // A stream: chunked to HTTP/1.1 clients; to an HTTP/1.0 client it ends when the connection closes.
+        framing = clientTakesChunks ? .chunked : .untilClose
+        if !clientTakesChunks { keepAlive = false }
+        var buffer = context.channel.allocator.buffer(capacity: 512)
+        ResponseEncoding.writeHead(status: status, headers: headers, framing: framing, close: closesAfterResponse,
+                                   into: &buffer)
+        context.write(wrapOutboundOut(buffer), promise: nil)
     }
 
     func sendBody(_ bytes: [UInt8]) {
-        guard let context else { return }
-        var buffer = context.channel.allocator.buffer(capacity: bytes.count)
-        buffer.writeBytes(bytes)
-        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        guard let context, !isHeadRequest, !bytes.isEmpty else { return }
+        var buffer = context.channel.allocator.buffer(capacity: bytes.count + 12)
+        if framing == .chunked {
+            ResponseEncoding.writeChunk(bytes, into: &buffer)
+        } else {
+            buffer.writeBytes(bytes)
+        }
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
     func sendEnd() {
         guard let context else { return }
+        if framing == .chunked, !isHeadRequest {
+            var buffer = context.channel.allocator.buffer(capacity: ResponseEncoding.lastChunk.utf8CodeUnitCount)
+            buffer.writeStaticString(ResponseEncoding.lastChunk)
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        }
+        finishResponse(context)
+    }
+
+    func sendResponse(status: HTTPResponseStatus, headers: HTTPHeaders, body: [UInt8]) {
+        guard let context else { return }
+        framing = .contentLength(body.count)
+        var buffer = context.channel.allocator.buffer(capacity: 512 + body.count)
+        ResponseEncoding.writeHead(status: status, headers: headers, framing: framing, close: closesAfterResponse,
+                                   into: &buffer)
+        if !isHeadRequest { buffer.writeBytes(body) }
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        finishResponse(context)
+    }
+
+    /// Whether the connection closes once the response under way has been sent.
+    private var closesAfterResponse: Bool {
+        // The rest of a refused body may still be arriving: the connection cannot be reused.
+        if case .refusing = state { return true }
+        return !keepAlive || worker.isDraining
+    }
+
+    /// The response is written: flushes it, then closes the connection or takes up the next request.
+    private func finishResponse(_ context: ChannelHandlerContext) {
         exchange = nil
         finishRequest()
-        var closeAfter = !keepAlive || worker.isDraining
-        if case .refusing = state {
-            // The rest of the refused body may still be arriving: the connection cannot be reused.
-            closeAfter = true
-        } else {
-            state = .idle
-        }
         timeouts.awaitNextRequest()
-        guard closeAfter else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        guard !closesAfterResponse else {
+            waiting.removeAll()
+            // Closed once everything written before has gone out (writes complete in order).
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0)))
+                .whenComplete { _ in channel.close(promise: nil) }
             return
         }
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        state = .idle
+        context.flush()
+        takeUpWaiting()
+    }
+
+    private func writeAndFlush(_ bytes: StaticString) {
+        guard let context else { return }
+        var buffer = context.channel.allocator.buffer(capacity: bytes.utf8CodeUnitCount)
+        buffer.writeStaticString(bytes)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
     private func finishRequest() {
         guard requestOpen else { return }
         requestOpen = false
         worker.requestFinished()
-    }
-
-    func sendResponse(status: HTTPResponseStatus, headers: HTTPHeaders, body: [UInt8]) {
-        var headers = headers
-        headers.replaceOrAdd(name: "content-length", value: String(body.count))
-        sendHead(status: status, headers: headers)
-        if !body.isEmpty, !isHeadRequest, let context {
-            var buffer = context.channel.allocator.buffer(capacity: body.count)
-            buffer.writeBytes(body)
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        }
-        sendEnd()
     }
 
     private func sendError(_ error: GatewayError, head: RequestHead) {
