@@ -21,11 +21,11 @@ final class JSONWriterTests: XCTestCase {
         XCTAssertEqual(written { $0.raw("["); $0.int(3); $0.raw(","); $0.int(-4); $0.raw("]") }, "[3,-4]")
     }
 
-    func testRawTextIsCopiedAsItIs() {
+    func testRawTextAndLiteralsAreCopiedAsTheyAre() {
         let dynamic = String(repeating: "é✓", count: 40) + "\u{1F600}"
-        XCTAssertEqual(written { $0.raw(dynamic) }, dynamic)
+        XCTAssertEqual(written { $0.rawText(dynamic) }, dynamic)
         XCTAssertEqual(written { $0.raw("event: ping\n") }, "event: ping\n")
-        XCTAssertEqual(written { $0.raw(Substring("abc").description) }, "abc")
+        XCTAssertEqual(written { $0.rawText(Substring("abc").description) }, "abc")
     }
 
     func testControlCharactersAreEscapedWithLowercaseHex() {

@@ -53,7 +53,7 @@ public struct JSONLogHandler: LogHandler {
         case .string(let text):
             // Numbers logged as strings stay numbers for machines.
             if let number = Double(text), number.isFinite, !text.hasPrefix("+"), text.first != "." {
-                writer.raw(text)
+                writer.rawText(text)
             } else {
                 writer.string(text)
             }

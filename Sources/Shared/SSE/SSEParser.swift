@@ -100,14 +100,26 @@ public struct SSEParser {
         let field = colon.map { line[line.startIndex..<$0] } ?? line
         var value = colon.map { line[($0 + 1)...] } ?? []
         if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
-        if field.elementsEqual("data".utf8) {
+        if Self.field(field, is: "data") {
             if hasData { data.append(0x0A) }
             data.append(contentsOf: value)
             hasData = true
-        } else if field.elementsEqual("event".utf8) {
+        } else if Self.field(field, is: "event") {
             eventName = String(decoding: value, as: UTF8.self)
         }
         return nil
+    }
+
+    /// A byte comparison (the generic `elementsEqual` against a `String.UTF8View` costs more than the rest of a line).
+    private static func field(_ field: ArraySlice<UInt8>, is name: StaticString) -> Bool {
+        guard field.count == name.utf8CodeUnitCount else { return false }
+        let expected = name.utf8Start
+        var offset = 0
+        for byte in field {
+            guard byte == expected[offset] else { return false }
+            offset += 1
+        }
+        return true
     }
 
     private mutating func compact() {

@@ -52,7 +52,7 @@ public enum SSEWriter {
             writer.raw("}\n\n")
         case .messageDelta(let stopReason, let stopSequence, let usage):
             writer.raw("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"")
-            writer.raw(stopReason.rawValue)
+            writer.rawText(stopReason.rawValue)
             writer.raw("\",\"stop_sequence\":")
             if let stopSequence { writer.string(stopSequence) } else { writer.raw("null") }
             writer.raw("},\"usage\":")

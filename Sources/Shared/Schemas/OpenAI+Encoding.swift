@@ -106,7 +106,7 @@ extension OpenAI.ChatRequest {
 extension OpenAI.ChatMessage {
     func write(to writer: inout JSONWriter) {
         writer.raw("{\"role\":\"")
-        writer.raw(role.rawValue)
+        writer.rawText(role.rawValue)
         writer.raw("\"")
         switch content {
         case .none:

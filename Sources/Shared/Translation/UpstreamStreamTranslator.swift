@@ -4,6 +4,7 @@
 public struct UpstreamStreamTranslator {
     private var parser: SSEParser
     public private(set) var translator: OpenAIStreamToAnthropic
+    private static let done = Array("[DONE]".utf8)
     /// What this stream's chunks repeat of each other, for the scanner to step over.
     private var repeatedMembers = StreamChunkScanner.RepeatedMembers()
 
@@ -33,7 +34,7 @@ public struct UpstreamStreamTranslator {
     }
 
     private mutating func handle(_ data: [UInt8], into events: inout [AnthropicEvent]) {
-        if data.elementsEqual("[DONE]".utf8) {
+        if data.count == 6, data.elementsEqual(Self.done) {
             translator.receiveDone(into: &events)
             return
         }
