@@ -12,10 +12,24 @@ final class PlatformTests: XCTestCase {
         }
     }
 
+    func testRFC3339MatchesISO8601FormatOverManyInstants() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let seconds = Int.random(in: 0...253_402_300_799, using: &generator)  // up to 9999-12-31T23:59:59Z
+            let milliseconds = Int.random(in: 0...999, using: &generator)
+            let date = Date(timeIntervalSince1970: Double(seconds) + Double(milliseconds) / 1000 + 0.0001)
+            XCTAssertEqual(RFC3339.format(seconds: seconds, milliseconds: nil), date.ISO8601Format())
+            XCTAssertEqual(RFC3339.format(seconds: seconds, milliseconds: milliseconds),
+                           date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)) + "Z")
+        }
+    }
+
     func testRFC3339RoundsResetsUpAndPadsMilliseconds() {
         XCTAssertEqual(RFC3339.format(1_764_057_600.2, rounding: .up), "2025-11-25T08:00:01Z")
         XCTAssertEqual(RFC3339.format(seconds: 1_764_057_600, milliseconds: 7), "2025-11-25T08:00:00.007Z")
         XCTAssertEqual(RFC3339.format(seconds: 1_764_057_600, milliseconds: nil), "2025-11-25T08:00:00Z")
+        XCTAssertEqual(RFC3339.format(seconds: 0, milliseconds: 0), "1970-01-01T00:00:00.000Z")
+        XCTAssertEqual(RFC3339.format(seconds: 253_402_300_799, milliseconds: 999), "9999-12-31T23:59:59.999Z")
     }
 
     func testWallClockAgreesWithDate() {

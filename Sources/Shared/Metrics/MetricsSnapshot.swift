@@ -10,21 +10,38 @@ public struct MetricsSnapshot: Sendable, Equatable {
 
         public init(_ name: String, _ labels: [(String, String)] = []) {
             self.name = name
-            // Runs for every counted event: callers mostly pass labels already sorted, and values rarely need
-            // escaping, so both are checked before any work is done.
-            let inOrder = zip(labels, labels.dropFirst()).allSatisfy { $0.0.0 <= $0.1.0 }
-            let sorted = inOrder ? labels : labels.sorted { $0.0 < $1.0 }
-            var rendered = ""
-            // One allocation, not one per doubling (escaping, rare, may still grow it).
-            rendered.reserveCapacity(sorted.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 })
-            for (index, label) in sorted.enumerated() {
-                if index > 0 { rendered += "," }
-                rendered += label.0
-                rendered += "=\""
-                rendered += Self.escape(label.1)
-                rendered += "\""
+            // Runs for every counted event, several times per request: written straight into the string's storage,
+            // after checking that the labels (mostly passed in key order) need neither sorting nor escaping.
+            let sorted = Self.isSortedByKey(labels) ? labels : labels.sorted { Self.byteOrder($0.0, $1.0) }
+            var length = 0
+            for (key, value) in sorted { length += key.utf8.count + Self.escapedCount(value) + 4 }
+            self.labels = String(unsafeUninitializedCapacity: length) { output in
+                var end = 0
+                func put(_ byte: UInt8) {
+                    output[end] = byte
+                    end += 1
+                }
+                for (index, (key, value)) in sorted.enumerated() {
+                    if index > 0 { put(UInt8(ascii: ",")) }
+                    for byte in key.utf8 { put(byte) }
+                    put(UInt8(ascii: "="))
+                    put(UInt8(ascii: "\""))
+                    for byte in value.utf8 {
+                        switch byte {
+                        case UInt8(ascii: "\\"), UInt8(ascii: "\""):
+                            put(UInt8(ascii: "\\"))
+                            put(byte)
+                        case 0x0A:
+                            put(UInt8(ascii: "\\"))
+                            put(UInt8(ascii: "n"))
+                        default:
+                            put(byte)
+                        }
+                    }
+                    put(UInt8(ascii: "\""))
+                }
+                return end
             }
-            self.labels = rendered
         }
 
         init(name: String, renderedLabels: String) {
@@ -32,19 +49,24 @@ public struct MetricsSnapshot: Sendable, Equatable {
             labels = renderedLabels
         }
 
-        static func escape(_ value: String) -> String {
-            guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == 0x0A })
-            else { return value }
-            var out = ""
-            for character in value {
-                switch character {
-                case "\\": out += "\\\\"
-                case "\"": out += "\\\""
-                case "\n": out += "\\n"
-                default: out.append(character)
-                }
+        /// A value's length once escaped for the exposition format (`\\`, `\"` and `\n` take two bytes).
+        private static func escapedCount(_ value: String) -> Int {
+            var count = 0
+            for byte in value.utf8 {
+                count += byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") || byte == 0x0A ? 2 : 1
             }
-            return out
+            return count
+        }
+
+        private static func isSortedByKey(_ labels: [(String, String)]) -> Bool {
+            guard labels.count > 1 else { return true }
+            for index in 1..<labels.count where byteOrder(labels[index].0, labels[index - 1].0) { return false }
+            return true
+        }
+
+        /// Label keys are ASCII names: their order is the order of their bytes.
+        private static func byteOrder(_ lhs: String, _ rhs: String) -> Bool {
+            lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
         }
 
         public static func < (lhs: Series, rhs: Series) -> Bool {
