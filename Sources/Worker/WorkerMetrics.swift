@@ -20,10 +20,9 @@ final class WorkerMetrics: Sendable {
     func observe(_ family: MetricFamily, _ labels: [(String, String)] = [], _ value: Double) {
         let series = MetricsSnapshot.Series(family.name, labels)
         snapshot.withLockedValue { snapshot in
-            if snapshot.histograms[series] == nil {
-                snapshot.histograms[series] = MetricsSnapshot.Histogram(bounds: MetricFamily.durationBuckets)
-            }
-            snapshot.histograms[series]?.observe(value)
+            // One hash lookup: the default is built only for a new series.
+            snapshot.histograms[series, default: MetricsSnapshot.Histogram(bounds: MetricFamily.durationBuckets)]
+                .observe(value)
         }
     }
 

@@ -35,8 +35,8 @@ enum Route: Equatable, Sendable {
     }
 
     static func resolve(method: HTTPMethod, uri: String) -> Route {
-        // Any query string is accepted (`?beta=true`).
-        let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
+        // Any query string is accepted (`?beta=true`). The path is a view into the URI: no array, no copy.
+        let path = uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { uri[..<$0] } ?? uri[...]
         func only(_ allowed: HTTPMethod..., route: Route) -> Route {
             if allowed.contains(method) || (method == .HEAD && allowed.contains(.GET)) { return route }
             return .methodNotAllowed(allowed: allowed.map(\.rawValue).joined(separator: ", "))
