@@ -51,7 +51,7 @@ final class ResponseFramingTests: XCTestCase {
         let first = try connection.readResponse()
         XCTAssertEqual(first.status, 200)
         XCTAssertEqual(first.headers["content-length"].flatMap(Int.init), first.body.count)
-        XCTAssertNil(first.headers["connection"])
+        XCTAssertEqual(first.headers["connection"], "keep-alive", "an HTTP/1.0 client needs to hear it")
         try connection.send("GET /health HTTP/1.0\r\nHost: x\r\n\r\n")
         XCTAssertEqual(try connection.readResponse().status, 200)
         XCTAssertTrue(connection.isClosedByPeer(), "HTTP/1.0 without keep-alive closes")
@@ -113,9 +113,10 @@ final class ResponseFramingTests: XCTestCase {
     // MARK: - The bytes of a head
 
     private func head(_ status: HTTPResponseStatus, _ headers: HTTPHeaders, _ framing: ResponseEncoding.Framing,
-                      close: Bool = false) -> String {
+                      _ persistence: ResponseEncoding.Persistence = .implied) -> String {
         var buffer = ByteBuffer()
-        ResponseEncoding.writeHead(status: status, headers: headers, framing: framing, close: close, into: &buffer)
+        ResponseEncoding.writeHead(status: status, headers: headers, framing: framing, persistence: persistence,
+                                   into: &buffer)
         return String(buffer: buffer)
     }
 
@@ -123,11 +124,16 @@ final class ResponseFramingTests: XCTestCase {
         XCTAssertEqual(head(.ok, ["content-type": "application/json", "request-id": "req_1"], .contentLength(12)),
                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nrequest-id: req_1\r\n"
                            + "content-length: 12\r\n\r\n")
-        XCTAssertEqual(head(.tooManyRequests, ["retry-after": "3"], .chunked, close: true),
+        XCTAssertEqual(head(.tooManyRequests, ["retry-after": "3"], .chunked, .close),
                        "HTTP/1.1 429 Too Many Requests\r\nretry-after: 3\r\ntransfer-encoding: chunked\r\n"
                            + "connection: close\r\n\r\n")
         XCTAssertEqual(head(HTTPResponseStatus(statusCode: 529), [:], .untilClose), "HTTP/1.1 529 \r\n\r\n")
         XCTAssertEqual(head(.ok, [:], .contentLength(0)), "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+        XCTAssertEqual(head(.ok, [:], .contentLength(1_234_567_890_123), .keepAlive),
+                       "HTTP/1.1 200 OK\r\ncontent-length: 1234567890123\r\nconnection: keep-alive\r\n\r\n")
+        let long = String(repeating: "x", count: 5_000)
+        XCTAssertEqual(head(.ok, ["x-long": long], .untilClose, .close),
+                       "HTTP/1.1 200 OK\r\nx-long: \(long)\r\nconnection: close\r\n\r\n")
     }
 
     func testHeadLeavesOutFramingFieldsAndFieldsThatWouldSplitIt() {

@@ -215,7 +215,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
         framing = clientTakesChunks ? .chunked : .untilClose
         if !clientTakesChunks { keepAlive = false }
         var buffer = context.channel.allocator.buffer(capacity: 512)
-        ResponseEncoding.writeHead(status: status, headers: headers, framing: framing, close: closesAfterResponse,
+        ResponseEncoding.writeHead(status: status, headers: headers, framing: framing, persistence: persistence,
                                    into: &buffer)
         context.write(wrapOutboundOut(buffer), promise: nil)
     }
@@ -245,11 +245,17 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
         guard let context else { return }
         framing = .contentLength(body.count)
         var buffer = context.channel.allocator.buffer(capacity: 512 + body.count)
-        ResponseEncoding.writeHead(status: status, headers: headers, framing: framing, close: closesAfterResponse,
+        ResponseEncoding.writeHead(status: status, headers: headers, framing: framing, persistence: persistence,
                                    into: &buffer)
         if !isHeadRequest { buffer.writeBytes(body) }
         context.write(wrapOutboundOut(buffer), promise: nil)
         finishResponse(context)
+    }
+
+    /// What the head of the response under way says of the connection.
+    private var persistence: ResponseEncoding.Persistence {
+        if closesAfterResponse { return .close }
+        return clientTakesChunks ? .implied : .keepAlive
     }
 
     /// Whether the connection closes once the response under way has been sent.

@@ -18,21 +18,31 @@ enum ResponseEncoding {
         case untilClose
     }
 
+    /// The `connection` field a head carries.
+    enum Persistence {
+        /// None: HTTP/1.1 keeps the connection by default.
+        case implied
+        /// `connection: close`: the connection closes after this response.
+        case close
+        /// `connection: keep-alive`: an HTTP/1.0 client asked to keep the connection and needs to hear it is kept.
+        case keepAlive
+    }
+
     static let continueHead: StaticString = "HTTP/1.1 100 Continue\r\n\r\n"
     /// The answer to bytes that are not HTTP: nothing after it can be trusted, so the connection closes.
     static let badRequest: StaticString = "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
     static let lastChunk: StaticString = "0\r\n\r\n"
 
-    /// Appends the status line and the header section. The framing fields come from `framing` and `close`: any
+    /// Appends the status line and the header section. The framing fields come from `framing` and `persistence`: any
     /// `content-length`, `transfer-encoding` or `connection` field in `headers` is left out, as is a field whose name
     /// or value could break the section (CR, LF or NUL: an upstream's value must not split the response).
     ///
     /// Written with one bounds check and a copy per piece: going through `ByteBuffer.writeString` and the
     /// strings' UTF-8 views cost more per response than the rest of its bytes together.
-    static func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders, framing: Framing, close: Bool,
-                          into buffer: inout ByteBuffer) {
+    static func writeHead(status: HTTPResponseStatus, headers: HTTPHeaders, framing: Framing,
+                          persistence: Persistence, into buffer: inout ByteBuffer) {
         let reason = status.reasonPhrase
-        var bound = 96 + reason.utf8.count  // status line, framing field, connection field, blank line
+        var bound = 100 + reason.utf8.count  // status line, framing field, connection field, blank line
         for (name, value) in headers { bound += name.utf8.count + value.utf8.count + 4 }
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { output in
             var head = BoundedWriter(output: output)
@@ -54,7 +64,11 @@ enum ResponseEncoding {
             case .untilClose:
                 break
             }
-            if close { head.append("connection: close\r\n") }
+            switch persistence {
+            case .implied: break
+            case .close: head.append("connection: close\r\n")
+            case .keepAlive: head.append("connection: keep-alive\r\n")
+            }
             head.append("\r\n")
             return head.count
         }
