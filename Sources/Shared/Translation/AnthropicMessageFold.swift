@@ -6,10 +6,19 @@ public struct AnthropicMessageFold {
         case failure(GatewayError)
     }
 
-    private enum Block {
-        case text(String)
-        case thinking(String, signature: String)
-        case toolUse(id: String, name: String, json: String)
+    /// One content block as it accumulates. The deltas are appended in place (`blocks[last].text += …`): rebuilding
+    /// the block's string for every delta made a long answer cost time quadratic in its length.
+    private struct Block {
+        enum Kind {
+            case text
+            case thinking
+            case toolUse(id: String, name: String)
+        }
+
+        let kind: Kind
+        /// The text, the thinking, or the tool input's JSON text.
+        var text = ""
+        var signature = ""
     }
 
     private var id = ""
@@ -32,22 +41,19 @@ public struct AnthropicMessageFold {
             break
         case .blockStart(_, let start):
             switch start {
-            case .text: blocks.append(.text(""))
-            case .thinking: blocks.append(.thinking("", signature: ""))
-            case .toolUse(let id, let name): blocks.append(.toolUse(id: id, name: name, json: ""))
+            case .text: blocks.append(Block(kind: .text))
+            case .thinking: blocks.append(Block(kind: .thinking))
+            case .toolUse(let id, let name): blocks.append(Block(kind: .toolUse(id: id, name: name)))
             }
         case .blockDelta(_, let delta):
-            guard let last = blocks.popLast() else { preconditionFailure("delta without an open block") }
-            switch (last, delta) {
-            case (.text(let text), .text(let more)): blocks.append(.text(text + more))
-            case (.thinking(let text, let signature), .thinking(let more)):
-                blocks.append(.thinking(text + more, signature: signature))
-            case (.thinking(let text, _), .signature(let signature)):
-                blocks.append(.thinking(text, signature: signature))
-            case (.toolUse(let id, let name, let json), .inputJSON(let more)):
-                blocks.append(.toolUse(id: id, name: name, json: json + more))
+            guard let last = blocks.indices.last else { preconditionFailure("delta without an open block") }
+            switch (blocks[last].kind, delta) {
+            case (.text, .text(let more)), (.thinking, .thinking(let more)), (.toolUse, .inputJSON(let more)):
+                blocks[last].text += more
+            case (.thinking, .signature(let signature)):
+                blocks[last].signature = signature
             default:
-                preconditionFailure("delta \(delta) does not fit block \(last)")
+                preconditionFailure("delta \(delta) does not fit block \(blocks[last].kind)")
             }
         case .blockStop:
             break
@@ -64,14 +70,16 @@ public struct AnthropicMessageFold {
     private func buildMessage() -> Outcome {
         var content: [JSONValue] = []
         for block in blocks {
-            switch block {
-            case .text(let text):
-                content.append(.object(JSONObject([("type", .string("text")), ("text", .string(text))])))
-            case .thinking(let text, let signature):
+            switch block.kind {
+            case .text:
+                content.append(.object(JSONObject([("type", .string("text")), ("text", .string(block.text))])))
+            case .thinking:
                 content.append(.object(JSONObject([
-                    ("type", .string("thinking")), ("thinking", .string(text)), ("signature", .string(signature)),
+                    ("type", .string("thinking")), ("thinking", .string(block.text)),
+                    ("signature", .string(block.signature)),
                 ])))
-            case .toolUse(let id, let name, let json):
+            case .toolUse(let id, let name):
+                let json = block.text
                 let input: JSONValue
                 if json.isEmpty {
                     input = .object(JSONObject())
