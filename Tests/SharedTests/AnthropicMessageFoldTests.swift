@@ -40,3 +40,43 @@ struct AnthropicMessageFoldTests {
         #expect(message["stop_reason"]?.stringValue == "tool_use")
     }
 }
+
+@Suite("Interleaved tool calls over many fragments")
+struct InterleavedToolCallTests {
+    @Test("a call whose fragments arrive while another is open is buffered whole and sent after it")
+    func bufferedCall() throws {
+        var ids = 0
+        var translator = OpenAIStreamToAnthropic(messageID: "msg_1", model: "m", estimatedInputTokens: 1) {
+            ids += 1
+            return "toolu_\(ids)"
+        }
+        var events: [AnthropicEvent] = []
+        translator.start(into: &events)
+        func send(_ calls: [OpenAI.ToolCallDelta]) {
+            translator.receive(OpenAI.StreamChunk(delta: OpenAI.Delta(toolCalls: calls)), into: &events)
+        }
+        send([OpenAI.ToolCallDelta(index: 0, id: "a", name: "First", arguments: "{\"x\":\"")])
+        send([OpenAI.ToolCallDelta(index: 1, id: "b", name: "Second", arguments: "{\"y\":\"")])
+        let fragments = 50_000
+        for index in 0..<fragments {
+            send([OpenAI.ToolCallDelta(index: 1, arguments: "\(index % 10)")])
+        }
+        send([OpenAI.ToolCallDelta(index: 1, arguments: "\"}")])
+        send([OpenAI.ToolCallDelta(index: 0, arguments: "1\"}")])
+        translator.receive(OpenAI.StreamChunk(finishReason: "tool_calls"), into: &events)
+        translator.receiveDone(into: &events)
+
+        var fold = AnthropicMessageFold()
+        for event in events { fold.consume(event) }
+        guard case .message(let message)? = fold.outcome else {
+            Issue.record("no message: \(String(describing: fold.outcome))")
+            return
+        }
+        let content = try #require(message["content"]?.arrayValue)
+        #expect(content.count == 2)
+        #expect(content[0]["name"]?.stringValue == "First")
+        #expect(content[0]["input"]?["x"]?.stringValue == "1")
+        #expect(content[1]["name"]?.stringValue == "Second")
+        #expect(content[1]["input"]?["y"]?.stringValue == (0..<fragments).map { "\($0 % 10)" }.joined())
+    }
+}

@@ -216,7 +216,9 @@ public struct OpenAIStreamToAnthropic {
     // MARK: - Tool calls
 
     private mutating func receiveToolCall(_ delta: OpenAI.ToolCallDelta, into events: inout [AnthropicEvent]) {
-        var call = toolCalls[delta.index] ?? {
+        // Taken out of the table while it changes, so that its buffered arguments grow in place (a copy left in the
+        // table would make every fragment copy the whole buffer).
+        var call = toolCalls.removeValue(forKey: delta.index) ?? {
             toolOrder.append(delta.index)
             return ToolCall()
         }()
