@@ -363,8 +363,10 @@ public struct StreamChunkScanner {
         let position = parser.position
         let available = parser.buffer.count - position
         let matches = list[ordinal].withUnsafeBufferPointer { remembered in
-            remembered.count <= available
-                && memcmp(remembered.baseAddress!, parser.buffer.baseAddress! + position, remembered.count) == 0
+            guard remembered.count <= available, let start = remembered.baseAddress,
+                  let here = parser.buffer.baseAddress.map({ $0 + position })
+            else { return false }
+            return memcmp(start, here, remembered.count) == 0
         }
         if matches { parser.position += list[ordinal].count }
         return matches

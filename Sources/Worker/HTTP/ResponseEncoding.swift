@@ -108,9 +108,9 @@ private struct BoundedWriter {
     }
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        guard !bytes.isEmpty else { return }
+        guard let source = bytes.baseAddress, let destination = output.baseAddress, !bytes.isEmpty else { return }
         precondition(count + bytes.count <= output.count, "response bytes outgrew their bound")
-        (output.baseAddress! + count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        (destination + count).copyMemory(from: source, byteCount: bytes.count)
         count += bytes.count
     }
 
