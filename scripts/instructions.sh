@@ -78,7 +78,7 @@ fake_port=$(wait_for_line "$work/fake.out" '^LISTENING' 10 | awk '{print $2}')
 : >"$work/empty.env"
 
 for binary in "${binaries[@]}"; do
-    name=$(basename "$(dirname "$binary")")/$(basename "$binary")
+    name=$binary
     objcopy --strip-debug "$binary" "$work/measured"
     env CEREBRAS_API_KEY=csk-bench "CEREBRAS_BASE_URL=http://127.0.0.1:$fake_port/v1" GATEWAY_API_KEYS=bench-key \
         PROMPT_TUNING=false LOG_LEVEL=warning MAX_CONCURRENT_UPSTREAM=4096 "ENV_FILE=$work/empty.env" \
