@@ -19,19 +19,7 @@ enum RESPEncoder {
     }
 
     private static func writeDecimal(_ value: Int, into buffer: inout ByteBuffer) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { raw in
-            var remaining = value
-            var start = raw.count
-            repeat {
-                start -= 1
-                raw[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
-            } while remaining > 0
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[start...]))
-        }
+        DecimalDigits.withDigits(of: UInt(clamping: value)) { buffer.writeBytes($0) }
         writeLineEnd(into: &buffer)
     }
 

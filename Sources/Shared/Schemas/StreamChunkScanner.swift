@@ -77,13 +77,7 @@ public struct StreamChunkScanner {
         var members = 0
         var skipped = 0
         open()
-        while try nextMember(&members) {
-            if stepOverRemembered(in: .root, ordinal: skipped) {
-                skipped += 1
-                continue
-            }
-            let start = parser.position
-            let key = try readKey()
+        while let (key, start) = try nextNewKey(&members, skipped: &skipped, in: .root) {
             if Self.key(key, is: "choices") {
                 try seen.first(0)
                 try choices(into: &chunk)
@@ -124,13 +118,7 @@ public struct StreamChunkScanner {
         var matchedStop: String?
         var skipped = 0
         open()
-        while try nextMember(&members) {
-            if stepOverRemembered(in: .choice, ordinal: skipped) {
-                skipped += 1
-                continue
-            }
-            let start = parser.position
-            let key = try readKey()
+        while let (key, start) = try nextNewKey(&members, skipped: &skipped, in: .choice) {
             if Self.key(key, is: "delta") {
                 try seen.first(0)
                 if try isNull() { continue }
@@ -354,6 +342,22 @@ public struct StreamChunkScanner {
     }
 
     // MARK: - Members repeated from the previous chunk
+
+    /// The key of the next member that does not repeat a remembered one (those are stepped over, counted in
+    /// `skipped`), with the position where the member starts; nil past the closing brace.
+    private mutating func nextNewKey(
+        _ members: inout Int, skipped: inout Int, in object: SkippedIn
+    ) throws -> (key: UnsafeBufferPointer<UInt8>, start: Int)? {
+        while try nextMember(&members) {
+            if stepOverRemembered(in: object, ordinal: skipped) {
+                skipped += 1
+                continue
+            }
+            let start = parser.position
+            return (try readKey(), start)
+        }
+        return nil
+    }
 
     /// Whether the bytes at the position repeat the `ordinal`-th member skipped in the same object of the previous
     /// chunk; if they do, the position is past them.

@@ -116,16 +116,7 @@ private struct BoundedWriter {
 
     /// A non-negative number's decimal digits.
     mutating func appendDecimal(_ value: Int) {
-        var divisor = 1
-        while divisor <= value / 10 { divisor *= 10 }
-        var rest = max(0, value)
-        repeat {
-            precondition(count < output.count, "response bytes outgrew their bound")
-            output[count] = UInt8(ascii: "0") + UInt8(rest / divisor)
-            count += 1
-            rest %= divisor
-            divisor /= 10
-        } while divisor > 0
+        DecimalDigits.withDigits(of: UInt(clamping: value)) { append($0) }
     }
 
     /// A positive number's lowercase hex digits (a chunk size).

@@ -1,0 +1,20 @@
+/// The decimal digits of a non-negative number, produced on the stack for a writer to copy: no intermediate String.
+/// Used wherever numbers are written on a hot path (JSON, RESP commands, response heads).
+public enum DecimalDigits {
+    @inlinable
+    public static func withDigits<Result>(of value: UInt, _ body: (UnsafeRawBufferPointer) throws -> Result)
+        rethrows -> Result
+    {
+        var storage: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for the 20 digits of UInt64.max
+        return try withUnsafeMutableBytes(of: &storage) { buffer in
+            var rest = value
+            var start = buffer.count
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            return try body(UnsafeRawBufferPointer(rebasing: buffer[start...]))
+        }
+    }
+}
