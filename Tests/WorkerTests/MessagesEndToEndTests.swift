@@ -3,20 +3,7 @@ import TestSupport
 import XCTest
 
 /// `/v1/messages` through a real worker (in-process, real sockets) against the real fake-cerebras process.
-final class MessagesEndToEndTests: XCTestCase {
-    var upstream: FakeUpstream!
-    var gateway: GatewayUnderTest!
-
-    override func setUpWithError() throws {
-        upstream = try FakeUpstream()
-        gateway = try GatewayUnderTest(upstream: upstream)
-    }
-
-    override func tearDown() {
-        gateway?.stop()
-        upstream?.stop()
-    }
-
+final class MessagesEndToEndTests: GatewayTestCase {
     func testNonStreamedTextEchoesTheRequestedModel() throws {
         let response = try gateway.messages(messagesBody())
         XCTAssertEqual(response.status, 200, response.text)

@@ -8,20 +8,7 @@ import XCTest
 
 /// The worker frames its own responses and answers pipelined requests itself (`HTTPConnectionHandler`,
 /// `ResponseEncoding`): HTTP/1.0 and HEAD clients, requests queued behind a stream, and the bytes of a head.
-final class ResponseFramingTests: XCTestCase {
-    var upstream: FakeUpstream!
-    var gateway: GatewayUnderTest!
-
-    override func setUpWithError() throws {
-        upstream = try FakeUpstream()
-        gateway = try GatewayUnderTest(upstream: upstream)
-    }
-
-    override func tearDown() {
-        gateway?.stop()
-        upstream?.stop()
-    }
-
+final class ResponseFramingTests: GatewayTestCase {
     private func messagesRequest(version: String = "HTTP/1.1", stream: Bool, text: String = "Hello",
                                  extraHeaders: String = "") throws -> String {
         let body = String(decoding: try JSONSerialization.data(withJSONObject: messagesBody(text, stream: stream)),
