@@ -1,7 +1,7 @@
 /// The decimal digits of a non-negative number, produced on the stack for a writer to copy: no intermediate String.
 /// Used wherever numbers are written on a hot path (JSON, RESP commands, response heads).
 public enum DecimalDigits {
-    @inlinable
+    @inlinable @discardableResult
     public static func withDigits<Result>(of value: UInt, _ body: (UnsafeRawBufferPointer) throws -> Result)
         rethrows -> Result
     {
