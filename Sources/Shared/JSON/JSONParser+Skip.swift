@@ -17,53 +17,22 @@ extension JSONParser {
     }
 
     private mutating func skipObject(depth: Int) throws {
-        guard depth <= maxDepth else { throw error(.tooDeep(limit: maxDepth)) }
-        position += 1
-        skipWhitespace()
-        if try peek() == UInt8(ascii: "}") {
-            position += 1
-            return
-        }
-        while true {
+        if try openContainer(depth: depth, closing: UInt8(ascii: "}")) { return }
+        repeat {
             skipWhitespace()
             guard try peek() == UInt8(ascii: "\"") else { throw error(.unexpectedByte(buffer[position])) }
             try skipString()
-            skipWhitespace()
-            guard try peek() == UInt8(ascii: ":") else { throw error(.unexpectedByte(buffer[position])) }
-            position += 1
-            skipWhitespace()
+            try expectColon()
             try skipValue(depth: depth)
-            skipWhitespace()
-            switch try peek() {
-            case UInt8(ascii: ","): position += 1
-            case UInt8(ascii: "}"):
-                position += 1
-                return
-            case let byte: throw error(.unexpectedByte(byte))
-            }
-        }
+        } while try moreElements(closing: UInt8(ascii: "}"))
     }
 
     private mutating func skipArray(depth: Int) throws {
-        guard depth <= maxDepth else { throw error(.tooDeep(limit: maxDepth)) }
-        position += 1
-        skipWhitespace()
-        if try peek() == UInt8(ascii: "]") {
-            position += 1
-            return
-        }
-        while true {
+        if try openContainer(depth: depth, closing: UInt8(ascii: "]")) { return }
+        repeat {
             skipWhitespace()
             try skipValue(depth: depth)
-            skipWhitespace()
-            switch try peek() {
-            case UInt8(ascii: ","): position += 1
-            case UInt8(ascii: "]"):
-                position += 1
-                return
-            case let byte: throw error(.unexpectedByte(byte))
-            }
-        }
+        } while try moreElements(closing: UInt8(ascii: "]"))
     }
 
     /// Past a string whose opening quote is at `position`.

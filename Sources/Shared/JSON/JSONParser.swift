@@ -111,58 +111,65 @@ public struct JSONParser {
     }
 
     private mutating func parseObject(depth: Int) throws -> JSONValue {
-        guard depth <= maxDepth else { throw error(.tooDeep(limit: maxDepth)) }
-        position += 1
+        if try openContainer(depth: depth, closing: UInt8(ascii: "}")) { return .object(JSONObject([])) }
         var fields: [(key: String, value: JSONValue)] = []
-        skipWhitespace()
-        if try peek() == UInt8(ascii: "}") {
-            position += 1
-            return .object(JSONObject(fields))
-        }
         // Most objects and arrays in requests hold a few members: one allocation instead of growing 1, 2, 4.
         fields.reserveCapacity(4)
-        while true {
+        repeat {
             skipWhitespace()
             guard try peek() == UInt8(ascii: "\"") else { throw error(.unexpectedByte(buffer[position])) }
             let key = try parseString()
-            skipWhitespace()
-            guard try peek() == UInt8(ascii: ":") else { throw error(.unexpectedByte(buffer[position])) }
-            position += 1
-            skipWhitespace()
+            try expectColon()
             fields.append((key, try parseValue(depth: depth)))
-            skipWhitespace()
-            switch try peek() {
-            case UInt8(ascii: ","): position += 1
-            case UInt8(ascii: "}"):
-                position += 1
-                return .object(JSONObject(fields))
-            case let byte: throw error(.unexpectedByte(byte))
-            }
-        }
+        } while try moreElements(closing: UInt8(ascii: "}"))
+        return .object(JSONObject(fields))
     }
 
     private mutating func parseArray(depth: Int) throws -> JSONValue {
-        guard depth <= maxDepth else { throw error(.tooDeep(limit: maxDepth)) }
-        position += 1
+        if try openContainer(depth: depth, closing: UInt8(ascii: "]")) { return .array([]) }
         var elements: [JSONValue] = []
-        skipWhitespace()
-        if try peek() == UInt8(ascii: "]") {
-            position += 1
-            return .array(elements)
-        }
         elements.reserveCapacity(4)  // as for objects
-        while true {
+        repeat {
             skipWhitespace()
             elements.append(try parseValue(depth: depth))
-            skipWhitespace()
-            switch try peek() {
-            case UInt8(ascii: ","): position += 1
-            case UInt8(ascii: "]"):
-                position += 1
-                return .array(elements)
-            case let byte: throw error(.unexpectedByte(byte))
-            }
+        } while try moreElements(closing: UInt8(ascii: "]"))
+        return .array(elements)
+    }
+
+    /// Past a container's opening byte, within the nesting limit. True when the container is empty, and then past
+    /// its `closing` byte too. Shared by the parser and `skipValue`, which must accept exactly the same documents.
+    @inline(__always)
+    mutating func openContainer(depth: Int, closing: UInt8) throws -> Bool {
+        guard depth <= maxDepth else { throw error(.tooDeep(limit: maxDepth)) }
+        position += 1
+        skipWhitespace()
+        guard try peek() == closing else { return false }
+        position += 1
+        return true
+    }
+
+    /// After one of a container's elements: true past a `,` (another follows), false past `closing` (the end).
+    @inline(__always)
+    mutating func moreElements(closing: UInt8) throws -> Bool {
+        skipWhitespace()
+        switch try peek() {
+        case UInt8(ascii: ","):
+            position += 1
+            return true
+        case closing:
+            position += 1
+            return false
+        case let byte: throw error(.unexpectedByte(byte))
         }
+    }
+
+    /// Past the `:` after an object member's key (and the whitespace around it).
+    @inline(__always)
+    mutating func expectColon() throws {
+        skipWhitespace()
+        guard try peek() == UInt8(ascii: ":") else { throw error(.unexpectedByte(buffer[position])) }
+        position += 1
+        skipWhitespace()
     }
 
     mutating func parseNumber() throws -> JSONValue {

@@ -313,32 +313,62 @@ public struct StreamChunkScanner {
         return try readKey()
     }
 
-    /// Whether another member follows, positioned at its key; false past the closing brace. `members` counts the
-    /// members reached.
-    private mutating func nextMember(_ members: inout Int) throws -> Bool {
+    /// Whether another member (before `}`) or element (before `]`) follows, positioned at it; false past `closing`.
+    /// `count` counts the members or elements reached.
+    private mutating func nextItem(closing: UInt8, _ count: inout Int) throws -> Bool {
         parser.skipWhitespace()
-        if try parser.peek() == UInt8(ascii: "}") {
+        if try parser.peek() == closing {
             parser.position += 1
             return false
         }
-        if members > 0 {
+        if count > 0 {
             guard try parser.peek() == UInt8(ascii: ",") else { throw Unsupported() }
             parser.position += 1
             parser.skipWhitespace()
         }
-        members += 1
+        count += 1
         return true
+    }
+
+    private mutating func nextMember(_ members: inout Int) throws -> Bool {
+        try nextItem(closing: UInt8(ascii: "}"), &members)
+    }
+
+    private mutating func nextElement(_ elements: inout Int) throws -> Bool {
+        try nextItem(closing: UInt8(ascii: "]"), &elements)
     }
 
     /// The key at the position, its colon consumed.
     private mutating func readKey() throws -> UnsafeBufferPointer<UInt8> {
         guard try parser.peek() == UInt8(ascii: "\"") else { throw Unsupported() }
         let key = try rawKey()
-        parser.skipWhitespace()
-        guard try parser.peek() == UInt8(ascii: ":") else { throw Unsupported() }
-        parser.position += 1
-        parser.skipWhitespace()
+        try parser.expectColon()
         return key
+    }
+
+    /// The bytes of a key without escapes or non-ASCII bytes (every key the chunk schema has); anything else
+    /// goes to the generic path.
+    private mutating func rawKey() throws -> UnsafeBufferPointer<UInt8> {
+        let buffer = parser.buffer
+        let start = parser.position + 1
+        // Keys are short: a plain loop beats the word-at-a-time scan that pays off in long strings.
+        var end = start
+        while end < buffer.count {
+            let byte = buffer[end]
+            if byte == UInt8(ascii: "\"") { break }
+            guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { throw Unsupported() }
+            end += 1
+        }
+        guard end < buffer.count else { throw Unsupported() }
+        parser.position = end + 1
+        return UnsafeBufferPointer(rebasing: buffer[start..<end])
+    }
+
+    private static func key(_ key: UnsafeBufferPointer<UInt8>, is name: StaticString) -> Bool {
+        guard key.count == name.utf8CodeUnitCount else { return false }
+        let expected = name.utf8Start
+        for index in 0..<key.count where key[index] != expected[index] { return false }
+        return true
     }
 
     // MARK: - Members repeated from the previous chunk
@@ -395,46 +425,7 @@ public struct StreamChunkScanner {
         }
     }
 
-    /// Whether another element follows, positioned at it. `elements` counts the elements reached.
-    private mutating func nextElement(_ elements: inout Int) throws -> Bool {
-        parser.skipWhitespace()
-        if try parser.peek() == UInt8(ascii: "]") {
-            parser.position += 1
-            return false
-        }
-        if elements > 0 {
-            guard try parser.peek() == UInt8(ascii: ",") else { throw Unsupported() }
-            parser.position += 1
-            parser.skipWhitespace()
-        }
-        elements += 1
-        return true
-    }
-
-    /// The bytes of a key without escapes or non-ASCII bytes (every key the chunk schema has); anything else
-    /// goes to the generic path.
-    private mutating func rawKey() throws -> UnsafeBufferPointer<UInt8> {
-        let buffer = parser.buffer
-        let start = parser.position + 1
-        // Keys are short: a plain loop beats the word-at-a-time scan that pays off in long strings.
-        var end = start
-        while end < buffer.count {
-            let byte = buffer[end]
-            if byte == UInt8(ascii: "\"") { break }
-            guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { throw Unsupported() }
-            end += 1
-        }
-        guard end < buffer.count else { throw Unsupported() }
-        parser.position = end + 1
-        return UnsafeBufferPointer(rebasing: buffer[start..<end])
-    }
-
-    private static func key(_ key: UnsafeBufferPointer<UInt8>, is name: StaticString) -> Bool {
-        guard key.count == name.utf8CodeUnitCount else { return false }
-        let expected = name.utf8Start
-        for index in 0..<key.count where key[index] != expected[index] { return false }
-        return true
-    }
+    // MARK: - Members given twice
 
     /// The members of one object that the scanner reads, so that a repeated one sends the document to the generic
     /// path (where the last occurrence wins, as in JavaScript).
