@@ -94,6 +94,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MasterTests", dependencies: ["Shared", "Master", "TestSupport"]),
+        // The fuzz targets' checks (also built by scripts/fuzz.sh with libFuzzer and ASan, see Fuzz/README.md),
+        // here without sanitizers so every `swift test` compiles them and replays the seeds through them.
+        .target(name: "FuzzChecks", dependencies: ["Shared"], path: "Fuzz/Sources/FuzzChecks"),
+        .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzChecks"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -28,11 +28,14 @@ let package = Package(
             ],
             path: "Gateway/Shared"
         ),
+        // The checks themselves; the gateway's own Package.swift builds this target too, and its
+        // FuzzReplayTests run every seed and regression input through it on each `swift test`.
+        .target(name: "FuzzChecks", dependencies: ["Shared"], path: "Fuzz/Sources/FuzzChecks"),
         .target(name: "CFuzzerDriver", path: "Fuzz/Sources/CFuzzerDriver"),
-        .target(name: "FuzzSupport", dependencies: ["Shared", "CFuzzerDriver"], path: "Fuzz/Sources/FuzzSupport"),
-        .executableTarget(name: "FuzzRequest", dependencies: ["Shared", "FuzzSupport"], path: "Fuzz/Sources/FuzzRequest"),
-        .executableTarget(name: "FuzzStream", dependencies: ["Shared", "FuzzSupport"], path: "Fuzz/Sources/FuzzStream"),
-        .executableTarget(name: "FuzzControl", dependencies: ["Shared", "FuzzSupport"], path: "Fuzz/Sources/FuzzControl"),
+        .target(name: "FuzzDriver", dependencies: ["CFuzzerDriver"], path: "Fuzz/Sources/FuzzDriver"),
+        .executableTarget(name: "FuzzRequest", dependencies: ["FuzzChecks", "FuzzDriver"], path: "Fuzz/Sources/FuzzRequest"),
+        .executableTarget(name: "FuzzStream", dependencies: ["FuzzChecks", "FuzzDriver"], path: "Fuzz/Sources/FuzzStream"),
+        .executableTarget(name: "FuzzControl", dependencies: ["FuzzChecks", "FuzzDriver"], path: "Fuzz/Sources/FuzzControl"),
     ],
     swiftLanguageModes: [.v6]
 )

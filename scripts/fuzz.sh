@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh [--seconds N] [--jobs J] [--no-build] [target…]
 #
-# Targets (Fuzz/Sources/<Target>; default: all three):
+# Targets (checks in Fuzz/Sources/FuzzChecks, entry points Fuzz/Sources/<Target>; default: all three):
 #   request  FuzzRequest  client body → JSONParser → MessagesRequest → AnthropicToOpenAI → upstream JSON bytes,
 #                         plus TokenEstimator.
 #   stream   FuzzStream   Cerebras SSE body → UpstreamStreamTranslator → Anthropic events (grammar, whole vs.

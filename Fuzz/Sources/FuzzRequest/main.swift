@@ -1,4 +1,5 @@
-import FuzzSupport
+import FuzzChecks
+import FuzzDriver
 
 runFuzzer { data, size in
     fuzzRequest(fuzzBytes(data, size))

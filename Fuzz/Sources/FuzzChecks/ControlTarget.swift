@@ -1,4 +1,3 @@
-import FuzzSupport
 import Shared
 
 /// The master ⇄ worker control protocol: `ControlLineBuffer` → `ControlMessage(line:)`, and the metrics a
@@ -8,7 +7,7 @@ import Shared
 /// Invariants: nothing traps; the lines fed whole and at fuzzer-chosen cuts decode to the same messages; every
 /// decoded message encodes to one newline-terminated line that decodes again, and encoding is stable after
 /// that first normalisation.
-func fuzzControl(_ input: [UInt8]) {
+public func fuzzControl(_ input: [UInt8]) {
     let (body, lengths) = Splits.separate(input)
 
     var whole = ControlLineBuffer()

@@ -1,4 +1,3 @@
-import FuzzSupport
 import Shared
 
 /// The client-to-upstream path: body bytes → `JSONParser` → `Anthropic.MessagesRequest(json:)` →
@@ -13,7 +12,7 @@ import Shared
 ///   answers no call;
 /// - the estimate is positive and equals `TokenEstimator.count` of the upstream request;
 /// - `TokenEstimator.count(text)` is monotonic under appending and sub-additive, and > 0 for non-blank text.
-func fuzzRequest(_ input: [UInt8]) {
+public func fuzzRequest(_ input: [UInt8]) {
     checkTokenEstimator(input)
 
     let json: JSONValue

@@ -1,4 +1,3 @@
-import FuzzSupport
 import Shared
 
 /// The upstream-to-client path: Cerebras SSE body bytes → `UpstreamStreamTranslator` → Anthropic events →
@@ -14,7 +13,7 @@ import Shared
 /// - a transport failure injected at any cut still leaves a grammatical stream;
 /// - the same bytes as a non-streamed body (`feedCompletion`) also give a grammatical stream;
 /// - every `data:` payload the chunk scanner decodes, the generic JSON path decodes to the same chunk.
-func fuzzStream(_ input: [UInt8]) {
+public func fuzzStream(_ input: [UInt8]) {
     let (body, lengths) = Splits.separate(input)
 
     let whole = run(body, cuts: [body.count])
