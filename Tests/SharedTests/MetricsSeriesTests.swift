@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 
 @testable import Shared
@@ -19,5 +20,14 @@ final class MetricsSeriesTests: XCTestCase {
         let series = MetricsSnapshot.Series("requests", [("model", "a\\b\"c\nd"), ("note", "é ✓ plain")])
         XCTAssertEqual(series.labels, #"model="a\\b\"c\nd",note="é ✓ plain""#)
         XCTAssertEqual(MetricsSnapshot.Series("x", [("k", "")]).labels, #"k="""#)
+    }
+
+    func testLongAndBridgedValuesAreCopiedWhole() {
+        let long = String(repeating: "llama-3.3-70b-", count: 40)
+        let escaped = String(repeating: "\"", count: 300)
+        let series = MetricsSnapshot.Series("tokens", [("direction", "output"), ("model", long), ("z", escaped)])
+        XCTAssertEqual(series.labels, "direction=\"output\",model=\"\(long)\",z=\"" + String(repeating: "\\\"", count: 300) + "\"")
+        let bridged = NSString(string: "zai-glm-4.7 (bridged)") as String
+        XCTAssertEqual(MetricsSnapshot.Series("x", [("model", bridged)]).labels, #"model="zai-glm-4.7 (bridged)""#)
     }
 }

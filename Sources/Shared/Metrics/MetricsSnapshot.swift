@@ -10,35 +10,25 @@ public struct MetricsSnapshot: Sendable, Equatable {
 
         public init(_ name: String, _ labels: [(String, String)] = []) {
             self.name = name
-            // Runs for every counted event, several times per request: written straight into the string's storage,
-            // after checking that the labels (mostly passed in key order) need neither sorting nor escaping.
+            // Runs for every counted event, several times per request: the labels (mostly passed in key order) are
+            // copied straight into the string's storage, a value byte by byte only when it needs escaping.
+            guard !labels.isEmpty else {
+                self.labels = ""
+                return
+            }
             let sorted = Self.isSortedByKey(labels) ? labels : labels.sorted { Self.byteOrder($0.0, $1.0) }
-            var length = 0
-            for (key, value) in sorted { length += key.utf8.count + Self.escapedCount(value) + 4 }
-            self.labels = String(unsafeUninitializedCapacity: length) { output in
+            // Room for every value escaped in full; the string keeps only what is written.
+            var capacity = 0
+            for (key, value) in sorted { capacity += key.utf8.count + 2 * value.utf8.count + 4 }
+            self.labels = String(unsafeUninitializedCapacity: capacity) { output in
                 var end = 0
-                func put(_ byte: UInt8) {
-                    output[end] = byte
-                    end += 1
-                }
                 for (index, (key, value)) in sorted.enumerated() {
-                    if index > 0 { put(UInt8(ascii: ",")) }
-                    for byte in key.utf8 { put(byte) }
-                    put(UInt8(ascii: "="))
-                    put(UInt8(ascii: "\""))
-                    for byte in value.utf8 {
-                        switch byte {
-                        case UInt8(ascii: "\\"), UInt8(ascii: "\""):
-                            put(UInt8(ascii: "\\"))
-                            put(byte)
-                        case 0x0A:
-                            put(UInt8(ascii: "\\"))
-                            put(UInt8(ascii: "n"))
-                        default:
-                            put(byte)
-                        }
-                    }
-                    put(UInt8(ascii: "\""))
+                    if index > 0 { Self.put(UInt8(ascii: ","), into: output, at: &end) }
+                    Self.copy(key, into: output, at: &end)
+                    Self.put(UInt8(ascii: "="), into: output, at: &end)
+                    Self.put(UInt8(ascii: "\""), into: output, at: &end)
+                    Self.copyEscaped(value, into: output, at: &end)
+                    Self.put(UInt8(ascii: "\""), into: output, at: &end)
                 }
                 return end
             }
@@ -49,13 +39,44 @@ public struct MetricsSnapshot: Sendable, Equatable {
             labels = renderedLabels
         }
 
-        /// A value's length once escaped for the exposition format (`\\`, `\"` and `\n` take two bytes).
-        private static func escapedCount(_ value: String) -> Int {
-            var count = 0
-            for byte in value.utf8 {
-                count += byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") || byte == 0x0A ? 2 : 1
+        @inline(__always)
+        private static func put(_ byte: UInt8, into output: UnsafeMutableBufferPointer<UInt8>, at end: inout Int) {
+            output[end] = byte
+            end += 1
+        }
+
+        private static func copy(_ text: String, into output: UnsafeMutableBufferPointer<UInt8>, at end: inout Int) {
+            var text = text
+            text.withUTF8 { copy($0, into: output, at: &end) }
+        }
+
+        private static func copy(_ bytes: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>,
+                                 at end: inout Int) {
+            guard let source = bytes.baseAddress, let target = output.baseAddress else { return }
+            (target + end).update(from: source, count: bytes.count)
+            end += bytes.count
+        }
+
+        /// A value escaped for the exposition format: `\\`, `\"` and `\n` take two bytes.
+        private static func copyEscaped(_ value: String, into output: UnsafeMutableBufferPointer<UInt8>,
+                                        at end: inout Int) {
+            var value = value
+            value.withUTF8 { bytes in
+                guard bytes.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == 0x0A })
+                else { return copy(bytes, into: output, at: &end) }
+                for byte in bytes {
+                    switch byte {
+                    case UInt8(ascii: "\\"), UInt8(ascii: "\""):
+                        put(UInt8(ascii: "\\"), into: output, at: &end)
+                        put(byte, into: output, at: &end)
+                    case 0x0A:
+                        put(UInt8(ascii: "\\"), into: output, at: &end)
+                        put(UInt8(ascii: "n"), into: output, at: &end)
+                    default:
+                        put(byte, into: output, at: &end)
+                    }
+                }
             }
-            return count
         }
 
         private static func isSortedByKey(_ labels: [(String, String)]) -> Bool {
