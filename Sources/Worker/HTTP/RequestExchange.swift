@@ -179,14 +179,9 @@ final class RequestExchange: @unchecked Sendable {
     private func finish(status: Int) {
         guard !finished else { return }
         finished = true
-        let labels: [(String, String)] = [
-            ("route", route.metricLabel), ("status", WorkerMetrics.statusClass(status)),
-            ("model", messages?.backendModel ?? ""), ("stream", messages?.isStreaming == true ? "true" : "false"),
-        ]
-        worker.metrics.increment(.requests, labels)
         let elapsed = Double((NIODeadline.now() - head.receivedAt).nanoseconds) / 1e9
-        worker.metrics.observe(.requestDuration, [("route", route.metricLabel),
-                                                  ("stream", messages?.isStreaming == true ? "true" : "false")], elapsed)
+        worker.metrics.recordRequest(route: route.metricLabel, status: status, model: messages?.backendModel ?? "",
+                                     streaming: messages?.isStreaming == true, seconds: elapsed)
         let level: Logger.Level = switch route {
         case .messages, .countTokens, .listModels, .getModel: .info
         default: .debug

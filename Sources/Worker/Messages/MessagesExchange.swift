@@ -162,7 +162,7 @@ final class MessagesExchange: @unchecked Sendable {
     private func lookedUpCache(_ result: Result<[UInt8]?, CacheError>?, key: String?) {
         guard let result, let key else {
             if worker.controlPlane.cache != nil {
-                worker.metrics.increment(.cacheRequests, [("result", "bypass")])
+                worker.metrics.recordCacheLookup(.bypass)
                 responseHeaders.replaceOrAdd(name: Self.cacheHeader, value: "BYPASS")
             }
             beginUpstream()
@@ -173,17 +173,17 @@ final class MessagesExchange: @unchecked Sendable {
             if let message = try? JSONParser.parse(bytes),
                 let replay = AnthropicMessageEvents.events(replaying: message, id: messageID, model: requestedModel)
             {
-                worker.metrics.increment(.cacheRequests, [("result", "hit")])
+                worker.metrics.recordCacheLookup(.hit)
                 responseHeaders.replaceOrAdd(name: Self.cacheHeader, value: "HIT")
                 serveFromCache(replay)
                 return
             }
-            worker.metrics.increment(.cacheRequests, [("result", "error")])
+            worker.metrics.recordCacheLookup(.error)
         case .success(nil):
-            worker.metrics.increment(.cacheRequests, [("result", "miss")])
+            worker.metrics.recordCacheLookup(.miss)
             cacheKey = key
         case .failure(let error):
-            worker.metrics.increment(.cacheRequests, [("result", "error")])
+            worker.metrics.recordCacheLookup(.error)
             worker.logger.warning("cache unavailable; bypassing", metadata: [
                 "request.id": .string(request.head.requestID), "error": .string("\(error)"),
             ])
@@ -213,12 +213,11 @@ final class MessagesExchange: @unchecked Sendable {
             return
         }
         holdsUpstreamSlot = true
-        worker.metrics.adjustGauge(.activeUpstream, by: 1)
+        worker.metrics.upstreamStarted(streaming: isStreaming)
         stream = makeStream()
         stream?.start(into: &events)
         if isStreaming {
             flow.withLockedValue { $0.streaming = true }
-            worker.metrics.adjustGauge(.activeStreams, by: 1)
             var headers = streamHeaders()
             headers.add(contentsOf: responseHeaders)
             request.beginStream(headers: headers)
@@ -500,16 +499,13 @@ final class MessagesExchange: @unchecked Sendable {
         if holdsUpstreamSlot {
             holdsUpstreamSlot = false
             worker.releaseUpstream()
-            worker.metrics.adjustGauge(.activeUpstream, by: -1)
-            if isStreaming { worker.metrics.adjustGauge(.activeStreams, by: -1) }
+            worker.metrics.upstreamEnded(streaming: isStreaming)
         }
         let usage = stream?.translator.reportedUsage
         if let usage, let model = backendModel {
             let cached = min(usage.cachedTokens, usage.promptTokens)
-            worker.metrics.increment(.tokens, [("direction", "input"), ("model", model)],
-                                     by: Double(usage.promptTokens - cached))
-            worker.metrics.increment(.tokens, [("direction", "output"), ("model", model)], by: Double(usage.completionTokens))
-            worker.metrics.increment(.tokens, [("direction", "cache_read"), ("model", model)], by: Double(cached))
+            worker.metrics.recordTokens(model: model, input: usage.promptTokens - cached, output: usage.completionTokens,
+                                        cacheRead: cached)
         }
         correctRateLimit(usage: usage)
     }
@@ -535,7 +531,7 @@ final class MessagesExchange: @unchecked Sendable {
     private func recordFirstToken() {
         let seconds = Double((NIODeadline.now() - request.head.receivedAt).nanoseconds) / 1e9
         timeToFirstToken = seconds
-        if let model = backendModel { worker.metrics.observe(.timeToFirstToken, [("model", model)], seconds) }
+        if let model = backendModel { worker.metrics.recordFirstToken(model: model, seconds: seconds) }
     }
 
     // MARK: - Pings, backpressure, client departure
