@@ -4,22 +4,24 @@ import Shared
 /// Anthropic's `anthropic-ratelimit-*` headers for a gateway rate-limit decision (RFC 3339 resets).
 enum RateLimitHeaders {
     static func headers(for decision: RateLimitDecision, now: Double = WallClock.now()) -> HTTPHeaders {
-        var headers = HTTPHeaders()
+        // One array, not `HTTPHeaders.add` per field (see `RequestExchange.baseHeaders`).
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(7)
         if decision.requestsLimit > 0 {
-            headers.add(name: "anthropic-ratelimit-requests-limit", value: String(decision.requestsLimit))
-            headers.add(name: "anthropic-ratelimit-requests-remaining", value: String(decision.requestsRemaining))
-            headers.add(name: "anthropic-ratelimit-requests-reset",
-                        value: RFC3339.format(now + decision.requestsResetSeconds, rounding: .up))
+            fields.append(("anthropic-ratelimit-requests-limit", String(decision.requestsLimit)))
+            fields.append(("anthropic-ratelimit-requests-remaining", String(decision.requestsRemaining)))
+            fields.append(("anthropic-ratelimit-requests-reset",
+                           RFC3339.format(now + decision.requestsResetSeconds, rounding: .up)))
         }
         if decision.tokensLimit > 0 {
-            headers.add(name: "anthropic-ratelimit-tokens-limit", value: String(decision.tokensLimit))
-            headers.add(name: "anthropic-ratelimit-tokens-remaining", value: String(decision.tokensRemaining))
-            headers.add(name: "anthropic-ratelimit-tokens-reset",
-                        value: RFC3339.format(now + decision.tokensResetSeconds, rounding: .up))
+            fields.append(("anthropic-ratelimit-tokens-limit", String(decision.tokensLimit)))
+            fields.append(("anthropic-ratelimit-tokens-remaining", String(decision.tokensRemaining)))
+            fields.append(("anthropic-ratelimit-tokens-reset",
+                           RFC3339.format(now + decision.tokensResetSeconds, rounding: .up)))
         }
         if let retryAfter = decision.retryAfterSeconds, !decision.allowed {
-            headers.add(name: "retry-after", value: String(max(1, Int(retryAfter.rounded(.up)))))
+            fields.append(("retry-after", String(max(1, Int(retryAfter.rounded(.up))))))
         }
-        return headers
+        return HTTPHeaders(fields)
     }
 }

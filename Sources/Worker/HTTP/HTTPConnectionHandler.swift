@@ -297,9 +297,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
     }
 
     private func sendError(_ error: GatewayError, head: RequestHead) {
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "request-id", value: head.requestID)
+        let headers = HTTPHeaders([("content-type", "application/json"), ("request-id", head.requestID)])
         sendResponse(status: HTTPResponseStatus(statusCode: error.status), headers: headers,
                      body: error.body(requestID: head.requestID))
     }

@@ -42,11 +42,9 @@ final class RequestExchange: @unchecked Sendable {
         case .notFound:
             respond(error: GatewayError(.notFound, "no route for \(head.head.method.rawValue) \(pathOnly)"))
         case .methodNotAllowed(let allowed):
-            var headers = HTTPHeaders()
-            headers.add(name: "allow", value: allowed)
             respond(error: GatewayError(.methodNotAllowed,
                                         "method \(head.head.method.rawValue) is not allowed on \(pathOnly); use \(allowed)"),
-                    extraHeaders: headers)
+                    extraHeaders: HTTPHeaders([("allow", allowed)]))
         case .messages, .countTokens, .listModels, .getModel:
             preconditionFailure("route \(route) requires authentication")
         }
@@ -154,11 +152,11 @@ final class RequestExchange: @unchecked Sendable {
                 body: error.body(requestID: head.requestID), extraHeaders: headers)
     }
 
-    func baseHeaders(contentType: String) -> HTTPHeaders {
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: contentType)
-        headers.add(name: "request-id", value: head.requestID)
-        return headers
+    /// The fields every answer carries, then `extra`. Built from one array: `HTTPHeaders.add` checks each name for
+    /// non-ASCII bytes one by one (about 1,500 instructions a field), and these names are ASCII literals; the
+    /// response encoder drops any field with CR, LF or NUL in it.
+    func baseHeaders(contentType: String, extra: [(String, String)] = []) -> HTTPHeaders {
+        HTTPHeaders([("content-type", contentType), ("request-id", head.requestID)] + extra)
     }
 
     /// Starts a streamed response.

@@ -9,16 +9,18 @@ enum UpstreamHeaderMapping {
         from upstream: [(name: String, value: String)], now: Double = WallClock.now()
     ) -> HTTPHeaders {
         func value(_ name: String) -> String? { upstream.first { $0.name == name }?.value }
-        var headers = HTTPHeaders()
+        // One array, not `HTTPHeaders.add` per field (see `RequestExchange.baseHeaders`).
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(3)
         if let limit = value("x-ratelimit-limit-tokens-minute") {
-            headers.add(name: "anthropic-ratelimit-tokens-limit", value: limit)
+            fields.append(("anthropic-ratelimit-tokens-limit", limit))
         }
         if let remaining = value("x-ratelimit-remaining-tokens-minute") {
-            headers.add(name: "anthropic-ratelimit-tokens-remaining", value: remaining)
+            fields.append(("anthropic-ratelimit-tokens-remaining", remaining))
         }
         if let reset = value("x-ratelimit-reset-tokens-minute").flatMap(Double.init) {
-            headers.add(name: "anthropic-ratelimit-tokens-reset", value: RFC3339.format(now + reset, rounding: .up))
+            fields.append(("anthropic-ratelimit-tokens-reset", RFC3339.format(now + reset, rounding: .up)))
         }
-        return headers
+        return HTTPHeaders(fields)
     }
 }
