@@ -24,10 +24,11 @@ struct AnthropicMessageFoldTests {
                                    usage: Anthropic.Usage(inputTokens: 3, outputTokens: 7)))
         fold.consume(.messageStop)
 
-        guard case .message(let message)? = fold.outcome else {
+        guard case .message(let folded)? = fold.outcome else {
             Issue.record("no message: \(String(describing: fold.outcome))")
             return
         }
+        let message = folded.json
         let content = try #require(message["content"]?.arrayValue)
         #expect(content.count == 3)
         let thinking = (0..<pieces).map { "t\($0 % 10)" }.joined()
@@ -68,10 +69,11 @@ struct InterleavedToolCallTests {
 
         var fold = AnthropicMessageFold()
         for event in events { fold.consume(event) }
-        guard case .message(let message)? = fold.outcome else {
+        guard case .message(let folded)? = fold.outcome else {
             Issue.record("no message: \(String(describing: fold.outcome))")
             return
         }
+        let message = folded.json
         let content = try #require(message["content"]?.arrayValue)
         #expect(content.count == 2)
         #expect(content[0]["name"]?.stringValue == "First")

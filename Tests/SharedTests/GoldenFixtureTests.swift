@@ -119,7 +119,10 @@ enum StreamHarness {
         var fold = AnthropicMessageFold()
         for event in events { fold.consume(event) }
         switch fold.outcome {
-        case .message(let message)?: return message
+        case .message(let message)?:
+            // The bytes a client gets are written without the tree: they must be the tree's, exactly.
+            precondition(message.serialized == message.json.serialized, "FoldedMessage.serialized differs from its tree")
+            return message.json
         case .failure(let error)?: return GoldenFixtureTests.errorJSON(error)
         case nil: return .string("no outcome")
         }

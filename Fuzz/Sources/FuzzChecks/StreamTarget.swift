@@ -140,8 +140,10 @@ private func checkFold(_ events: [AnthropicEvent]) {
     var fold = AnthropicMessageFold()
     for event in events { fold.consume(event) }
     switch fold.outcome {
-    case .message(let message)?:
-        let bytes = message.serialized
+    case .message(let folded)?:
+        let message = folded.json
+        let bytes = folded.serialized
+        check(bytes == message.serialized, "folded message written directly differs from its tree: \(shown(message))")
         check((try? JSONParser.parse(bytes)) == message, "folded message does not round-trip: \(shown(message))")
         check(message["content"]?.arrayValue != nil, "folded message without content: \(shown(message))")
     case .failure?:

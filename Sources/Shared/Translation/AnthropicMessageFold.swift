@@ -2,7 +2,7 @@
 /// translation and can never disagree.
 public struct AnthropicMessageFold {
     public enum Outcome: Equatable {
-        case message(JSONValue)
+        case message(FoldedMessage)
         case failure(GatewayError)
     }
 
@@ -68,16 +68,14 @@ public struct AnthropicMessageFold {
     }
 
     private func buildMessage() -> Outcome {
-        var content: [JSONValue] = []
+        var content: [FoldedMessage.Block] = []
+        content.reserveCapacity(blocks.count)
         for block in blocks {
             switch block.kind {
             case .text:
-                content.append(.object(JSONObject([("type", .string("text")), ("text", .string(block.text))])))
+                content.append(.text(block.text))
             case .thinking:
-                content.append(.object(JSONObject([
-                    ("type", .string("thinking")), ("thinking", .string(block.text)),
-                    ("signature", .string(block.signature)),
-                ])))
+                content.append(.thinking(block.text, signature: block.signature))
             case .toolUse(let id, let name):
                 let json = block.text
                 let input: JSONValue
@@ -88,25 +86,10 @@ public struct AnthropicMessageFold {
                 } else {
                     return .failure(GatewayError(.api, "upstream returned arguments for tool \"\(name)\" that are not a JSON object"))
                 }
-                content.append(.object(JSONObject([
-                    ("type", .string("tool_use")), ("id", .string(id)), ("name", .string(name)), ("input", input),
-                ])))
+                content.append(.toolUse(id: id, name: name, input: input))
             }
         }
-        return .message(.object(JSONObject([
-            ("id", .string(id)),
-            ("type", .string("message")),
-            ("role", .string("assistant")),
-            ("model", .string(model)),
-            ("content", .array(content)),
-            ("stop_reason", stopReason.map { .string($0.rawValue) } ?? .null),
-            ("stop_sequence", stopSequence.map(JSONValue.string) ?? .null),
-            ("usage", .object(JSONObject([
-                ("input_tokens", .int(usage.inputTokens)),
-                ("output_tokens", .int(usage.outputTokens)),
-                ("cache_creation_input_tokens", .int(usage.cacheCreationInputTokens)),
-                ("cache_read_input_tokens", .int(usage.cacheReadInputTokens)),
-            ]))),
-        ])))
+        return .message(FoldedMessage(id: id, model: model, content: content, stopReason: stopReason,
+                                      stopSequence: stopSequence, usage: usage))
     }
 }

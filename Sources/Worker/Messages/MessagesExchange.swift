@@ -229,10 +229,8 @@ final class MessagesExchange: @unchecked Sendable {
     }
 
     private func streamHeaders() -> HTTPHeaders {
-        var headers = request.baseHeaders(contentType: "text/event-stream")
-        headers.add(name: "cache-control", value: "no-cache")
-        headers.add(name: "x-accel-buffering", value: "no")
-        return headers
+        request.baseHeaders(contentType: "text/event-stream",
+                            extra: [("cache-control", "no-cache"), ("x-accel-buffering", "no")])
     }
 
     private func makeStream() -> UpstreamStreamTranslator {
@@ -445,6 +443,12 @@ final class MessagesExchange: @unchecked Sendable {
         }
     }
 
+    /// Stores a completed answer when the cache was asked and missed (`cacheKey` is set then).
+    private func cacheAnswer(_ body: @autoclosure () -> [UInt8]) {
+        guard let cacheKey, let cache = worker.controlPlane.cache else { return }
+        cache.put(key: cacheKey, value: body(), ttlSeconds: config.cacheTTLSeconds)
+    }
+
     private func fail(_ error: GatewayError) {
         guard !finished else { return }
         if isStreaming, var stream {
@@ -458,22 +462,22 @@ final class MessagesExchange: @unchecked Sendable {
 
     private func complete() {
         guard !finished else { return }
-        if case .message(let message)? = fold.outcome, let cacheKey, let cache = worker.controlPlane.cache {
-            cache.put(key: cacheKey, value: message.serialized, ttlSeconds: config.cacheTTLSeconds)
-        }
         if isStreaming {
+            if case .message(let message)? = fold.outcome { cacheAnswer(message.serialized) }
             finishCommon()
             request.endStream(status: 200)
             return
         }
         switch fold.outcome {
         case .message(let message)?:
+            let body = message.serialized
+            cacheAnswer(body)
             finishCommon()
             var headers = responseHeaders
             if worker.controlPlane.rateLimiter == nil {
                 headers.add(contentsOf: UpstreamHeaderMapping.rateLimitHeaders(from: upstreamHeaders))
             }
-            request.respond(status: .ok, contentType: "application/json", body: message.serialized, extraHeaders: headers)
+            request.respond(status: .ok, contentType: "application/json", body: body, extraHeaders: headers)
         case .failure(let error)?:
             finishWithError(error)
         case nil:
