@@ -10,7 +10,6 @@ static struct {
     CURLcode (*global_init)(long);
     const char *(*easy_strerror)(CURLcode);
     CURL *(*easy_init)(void);
-    void (*easy_reset)(CURL *);
     void (*easy_cleanup)(CURL *);
     CURLcode (*easy_pause)(CURL *, int);
     CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
@@ -43,7 +42,6 @@ static void load(const char *name) {
     RESOLVE(global_init, "curl_global_init")
     RESOLVE(easy_strerror, "curl_easy_strerror")
     RESOLVE(easy_init, "curl_easy_init")
-    RESOLVE(easy_reset, "curl_easy_reset")
     RESOLVE(easy_cleanup, "curl_easy_cleanup")
     RESOLVE(easy_pause, "curl_easy_pause")
     RESOLVE(easy_setopt, "curl_easy_setopt")
@@ -85,7 +83,6 @@ CURLcode cg_global_init(long flags) { require_loaded(); return curl.global_init(
 const char *cg_easy_strerror(CURLcode code) { require_loaded(); return curl.easy_strerror(code); }
 
 CURL *cg_easy_init(void) { require_loaded(); return curl.easy_init(); }
-void cg_easy_reset(CURL *handle) { require_loaded(); curl.easy_reset(handle); }
 void cg_easy_cleanup(CURL *handle) { require_loaded(); curl.easy_cleanup(handle); }
 CURLcode cg_easy_pause(CURL *handle, int bitmask) { require_loaded(); return curl.easy_pause(handle, bitmask); }
 

@@ -12,6 +12,8 @@ final class WorkerContext: Sendable {
     let logger: Logger
     let control: ControlLink?
     let controlPlane: ControlPlane
+    /// Where every upstream request goes: the chat-completions URL of `CEREBRAS_BASE_URL`.
+    let upstreamURL: UpstreamURL
     /// One inbox (with the upstream client it serves) per event loop of the worker, by the loop's identity.
     private let inboxes: [ObjectIdentifier: HandOffInbox]
     /// Upstream requests in flight, against `MAX_CONCURRENT_UPSTREAM`.
@@ -30,6 +32,7 @@ final class WorkerContext: Sendable {
         self.logger = logger
         self.control = control
         self.controlPlane = controlPlane
+        upstreamURL = UpstreamURL(config.upstreamBaseURL + "/chat/completions")
         inboxes = Dictionary(uniqueKeysWithValues: upstreams.map {
             (ObjectIdentifier($0.loop), HandOffInbox(loop: $0.loop, upstream: $0))
         })
@@ -49,7 +52,6 @@ final class WorkerContext: Sendable {
         return inbox
     }
 
-    var upstreamURL: String { config.upstreamBaseURL + "/chat/completions" }
 
     /// The worker's metrics, with the Redis client's count of failed commands (every failure, whichever
     /// feature issued it).

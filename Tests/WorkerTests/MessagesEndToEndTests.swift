@@ -162,5 +162,13 @@ final class MessagesEndToEndTests: GatewayTestCase {
         let headers = try XCTUnwrap(stats["last_headers"] as? [String: Any])
         XCTAssertNil(headers["anthropic-beta"])
         XCTAssertEqual(headers["authorization"] as? String, "Bearer csk-test-upstream")
+        XCTAssertEqual(headers["content-type"] as? String, "application/json")
+        XCTAssertEqual(headers["accept"] as? String, "text/event-stream, application/json")
+        XCTAssertEqual(headers["user-agent"] as? String, "cerebras-gateway")
+        XCTAssertNil(headers["expect"])
+        // The second request reuses the easy handle (not reset): the same fields, nothing doubled.
+        XCTAssertEqual(try gateway.messages(messagesBody(scenario: "echo"), headers: ["x-api-key": "test-key"]).status, 200)
+        XCTAssertEqual(try XCTUnwrap(try upstream.stats()["last_headers"] as? [String: Any]) as NSDictionary,
+                       headers as NSDictionary)
     }
 }

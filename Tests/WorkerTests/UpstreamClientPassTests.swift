@@ -74,7 +74,7 @@ final class UpstreamClientPassTests: XCTestCase {
             let recorder = Recorder(client: client)
             let body = #"{"model":"m","stream":true,"messages":[{"role":"user","content":"hi \#(index)"}]}"#
             _ = client.start(
-                UpstreamRequest(url: upstream.baseURL + "/chat/completions", apiKey: "csk-test", body: Array(body.utf8),
+                UpstreamRequest(url: UpstreamURL(upstream.baseURL + "/chat/completions"), apiKey: "csk-test", body: Array(body.utf8),
                                 connectTimeoutMs: 2_000, verifyTLS: true),
                 delegate: recorder)
             XCTAssertEqual(recorder.done.wait(timeout: .now() + 10), .success, "request \(index) did not finish")

@@ -24,7 +24,6 @@ CURLcode cg_global_init(long flags);
 const char *cg_easy_strerror(CURLcode code);
 
 CURL *cg_easy_init(void);
-void cg_easy_reset(CURL *handle);
 void cg_easy_cleanup(CURL *handle);
 CURLcode cg_easy_pause(CURL *handle, int bitmask);
 

@@ -33,7 +33,10 @@ final class UpstreamClient: @unchecked Sendable {
     private var isShutDown = false
     /// Transfers by easy handle.
     private var live: [UnsafeMutableRawPointer: UpstreamTransfer] = [:]
+    /// Idle easy handles, configured (`UpstreamTransfer.configure`) and not reset: the next transfer sets only what
+    /// differs between transfers.
     private var spareHandles: [UnsafeMutableRawPointer] = []
+    private let headers: UpstreamHeaderList
     /// Who asked, during the current pass, to be told when it ends.
     private var passObservers: [UpstreamPassObserver] = []
 
@@ -60,6 +63,7 @@ final class UpstreamClient: @unchecked Sendable {
         guard let multi = cg_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
         self.loop = loop
         self.multi = multi
+        headers = UpstreamHeaderList()
         readiness = ReadinessSet()
         ready.reserveCapacity(256)
         // Reuse up to this many idle connections to the upstream (per event loop).
@@ -194,11 +198,15 @@ final class UpstreamClient: @unchecked Sendable {
 
     private func add(_ transfer: UpstreamTransfer) {
         guard !transfer.isCancelled else { return }
-        guard let easy = spareHandles.popLast() ?? cg_easy_init() else {
+        guard let easy = spareHandles.popLast() ?? newHandle() else {
             transfer.delegate.upstreamCompleted(error: UpstreamTransportError(kind: .other, detail: "curl_easy_init failed"))
             return
         }
-        transfer.attach(to: easy)
+        guard transfer.attach(to: easy, headers: headers) else {
+            spareHandles.append(easy)
+            transfer.delegate.upstreamCompleted(error: UpstreamTransportError(kind: .other, detail: "out of memory"))
+            return
+        }
         live[easy] = transfer
         cg_multi_add_handle(multi, easy)
     }
@@ -209,11 +217,16 @@ final class UpstreamClient: @unchecked Sendable {
         live[easy] = nil
         transfer.detach()
         if spareHandles.count < Self.maxSpareHandles, !isShutDown {
-            cg_easy_reset(easy)
             spareHandles.append(easy)
         } else {
             cg_easy_cleanup(easy)
         }
+    }
+
+    private func newHandle() -> UnsafeMutableRawPointer? {
+        guard let easy = cg_easy_init() else { return nil }
+        UpstreamTransfer.configure(easy)
+        return easy
     }
 
     private func finish(_ transfer: UpstreamTransfer, result: CURLcode) {

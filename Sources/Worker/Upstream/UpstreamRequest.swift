@@ -1,10 +1,21 @@
 /// One HTTP request to the upstream, fully prepared on the event loop.
 struct UpstreamRequest: Sendable {
-    var url: String
+    var url: UpstreamURL
     var apiKey: String
     var body: [UInt8]
     var connectTimeoutMs: Int
     var verifyTLS: Bool
+}
+
+/// An upstream URL, converted to the C string curl takes once (a worker sends every request to the same one).
+final class UpstreamURL: Sendable, CustomStringConvertible {
+    let description: String
+    let cString: ContiguousArray<CChar>
+
+    init(_ url: String) {
+        description = url
+        cString = url.utf8CString
+    }
 }
 
 /// Receives one transfer's progress. Called from inside curl, on the event loop that drives the client: curl

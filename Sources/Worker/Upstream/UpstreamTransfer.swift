@@ -23,41 +23,46 @@ final class UpstreamTransfer: Sendable {
     var isCancelled: Bool { cancelled.withLockedValue { $0 } }
     func markCancelled() { cancelled.withLockedValue { $0 = true } }
 
-    /// Configures a fresh (or reset) easy handle for this transfer and holds the transfer alive while curl may
-    /// call back into it.
-    func attach(to easy: UnsafeMutableRawPointer) {
+    /// Sets what every transfer on a new easy handle has in common. A handle keeps its options when the client
+    /// reuses it (it is not reset), and `attach` sets every option that differs between transfers.
+    static func configure(_ easy: UnsafeMutableRawPointer) {
+        _ = cg_easy_setopt_long(easy, CURLOPT_POST, 1)
+        _ = cg_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        _ = cg_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
+        _ = cg_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        // HTTP/2 where the upstream offers it over TLS; plain HTTP/1.1 otherwise.
+        _ = cg_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
+        _ = cg_easy_setopt_write_function(easy, CURLOPT_WRITEFUNCTION, UpstreamTransfer.onBody)
+        _ = cg_easy_setopt_write_function(easy, CURLOPT_HEADERFUNCTION, UpstreamTransfer.onHeader)
+    }
+
+    /// Sets this transfer's options on an easy handle made ready by `configure` and holds the transfer alive while
+    /// curl may call back into it. False when the header list cannot be allocated.
+    func attach(to easy: UnsafeMutableRawPointer, headers: UpstreamHeaderList) -> Bool {
+        guard let headerList = headers.withAuthorization(key: request.apiKey) else { return false }
+        self.headerList = headerList
         self.easy = easy
         let unmanaged = Unmanaged.passRetained(self)
         retainedSelf = unmanaged
         let context = unmanaged.toOpaque()
 
-        _ = cg_easy_setopt_ptr(easy, CURLOPT_URL, request.url)
-        _ = cg_easy_setopt_long(easy, CURLOPT_POST, 1)
+        // curl copies the URL and the body.
+        _ = request.url.cString.withUnsafeBufferPointer { cg_easy_setopt_ptr(easy, CURLOPT_URL, $0.baseAddress) }
         _ = cg_easy_setopt_long(easy, CURLOPT_POSTFIELDSIZE, request.body.count)
         _ = request.body.withUnsafeBytes { cg_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, $0.baseAddress) }
-        for header in ["Authorization: Bearer \(request.apiKey)", "Content-Type: application/json",
-                       "Accept: text/event-stream, application/json", "Expect:", "User-Agent: cerebras-gateway"] {
-            headerList = cg_slist_append(headerList, header)
-        }
         _ = cg_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, headerList)
-        _ = cg_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
         _ = cg_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMs)
-        _ = cg_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
-        _ = cg_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
-        // HTTP/2 where the upstream offers it over TLS; plain HTTP/1.1 otherwise.
-        _ = cg_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
         _ = cg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, request.verifyTLS ? 1 : 0)
         _ = cg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, request.verifyTLS ? 2 : 0)
-        _ = cg_easy_setopt_write_function(easy, CURLOPT_WRITEFUNCTION, UpstreamTransfer.onBody)
         _ = cg_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, context)
-        _ = cg_easy_setopt_write_function(easy, CURLOPT_HEADERFUNCTION, UpstreamTransfer.onHeader)
         _ = cg_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, context)
+        return true
     }
 
     /// Lets go of the easy handle (the client frees or reuses it) once curl no longer calls back.
     func detach() {
         easy = nil
-        if let headerList { cg_slist_free_all(headerList) }
+        if let headerList { UpstreamHeaderList.releaseAuthorization(headerList) }
         headerList = nil
         retainedSelf?.release()
         retainedSelf = nil

@@ -1,0 +1,60 @@
+import CCurl
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The header fields curl sends with every upstream request, as the `curl_slist` that `CURLOPT_HTTPHEADER` takes.
+///
+/// The fixed fields are one list, built once per client and shared by all its transfers. A transfer puts a single
+/// node in front of it, for its key's `Authorization` field: one allocation holding the node and its text, freed
+/// with `free` once the transfer is detached. curl only reads the list (it must stay valid until the transfer is
+/// removed), so sharing the tail is safe. Building the whole list per transfer cost five `curl_slist_append` calls,
+/// each copying a string that Swift had first converted to a C array.
+final class UpstreamHeaderList: @unchecked Sendable {
+    /// Owned; freed in `deinit`. Touched only on the owning client's loop.
+    let fixed: UnsafeMutablePointer<curl_slist>
+
+    init() {
+        var list: UnsafeMutablePointer<curl_slist>?
+        // An empty `Expect:` stops curl from waiting for `100 Continue` before sending a large body.
+        for field in ["Content-Type: application/json", "Accept: text/event-stream, application/json", "Expect:",
+                      "User-Agent: cerebras-gateway"] {
+            guard let appended = cg_slist_append(list, field) else { fatalError("curl_slist_append: out of memory") }
+            list = appended
+        }
+        guard let list else { fatalError("no fixed upstream header fields") }
+        fixed = list
+    }
+
+    deinit { cg_slist_free_all(fixed) }
+
+    /// `Authorization: Bearer <key>` followed by the fixed fields; nil when out of memory. Free it with
+    /// `releaseAuthorization`, never with `curl_slist_free_all` (the tail is shared).
+    func withAuthorization(key: String) -> UnsafeMutablePointer<curl_slist>? {
+        let prefix: StaticString = "Authorization: Bearer "
+        var key = key
+        return key.withUTF8 { keyBytes -> UnsafeMutablePointer<curl_slist>? in
+            let nodeSize = MemoryLayout<curl_slist>.stride
+            let textLength = prefix.utf8CodeUnitCount + keyBytes.count
+            guard let block = malloc(nodeSize + textLength + 1) else { return nil }
+            let text = (block + nodeSize).bindMemory(to: CChar.self, capacity: textLength + 1)
+            let textBytes = UnsafeMutableRawPointer(text)
+            textBytes.copyMemory(from: prefix.utf8Start, byteCount: prefix.utf8CodeUnitCount)
+            if let keyStart = keyBytes.baseAddress {
+                (textBytes + prefix.utf8CodeUnitCount).copyMemory(from: keyStart, byteCount: keyBytes.count)
+            }
+            text[textLength] = 0
+            let node = block.bindMemory(to: curl_slist.self, capacity: 1)
+            node.initialize(to: curl_slist(data: text, next: fixed))
+            return node
+        }
+    }
+
+    /// Frees a list made by `withAuthorization` (its own node only).
+    static func releaseAuthorization(_ node: UnsafeMutablePointer<curl_slist>) {
+        free(node)
+    }
+}
