@@ -35,6 +35,11 @@ public struct SSEParser {
         buffer.append(contentsOf: bytes)
     }
 
+    /// The same for an array, copied as one block (the generic version runs unspecialised from another module).
+    public mutating func append(_ bytes: [UInt8]) {
+        buffer.append(contentsOf: bytes)
+    }
+
     /// Bytes received but not yet part of a complete line (the fuzz harness checks the writer's output leaves none).
     public var pendingByteCount: Int { buffer.count - readIndex }
 
@@ -43,10 +48,7 @@ public struct SSEParser {
         while let lineEnd = findLineEnd() {
             let line = buffer[readIndex..<lineEnd.contentEnd]
             readIndex = lineEnd.next
-            if let event = process(line: line) {
-                compact()
-                return event
-            }
+            if let event = process(line: line) { return event }
         }
         compact()
         if buffer.count - readIndex > maxLineBytes { throw ParseError.lineTooLong(limit: maxLineBytes) }
@@ -122,12 +124,16 @@ public struct SSEParser {
         return true
     }
 
+    /// Drops the bytes of the lines already read, once every complete line is: what remains is the start of one
+    /// line, moved to the front once (a long line arriving in pieces is not moved again). Compacting after each
+    /// event instead moved the rest of a large read once per event, and the line slice still alive then made the
+    /// buffer shared, so each move was a copy into a new allocation.
     private mutating func compact() {
         if readIndex == buffer.count {
             buffer.removeAll(keepingCapacity: true)
             readIndex = 0
             scanIndex = 0
-        } else if readIndex > 4096, readIndex * 2 > buffer.count {
+        } else if readIndex > 0 {
             buffer.removeSubrange(0..<readIndex)
             scanIndex -= readIndex
             readIndex = 0

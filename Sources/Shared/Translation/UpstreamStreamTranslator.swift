@@ -20,10 +20,22 @@ public struct UpstreamStreamTranslator {
         translator.start(into: &events)
     }
 
-    /// Streamed body bytes (`text/event-stream`).
+    /// Streamed body bytes (`text/event-stream`), as the worker has them. Not generic: a generic call from another
+    /// module runs unspecialised, copying the bytes one at a time through the `Sequence` witness.
+    public mutating func feed(_ bytes: [UInt8], into events: inout [AnthropicEvent]) {
+        guard !translator.isFinished else { return }
+        parser.append(bytes)
+        translateParsedEvents(into: &events)
+    }
+
+    /// Streamed body bytes in any shape (the tests cut fixtures by line and by byte).
     public mutating func feed(_ bytes: some Sequence<UInt8>, into events: inout [AnthropicEvent]) {
         guard !translator.isFinished else { return }
         parser.append(bytes)
+        translateParsedEvents(into: &events)
+    }
+
+    private mutating func translateParsedEvents(into events: inout [AnthropicEvent]) {
         do {
             while !translator.isFinished, let event = try parser.next() {
                 handle(event.data, into: &events)

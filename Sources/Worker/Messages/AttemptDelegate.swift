@@ -49,7 +49,12 @@ final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
             return false
         }
         guard accept else { return false }
-        enqueue { $0.bytes.append(contentsOf: bytes) }
+        enqueue { pending in
+            // At least one curl write's worth (CURL_MAX_WRITE_SIZE) from the first bytes on; the buffer is then
+            // handed back and reused (`deliverPending`).
+            if pending.bytes.capacity == 0 { pending.bytes.reserveCapacity(max(bytes.count, 16 * 1024)) }
+            pending.bytes.append(contentsOf: bytes)
+        }
         return true
     }
 
@@ -72,12 +77,20 @@ final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
 
     /// On the event loop: hands everything reported so far to the exchange, in the order it happened.
     func deliverPending() {
-        let taken = pending.withLockedValue { pending -> Pending in
+        var taken = pending.withLockedValue { pending -> Pending in
             defer { pending = Pending() }
             return pending
         }
         if let head = taken.head { exchange.upstreamHead(attempt: attempt, status: head.status, headers: head.headers) }
-        if !taken.bytes.isEmpty { exchange.upstreamBody(attempt: attempt, bytes: taken.bytes) }
+        if !taken.bytes.isEmpty {
+            exchange.upstreamBody(attempt: attempt, bytes: taken.bytes)
+            // The emptied buffer, capacity and all, takes the next bytes: a new one grew by doubling, copying as it
+            // went, for every batch of a stream.
+            taken.bytes.removeAll(keepingCapacity: true)
+            pending.withLockedValue { pending in
+                if pending.bytes.isEmpty { swap(&pending.bytes, &taken.bytes) }
+            }
+        }
         if taken.completed { exchange.upstreamCompleted(attempt: attempt, error: taken.failure) }
     }
 }
