@@ -49,12 +49,7 @@ final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
             return false
         }
         guard accept else { return false }
-        enqueue { pending in
-            // At least one curl write's worth (CURL_MAX_WRITE_SIZE) from the first bytes on; the buffer is then
-            // handed back and reused (`deliverPending`).
-            if pending.bytes.capacity == 0 { pending.bytes.reserveCapacity(max(bytes.count, 16 * 1024)) }
-            pending.bytes.append(contentsOf: bytes)
-        }
+        enqueue { $0.bytes.append(contentsOf: bytes) }
         return true
     }
 
