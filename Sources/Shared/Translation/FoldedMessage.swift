@@ -58,15 +58,9 @@ public struct FoldedMessage: Sendable, Equatable {
         if let stopReason { writer.string(stopReason.rawValue) } else { writer.raw("null") }
         writer.raw(",\"stop_sequence\":")
         if let stopSequence { writer.string(stopSequence) } else { writer.raw("null") }
-        writer.raw(",\"usage\":{\"input_tokens\":")
-        writer.int(usage.inputTokens)
-        writer.raw(",\"output_tokens\":")
-        writer.int(usage.outputTokens)
-        writer.raw(",\"cache_creation_input_tokens\":")
-        writer.int(usage.cacheCreationInputTokens)
-        writer.raw(",\"cache_read_input_tokens\":")
-        writer.int(usage.cacheReadInputTokens)
-        writer.raw("}}")
+        writer.raw(",\"usage\":")
+        SSEWriter.writeUsage(usage, to: &writer)
+        writer.raw("}")
         return writer.bytes
     }
 
