@@ -77,7 +77,7 @@ public struct StreamChunkScanner {
         var members = 0
         var skipped = 0
         open()
-        while let (key, start) = try nextNewKey(&members, skipped: &skipped, in: .root) {
+        while let (key, start) = try nextNewKey(&members, skipped: &skipped, in: .root, likely: Self.likelyRootKeys) {
             if Self.key(key, is: "choices") {
                 try seen.first(0)
                 try choices(into: &chunk)
@@ -118,7 +118,8 @@ public struct StreamChunkScanner {
         var matchedStop: String?
         var skipped = 0
         open()
-        while let (key, start) = try nextNewKey(&members, skipped: &skipped, in: .choice) {
+        while let (key, start) = try nextNewKey(&members, skipped: &skipped, in: .choice,
+                                                likely: Self.likelyChoiceKeys) {
             if Self.key(key, is: "delta") {
                 try seen.first(0)
                 if try isNull() { continue }
@@ -151,7 +152,7 @@ public struct StreamChunkScanner {
         var reasoning: String?
         var reasoningContent: String?
         open()
-        while let key = try nextKey(&members) {
+        while let key = try nextKey(&members, likely: Self.likelyDeltaKeys) {
             if Self.key(key, is: "content") {
                 try seen.first(0)
                 delta.content = try stringValue(depth: 4)
@@ -308,9 +309,9 @@ public struct StreamChunkScanner {
     }
 
     /// The next member's key, its colon consumed, or nil past the closing brace. `members` counts the members.
-    private mutating func nextKey(_ members: inout Int) throws -> UnsafeBufferPointer<UInt8>? {
+    private mutating func nextKey(_ members: inout Int, likely: [StaticString] = []) throws -> UnsafeBufferPointer<UInt8>? {
         guard try nextMember(&members) else { return nil }
-        return try readKey()
+        return likely.isEmpty ? try readKey() : try readKey(likely: likely)
     }
 
     /// Whether another member (before `}`) or element (before `]`) follows, positioned at it; false past `closing`.
@@ -336,6 +337,30 @@ public struct StreamChunkScanner {
 
     private mutating func nextElement(_ elements: inout Int) throws -> Bool {
         try nextItem(closing: UInt8(ascii: "]"), &elements)
+    }
+
+    /// The keys a Cerebras chunk reads, as `"key":` literals, in the order they usually come.
+    private static let likelyRootKeys: [StaticString] = ["\"choices\":"]
+    private static let likelyChoiceKeys: [StaticString] = ["\"delta\":", "\"finish_reason\":"]
+    private static let likelyDeltaKeys: [StaticString] = ["\"content\":"]
+
+    /// The key at the position, its colon consumed, as `readKey()` reads it. One of the `likely` literals (a quoted
+    /// plain-ASCII key and its colon, no whitespace) is recognised with one comparison: exactly what the scan
+    /// would read there, so only the cost differs.
+    private mutating func readKey(likely: [StaticString]) throws -> UnsafeBufferPointer<UInt8> {
+        let available = parser.buffer.count - parser.position
+        if let base = parser.buffer.baseAddress {
+            let here = base + parser.position
+            for literal in likely {
+                let length = literal.utf8CodeUnitCount
+                guard length <= available, memcmp(here, literal.utf8Start, length) == 0 else { continue }
+                parser.position += length
+                parser.skipWhitespace()
+                // Between the quotes: the literal less its `"` and `":`.
+                return UnsafeBufferPointer(start: here + 1, count: length - 3)
+            }
+        }
+        return try readKey()
     }
 
     /// The key at the position, its colon consumed.
@@ -376,7 +401,7 @@ public struct StreamChunkScanner {
     /// The key of the next member that does not repeat a remembered one (those are stepped over, counted in
     /// `skipped`), with the position where the member starts; nil past the closing brace.
     private mutating func nextNewKey(
-        _ members: inout Int, skipped: inout Int, in object: SkippedIn
+        _ members: inout Int, skipped: inout Int, in object: SkippedIn, likely: [StaticString]
     ) throws -> (key: UnsafeBufferPointer<UInt8>, start: Int)? {
         while try nextMember(&members) {
             if stepOverRemembered(in: object, ordinal: skipped) {
@@ -384,7 +409,7 @@ public struct StreamChunkScanner {
                 continue
             }
             let start = parser.position
-            return (try readKey(), start)
+            return (try readKey(likely: likely), start)
         }
         return nil
     }
