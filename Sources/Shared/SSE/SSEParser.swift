@@ -114,14 +114,7 @@ public struct SSEParser {
 
     /// A byte comparison (the generic `elementsEqual` against a `String.UTF8View` costs more than the rest of a line).
     private static func field(_ field: ArraySlice<UInt8>, is name: StaticString) -> Bool {
-        guard field.count == name.utf8CodeUnitCount else { return false }
-        let expected = name.utf8Start
-        var offset = 0
-        for byte in field {
-            guard byte == expected[offset] else { return false }
-            offset += 1
-        }
-        return true
+        field.withUnsafeBufferPointer { $0.equals(name) }
     }
 
     /// Drops the bytes of the lines already read, once every complete line is: what remains is the start of one

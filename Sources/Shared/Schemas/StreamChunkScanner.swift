@@ -390,10 +390,7 @@ public struct StreamChunkScanner {
     }
 
     private static func key(_ key: UnsafeBufferPointer<UInt8>, is name: StaticString) -> Bool {
-        guard key.count == name.utf8CodeUnitCount else { return false }
-        let expected = name.utf8Start
-        for index in 0..<key.count where key[index] != expected[index] { return false }
-        return true
+        key.equals(name)
     }
 
     // MARK: - Members repeated from the previous chunk

@@ -153,14 +153,7 @@ private struct BoundedWriter {
     }
 
     private static func isFramingField(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
-        equalsIgnoringCase(name, "content-length") || equalsIgnoringCase(name, "transfer-encoding")
-            || equalsIgnoringCase(name, "connection")
-    }
-
-    private static func equalsIgnoringCase(_ name: UnsafeBufferPointer<UInt8>, _ lowercased: StaticString) -> Bool {
-        guard name.count == lowercased.utf8CodeUnitCount else { return false }
-        let expected = lowercased.utf8Start
-        for index in 0..<name.count where name[index].asciiLowercased != expected[index] { return false }
-        return true
+        name.equalsIgnoringASCIICase("content-length") || name.equalsIgnoringASCIICase("transfer-encoding")
+            || name.equalsIgnoringASCIICase("connection")
     }
 }

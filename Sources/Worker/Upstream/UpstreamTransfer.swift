@@ -1,5 +1,6 @@
 import CCurl
 import NIOConcurrencyHelpers
+import Shared
 
 /// One upstream HTTP exchange: the curl easy handle it runs on (touched on the client's event loop only) and the
 /// delegate it reports to.
@@ -130,36 +131,31 @@ final class UpstreamTransfer: Sendable {
         return digits == 3 ? code : 0
     }
 
-    /// The kept names Cerebras sends on every response, as they are stored (taken as literals: they are mostly
-    /// longer than a string stores inline, so a new copy would allocate).
-    private static let knownNames = [
+    /// The kept names Cerebras sends on every response.
+    private static let knownNameLiterals: [StaticString] = [
         "content-type", "retry-after",
         "x-ratelimit-limit-requests-day", "x-ratelimit-limit-tokens-minute",
         "x-ratelimit-remaining-requests-day", "x-ratelimit-remaining-tokens-minute",
         "x-ratelimit-reset-requests-day", "x-ratelimit-reset-tokens-minute",
     ]
-    private static let knownNameBytes = knownNames.map { Array($0.utf8) }
-    private static let rateLimitPrefix = Array("x-ratelimit-".utf8)
+    /// The same names as they are stored, made once: most are longer than a string stores inline, so a new copy per
+    /// header would allocate.
+    private static let knownNames = knownNameLiterals.map { "\($0)" }
+    private static let rateLimitPrefix: StaticString = "x-ratelimit-"
 
     /// The lowercased name under which a header field is kept, or nil for a field the gateway does not read. Kept:
     /// the body's type, and the upstream's retry and rate-limit advice (`RetryPolicy`, `UpstreamHeaderMapping`).
     static func keptName(_ name: UnsafeBufferPointer<UInt8>) -> String? {
-        for (index, known) in knownNameBytes.enumerated() where equalsIgnoringASCIICase(name, known) {
+        for (index, known) in knownNameLiterals.enumerated() where name.equalsIgnoringASCIICase(known) {
             return knownNames[index]
         }
-        guard name.count > rateLimitPrefix.count,
-              equalsIgnoringASCIICase(UnsafeBufferPointer(rebasing: name[..<rateLimitPrefix.count]), rateLimitPrefix)
+        let prefixLength = rateLimitPrefix.utf8CodeUnitCount
+        guard name.count > prefixLength,
+              UnsafeBufferPointer(rebasing: name[..<prefixLength]).equalsIgnoringASCIICase(rateLimitPrefix)
         else { return nil }
         return String(unsafeUninitializedCapacity: name.count) { buffer in
             for index in 0..<name.count { buffer[index] = name[index].asciiLowercased }
             return name.count
         }
-    }
-
-    /// Whether `bytes` spell `lowercased` (an ASCII lowercase name) in any letter case.
-    private static func equalsIgnoringASCIICase(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercased: [UInt8]) -> Bool {
-        guard bytes.count == lowercased.count else { return false }
-        for index in 0..<bytes.count where bytes[index].asciiLowercased != lowercased[index] { return false }
-        return true
     }
 }
