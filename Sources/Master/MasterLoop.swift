@@ -259,6 +259,10 @@ final class MasterLoop {
             listeners.close(slot: slot)
             logger.info("slot closed", metadata: ["worker.slot": "\(slot)"])
         case .announceReady:
+            // Published first: whoever acts on the announcement (a test, systemd, a readiness probe) may ask
+            // /health at once, and it answers from the published status, which the loop otherwise refreshes only
+            // at the end of its pass.
+            publish()
             let line = "READY port=\(listeners.port) admin_port=\(context.adminPort) pid=\(getpid())\n"
             StandardOutput.write(line)
             notifier?.ready(status: "Serving on port \(listeners.port) with \(arbiter.configuredWorkers) workers")
@@ -269,6 +273,7 @@ final class MasterLoop {
         case .reloadCompleted(let generation):
             recordReload(.success, error: nil)
             pruneEnvironments()
+            publish()
             notifier?.ready(status: "Serving generation \(generation) with \(arbiter.configuredWorkers) workers")
             logger.notice("reload complete", metadata: ["worker.generation": "\(generation)"])
         case .reloadAborted(let generation, let status):
