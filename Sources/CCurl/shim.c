@@ -122,6 +122,16 @@ CURLcode cg_easy_setopt_write_function(CURL *handle, CURLoption option, cg_write
     return curl.easy_setopt(handle, option, callback);
 }
 
+CURLcode cg_easy_setopt_opensocket_function(CURL *handle, curl_opensocket_callback callback) {
+    require_loaded();
+    return curl.easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, callback);
+}
+
+CURLcode cg_easy_setopt_closesocket_function(CURL *handle, curl_closesocket_callback callback) {
+    require_loaded();
+    return curl.easy_setopt(handle, CURLOPT_CLOSESOCKETFUNCTION, callback);
+}
+
 CURLcode cg_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     require_loaded();
     return curl.easy_getinfo(handle, info, value);

@@ -41,6 +41,8 @@ typedef size_t (*cg_write_callback)(char *data, size_t size, size_t nmemb, void 
 CURLcode cg_easy_setopt_long(CURL *handle, CURLoption option, long value);
 CURLcode cg_easy_setopt_ptr(CURL *handle, CURLoption option, const void *value);
 CURLcode cg_easy_setopt_write_function(CURL *handle, CURLoption option, cg_write_callback callback);
+CURLcode cg_easy_setopt_opensocket_function(CURL *handle, curl_opensocket_callback callback);
+CURLcode cg_easy_setopt_closesocket_function(CURL *handle, curl_closesocket_callback callback);
 CURLcode cg_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode cg_easy_getinfo_ptr(CURL *handle, CURLINFO info, void **value);
 CURLMcode cg_multi_setopt_long(CURLM *multi, CURLMoption option, long value);

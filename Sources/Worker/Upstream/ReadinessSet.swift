@@ -6,6 +6,14 @@ import Glibc
 ///
 /// Level-triggered, so a socket curl did not fully drain is reported again by the next `poll`, and the nested set
 /// keeps the loop awake until curl has read what is there. Used by one thread, the event loop's.
+///
+/// A kept-alive upstream connection is not taken out of the kernel's set when curl stops watching it at the end of
+/// a transfer: it stays registered, *parked*, so that the next transfer on it, which watches the same direction,
+/// costs no `epoll_ctl` at all (two system calls per request fewer). Only sockets whose closing the set is told
+/// about (`opened` / `closing`, from curl's open- and close-socket callbacks) are parked: a closed descriptor leaves
+/// the kernel's set by itself, and its number, reused by the next socket, must not be taken for a registration.
+/// A parked socket that becomes ready (the upstream closed the idle connection) is taken out by the next `poll`,
+/// which reports nothing for it: curl finds the connection dead when it next looks.
 final class ReadinessSet {
     struct Event {
         var fd: Int32
@@ -14,12 +22,19 @@ final class ReadinessSet {
         var failed: Bool
     }
 
-    private let epoll: Int32
-    /// Sockets currently in the set (so a change of interest is a MOD, a first interest an ADD).
-    private var watched: Set<Int32> = []
+    /// The kernel's set (internal for tests, which read its entries from `/proc`).
+    let epoll: Int32
+    /// What the kernel's set holds: each registered socket's interest (`EPOLLIN` / `EPOLLOUT` bits).
+    private var registered: [Int32: UInt32] = [:]
+    /// Registered sockets curl does not watch now.
+    private var parked: Set<Int32> = []
+    /// Open sockets whose closing this set hears about (`closing`): the ones that may be parked.
+    private var announced: Set<Int32> = []
     private let buffer: UnsafeMutableBufferPointer<epoll_event>
     /// The event loop's epoll set this one is nested in.
     private var outer: Int32?
+    /// `epoll_ctl` calls made on this set, for tests.
+    private(set) var kernelUpdates = 0
 
     init(capacity: Int = 256) {
         epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -33,8 +48,17 @@ final class ReadinessSet {
         buffer.deallocate()
     }
 
-    /// Whether curl watches any socket: when it does not, the set cannot be ready.
-    var isWatching: Bool { !watched.isEmpty }
+    /// Whether the kernel's set holds no socket, watched or parked: then it cannot be ready.
+    var isEmpty: Bool { registered.isEmpty }
+
+    /// Whether curl watches any socket (the set holds more than parked ones).
+    var watchesAny: Bool { registered.count > parked.count }
+
+    /// How many sockets the kernel's set holds, curl's watched ones and the parked ones.
+    var registeredCount: Int { registered.count }
+
+    /// How many of them are parked.
+    var parkedCount: Int { parked.count }
 
     /// Adds this set to `outerEpoll` (read interest), so a wait on `outerEpoll` ends when a socket here is ready.
     /// The entry's data is this set's own descriptor with registration 0, which NIO finds no channel for and skips.
@@ -59,37 +83,69 @@ final class ReadinessSet {
             unwatch(fd)
             return
         }
+        let interest = (readable ? EPOLLIN.rawValue : 0) | (writable ? EPOLLOUT.rawValue : 0)
+        parked.remove(fd)
+        let current = registered.updateValue(interest, forKey: fd)
+        guard current != interest else { return }
         var event = epoll_event()
-        event.events = (readable ? EPOLLIN.rawValue : 0) | (writable ? EPOLLOUT.rawValue : 0)
+        event.events = interest
         event.data.fd = fd
-        if watched.contains(fd) {
+        kernelUpdates += 1
+        if current != nil {
             if epoll_ctl(epoll, EPOLL_CTL_MOD, fd, &event) != 0, errno == ENOENT {
                 _ = epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event)
             }
-        } else {
-            watched.insert(fd)
-            if epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) != 0, errno == EEXIST {
-                _ = epoll_ctl(epoll, EPOLL_CTL_MOD, fd, &event)
-            }
+        } else if epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) != 0, errno == EEXIST {
+            _ = epoll_ctl(epoll, EPOLL_CTL_MOD, fd, &event)
         }
     }
 
+    /// curl no longer watches `fd`: parked when its closing will be announced, else taken out of the set.
     func unwatch(_ fd: Int32) {
-        guard watched.remove(fd) != nil else { return }
-        // Fails harmlessly when curl already closed the socket (closing removes it from the set).
+        guard registered[fd] != nil else { return }
+        if announced.contains(fd) {
+            parked.insert(fd)
+        } else {
+            deregister(fd)
+        }
+    }
+
+    /// curl opened `fd` and will announce its closing (`closing`).
+    func opened(_ fd: Int32) {
+        announced.insert(fd)
+    }
+
+    /// `fd` is about to be closed: closing it takes it out of the kernel's set, and its number may come back.
+    func closing(_ fd: Int32) {
+        announced.remove(fd)
+        parked.remove(fd)
+        registered[fd] = nil
+    }
+
+    private func deregister(_ fd: Int32) {
+        registered[fd] = nil
+        parked.remove(fd)
+        kernelUpdates += 1
+        // Fails harmlessly when the socket is already closed (closing removes it from the set).
         _ = epoll_ctl(epoll, EPOLL_CTL_DEL, fd, nil)
     }
 
-    /// Fills `ready` with the sockets that are ready now, without waiting. Nothing is called back, so the caller
-    /// may change the set while it handles the events.
+    /// Fills `ready` with the sockets curl watches that are ready now, without waiting; a parked socket that is
+    /// ready is taken out of the set instead. Nothing is called back, so the caller may change the set while it
+    /// handles the events.
     func poll(into ready: inout [Event]) {
         ready.removeAll(keepingCapacity: true)
         let count = epoll_wait(epoll, buffer.baseAddress, Int32(buffer.count), 0)
         guard count > 0 else { return }
         for index in 0..<Int(count) {
             let event = buffer[index]
+            let fd = event.data.fd
+            if parked.contains(fd) {
+                deregister(fd)
+                continue
+            }
             let flags = event.events
-            ready.append(Event(fd: event.data.fd,
+            ready.append(Event(fd: fd,
                                readable: flags & (EPOLLIN.rawValue | EPOLLHUP.rawValue) != 0,
                                writable: flags & EPOLLOUT.rawValue != 0,
                                failed: flags & EPOLLERR.rawValue != 0))

@@ -1,4 +1,5 @@
 import CCurl
+import Glibc
 import NIOCore
 import Shared
 
@@ -122,8 +123,12 @@ final class UpstreamClient: @unchecked Sendable {
     /// The loop's tick has ended (on the loop): when an upstream socket is ready, queue a task in which curl
     /// reads it. Not done here: NIO has already decided how long it will sleep, and would not see tasks that
     /// curl's callbacks schedule. The ready socket keeps the loop's wait short until the task has run.
-    func loopTickEnded() {
-        guard !driveQueued, !isShutDown, readiness.isWatching else { return }
+    ///
+    /// When curl watches no socket and only parked connections are in the set, only a tick that ran no task needs a
+    /// look: a parked socket turning ready (the upstream closed an idle connection) wakes the loop for nothing else.
+    func loopTickEnded(ranTasks: Bool) {
+        guard !driveQueued, !isShutDown, !readiness.isEmpty else { return }
+        guard readiness.watchesAny || !ranTasks else { return }
         readiness.poll(into: &ready)
         guard !ready.isEmpty else { return }
         driveQueued = true
@@ -226,7 +231,19 @@ final class UpstreamClient: @unchecked Sendable {
     private func newHandle() -> UnsafeMutableRawPointer? {
         guard let easy = cg_easy_init() else { return nil }
         UpstreamTransfer.configure(easy)
+        // The client opens and closes curl's sockets, so that its set may keep idle connections registered.
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        _ = cg_easy_setopt_opensocket_function(easy, UpstreamClient.onOpenSocket)
+        _ = cg_easy_setopt_ptr(easy, CURLOPT_OPENSOCKETDATA, context)
+        _ = cg_easy_setopt_closesocket_function(easy, UpstreamClient.onCloseSocket)
+        _ = cg_easy_setopt_ptr(easy, CURLOPT_CLOSESOCKETDATA, context)
         return easy
+    }
+
+    /// How many system calls the client's socket set has made to change its registrations, and how many sockets it
+    /// holds (parked ones included); for tests.
+    var socketSetStatistics: (kernelUpdates: Int, registered: Int, parked: Int) {
+        (readiness.kernelUpdates, readiness.registeredCount, readiness.parkedCount)
     }
 
     private func finish(_ transfer: UpstreamTransfer, result: CURLcode) {
@@ -259,6 +276,23 @@ final class UpstreamClient: @unchecked Sendable {
             client.readiness.watch(fd, readable: what & CURL_POLL_IN != 0, writable: what & CURL_POLL_OUT != 0)
         }
         return 0
+    }
+
+    /// curl opens a socket for a connection: made here (close-on-exec) so that the set knows its closing is
+    /// announced (`onCloseSocket`).
+    private static let onOpenSocket: curl_opensocket_callback = { context, _, address in
+        guard let context, let address else { return -1 }  // CURL_SOCKET_BAD
+        let fd = socket(address.pointee.family, address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue),
+                        address.pointee.protocol)
+        guard fd >= 0 else { return -1 }
+        Unmanaged<UpstreamClient>.fromOpaque(context).takeUnretainedValue().readiness.opened(fd)
+        return fd
+    }
+
+    /// curl closes a socket it opened through `onOpenSocket`.
+    private static let onCloseSocket: curl_closesocket_callback = { context, fd in
+        if let context { Unmanaged<UpstreamClient>.fromOpaque(context).takeUnretainedValue().readiness.closing(fd) }
+        return close(fd)
     }
 
     /// curl asks to be called with `CURL_SOCKET_TIMEOUT` after `timeoutMs` (-1: cancel the timer).

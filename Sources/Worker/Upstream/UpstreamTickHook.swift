@@ -20,6 +20,6 @@ final class UpstreamTickHook: NIOEventLoopMetricsDelegate {
     }
 
     func processedTick(info: NIOEventLoopTickInfo) {
-        clients.withLockedValue { $0[info.eventLoopID]?.client }?.loopTickEnded()
+        clients.withLockedValue { $0[info.eventLoopID]?.client }?.loopTickEnded(ranTasks: info.numberOfTasks > 0)
     }
 }
