@@ -1,11 +1,17 @@
 extension RedisRateLimiter {
     /// Lua helpers shared by both scripts; the arithmetic mirrors `GCRA` step by step.
+    ///
+    /// The scripts run in redis-server for every request, on the same cores as the gateway where Redis is local, so
+    /// they are written flat: no table or closure is made per call beyond these two functions (a first version that
+    /// built a table per dimension and a closure per step cost redis-server about 88,000 instructions per acquire,
+    /// this one about 75,000; see BENCHMARKS.md).
     private static let prelude = """
         -- Integer microseconds throughout. Lua numbers are doubles, exact below 2^53.
+        local floor = math.floor
         local function muldiv(a, b, c)
           -- floor(a * b / c), corrected for the rounding of the floating-point division
           local p = a * b
-          local q = math.floor(p / c)
+          local q = floor(p / c)
           if q * c > p then q = q - 1 elseif (q + 1) * c <= p then q = q + 1 end
           return q
         end
@@ -17,20 +23,8 @@ extension RedisRateLimiter {
           return tonumber(t[1]) * 1000000 + tonumber(t[2])
         end
 
-        local function load_tat(key, now)
-          local stored = tonumber(redis.call('GET', key))
-          if stored and stored > now then return stored end
-          return now
-        end
-
-        local function store_tat(key, tat, now)
-          if tat > now then
-            -- The key outlives the moment the bucket is full again by 1 s; once gone it reads as full.
-            redis.call('SET', key, string.format('%d', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
-          else
-            redis.call('DEL', key)
-          end
-        end
+        -- A stored TAT in the past, or none, reads as now. A TAT ahead of now is stored with a PX expiry; once the
+        -- key is gone (1 s after the bucket is full again) it reads as full.
 
         """
 
@@ -44,47 +38,70 @@ extension RedisRateLimiter {
             if redis.replicate_commands then redis.replicate_commands() end
             local period = tonumber(ARGV[4])
             local now = now_us(ARGV[5])
+            local rlimit = tonumber(ARGV[1])
+            local tlimit = tonumber(ARGV[2])
 
-            local function check(key, limit, cost)
-              if limit <= 0 then return nil end
-              local current = load_tat(key, now)
-              local increment = 0
-              if cost > 0 then increment = muldiv(cost, period, limit) end
-              -- A cost above the whole limit fits exactly when the bucket is full (admit-when-full).
+            -- Each limited dimension: its TAT now, its increment, whether the cost fits, and the wait when not.
+            -- A cost above the whole limit fits exactly when the bucket is full (admit-when-full).
+            local rtat, rinc, rfits, rretry = now, 0, true, 0
+            if rlimit > 0 then
+              local stored = tonumber(redis.call('GET', KEYS[1]))
+              if stored and stored > now then rtat = stored end
+              rinc = muldiv(1, period, rlimit)
               local capacity = period
-              if increment > capacity then capacity = increment end
-              local ahead = current + increment - now
-              local retry = 0
-              if ahead > capacity then retry = ahead - capacity end
-              return {key = key, limit = limit, current = current, charged = current + increment,
-                      fits = ahead <= capacity, retry = retry}
+              if rinc > capacity then capacity = rinc end
+              local ahead = rtat + rinc - now
+              if ahead > capacity then rfits = false; rretry = ahead - capacity end
             end
+            local ttat, tinc, tfits, tretry = now, 0, true, 0
+            if tlimit > 0 then
+              local stored = tonumber(redis.call('GET', KEYS[2]))
+              if stored and stored > now then ttat = stored end
+              local cost = tonumber(ARGV[3])
+              if cost > 0 then tinc = muldiv(cost, period, tlimit) end
+              local capacity = period
+              if tinc > capacity then capacity = tinc end
+              local ahead = ttat + tinc - now
+              if ahead > capacity then tfits = false; tretry = ahead - capacity end
+            end
+            local allowed = rfits and tfits
 
-            local req = check(KEYS[1], tonumber(ARGV[1]), 1)
-            local tok = check(KEYS[2], tonumber(ARGV[2]), math.max(0, tonumber(ARGV[3])))
-            local allowed = (req == nil or req.fits) and (tok == nil or tok.fits)
-
-            local function report(d)
-              if d == nil then return 0, 0 end
-              local tat = d.current
+            -- Charge both when allowed, and report what is left of each.
+            local rremaining, rreset, tremaining, treset = 0, 0, 0, 0
+            if rlimit > 0 then
               if allowed then
-                tat = d.charged
-                if tat > now then store_tat(d.key, tat, now) end
+                rtat = rtat + rinc
+                if rtat > now then
+                  redis.call('SET', KEYS[1], string.format('%d', rtat), 'PX', math.ceil((rtat - now) / 1000) + 1000)
+                end
               end
-              local remaining = 0
-              local available = period - (tat - now)
-              if available > 0 then remaining = math.min(muldiv(available, d.limit, period), d.limit) end
-              return remaining, tat - now
+              local available = period - (rtat - now)
+              if available > 0 then
+                rremaining = muldiv(available, rlimit, period)
+                if rremaining > rlimit then rremaining = rlimit end
+              end
+              rreset = rtat - now
             end
-
-            local req_remaining, req_reset = report(req)
-            local tok_remaining, tok_reset = report(tok)
+            if tlimit > 0 then
+              if allowed then
+                ttat = ttat + tinc
+                if ttat > now then
+                  redis.call('SET', KEYS[2], string.format('%d', ttat), 'PX', math.ceil((ttat - now) / 1000) + 1000)
+                end
+              end
+              local available = period - (ttat - now)
+              if available > 0 then
+                tremaining = muldiv(available, tlimit, period)
+                if tremaining > tlimit then tremaining = tlimit end
+              end
+              treset = ttat - now
+            end
             local retry = 0
             if not allowed then
-              if req then retry = math.max(retry, req.retry) end
-              if tok then retry = math.max(retry, tok.retry) end
+              retry = rretry
+              if tretry > retry then retry = tretry end
             end
-            return {allowed and 1 or 0, req_remaining, req_reset, tok_remaining, tok_reset, retry}
+            return {allowed and 1 or 0, rremaining, rreset, tremaining, treset, retry}
             """
     )
 
@@ -102,10 +119,16 @@ extension RedisRateLimiter {
             local now = now_us(ARGV[4])
             local moved = muldiv(math.abs(delta), period, limit)
             if delta < 0 then moved = -moved end
-            local tat = load_tat(KEYS[1], now) + moved
-            if tat < now then tat = now end
-            store_tat(KEYS[1], tat, now)
-            return tat - now
+            local tat = now
+            local stored = tonumber(redis.call('GET', KEYS[1]))
+            if stored and stored > now then tat = stored end
+            tat = tat + moved
+            if tat > now then
+              redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+              return tat - now
+            end
+            redis.call('DEL', KEYS[1])
+            return 0
             """
     )
 }
