@@ -90,5 +90,12 @@ final class RedisLoopClientTests: RedisServerTestCase {
         RESPEncoder.write([[UInt8](repeating: 65, count: 1234567)], into: &long)
         XCTAssertEqual(Array(long.readableBytesView.prefix(13)), Array("*1\r\n$1234567\r\n".utf8.prefix(13)))
         XCTAssertEqual(long.readableBytes, 4 + 10 + 1_234_567 + 2)
+
+        // Appended after what the buffer holds, at exactly the size announced (ten arguments: a two-digit count).
+        let ten = (0..<10).map { Array(String(repeating: "v", count: $0).utf8) }
+        let before = buffer.readableBytes
+        RESPEncoder.write(ten, into: &buffer)
+        XCTAssertEqual(buffer.readableBytes - before, RESPEncoder.size(of: ten))
+        XCTAssertEqual(Array(buffer.readableBytesView.dropFirst(before).prefix(13)), Array("*10\r\n$0\r\n\r\n$1".utf8))
     }
 }

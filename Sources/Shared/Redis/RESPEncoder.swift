@@ -2,28 +2,60 @@ import NIOCore
 
 /// Writes commands in RESP, the form Redis reads: `*<argc>\r\n` then `$<len>\r\n<bytes>\r\n` per argument.
 enum RESPEncoder {
+    /// Appends `command` to `buffer` in one write of its exact size: a write per piece would make the buffer check
+    /// its capacity and its uniqueness about forty times for an `EVALSHA` of the rate limiter.
     static func write(_ command: [[UInt8]], into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "*"))
-        writeDecimal(command.count, into: &buffer)
-        for argument in command {
-            buffer.writeInteger(UInt8(ascii: "$"))
-            writeDecimal(argument.count, into: &buffer)
-            buffer.writeBytes(argument)
-            writeLineEnd(into: &buffer)
+        let size = size(of: command)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { output in
+            var at = 0
+            at = put(header: UInt8(ascii: "*"), command.count, into: output, at: at)
+            for argument in command {
+                at = put(header: UInt8(ascii: "$"), argument.count, into: output, at: at)
+                argument.withUnsafeBytes { bytes in
+                    if let source = bytes.baseAddress, !bytes.isEmpty {
+                        (output.baseAddress! + at).copyMemory(from: source, byteCount: bytes.count)
+                    }
+                }
+                at += argument.count
+                at = putLineEnd(into: output, at: at)
+            }
+            assert(at == size, "RESP size \(size) computed, \(at) written")
+            return at
         }
     }
 
-    /// The size `write` will need, so a batch is written into one buffer without growing it.
+    /// The exact number of bytes `write` appends for `command`.
     static func size(of command: [[UInt8]]) -> Int {
-        command.reduce(16) { $0 + $1.count + 16 }
+        command.reduce(headerSize(command.count)) { $0 + headerSize($1.count) + $1.count + 2 }
     }
 
-    private static func writeDecimal(_ value: Int, into buffer: inout ByteBuffer) {
-        DecimalDigits.withDigits(of: UInt(clamping: value)) { buffer.writeBytes($0) }
-        writeLineEnd(into: &buffer)
+    /// `*<n>\r\n` or `$<n>\r\n`.
+    private static func headerSize(_ value: Int) -> Int {
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        return 1 + digits + 2
     }
 
-    private static func writeLineEnd(into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt16(0x0D0A))  // "\r\n", big-endian
+    private static func put(header: UInt8, _ value: Int, into output: UnsafeMutableRawBufferPointer, at start: Int)
+        -> Int
+    {
+        var at = start
+        output[at] = header
+        at += 1
+        DecimalDigits.withDigits(of: UInt(clamping: value)) { digits in
+            output.baseAddress!.advanced(by: at).copyMemory(from: digits.baseAddress!, byteCount: digits.count)
+            at += digits.count
+        }
+        return putLineEnd(into: output, at: at)
+    }
+
+    private static func putLineEnd(into output: UnsafeMutableRawBufferPointer, at: Int) -> Int {
+        output[at] = 0x0D
+        output[at + 1] = 0x0A
+        return at + 2
     }
 }

@@ -51,7 +51,15 @@ extension RedisClient {
     /// registered (see `register`); a `NOSCRIPT` reply (`RedisReply.isNoScript`) means Redis lost it since, and
     /// `evalScript` repairs that.
     public static func evalSHACommand(_ script: RedisScript, keys: [String], args: [String]) -> [[UInt8]] {
-        [Array("EVALSHA".utf8), Array(script.sha1.utf8), Array(String(keys.count).utf8)]
-            + keys.map { Array($0.utf8) } + args.map { Array($0.utf8) }
+        var command: [[UInt8]] = []
+        command.reserveCapacity(3 + keys.count + args.count)
+        command.append(evalSHAName)
+        command.append(script.sha1Bytes)
+        command.append(Array(String(keys.count).utf8))
+        for key in keys { command.append(Array(key.utf8)) }
+        for arg in args { command.append(Array(arg.utf8)) }
+        return command
     }
+
+    private static let evalSHAName = Array("EVALSHA".utf8)
 }

@@ -6,6 +6,8 @@ public struct RedisScript: Sendable, Hashable {
     public let source: String
     /// Lowercase hex SHA-1 of `source`, as Redis computes it.
     public let sha1: String
+    /// `sha1` as the bytes of an `EVALSHA` argument.
+    let sha1Bytes: [UInt8]
 
     /// Creates a script and computes its SHA-1 with OpenSSL's low-level digest.
     public init(_ source: String) {
@@ -18,5 +20,6 @@ public struct RedisScript: Sendable, Hashable {
             }
         }
         self.sha1 = Hex.encode(digest)
+        self.sha1Bytes = Array(sha1.utf8)
     }
 }
