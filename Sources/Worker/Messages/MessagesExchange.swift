@@ -26,7 +26,14 @@ final class MessagesExchange: @unchecked Sendable {
 
     private var stream: UpstreamStreamTranslator?
     private var fold = AnthropicMessageFold()
-    private var events: [AnthropicEvent] = []
+    /// The events of one upstream read, handed on and emptied each time; made with room for a typical read (a reply
+    /// of a few chunks: start, block start, deltas, block stop, message delta and stop), so it does not grow
+    /// four times on the way.
+    private var events: [AnthropicEvent] = {
+        var events: [AnthropicEvent] = []
+        events.reserveCapacity(16)
+        return events
+    }()
     private var writer = JSONWriter(capacity: 4096)
     /// True once anything upstream-derived reached the client (or the fold): retries end there.
     private var contentDelivered = false
@@ -43,10 +50,11 @@ final class MessagesExchange: @unchecked Sendable {
     private var firstAttemptAt = NIODeadline.now()
     private var retries = 0
 
-    private var firstByteTimer: Scheduled<Void>?
-    /// Checks for a silent upstream; armed once per attempt and pushed back lazily (see `noteUpstreamActivity`).
-    private var idleTimer: Scheduled<Void>?
-    private var lastUpstreamActivity = NIODeadline.now()
+    /// Watches the running attempt for both upstream timeouts (see `checkUpstreamTimeouts`).
+    private var watchdog: Scheduled<Void>?
+    private var attemptStartedAt = NIODeadline.now()
+    /// When the upstream last sent something (its response head first); nil while the attempt waits for the head.
+    private var lastUpstreamActivity: NIODeadline?
     private var retryTimer: Scheduled<Void>?
     private var pingTask: RepeatedTask?
     private var lastClientWrite = NIODeadline.now()
@@ -264,32 +272,30 @@ final class MessagesExchange: @unchecked Sendable {
             UpstreamRequest(url: worker.upstreamURL, apiKey: key, body: upstreamBody,
                             connectTimeoutMs: config.upstreamConnectTimeoutMs, verifyTLS: config.upstreamVerifyTLS),
             delegate: delegate)
-        firstByteTimer = loop.scheduleTask(in: .fromSeconds(config.upstreamFirstByteTimeout)) { [self] in
-            abandonAttempt(UpstreamTransportError(
-                kind: .timeout, detail: "upstream sent no response within \(config.upstreamFirstByteTimeout) s"))
-        }
+        attemptStartedAt = .now()
+        lastUpstreamActivity = nil
+        armWatchdog(in: .fromSeconds(min(config.upstreamFirstByteTimeout, config.upstreamIdleTimeout)))
     }
 
     func upstreamHead(attempt: Int, status: Int, headers: [(name: String, value: String)]) {
         guard attempt == self.attempt, !finished else { return }
-        firstByteTimer?.cancel()
+        lastUpstreamActivity = .now()
         upstreamStatus = status
         upstreamHeaders = headers
         if status == 200 {
             let contentType = headers.first { $0.name == "content-type" }?.value ?? ""
             isJSONBody = contentType.lowercased().hasPrefix("application/json")
-            noteUpstreamActivity()
         }
     }
 
     func upstreamBody(attempt: Int, bytes: [UInt8]) {
         guard attempt == self.attempt, !finished else { return }
+        lastUpstreamActivity = .now()
         guard upstreamStatus == 200 else {
             // An error body: kept (bounded) to map the error; never forwarded as is.
             if errorBody.count < 65_536 { errorBody.append(contentsOf: bytes.prefix(65_536 - errorBody.count)) }
             return
         }
-        noteUpstreamActivity()
         if isJSONBody {
             completionBody.append(contentsOf: bytes)
             return
@@ -302,8 +308,7 @@ final class MessagesExchange: @unchecked Sendable {
     func upstreamCompleted(attempt: Int, error: UpstreamTransportError?) {
         guard attempt == self.attempt, !finished else { return }
         transfer = nil
-        firstByteTimer?.cancel()
-        stopIdleTimer()
+        stopWatchdog()
         if let error {
             attemptFailed(.transport(error))
         } else if let status = upstreamStatus, status != 200 {
@@ -323,34 +328,43 @@ final class MessagesExchange: @unchecked Sendable {
         guard !finished, let transfer else { return }
         worker.upstream(for: loop).cancel(transfer)
         self.transfer = nil
-        stopIdleTimer()
+        stopWatchdog()
         attemptFailed(.transport(error))
     }
 
-    /// Upstream bytes arrived. Re-arming a timer for every chunk would cost a schedule and a cancel per chunk:
-    /// the timer is armed once and, when it fires early, sleeps again for the silence still missing.
-    private func noteUpstreamActivity() {
-        lastUpstreamActivity = .now()
-        if idleTimer == nil { scheduleIdleCheck(in: .fromSeconds(config.upstreamIdleTimeout)) }
-    }
-
-    private func scheduleIdleCheck(in delay: TimeAmount) {
-        idleTimer = loop.scheduleTask(in: delay) { [self] in
-            idleTimer = nil
+    /// One timer per attempt watches for both upstream timeouts: no response head within the first-byte timeout,
+    /// then no byte within the idle timeout. It is armed once, for the sooner of the two, and when it fires early
+    /// it sleeps again for what is still missing: upstream bytes only note the time, with no timer to move (a
+    /// schedule and a cancel per chunk), and a response costs one schedule and one cancel in all.
+    private func checkUpstreamTimeouts() {
+        guard !finished, transfer != nil else { return }
+        let now = NIODeadline.now()
+        if let lastUpstreamActivity {
             let limit = TimeAmount.fromSeconds(config.upstreamIdleTimeout)
-            let silence = NIODeadline.now() - lastUpstreamActivity
-            guard silence >= limit else {
-                scheduleIdleCheck(in: limit - silence)
-                return
-            }
+            let silence = now - lastUpstreamActivity
+            guard silence >= limit else { return armWatchdog(in: limit - silence) }
             abandonAttempt(UpstreamTransportError(
                 kind: .timeout, detail: "upstream sent nothing for \(config.upstreamIdleTimeout) s"))
+        } else {
+            let limit = TimeAmount.fromSeconds(config.upstreamFirstByteTimeout)
+            let waited = now - attemptStartedAt
+            guard waited >= limit else { return armWatchdog(in: limit - waited) }
+            abandonAttempt(UpstreamTransportError(
+                kind: .timeout, detail: "upstream sent no response within \(config.upstreamFirstByteTimeout) s"))
         }
     }
 
-    private func stopIdleTimer() {
-        idleTimer?.cancel()
-        idleTimer = nil
+    private func armWatchdog(in delay: TimeAmount) {
+        watchdog?.cancel()
+        watchdog = loop.scheduleTask(in: delay) { [self] in
+            watchdog = nil
+            checkUpstreamTimeouts()
+        }
+    }
+
+    private func stopWatchdog() {
+        watchdog?.cancel()
+        watchdog = nil
     }
 
     private enum AttemptFailure {
@@ -420,6 +434,7 @@ final class MessagesExchange: @unchecked Sendable {
             events.removeAll(keepingCapacity: true)
             transfer.map { worker.upstream(for: loop).cancel($0) }
             transfer = nil
+            stopWatchdog()
             stream = makeStream()
             var discarded: [AnthropicEvent] = []
             stream?.start(into: &discarded)
@@ -496,8 +511,7 @@ final class MessagesExchange: @unchecked Sendable {
         // The transfer's delegate holds this exchange until curl reports the end of the body, which can come after
         // the answer is complete (`[DONE]` arrives first): the reference must not be kept from this side as well.
         transfer = nil
-        firstByteTimer?.cancel()
-        stopIdleTimer()
+        stopWatchdog()
         retryTimer?.cancel()
         pingTask?.cancel()
         if holdsUpstreamSlot {
