@@ -22,14 +22,28 @@ final class ReadinessSet {
         var failed: Bool
     }
 
+    /// What the set knows of one descriptor.
+    private struct SocketState: OptionSet {
+        let rawValue: UInt8
+        /// Registered in the kernel's set with read interest.
+        static let readable = SocketState(rawValue: 1)
+        /// Registered in the kernel's set with write interest.
+        static let writable = SocketState(rawValue: 2)
+        /// Registered, and curl does not watch it now.
+        static let parked = SocketState(rawValue: 4)
+        /// Open, and its closing will be announced (`closing`): it may be parked.
+        static let announced = SocketState(rawValue: 8)
+        static let interest: SocketState = [.readable, .writable]
+    }
+
     /// The kernel's set (internal for tests, which read its entries from `/proc`).
     let epoll: Int32
-    /// What the kernel's set holds: each registered socket's interest (`EPOLLIN` / `EPOLLOUT` bits).
-    private var registered: [Int32: UInt32] = [:]
-    /// Registered sockets curl does not watch now.
-    private var parked: Set<Int32> = []
-    /// Open sockets whose closing this set hears about (`closing`): the ones that may be parked.
-    private var announced: Set<Int32> = []
+    /// By descriptor number: a plain array, read on every ready socket, where a hashed set would cost a hash.
+    private var sockets: [SocketState] = []
+    /// How many sockets the kernel's set holds, curl's watched ones and the parked ones.
+    private(set) var registeredCount = 0
+    /// How many of them are parked.
+    private(set) var parkedCount = 0
     private let buffer: UnsafeMutableBufferPointer<epoll_event>
     /// The event loop's epoll set this one is nested in.
     private var outer: Int32?
@@ -49,16 +63,25 @@ final class ReadinessSet {
     }
 
     /// Whether the kernel's set holds no socket, watched or parked: then it cannot be ready.
-    var isEmpty: Bool { registered.isEmpty }
+    var isEmpty: Bool { registeredCount == 0 }
 
     /// Whether curl watches any socket (the set holds more than parked ones).
-    var watchesAny: Bool { registered.count > parked.count }
+    var watchesAny: Bool { registeredCount > parkedCount }
 
-    /// How many sockets the kernel's set holds, curl's watched ones and the parked ones.
-    var registeredCount: Int { registered.count }
+    private func state(of fd: Int32) -> SocketState {
+        Int(fd) < sockets.count ? sockets[Int(fd)] : []
+    }
 
-    /// How many of them are parked.
-    var parkedCount: Int { parked.count }
+    /// Records `new` for `fd`, keeping the counts in step.
+    private func update(_ fd: Int32, to new: SocketState) {
+        let old = state(of: fd)
+        registeredCount += (new.isDisjoint(with: .interest) ? 0 : 1) - (old.isDisjoint(with: .interest) ? 0 : 1)
+        parkedCount += (new.contains(.parked) ? 1 : 0) - (old.contains(.parked) ? 1 : 0)
+        if Int(fd) >= sockets.count {
+            sockets.append(contentsOf: repeatElement([], count: max(Int(fd) + 1, 2 * sockets.count, 64) - sockets.count))
+        }
+        sockets[Int(fd)] = new
+    }
 
     /// Adds this set to `outerEpoll` (read interest), so a wait on `outerEpoll` ends when a socket here is ready.
     /// The entry's data is this set's own descriptor with registration 0, which NIO finds no channel for and skips.
@@ -83,15 +106,16 @@ final class ReadinessSet {
             unwatch(fd)
             return
         }
-        let interest = (readable ? EPOLLIN.rawValue : 0) | (writable ? EPOLLOUT.rawValue : 0)
-        parked.remove(fd)
-        let current = registered.updateValue(interest, forKey: fd)
-        guard current != interest else { return }
+        let old = state(of: fd)
+        let wanted: SocketState = readable ? (writable ? .interest : .readable) : .writable
+        update(fd, to: old.subtracting([.interest, .parked]).union(wanted))
+        let current = old.intersection(.interest)
+        guard current != wanted else { return }
         var event = epoll_event()
-        event.events = interest
+        event.events = (readable ? EPOLLIN.rawValue : 0) | (writable ? EPOLLOUT.rawValue : 0)
         event.data.fd = fd
         kernelUpdates += 1
-        if current != nil {
+        if !current.isEmpty {
             if epoll_ctl(epoll, EPOLL_CTL_MOD, fd, &event) != 0, errno == ENOENT {
                 _ = epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event)
             }
@@ -102,9 +126,10 @@ final class ReadinessSet {
 
     /// curl no longer watches `fd`: parked when its closing will be announced, else taken out of the set.
     func unwatch(_ fd: Int32) {
-        guard registered[fd] != nil else { return }
-        if announced.contains(fd) {
-            parked.insert(fd)
+        let current = state(of: fd)
+        guard !current.isDisjoint(with: .interest) else { return }
+        if current.contains(.announced) {
+            update(fd, to: current.union(.parked))
         } else {
             deregister(fd)
         }
@@ -112,19 +137,16 @@ final class ReadinessSet {
 
     /// curl opened `fd` and will announce its closing (`closing`).
     func opened(_ fd: Int32) {
-        announced.insert(fd)
+        update(fd, to: .announced)
     }
 
     /// `fd` is about to be closed: closing it takes it out of the kernel's set, and its number may come back.
     func closing(_ fd: Int32) {
-        announced.remove(fd)
-        parked.remove(fd)
-        registered[fd] = nil
+        update(fd, to: [])
     }
 
     private func deregister(_ fd: Int32) {
-        registered[fd] = nil
-        parked.remove(fd)
+        update(fd, to: state(of: fd).intersection(.announced))
         kernelUpdates += 1
         // Fails harmlessly when the socket is already closed (closing removes it from the set).
         _ = epoll_ctl(epoll, EPOLL_CTL_DEL, fd, nil)
@@ -140,7 +162,7 @@ final class ReadinessSet {
         for index in 0..<Int(count) {
             let event = buffer[index]
             let fd = event.data.fd
-            if parked.contains(fd) {
+            if state(of: fd).contains(.parked) {
                 deregister(fd)
                 continue
             }
