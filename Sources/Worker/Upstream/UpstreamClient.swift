@@ -29,6 +29,9 @@ final class UpstreamClient: @unchecked Sendable {
     private var armedTimer: (task: Scheduled<Void>, deadline: NIODeadline)?
     /// A task to let curl read ready sockets is queued (found by `loopTickEnded`).
     private var driveQueued = false
+    /// Ticks in a row that ran no task while the set held only parked connections (see `loopTickEnded`).
+    private var quietTicks = 0
+    private static let quietTicksBeforeLook = 4
     private var ready: [ReadinessSet.Event] = []
     /// Set by `shutdown`: the multi handle is gone.
     private var isShutDown = false
@@ -124,11 +127,19 @@ final class UpstreamClient: @unchecked Sendable {
     /// reads it. Not done here: NIO has already decided how long it will sleep, and would not see tasks that
     /// curl's callbacks schedule. The ready socket keeps the loop's wait short until the task has run.
     ///
-    /// When curl watches no socket and only parked connections are in the set, only a tick that ran no task needs a
-    /// look: a parked socket turning ready (the upstream closed an idle connection) wakes the loop for nothing else.
+    /// When curl watches no socket and the set holds only parked connections, the look is saved: most such ticks
+    /// are a client's request on its way in. A parked socket that turns ready (the upstream closed an idle
+    /// connection) makes the loop wake for it over and over with nothing else to do; a look after a few such ticks
+    /// in a row takes it out.
     func loopTickEnded(ranTasks: Bool) {
         guard !driveQueued, !isShutDown, !readiness.isEmpty else { return }
-        guard readiness.watchesAny || !ranTasks else { return }
+        if readiness.watchesAny {
+            quietTicks = 0
+        } else {
+            quietTicks = ranTasks ? 0 : quietTicks + 1
+            guard quietTicks >= Self.quietTicksBeforeLook else { return }
+            quietTicks = 0
+        }
         readiness.poll(into: &ready)
         guard !ready.isEmpty else { return }
         driveQueued = true
