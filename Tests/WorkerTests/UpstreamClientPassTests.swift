@@ -1,6 +1,5 @@
 import Foundation
 import NIOConcurrencyHelpers
-import NIOPosix
 import TestSupport
 import XCTest
 
@@ -62,33 +61,29 @@ final class UpstreamClientPassTests: XCTestCase {
     func testEveryAskingIsAnsweredOnceAfterTheCallbacksOfItsPass() throws {
         let upstream = try FakeUpstream()
         defer { upstream.stop() }
-        let ticks = UpstreamTickHook()
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1, metricsDelegate: ticks)
-        defer { try? group.syncShutdownGracefully() }
-        let client = try UpstreamClient.make(on: group.next(), ticks: ticks).wait()
-        defer { try? client.shutdown().wait() }
-
-        var callbacks = 0
-        var passEnds = 0
-        for index in 0..<20 {
-            let recorder = Recorder(client: client)
-            let body = #"{"model":"m","stream":true,"messages":[{"role":"user","content":"hi \#(index)"}]}"#
-            _ = client.start(
-                UpstreamRequest(url: UpstreamURL(upstream.baseURL + "/chat/completions"), apiKey: "csk-test", body: Array(body.utf8),
-                                connectTimeoutMs: 2_000, verifyTLS: true),
-                delegate: recorder)
-            XCTAssertEqual(recorder.done.wait(timeout: .now() + 10), .success, "request \(index) did not finish")
-            let log = recorder.log.withLockedValue { $0 }
-            XCTAssertEqual(log.events.first, "head")
-            XCTAssertEqual(log.events.last, "pass-end", "the pass that ended the transfer is reported: \(log.events)")
-            XCTAssertEqual(log.events.filter { $0 == "pass-end" }.count, log.askings, "one answer per asking")
-            XCTAssertEqual(log.events.filter { $0 == "end" }.count, 1, "\(log.events)")
-            XCTAssertNotEqual(log.events.first { $0 != "head" && $0 != "body" && $0 != "pass-end" }, "failed")
-            callbacks += log.events.filter { $0 != "pass-end" }.count
-            passEnds += log.askings
+        try withUpstreamClient { client in
+            var callbacks = 0
+            var passEnds = 0
+            for index in 0..<20 {
+                let recorder = Recorder(client: client)
+                let body = #"{"model":"m","stream":true,"messages":[{"role":"user","content":"hi \#(index)"}]}"#
+                _ = client.start(
+                    UpstreamRequest(url: UpstreamURL(upstream.baseURL + "/chat/completions"), apiKey: "csk-test", body: Array(body.utf8),
+                                    connectTimeoutMs: 2_000, verifyTLS: true),
+                    delegate: recorder)
+                XCTAssertEqual(recorder.done.wait(timeout: .now() + 10), .success, "request \(index) did not finish")
+                let log = recorder.log.withLockedValue { $0 }
+                XCTAssertEqual(log.events.first, "head")
+                XCTAssertEqual(log.events.last, "pass-end", "the pass that ended the transfer is reported: \(log.events)")
+                XCTAssertEqual(log.events.filter { $0 == "pass-end" }.count, log.askings, "one answer per asking")
+                XCTAssertEqual(log.events.filter { $0 == "end" }.count, 1, "\(log.events)")
+                XCTAssertNotEqual(log.events.first { $0 != "head" && $0 != "body" && $0 != "pass-end" }, "failed")
+                callbacks += log.events.filter { $0 != "pass-end" }.count
+                passEnds += log.askings
+            }
+            // The last body bytes and the transfer's end always come in one pass, so a response is never reported
+            // in more passes than it has callbacks minus one.
+            XCTAssertLessThanOrEqual(passEnds, callbacks - 20)
         }
-        // The last body bytes and the transfer's end always come in one pass, so a response is never reported
-        // in more passes than it has callbacks minus one.
-        XCTAssertLessThanOrEqual(passEnds, callbacks - 20)
     }
 }

@@ -69,11 +69,12 @@ final class ReadinessSet {
     var watchesAny: Bool { registeredCount > parkedCount }
 
     private func state(of fd: Int32) -> SocketState {
-        Int(fd) < sockets.count ? sockets[Int(fd)] : []
+        fd >= 0 && Int(fd) < sockets.count ? sockets[Int(fd)] : []
     }
 
     /// Records `new` for `fd`, keeping the counts in step.
     private func update(_ fd: Int32, to new: SocketState) {
+        guard fd >= 0 else { return }
         let old = state(of: fd)
         registeredCount += (new.isDisjoint(with: .interest) ? 0 : 1) - (old.isDisjoint(with: .interest) ? 0 : 1)
         parkedCount += (new.contains(.parked) ? 1 : 0) - (old.contains(.parked) ? 1 : 0)
