@@ -17,6 +17,12 @@ final class UpstreamHeaderLineTests: XCTestCase {
         XCTAssertEqual(keptName("Content-Type"), "content-type")
         XCTAssertEqual(keptName("RETRY-AFTER"), "retry-after")
         XCTAssertEqual(keptName("X-RateLimit-Remaining-Tokens-Minute"), "x-ratelimit-remaining-tokens-minute")
+        // Every field Cerebras sends, among them names of the same length.
+        for name in ["content-type", "retry-after", "x-ratelimit-limit-requests-day", "x-ratelimit-reset-requests-day",
+                     "x-ratelimit-limit-tokens-minute", "x-ratelimit-reset-tokens-minute",
+                     "x-ratelimit-remaining-requests-day", "x-ratelimit-remaining-tokens-minute"] {
+            XCTAssertEqual(keptName(name.uppercased()), name)
+        }
         // A rate-limit field Cerebras does not send today is kept too, under its lowercased name.
         XCTAssertEqual(keptName("X-RateLimit-Limit-Tokens-Hour"), "x-ratelimit-limit-tokens-hour")
     }
