@@ -30,11 +30,14 @@ struct Caller: Sendable, Equatable {
 /// Checks client keys from `x-api-key` or `Authorization: Bearer`, as SHA-256 digests in constant time.
 struct Authenticator: Sendable {
     let keys: [GatewayKey]
+    /// Each key's tenant (its digest in hex), made once rather than for every request.
+    private let tenants: [String]
     let passthrough: Bool
     let allowUnauthenticated: Bool
 
     init(config: GatewayConfig) {
         keys = config.gatewayKeys
+        tenants = keys.map { SHA256Digest.hexString($0.digest) }
         passthrough = config.passthroughKeys
         allowUnauthenticated = config.allowUnauthenticated
     }
@@ -52,8 +55,9 @@ struct Authenticator: Sendable {
         }
         for candidate in candidates {
             let digest = SHA256Digest.digest(Array(candidate.utf8))
-            if let key = match(digest) {
-                return Caller(kind: .gatewayKey, tenant: SHA256Digest.hexString(digest),
+            if let index = match(digest) {
+                let key = keys[index]
+                return Caller(kind: .gatewayKey, tenant: tenants[index],
                               requestsPerMinute: key.requestsPerMinute, tokensPerMinute: key.tokensPerMinute,
                               allowedModels: key.allowedModels)
             }
@@ -65,11 +69,13 @@ struct Authenticator: Sendable {
         return nil
     }
 
-    /// Compares against every configured digest without stopping early, so timing says nothing of which matched.
-    private func match(_ digest: [UInt8]) -> GatewayKey? {
-        var found: GatewayKey?
-        for key in keys where SHA256Digest.constantTimeEquals(key.digest, digest) && found == nil {
-            found = key
+    /// The index of the key with this digest. Compares against every configured digest without stopping early, so
+    /// timing says nothing of which matched.
+    private func match(_ digest: [UInt8]) -> Int? {
+        var found: Int?
+        for (index, key) in keys.enumerated()
+        where SHA256Digest.constantTimeEquals(key.digest, digest) && found == nil {
+            found = index
         }
         return found
     }
