@@ -5,7 +5,7 @@ extension RedisRateLimiter {
     /// they are written flat: no table or closure is made per call beyond these two functions (a first version that
     /// built a table per dimension and a closure per step cost redis-server about 88,000 instructions per acquire,
     /// this one about 75,000; see BENCHMARKS.md). That is also why the acquire script spells out its two dimensions
-    /// rather than sharing a helper for them: the helpers alone cost about 80,000.
+    /// rather than sharing a helper for them: a version with helpers cost about 80,000.
     private static let prelude = """
         -- Integer microseconds throughout. Lua numbers are doubles, exact below 2^53.
         local floor = math.floor
