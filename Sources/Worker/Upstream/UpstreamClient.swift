@@ -10,7 +10,8 @@ import Shared
 /// That epoll set is nested in the event loop's (`EventLoopEpoll`): the loop wakes when an upstream socket is
 /// ready, as it does for its client connections. NIO skips the unknown descriptor; at the end of the loop's tick
 /// (`loopTickEnded`, from the group's `UpstreamTickHook`) the client asks the set which sockets are ready and
-/// queues a task in which curl reads them. A request leaves from the loop that received it, and its answer is
+/// queues a task in which curl reads them. A kept-alive connection stays in the set between transfers (see
+/// `ReadinessSet`), so reusing it costs no `epoll_ctl`. A request leaves from the loop that received it, and its answer is
 /// read and relayed by that same thread: no thread of its own, no lock, no cross-thread wake-up.
 ///
 /// Everything runs on `loop`; calls from another thread (tests) hop to it. Each call into curl is a pass;

@@ -3,7 +3,8 @@ import NIOCore
 import NIOPosix
 
 /// The group's metrics delegate, used for its tick hook: after every tick of a loop, that loop's upstream
-/// client looks for ready upstream sockets (`UpstreamClient.loopTickEnded`).
+/// client is told, with whether the tick ran tasks, and looks for ready upstream sockets when it may have some
+/// (`UpstreamClient.loopTickEnded`).
 ///
 /// Holds the clients weakly: a client holds its loop, and the loop holds this hook.
 final class UpstreamTickHook: NIOEventLoopMetricsDelegate {
