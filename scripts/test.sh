@@ -5,13 +5,14 @@
 # against the release binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/contain.sh
 
 scripts/install-deps.sh --test
 
 echo "== swift build (debug, with tests)"
 swift build --build-tests
 echo "== swift test"
-swift test --skip-build
+contained swift test --skip-build
 
 echo "== release build (the same script the Dockerfile uses)"
 release_bin="$(dirname "$(scripts/build.sh --release --product fake-cerebras --product cerebras-gateway | tail -n 1)")"
@@ -22,4 +23,4 @@ if [[ ! -x "$venv/bin/pytest" ]] || ! "$venv/bin/python" -c "import anthropic, y
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "anthropic>=0.40" "pytest>=7" "pyyaml>=6"
 fi
-CGW_BIN_DIR="$release_bin" "$venv/bin/python" -m pytest -q -p no:cacheprovider Tests/e2e
+contained env CGW_BIN_DIR="$release_bin" "$venv/bin/python" -m pytest -q -p no:cacheprovider Tests/e2e
