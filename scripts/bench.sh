@@ -111,12 +111,11 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if (($(ulimit -n) < 8192)); then note "ulimit -n is $(ulimit -n): the 2,000-stream scenario may run out of descriptors"; fi
 
 if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
-    # Linked like the binary users run (scripts/build.sh, the Dockerfile): the Swift runtime static, so its
-    # memory and start-up figures are the shipped ones.
-    for product in gateway-bench fake-cerebras cerebras-gateway; do
-        log "swift build -c release --static-swift-stdlib --product $product --scratch-path $scratch"
-        swift build -c release --static-swift-stdlib --product "$product" --scratch-path "$scratch" >&2
-    done
+    # Built like the binary users run (scripts/build.sh, which the Dockerfile runs too): the same compiler flags and
+    # the Swift runtime static, so the CPU, memory and start-up figures are the shipped ones.
+    log "scripts/build.sh --release --scratch-path $scratch (gateway-bench, fake-cerebras, cerebras-gateway)"
+    scripts/build.sh --release --scratch-path "$scratch" \
+        --product gateway-bench --product fake-cerebras --product cerebras-gateway >/dev/null
 fi
 for bin in "$bench_bin" "$fake_bin"; do
     [[ -x $bin ]] || { log "missing $bin (build it, or unset BENCH_SKIP_BUILD)"; exit 1; }

@@ -14,7 +14,7 @@
 # Each binary runs as one standalone worker (`cerebras-gateway worker --standalone`) under callgrind against the
 # fake upstream; counters are zeroed after 200 warm-up requests, so start-up is not counted. Needs valgrind
 # (installed with apt-get when missing) and the benchmark build of fake-cerebras and gateway-bench
-# (`swift build -c release --static-swift-stdlib --scratch-path .build-bench`). Valgrind cannot read the DWARF 5
+# (`scripts/build.sh --release --scratch-path .build-bench --product fake-cerebras --product gateway-bench`). Valgrind cannot read the DWARF 5
 # debug information of Swift 6 binaries, so each binary is measured through a copy without it (symbols kept).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -26,8 +27,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# `process_group` is Python 3.11's (Debian 12's python3); older ones get a session, which contain.sh cannot see into.
+OWN_PROCESS_GROUP = {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True}
+
+
 class ManagedProcess:
-    """A child process in its own process group; `stop()` signals it by PID and waits."""
+    """A child process in its own process group; `stop()` signals it by PID and waits.
+
+    A group, not a session: the child stays in the test run's session, so what a crashed test leaves behind is
+    still found and stopped by scripts/contain.sh.
+    """
 
     def __init__(self, args, env=None, ready_prefix=None, timeout=60, preexec_fn=None):
         self.args = args
@@ -35,7 +44,7 @@ class ManagedProcess:
         self.log = tempfile.NamedTemporaryFile(prefix="cgw-e2e-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
             args, env=env, stdout=subprocess.PIPE if ready_prefix else self.log, stderr=self.log,
-            start_new_session=True, text=True, preexec_fn=preexec_fn,
+            text=True, preexec_fn=preexec_fn, **OWN_PROCESS_GROUP,
         )
         self.first_line = None
         if ready_prefix:
