@@ -9,6 +9,7 @@ public struct OpenAIStreamToAnthropic {
     /// Clients drop thinking blocks without a signature; the backend has none to give, so an opaque constant.
     public static let thinkingSignature = "cerebras-gateway.unsigned-thinking.v1"
 
+    @usableFromInline
     enum Phase: Equatable {
         case created
         case streaming
@@ -37,7 +38,7 @@ public struct OpenAIStreamToAnthropic {
     private let estimatedInputTokens: Int
     private let makeToolID: () -> String
 
-    private(set) var phase = Phase.created
+    @usableFromInline private(set) var phase = Phase.created
     private var openBlock: OpenBlock?
     private var nextIndex = 0
     private var toolCalls: [Int: ToolCall] = [:]
@@ -57,8 +58,13 @@ public struct OpenAIStreamToAnthropic {
         self.makeToolID = makeToolID
     }
 
-    /// True once `message_stop` or `error` was produced.
-    public var isFinished: Bool { phase == .ended }
+    /// True once `message_stop` or `error` was produced. Inlinable: the worker asks after every chunk, and an opaque
+    /// call on the translator its exchange holds made Swift copy the whole translator for it (retaining and releasing
+    /// every reference in it).
+    @inlinable public var isFinished: Bool {
+        if case .ended = phase { return true }
+        return false
+    }
 
     /// True once anything derived from the upstream's answer was produced: from then on a retry is impossible.
     public var hasEmittedContent: Bool { nextIndex > 0 }

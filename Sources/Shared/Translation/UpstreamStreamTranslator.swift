@@ -13,7 +13,8 @@ public struct UpstreamStreamTranslator {
         parser = SSEParser(maxLineBytes: maxLineBytes)
     }
 
-    public var isFinished: Bool { translator.isFinished }
+    /// Inlinable, like the translator's (see `OpenAIStreamToAnthropic.isFinished`).
+    @inlinable public var isFinished: Bool { translator.isFinished }
     public var hasEmittedContent: Bool { translator.hasEmittedContent }
 
     public mutating func start(into events: inout [AnthropicEvent]) {
