@@ -34,7 +34,7 @@ final class WorkerContext: Sendable {
         self.controlPlane = controlPlane
         upstreamURL = UpstreamURL(config.upstreamBaseURL + "/chat/completions")
         inboxes = Dictionary(uniqueKeysWithValues: upstreams.map {
-            (ObjectIdentifier($0.loop), HandOffInbox(loop: $0.loop, upstream: $0))
+            (ObjectIdentifier($0.loop), HandOffInbox(upstream: $0))
         })
     }
 

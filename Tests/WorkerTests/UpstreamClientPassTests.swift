@@ -58,6 +58,97 @@ final class UpstreamClientPassTests: XCTestCase {
         }
     }
 
+    /// Pauses its transfer at the first body bytes; records, for every pass end it hears, whether the test was
+    /// inside its `resume` call then.
+    private final class PausingRecorder: UpstreamTransferDelegate, UpstreamPassObserver {
+        struct Log {
+            var paused = false
+            var bodies = 0
+            var askedThisPass = false
+            var passEndsInsideResume = 0
+            var passEndsOutside = 0
+            var completed = false
+        }
+
+        let log = NIOLockedValueBox(Log())
+        let insideResume = NIOLockedValueBox(false)
+        let pausedSignal = DispatchSemaphore(value: 0)
+        let done = DispatchSemaphore(value: 0)
+        let client: UpstreamClient
+
+        init(client: UpstreamClient) {
+            self.client = client
+        }
+
+        private func askForPassEnd() {
+            let ask = log.withLockedValue { log -> Bool in
+                defer { log.askedThisPass = true }
+                return !log.askedThisPass
+            }
+            if ask { client.notifyAtPassEnd(self) }
+        }
+
+        func upstreamReceivedHead(status: Int, headers: [(name: String, value: String)]) {}
+
+        func upstreamReceived(_ bytes: UnsafeRawBufferPointer) -> Bool {
+            let firstBytes = log.withLockedValue { log -> Bool in
+                if log.paused {
+                    log.bodies += 1
+                    return false
+                }
+                log.paused = true
+                return true
+            }
+            if firstBytes {
+                pausedSignal.signal()
+                return false  // pause: curl holds these bytes back until `resume`
+            }
+            askForPassEnd()
+            return true
+        }
+
+        func upstreamCompleted(error: UpstreamTransportError?) {
+            log.withLockedValue { $0.completed = true }
+            askForPassEnd()
+        }
+
+        func upstreamPassEnded() {
+            let inside = insideResume.withLockedValue { $0 }
+            let finished = log.withLockedValue { log -> Bool in
+                log.askedThisPass = false
+                if inside { log.passEndsInsideResume += 1 } else { log.passEndsOutside += 1 }
+                return log.completed
+            }
+            if finished { done.signal() }
+        }
+    }
+
+    /// curl hands a paused transfer's held-back bytes to the write callback inside `resume`: the pass end is still
+    /// reported only after `resume` has returned (its caller, an exchange, would otherwise be re-entered mid-call).
+    func testAPassMadeInsideACallIsReportedAfterTheCallReturns() throws {
+        let upstream = try FakeUpstream()
+        defer { upstream.stop() }
+        try withUpstreamClient { client in
+            let recorder = PausingRecorder(client: client)
+            let body = #"{"model":"m","stream":true,"messages":[{"role":"user","content":"pause me"}]}"#
+            let transfer = client.start(
+                UpstreamRequest(url: UpstreamURL(upstream.baseURL + "/chat/completions"), apiKey: "csk-test",
+                                body: Array(body.utf8), connectTimeoutMs: 2_000, verifyTLS: true),
+                delegate: recorder)
+            XCTAssertEqual(recorder.pausedSignal.wait(timeout: .now() + 10), .success, "the transfer never paused")
+            try client.loop.submit {
+                recorder.insideResume.withLockedValue { $0 = true }
+                client.resume(transfer)
+                recorder.insideResume.withLockedValue { $0 = false }
+            }.wait()
+            XCTAssertEqual(recorder.done.wait(timeout: .now() + 10), .success, "the transfer did not finish")
+            let log = recorder.log.withLockedValue { $0 }
+            XCTAssertGreaterThan(log.bodies, 0, "the held-back bytes were delivered")
+            XCTAssertEqual(log.passEndsInsideResume, 0, "a pass end was reported inside resume: \(log)")
+            XCTAssertGreaterThan(log.passEndsOutside, 0)
+        }
+    }
+
     func testEveryAskingIsAnsweredOnceAfterTheCallbacksOfItsPass() throws {
         let upstream = try FakeUpstream()
         defer { upstream.stop() }

@@ -1,18 +1,16 @@
 import NIOConcurrencyHelpers
-import NIOCore
 
 /// What curl has for one event loop: the attempt delegates with reports waiting. One pass of curl reads every
 /// socket found ready, for many transfers, and often brings a response's head, body and end together; they reach
-/// the exchanges in one task on the loop, queued when the pass has ended (curl's callbacks may not call into curl,
-/// which an exchange does when it cancels, retries or resumes).
+/// the exchanges together once the pass has ended (curl's callbacks may not call into curl, which an exchange does
+/// when it cancels, retries or resumes). The client says when: at once after the passes the loop makes, and in a
+/// task after one an exchange's own call made (see `UpstreamPassObserver`).
 final class HandOffInbox: UpstreamPassObserver {
-    private let loop: EventLoop
-    /// The client whose passes this inbox hears the end of (driven by `loop`).
+    /// The client whose passes this inbox hears the end of (on the client's loop).
     let upstream: UpstreamClient
     private let waiting = NIOLockedValueBox<[AttemptDelegate]>([])
 
-    init(loop: EventLoop, upstream: UpstreamClient) {
-        self.loop = loop
+    init(upstream: UpstreamClient) {
         self.upstream = upstream
     }
 
@@ -28,12 +26,10 @@ final class HandOffInbox: UpstreamPassObserver {
     }
 
     func upstreamPassEnded() {
-        loop.execute { [self] in
-            let delegates = waiting.withLockedValue { waiting -> [AttemptDelegate] in
-                defer { waiting.removeAll(keepingCapacity: true) }
-                return waiting
-            }
-            for delegate in delegates { delegate.deliverPending() }
+        let delegates = waiting.withLockedValue { waiting -> [AttemptDelegate] in
+            defer { waiting.removeAll(keepingCapacity: true) }
+            return waiting
         }
+        for delegate in delegates { delegate.deliverPending() }
     }
 }

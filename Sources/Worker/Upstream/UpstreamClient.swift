@@ -84,14 +84,15 @@ final class UpstreamClient: @unchecked Sendable {
     /// Starts a transfer; the delegate hears about it on the loop.
     func start(_ request: UpstreamRequest, delegate: UpstreamTransferDelegate) -> UpstreamTransfer {
         let transfer = UpstreamTransfer(request: request, delegate: delegate)
-        onLoop { [self] in pass { add(transfer) } }
+        onLoop { [self] in pass(.caller) { add(transfer) } }
         return transfer
     }
 
     /// Resumes a transfer its delegate paused.
     func resume(_ transfer: UpstreamTransfer) {
         onLoop { [self] in
-            pass {
+            // curl hands the bytes it held back to the write callback inside this call.
+            pass(.caller) {
                 if let easy = transfer.easy { cg_easy_pause(easy, CURLPAUSE_CONT) }
             }
         }
@@ -100,7 +101,7 @@ final class UpstreamClient: @unchecked Sendable {
     /// Stops a transfer at once (the client left, or a timeout fired). The delegate hears nothing more.
     func cancel(_ transfer: UpstreamTransfer) {
         transfer.markCancelled()
-        onLoop { [self] in pass { remove(transfer) } }
+        onLoop { [self] in pass(.caller) { remove(transfer) } }
     }
 
     /// Ends every transfer and frees the multi handle; completes on the loop.
@@ -119,7 +120,7 @@ final class UpstreamClient: @unchecked Sendable {
     }
 
     /// From a transfer's delegate, inside a curl callback: calls `observer.upstreamPassEnded()` once the curl pass
-    /// that is running has ended, after every callback of the pass.
+    /// that is running has ended, after every callback of the pass, and never from inside a call into the client.
     func notifyAtPassEnd(_ observer: UpstreamPassObserver) {
         passObservers.append(observer)
     }
@@ -146,7 +147,7 @@ final class UpstreamClient: @unchecked Sendable {
         driveQueued = true
         loop.execute { [self] in
             driveQueued = false
-            pass {
+            pass(.loop) {
                 var running: Int32 = 0
                 for event in ready {
                     var mask: Int32 = 0
@@ -169,9 +170,18 @@ final class UpstreamClient: @unchecked Sendable {
         }
     }
 
+    /// Who made a pass: the loop itself, for curl's sockets or its timer, or a caller of `start`, `resume` or
+    /// `cancel`, which is still inside that call when the pass ends.
+    private enum PassOrigin {
+        case loop
+        case caller
+    }
+
     /// One call into curl and what follows it: curl's timer when due, finished transfers, the timer task re-armed,
-    /// and the observers of the pass told.
-    private func pass(_ body: () -> Void) {
+    /// and the observers of the pass told. After a pass the loop made, nothing but the loop is on the stack, so they
+    /// are told at once. After a caller's pass they are told in a task: the caller is an exchange in the middle of
+    /// its own work, which a report delivered now would re-enter.
+    private func pass(_ origin: PassOrigin, _ body: () -> Void) {
         guard !isShutDown else { return }
         body()
         runTimerIfDue()
@@ -180,7 +190,14 @@ final class UpstreamClient: @unchecked Sendable {
         guard !passObservers.isEmpty else { return }
         let observers = passObservers
         passObservers.removeAll(keepingCapacity: true)
-        for observer in observers { observer.upstreamPassEnded() }
+        switch origin {
+        case .loop:
+            for observer in observers { observer.upstreamPassEnded() }
+        case .caller:
+            loop.execute {
+                for observer in observers { observer.upstreamPassEnded() }
+            }
+        }
     }
 
     /// Calls curl for its timer if it is due.
@@ -199,7 +216,7 @@ final class UpstreamClient: @unchecked Sendable {
         armedTimer?.task.cancel()
         let task = loop.scheduleTask(deadline: deadline) { [self] in
             armedTimer = nil
-            pass {}
+            pass(.loop) {}
         }
         armedTimer = (task, deadline)
     }

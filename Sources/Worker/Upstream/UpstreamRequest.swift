@@ -32,8 +32,9 @@ protocol UpstreamTransferDelegate: AnyObject, Sendable {
 
 /// Told by the `UpstreamClient` when the curl pass it asked about (`notifyAtPassEnd`) has ended.
 protocol UpstreamPassObserver: AnyObject, Sendable {
-    /// Called on the client's event loop when the pass has ended, before the client is done with it: hand work on
-    /// (a task on the loop), do not do it here.
+    /// Called on the client's event loop once the pass has ended, never from inside a call into the client (a pass
+    /// that `start`, `resume` or `cancel` made is reported in a task after it): the observer may act on what the
+    /// pass brought, including calling the client.
     func upstreamPassEnded()
 }
 
