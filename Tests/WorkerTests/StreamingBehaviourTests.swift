@@ -140,7 +140,31 @@ final class StreamingBehaviourTests: XCTestCase {
         // With backpressure the fake is held mid-stream; without it, it would have finished in about a second.
         XCTAssertEqual(stalled["completed"] as? Int ?? -1, 0, "upstream ran ahead of a stalled client: \(stalled)")
         let text = try connection.readUntil("event: message_stop")
-        XCTAssertTrue(text.contains("tok199999 "))
+        // Every token once, in order, through the pauses and resumptions.
+        let tokens = Self.tokenNumbers(in: text)
+        XCTAssertEqual(tokens.count, 200_000)
+        XCTAssertEqual(tokens.first, 0)
+        XCTAssertNil(zip(tokens, tokens.dropFirst()).first { $0.1 != $0.0 + 1 }, "a token missing, repeated or out of order")
+    }
+
+    /// The numbers of the `tokN ` texts in the order they appear.
+    private static func tokenNumbers(in text: String) -> [Int] {
+        let bytes = Array(text.utf8)
+        let marker = Array(#""text":"tok"#.utf8)
+        var numbers: [Int] = []
+        numbers.reserveCapacity(200_000)
+        var index = 0
+        while let found = bytes[index...].firstRange(of: marker) {
+            var cursor = found.upperBound
+            var number = 0
+            while cursor < bytes.count, bytes[cursor] >= 0x30, bytes[cursor] <= 0x39 {
+                number = number * 10 + Int(bytes[cursor] - 0x30)
+                cursor += 1
+            }
+            numbers.append(number)
+            index = cursor
+        }
+        return numbers
     }
 }
 

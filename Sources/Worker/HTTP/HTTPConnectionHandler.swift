@@ -42,6 +42,12 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
     private var readHeld = false
     /// `takeUpWaiting` is running (a response that ends inside it must not start it again).
     private var takingUpWaiting = false
+    /// The buffer the last piece of the streamed body went out in, kept for the next piece until the response ends.
+    /// NIO has usually written it and let go by then, so clearing it reuses its memory instead of allocating; when
+    /// NIO still holds it (the client reads slowly), clearing copies nothing and allocates afresh.
+    private var bodyBuffer: ByteBuffer?
+    /// A buffer larger than this is not kept: one big piece must not pin memory for the rest of the stream.
+    private static let keptBodyBufferLimit = 16 * 1024
 
     init(worker: WorkerContext, timeouts: ConnectionTimeouts) {
         self.worker = worker
@@ -222,13 +228,21 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
 
     func sendBody(_ bytes: [UInt8]) {
         guard let context, !isHeadRequest, !bytes.isEmpty else { return }
-        var buffer = context.channel.allocator.buffer(capacity: bytes.count + 12)
+        let capacity = bytes.count + 12
+        var buffer: ByteBuffer
+        if var kept = bodyBuffer.take() {
+            kept.clear(minimumCapacity: capacity)
+            buffer = kept
+        } else {
+            buffer = context.channel.allocator.buffer(capacity: capacity)
+        }
         if framing == .chunked {
             ResponseEncoding.writeChunk(bytes, into: &buffer)
         } else {
             buffer.writeBytes(bytes)
         }
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        if buffer.capacity <= Self.keptBodyBufferLimit { bodyBuffer = buffer }
     }
 
     func sendEnd() {
@@ -268,6 +282,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
     /// The response is written: flushes it, then closes the connection or takes up the next request.
     private func finishResponse(_ context: ChannelHandlerContext) {
         exchange = nil
+        bodyBuffer = nil
         finishRequest()
         timeouts.awaitNextRequest()
         guard !closesAfterResponse else {
