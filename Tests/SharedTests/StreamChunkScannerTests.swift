@@ -32,7 +32,7 @@ struct StreamChunkScannerTests {
             var parser = SSEParser()
             parser.append(stream)
             while let event = try parser.next() {
-                if !event.data.elementsEqual("[DONE]".utf8) { payloads.append(event.data) }
+                if !event.data.elementsEqual("[DONE]".utf8) { payloads.append(Array(event.data)) }
             }
         }
         return payloads
@@ -224,7 +224,7 @@ struct StreamChunkScannerTests {
             while let event = try parser.next() {
                 if event.data.elementsEqual("[DONE]".utf8) { continue }
                 let withMemo = event.data.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
-                #expect(withMemo == scanned(event.data), "\(String(decoding: event.data, as: UTF8.self))")
+                #expect(withMemo == scanned(Array(event.data)), "\(String(decoding: event.data, as: UTF8.self))")
                 if withMemo != nil { decoded += 1 }
             }
         }

@@ -8,7 +8,10 @@ import Glibc
 public struct SSEParser {
     public struct Event: Equatable, Sendable {
         public var name: String?
-        public var data: [UInt8]
+        /// The event's data. An event of one `data:` line (what chat APIs send, one per chunk) is a slice of the
+        /// parser's buffer, not a copy: drop it before the next call on the parser, or that call copies the buffer.
+        /// Its indices are the buffer's, not zero-based.
+        public var data: ArraySlice<UInt8>
     }
 
     /// Why a stream cannot be parsed.
@@ -23,6 +26,10 @@ public struct SSEParser {
     /// long line arrives in (rescanning from `readIndex` made a hostile 16 MiB line quadratic).
     private var scanIndex = 0
     private var eventName: String?
+    /// The event's only `data:` line so far, where it sits in `buffer` (its value's bytes).
+    private var dataLine: Range<Int>?
+    /// The event's data once it has a second `data:` line (the lines joined with LF), or once its only line had to
+    /// leave `buffer` (compaction) before the event ended.
     private var data: [UInt8] = []
     private var hasData = false
     private let maxLineBytes: Int
@@ -91,11 +98,13 @@ public struct SSEParser {
         if line.isEmpty {
             defer {
                 eventName = nil
-                data.removeAll(keepingCapacity: true)
+                dataLine = nil
+                if !data.isEmpty { data.removeAll(keepingCapacity: true) }
                 hasData = false
             }
             guard hasData else { return nil }
-            return Event(name: eventName, data: data)
+            if let dataLine { return Event(name: eventName, data: buffer[dataLine]) }
+            return Event(name: eventName, data: data[...])
         }
         if line.first == UInt8(ascii: ":") { return nil }
         let colon = line.firstIndex(of: UInt8(ascii: ":"))
@@ -103,9 +112,14 @@ public struct SSEParser {
         var value = colon.map { line[($0 + 1)...] } ?? []
         if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
         if Self.field(field, is: "data") {
-            if hasData { data.append(0x0A) }
-            data.append(contentsOf: value)
-            hasData = true
+            if !hasData {
+                dataLine = value.startIndex..<value.endIndex
+                hasData = true
+            } else {
+                keepDataLineOutOfBuffer()
+                data.append(0x0A)
+                data.append(contentsOf: value)
+            }
         } else if Self.field(field, is: "event") {
             eventName = String(decoding: value, as: UTF8.self)
         }
@@ -122,6 +136,8 @@ public struct SSEParser {
     /// event instead moved the rest of a large read once per event, and the line slice still alive then made the
     /// buffer shared, so each move was a copy into a new allocation.
     private mutating func compact() {
+        // The event under way may have its data line in the bytes about to go.
+        if readIndex > 0 { keepDataLineOutOfBuffer() }
         if readIndex == buffer.count {
             buffer.removeAll(keepingCapacity: true)
             readIndex = 0
@@ -131,5 +147,13 @@ public struct SSEParser {
             scanIndex -= readIndex
             readIndex = 0
         }
+    }
+
+    /// Copies the event's data line out of `buffer` into `data` (a second line follows, or the line's bytes are
+    /// about to be dropped).
+    private mutating func keepDataLineOutOfBuffer() {
+        guard let line = dataLine else { return }
+        data.append(contentsOf: buffer[line])
+        dataLine = nil
     }
 }

@@ -46,7 +46,8 @@ public struct UpstreamStreamTranslator {
         }
     }
 
-    private mutating func handle(_ data: [UInt8], into events: inout [AnthropicEvent]) {
+    /// `data` is a slice of the parser's buffer (see `SSEParser.Event.data`); it is not kept.
+    private mutating func handle(_ data: ArraySlice<UInt8>, into events: inout [AnthropicEvent]) {
         if data.count == 6, data.elementsEqual(Self.done) {
             translator.receiveDone(into: &events)
             return
