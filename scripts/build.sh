@@ -55,9 +55,9 @@ if [[ "$configuration" == release && "${CGW_STATIC_STDLIB:-1}" != 0 ]]; then
 fi
 if [[ "$configuration" == release && "${CGW_EXCLUSIVITY_CHECKS:-0}" != 1 ]]; then
     # Swift's run-time exclusivity checks (every dynamically checked access to a class property or global records
-    # itself in a per-thread set) are left out of release builds, SwiftNIO's included: 5 % of the instructions of a
-    # request and 19 % of a streamed chunk (BENCHMARKS.md, ninth round). The compile-time checks stay, and debug
-    # builds, which `swift test` and the sanitizer runs use, keep the run-time ones.
+    # itself in a per-thread set) are left out of release builds, SwiftNIO's included: 5 % of the instructions of
+    # a request and a sixth of those of a streamed chunk (BENCHMARKS.md, ninth round). The compile-time checks
+    # stay, and debug builds, which `swift test` and the sanitizer runs use, keep the run-time ones.
     flags+=(-Xswiftc -enforce-exclusivity=unchecked)
 fi
 
