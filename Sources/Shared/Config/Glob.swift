@@ -10,13 +10,24 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { pattern }
 
+    /// Case-insensitive. Every request's model name is matched against the rules in turn, so an ASCII name (all
+    /// of them in practice) is lowercased byte by byte as it is read, without a lowercased copy per rule.
     public func matches(_ text: String) -> Bool {
-        let subject = Array(text.lowercased().utf8)
+        var contiguous = text
+        let asciiResult = contiguous.withUTF8 { bytes -> Bool? in
+            bytes.allSatisfy { $0 < 0x80 } ? matches(subject: bytes) { $0.asciiLowercased } : nil
+        }
+        if let asciiResult { return asciiResult }
+        let lowercased = Array(text.lowercased().utf8)
+        return lowercased.withUnsafeBufferPointer { matches(subject: $0) { $0 } }
+    }
+
+    private func matches(subject: UnsafeBufferPointer<UInt8>, folding fold: (UInt8) -> UInt8) -> Bool {
         // Iterative matcher with single-star backtracking: linear in practice, no recursion.
         var p = 0, s = 0
         var starP = -1, starS = 0
         while s < subject.count {
-            if p < pieces.count, pieces[p] == UInt8(ascii: "?") || pieces[p] == subject[s] {
+            if p < pieces.count, pieces[p] == UInt8(ascii: "?") || pieces[p] == fold(subject[s]) {
                 p += 1
                 s += 1
             } else if p < pieces.count, pieces[p] == UInt8(ascii: "*") {
