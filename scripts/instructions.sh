@@ -10,6 +10,8 @@
 #   INSTRUCTIONS_MODE=request|stream           request (default): non-streaming requests at concurrency 1;
 #                                              stream: 10 concurrent streams of 50 chunks at 20 ms pacing
 #   INSTRUCTIONS_COUNT=N                       requests (default 2000) or streams (default 100) measured
+#   INSTRUCTIONS_BODY=FILE                     send this Anthropic body instead of a small prompt (e.g.
+#                                              Tests/Fixtures/claude-code-request/anthropic.request.json)
 #
 # Each binary runs as one standalone worker (`cerebras-gateway worker --standalone`) under callgrind against the
 # fake upstream; counters are zeroed after 200 warm-up requests, so start-up is not counted. Needs valgrind
@@ -44,6 +46,8 @@ stream)
     exit 2
     ;;
 esac
+body=()
+[[ -z ${INSTRUCTIONS_BODY:-} ]] || body=(--body-file "$INSTRUCTIONS_BODY")
 
 for tool in "$bench_bin" "$fake_bin"; do
     [[ -x $tool ]] || { echo "missing $tool: build the benchmark products first (see BENCHMARKS.md)" >&2; exit 2; }
@@ -89,10 +93,10 @@ for binary in "${binaries[@]}"; do
     pids+=("$worker")
     port=$(wait_for_line "$work/worker.out" '^LISTENING' 120 | awk '{print $2}')
     url=http://127.0.0.1:$port
-    "$bench_bin" load --url "$url" --api anthropic --key bench-key --connections 1 --requests 200 --duration 120 \
+    "$bench_bin" load --url "$url" --api anthropic --key bench-key "${body[@]}" --connections 1 --requests 200 --duration 120 \
         --grace 30 >/dev/null 2>&1
     callgrind_control --zero "$worker" >/dev/null 2>&1
-    "$bench_bin" load --url "$url" --api anthropic --key bench-key "${load[@]}" --duration 600 --grace 60 \
+    "$bench_bin" load --url "$url" --api anthropic --key bench-key "${body[@]}" "${load[@]}" --duration 600 --grace 60 \
         >"$work/load.json" 2>/dev/null
     callgrind_control --dump "$worker" >/dev/null 2>&1
     kill "$worker"

@@ -12,6 +12,8 @@ final class WorkerContext: Sendable {
     let logger: Logger
     let control: ControlLink?
     let controlPlane: ControlPlane
+    /// The tool lists of recent requests, decoded and translated (`TOOL_MEMO_ENTRIES`).
+    let toolLists: ToolListMemo
     /// Where every upstream request goes: the chat-completions URL of `CEREBRAS_BASE_URL`.
     let upstreamURL: UpstreamURL
     /// One inbox (with the upstream client it serves) per event loop of the worker, by the loop's identity.
@@ -32,6 +34,7 @@ final class WorkerContext: Sendable {
         self.logger = logger
         self.control = control
         self.controlPlane = controlPlane
+        toolLists = ToolListMemo(capacity: config.toolMemoEntries)
         upstreamURL = UpstreamURL(config.upstreamBaseURL + "/chat/completions")
         inboxes = Dictionary(uniqueKeysWithValues: upstreams.map {
             (ObjectIdentifier($0.loop), HandOffInbox(upstream: $0))
@@ -54,11 +57,18 @@ final class WorkerContext: Sendable {
 
 
     /// The worker's metrics, with the Redis client's count of failed commands (every failure, whichever
-    /// feature issued it).
+    /// feature issued it) and the tool list memo's lookups.
     func metricsSnapshot() -> MetricsSnapshot {
         var snapshot = metrics.current()
         if let redis = controlPlane.redis {
             snapshot.counters[MetricsSnapshot.Series(MetricFamily.redisErrors.name)] = Double(redis.errors)
+        }
+        let tools = toolLists.lookupCounts
+        if tools.known + tools.new > 0 {
+            snapshot.counters[MetricsSnapshot.Series(MetricFamily.toolMemoLookups.name, [("result", "known")])] =
+                Double(tools.known)
+            snapshot.counters[MetricsSnapshot.Series(MetricFamily.toolMemoLookups.name, [("result", "new")])] =
+                Double(tools.new)
         }
         return snapshot
     }

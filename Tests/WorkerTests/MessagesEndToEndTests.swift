@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 import TestSupport
 import XCTest
 
@@ -170,5 +171,45 @@ final class MessagesEndToEndTests: GatewayTestCase {
         XCTAssertEqual(try gateway.messages(messagesBody(scenario: "echo"), headers: ["x-api-key": "test-key"]).status, 200)
         XCTAssertEqual(try XCTUnwrap(try upstream.stats()["last_headers"] as? [String: Any]) as NSDictionary,
                        headers as NSDictionary)
+    }
+
+    /// Claude Code's request sent twice, the second time with a different last turn: the second request's tools come
+    /// from the worker's memo, and both go upstream exactly as the memo-less translation would send them.
+    func testAToolListSentAgainIsReusedAndGoesUpstreamUnchanged() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/claude-code-request/anthropic.request.json")
+        guard case .object(var object) = try JSONParser.parse([UInt8](try Data(contentsOf: fixture))),
+            case .array(var messages) = object["messages"]
+        else { return XCTFail("the fixture is not a messages body") }
+        let first = JSONValue.object(object).serialized
+        messages.append(.object(JSONObject([("role", .string("assistant")), ("content", .string("Done."))])))
+        messages.append(.object(JSONObject([("role", .string("user")), ("content", .string("Thanks [[scenario:echo]]"))])))
+        object["messages"] = .array(messages)
+        let second = JSONValue.object(object).serialized
+
+        // This gateway's configuration (GatewayUnderTest's), through the translation without the memo.
+        let config = try GatewayConfig(source: ConfigSource(values: [
+            "CEREBRAS_API_KEY": "csk-test-upstream", "GATEWAY_API_KEYS": "test-key", "PROMPT_TUNING": "false",
+        ]), cpuCount: 1)
+        func expectedUpstream(_ body: [UInt8]) throws -> NSDictionary {
+            let request = try Anthropic.MessagesRequest(json: JSONParser.parse(body))
+            let translated = try AnthropicToOpenAI.translate(request, catalog: config.catalog, options: config.translation)
+            return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(translated.upstream.jsonBytes())) as? NSDictionary)
+        }
+        func toolMemoCount(_ result: String) throws -> String? {
+            let metrics = try httpRequest(port: gateway.port, method: "GET", path: "/metrics").text
+            let prefix = "cerebras_gateway_tool_memo_lookups_total{result=\"\(result)\"} "
+            return metrics.split(separator: "\n").first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+        }
+
+        for (body, known) in [(first, "0"), (second, "1")] {
+            let response = try httpRequest(port: gateway.port, path: "/v1/messages", headers: ["x-api-key": "test-key"],
+                                           body: body)
+            XCTAssertEqual(response.status, 200, response.text)
+            let sent = try XCTUnwrap(try upstream.stats()["last_request"] as? NSDictionary)
+            XCTAssertEqual(sent, try expectedUpstream(body))
+            XCTAssertEqual(try toolMemoCount("known"), known)
+            XCTAssertEqual(try toolMemoCount("new"), "1")
+        }
     }
 }

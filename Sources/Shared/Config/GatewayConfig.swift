@@ -29,6 +29,8 @@ public struct GatewayConfig: Sendable, Equatable {
 
     public var catalog: ModelCatalog
     public var translation: TranslationOptions
+    /// Distinct tool lists a worker keeps decoded and translated (`ToolListMemo`); 0 keeps none.
+    public var toolMemoEntries: Int
 
     public var gatewayKeys: [GatewayKey]
     public var passthroughKeys: Bool
@@ -90,6 +92,7 @@ public struct GatewayConfig: Sendable, Equatable {
         translation = TranslationOptions(
             promptTuning: try source.bool("PROMPT_TUNING", default: true), maxOutputTokensClamp: clamp,
             unsupportedMediaPlaceholder: source["UNSUPPORTED_MEDIA_PLACEHOLDER"])
+        toolMemoEntries = try source.int("TOOL_MEMO_ENTRIES", default: 16, range: 0...1024)
 
         gatewayKeys = source.list("GATEWAY_API_KEYS").map { GatewayKey(digest: SHA256Digest.digest(Array($0.utf8))) }
         if let keysFileContents { gatewayKeys += try Self.parseKeysFile(keysFileContents) }

@@ -25,6 +25,8 @@ public struct MetricFamily: Sendable {
     public static let rateLimited = MetricFamily("rate_limited_total", .counter, "Requests refused by the gateway's rate limits")
     public static let cacheRequests = MetricFamily("cache_requests_total", .counter,
         "Cache lookups by result (hit, miss, bypass, error)")
+    public static let toolMemoLookups = MetricFamily("tool_memo_lookups_total", .counter,
+        "Requests with tools, by whether the worker already had their tool list parsed and translated (known, new)")
     public static let redisErrors = MetricFamily("redis_errors_total", .counter, "Failed Redis calls")
     public static let shed = MetricFamily("shed_total", .counter, "Requests refused with 529 because a worker was at capacity")
     public static let workers = MetricFamily("workers", .gauge, "Worker processes by state")
@@ -40,7 +42,7 @@ public struct MetricFamily: Sendable {
 
     public static let all: [MetricFamily] = [
         requests, requestDuration, timeToFirstToken, tokens, upstreamErrors, upstreamRetries, activeStreams,
-        activeUpstream, rateLimited, cacheRequests, redisErrors, shed, workers, workerRestarts, reloads, generation,
+        activeUpstream, rateLimited, cacheRequests, toolMemoLookups, redisErrors, shed, workers, workerRestarts, reloads, generation,
         uptime, buildInfo, redisUp, fleetInstances,
     ]
 

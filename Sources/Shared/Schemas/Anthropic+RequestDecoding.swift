@@ -3,7 +3,9 @@ extension Anthropic.MessagesRequest {
     public static let maxStopSequences = 4
 
     /// Validates a decoded `POST /v1/messages` body. Unknown fields are ignored.
-    public init(json: JSONValue) throws {
+    ///
+    /// - Parameter knownTools: the body's `tools` decoded before (`ToolListMemo`); nil decodes the `tools` member.
+    public init(json: JSONValue, knownTools: (tools: [Anthropic.Tool], dropped: [String])? = nil) throws {
         let root = try FieldReader(json, path: FieldPath())
         model = try root.requiredString("model")
         guard !model.isEmpty else { throw FieldPath(["model"]).error("must not be empty") }
@@ -60,9 +62,19 @@ extension Anthropic.MessagesRequest {
         }
         _ = try root.int("top_k")
 
+        (tools, droppedServerTools) = try knownTools ?? Self.decodeTools(root.array("tools"))
+
+        toolChoice = try root.nested("tool_choice").map(Anthropic.ToolChoice.init(reader:))
+        thinking = try root.nested("thinking").map(Anthropic.Thinking.init(reader:))
+        effort = try root.nested("output_config")?.string("effort")
+        metadataUserID = try root.nested("metadata")?.string("user_id")
+    }
+
+    /// The custom tools of a `tools` member, and the types of the server tools left out.
+    public static func decodeTools(_ rawTools: [JSONValue]?) throws -> (tools: [Anthropic.Tool], dropped: [String]) {
         var tools: [Anthropic.Tool] = []
         var dropped: [String] = []
-        for (index, raw) in (try root.array("tools") ?? []).enumerated() {
+        for (index, raw) in (rawTools ?? []).enumerated() {
             let path = FieldPath(["tools"]).appending(index)
             let reader = try FieldReader(raw, path: path)
             let type = try reader.string("type") ?? "custom"
@@ -74,13 +86,7 @@ extension Anthropic.MessagesRequest {
             }
             tools.append(try Anthropic.Tool(reader: reader))
         }
-        self.tools = tools
-        droppedServerTools = dropped
-
-        toolChoice = try root.nested("tool_choice").map(Anthropic.ToolChoice.init(reader:))
-        thinking = try root.nested("thinking").map(Anthropic.Thinking.init(reader:))
-        effort = try root.nested("output_config")?.string("effort")
-        metadataUserID = try root.nested("metadata")?.string("user_id")
+        return (tools, dropped)
     }
 
     private static func decodeSystem(_ value: JSONValue?, path: FieldPath) throws -> [String] {

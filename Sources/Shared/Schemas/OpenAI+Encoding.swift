@@ -12,20 +12,8 @@ extension OpenAI.ChatRequest {
         }
         writer.raw("]")
         if !tools.isEmpty {
-            writer.raw(",\"tools\":[")
-            for (index, tool) in tools.enumerated() {
-                if index > 0 { writer.raw(",") }
-                writer.raw("{\"type\":\"function\",\"function\":{\"name\":")
-                writer.string(tool.name)
-                if let description = tool.description {
-                    writer.raw(",\"description\":")
-                    writer.string(description)
-                }
-                writer.raw(",\"parameters\":")
-                writer.value(tool.parameters)
-                writer.raw("}}")
-            }
-            writer.raw("]")
+            writer.raw(",\"tools\":")
+            writer.bytes.append(contentsOf: tools.json)
         }
         if let toolChoice {
             writer.raw(",\"tool_choice\":")
@@ -98,7 +86,7 @@ extension OpenAI.ChatRequest {
             }
             for call in message.toolCalls { bytes += call.arguments.utf8.count + 96 }
         }
-        for tool in tools { bytes += (tool.description?.utf8.count ?? 0) + 1024 }
+        bytes += tools.json.count
         return bytes
     }
 }

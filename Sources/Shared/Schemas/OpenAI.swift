@@ -8,7 +8,7 @@ public enum OpenAI {
         public var stop: [String]
         public var temperature: Double?
         public var topP: Double?
-        public var tools: [FunctionTool]
+        public var tools: ToolList
         public var toolChoice: ToolChoice?
         public var parallelToolCalls: Bool?
         public var user: String?

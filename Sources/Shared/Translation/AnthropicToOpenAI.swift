@@ -29,10 +29,12 @@ public enum AnthropicToOpenAI {
     static let temperatureRange = 0.0...1.5
     static let maxUserLength = 64
 
-    /// - Parameter enforceContextWindow: false for `count_tokens`, which reports the size even when it is too big.
+    /// - Parameters:
+    ///   - enforceContextWindow: false for `count_tokens`, which reports the size even when it is too big.
+    ///   - upstreamTools: `translateTools(request.tools)` made before (`ToolListMemo`); nil makes it here.
     public static func translate(
         _ request: Anthropic.MessagesRequest, catalog: ModelCatalog, options: TranslationOptions,
-        enforceContextWindow: Bool = true
+        enforceContextWindow: Bool = true, upstreamTools: OpenAI.ToolList? = nil
     ) throws(GatewayError) -> TranslatedRequest {
         guard let profile = catalog.resolve(request.model) else {
             throw GatewayError(.notFound, "model: no backend is configured for model \"\(request.model)\"")
@@ -55,10 +57,7 @@ public enum AnthropicToOpenAI {
         converter.answerUnansweredCalls(into: &messages)
 
         var upstream = OpenAI.ChatRequest(model: profile.name, messages: messages, maxCompletionTokens: 0)
-        upstream.tools = request.tools.map {
-            OpenAI.FunctionTool(name: $0.name, description: $0.description,
-                                parameters: ToolSchemaSanitizer.sanitize($0.inputSchema))
-        }
+        upstream.tools = upstreamTools ?? translateTools(request.tools)
         if !upstream.tools.isEmpty, let choice = request.toolChoice {
             upstream.toolChoice = switch choice {
             case .auto: .auto
@@ -84,6 +83,14 @@ public enum AnthropicToOpenAI {
 
         return TranslatedRequest(upstream: upstream, profile: profile, estimatedInputTokens: estimate,
                                  isCodeTask: isCodeTask)
+    }
+
+    /// The tools as Cerebras takes them: function tools with the schema keywords it rejects taken out.
+    public static func translateTools(_ tools: [Anthropic.Tool]) -> OpenAI.ToolList {
+        OpenAI.ToolList(tools.map {
+            OpenAI.FunctionTool(name: $0.name, description: $0.description,
+                                parameters: ToolSchemaSanitizer.sanitize($0.inputSchema))
+        })
     }
 
     static func temperature(for request: Anthropic.MessagesRequest, isCodeTask: Bool,

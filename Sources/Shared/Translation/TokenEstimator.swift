@@ -37,10 +37,14 @@ public enum TokenEstimator {
                 total += count(call.name) + count(call.arguments) + 3
             }
         }
-        for tool in request.tools {
-            total += count(tool.name) + (tool.description.map(count) ?? 0) + count(tool.parameters) + 8
+        return total + request.tools.estimatedTokens
+    }
+
+    /// Tokens of a request's tools (`OpenAI.ToolList` counts them once, when it is made).
+    static func count(_ tools: [OpenAI.FunctionTool]) -> Int {
+        tools.reduce(0) { total, tool in
+            total + count(tool.name) + (tool.description.map(count) ?? 0) + count(tool.parameters) + 8
         }
-        return total
     }
 
     /// Tokens of a JSON document as it would serialise, without serialising it: words of keys and strings, plus

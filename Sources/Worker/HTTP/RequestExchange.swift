@@ -78,16 +78,12 @@ final class RequestExchange: @unchecked Sendable {
     /// Answered locally: no upstream call, no rate-limit charge.
     private func countTokens(body: ByteBuffer) {
         do {
-            var json = try JSONParser.parse(body.readableBytesView)
             // count_tokens takes no max_tokens; the request decoder requires one.
-            if case .object(var object) = json, object["max_tokens"] == nil {
-                object["max_tokens"] = .int(1)
-                json = .object(object)
-            }
-            let request = try Anthropic.MessagesRequest(json: json)
-            let translated = try AnthropicToOpenAI.translate(request, catalog: worker.config.catalog,
+            let decoded = try worker.toolLists.decodeMessagesBody(body.readableBytesView, defaultMaxTokens: 1)
+            let translated = try AnthropicToOpenAI.translate(decoded.request, catalog: worker.config.catalog,
                                                              options: worker.config.translation,
-                                                             enforceContextWindow: false)
+                                                             enforceContextWindow: false,
+                                                             upstreamTools: decoded.upstreamTools)
             respond(status: .ok, contentType: "application/json",
                     body: Array("{\"input_tokens\":\(translated.estimatedInputTokens)}".utf8))
         } catch {

@@ -82,13 +82,15 @@ final class MessagesExchange: @unchecked Sendable {
         let translated: TranslatedRequest
         let anthropic: Anthropic.MessagesRequest
         do {
-            anthropic = try Anthropic.MessagesRequest(json: JSONParser.parse(body.readableBytesView))
+            let decoded = try worker.toolLists.decodeMessagesBody(body.readableBytesView)
+            anthropic = decoded.request
             requestedModel = anthropic.model
             isStreaming = anthropic.stream
             guard caller.allows(model: anthropic.model) else {
                 throw GatewayError(.permission, "this API key may not use model \"\(anthropic.model)\"")
             }
-            translated = try AnthropicToOpenAI.translate(anthropic, catalog: config.catalog, options: config.translation)
+            translated = try AnthropicToOpenAI.translate(anthropic, catalog: config.catalog, options: config.translation,
+                                                         upstreamTools: decoded.upstreamTools)
         } catch {
             finishWithError(RequestExchange.gatewayError(error))
             return
