@@ -57,7 +57,8 @@ extension JSONParser {
             let key = try parseString()
             try expectColon()
             let start = position
-            if key == member {
+            let isMember = key == member
+            if isMember {
                 let rest = UnsafeBufferPointer(rebasing: buffer[position...])
                 if let length = knownLength(rest) {
                     precondition(length > 0 && length <= rest.count, "a known value of \(length) bytes in \(rest.count)")
@@ -68,7 +69,7 @@ extension JSONParser {
                 }
             }
             fields.append((key, try parseValue(depth: 1)))
-            if key == member {
+            if isMember {
                 document.memberRange = start..<position
                 document.memberWasKnown = false
             }

@@ -6,13 +6,20 @@ extension OpenAI {
     /// body instead of being written again, and its tokens are not counted again.
     public struct ToolList: Sendable, Equatable, RandomAccessCollection, ExpressibleByArrayLiteral {
         public let functions: [FunctionTool]
-        /// The list as the request body carries it: `[{"type":"function","function":{…}},…]`.
+        /// The list as the request body carries it: `[{"type":"function","function":{…}},…]` (empty when there are no
+        /// tools: the body then has no `tools` member).
         public let json: [UInt8]
         /// `TokenEstimator`'s count for the tools, as sent.
         public let estimatedTokens: Int
 
         public init(_ functions: [FunctionTool]) {
             self.functions = functions
+            guard !functions.isEmpty else {
+                // Most requests have no tools, and the body then leaves them out: no text to make.
+                json = []
+                estimatedTokens = 0
+                return
+            }
             var writer = JSONWriter(capacity: functions.reduce(2) { $0 + ($1.description?.utf8.count ?? 0) + 1024 })
             Self.write(functions, to: &writer)
             json = writer.bytes

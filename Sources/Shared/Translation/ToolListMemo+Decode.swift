@@ -24,22 +24,21 @@ extension ToolListMemo {
         -> DecodedMessagesBody
     {
         var known: Entry?
-        let document = try JSONParser.parse(buffer, knownMember: "tools") { bytes in
+        var document = try JSONParser.parse(buffer, knownMember: "tools") { bytes in
             known = entry(startingAt: bytes)
             return known?.bytes.count
         }
         if document.memberRange != nil { countLookup(known: document.memberWasKnown) }
-        var root = document.root
-        if let defaultMaxTokens, case .object(var object) = root, object["max_tokens"] == nil {
+        if let defaultMaxTokens, case .object(var object) = document.root, object["max_tokens"] == nil {
             object["max_tokens"] = .int(defaultMaxTokens)
-            root = .object(object)
+            document.root = .object(object)
         }
         if document.memberWasKnown, let known {
             let request = try Anthropic.MessagesRequest(
-                json: root, knownTools: (known.tools, known.droppedServerTools))
+                json: document.root, knownTools: (known.tools, known.droppedServerTools))
             return DecodedMessagesBody(request: request, upstreamTools: known.upstream, toolsWereKnown: true)
         }
-        let request = try Anthropic.MessagesRequest(json: root)
+        let request = try Anthropic.MessagesRequest(json: document.root)
         let upstream = AnthropicToOpenAI.translateTools(request.tools)
         if let range = document.memberRange {
             remember(bytes: UnsafeBufferPointer(rebasing: buffer[range]), tools: request.tools,

@@ -83,14 +83,15 @@ final class MessagesExchange: @unchecked Sendable {
         let anthropic: Anthropic.MessagesRequest
         do {
             let decoded = try worker.toolLists.decodeMessagesBody(body.readableBytesView)
-            anthropic = decoded.request
+            let upstreamTools = decoded.upstreamTools
+            anthropic = (consume decoded).request
             requestedModel = anthropic.model
             isStreaming = anthropic.stream
             guard caller.allows(model: anthropic.model) else {
                 throw GatewayError(.permission, "this API key may not use model \"\(anthropic.model)\"")
             }
             translated = try AnthropicToOpenAI.translate(anthropic, catalog: config.catalog, options: config.translation,
-                                                         upstreamTools: decoded.upstreamTools)
+                                                         upstreamTools: upstreamTools)
         } catch {
             finishWithError(RequestExchange.gatewayError(error))
             return
