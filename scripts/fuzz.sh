@@ -5,7 +5,7 @@
 #
 # Targets (checks in Fuzz/Sources/FuzzChecks, entry points Fuzz/Sources/<Target>; default: all three):
 #   request  FuzzRequest  client body → JSONParser → MessagesRequest → AnthropicToOpenAI → upstream JSON bytes,
-#                         plus TokenEstimator.
+#                         plus TokenEstimator, and the same through the tool list memo (held to the plain path).
 #   stream   FuzzStream   Cerebras SSE body → UpstreamStreamTranslator → Anthropic events (grammar, whole vs.
 #                         line/byte/fuzzer-chosen cuts) → SSEWriter and AnthropicMessageFold; feedCompletion.
 #   control  FuzzControl  ControlLineBuffer/ControlMessage lines, heartbeat MetricsSnapshot + PrometheusText.

@@ -11,9 +11,13 @@ import Shared
 ///   `role: tool` message (OpenAI-compatible servers reject the request otherwise), with no tool message that
 ///   answers no call;
 /// - the estimate is positive and equals `TokenEstimator.count` of the upstream request;
-/// - `TokenEstimator.count(text)` is monotonic under appending and sub-additive, and > 0 for non-blank text.
+/// - `TokenEstimator.count(text)` is monotonic under appending and sub-additive, and > 0 for non-blank text;
+/// - the tool list memo is only a cache: through it, the first time and with the body's tools known, a body gives
+///   exactly what the plain path gives (the same upstream bytes and estimate, or the same error), and so does the
+///   body cut right after its `tools` value and closed, which the memo then meets as known bytes in a new document.
 public func fuzzRequest(_ input: [UInt8]) {
     checkTokenEstimator(input)
+    checkToolListMemo(input)
 
     let json: JSONValue
     do {
@@ -129,6 +133,53 @@ private func checkUpstream(_ translated: TranslatedRequest, configuration: Strin
     if let waiting, !waiting.isEmpty {
         invariantFailed("[\(configuration)] request ends with unanswered tool calls \(waiting.sorted())")
     }
+}
+
+private func checkToolListMemo(_ input: [UInt8]) {
+    let plain = plainOutcome(input)
+    let memo = ToolListMemo(capacity: 2, minimumBytes: 1)
+    let first = memoOutcome(input, memo)
+    check(first.outcome == plain, "through the memo (first time): \(shown(first.outcome))\nplain: \(shown(plain))")
+    let second = memoOutcome(input, memo)
+    check(second.outcome == plain, "through the memo (again): \(shown(second.outcome))\nplain: \(shown(plain))")
+    // The plain parse says where the tools are; a valid body's tools must be known the second time.
+    guard let document = try? JSONParser.parse(input, knownMember: "tools", length: { _ in nil }),
+        let range = document.memberRange
+    else { return }
+    if !plain.hasPrefix("error"), range.count <= ToolListMemo.maximumBytes {
+        check(second.known, "a valid body's tools were not known the second time: \(shown(input))")
+    }
+    let cut = Array(input[..<range.upperBound]) + Array("}".utf8)
+    let cutPlain = plainOutcome(cut)
+    let cutThroughMemo = memoOutcome(cut, memo).outcome
+    check(cutThroughMemo == cutPlain, "cut body through the memo: \(shown(cutThroughMemo))\nplain: \(shown(cutPlain))")
+}
+
+/// The upstream body and estimate of the default configuration, or the error, as text.
+private func outcome(_ decode: () throws -> (Anthropic.MessagesRequest, OpenAI.ToolList?)) -> String {
+    do {
+        let (request, tools) = try decode()
+        let translated = try AnthropicToOpenAI.translate(request, catalog: ModelCatalog(), options: TranslationOptions(),
+                                                         upstreamTools: tools)
+        return String(decoding: translated.upstream.jsonBytes(), as: UTF8.self)
+            + " estimate \(translated.estimatedInputTokens) dropped \(request.droppedServerTools)"
+    } catch {
+        return "error \(type(of: error)): \(error)"
+    }
+}
+
+private func plainOutcome(_ input: [UInt8]) -> String {
+    outcome { (try Anthropic.MessagesRequest(json: JSONParser.parse(input)), nil) }
+}
+
+private func memoOutcome(_ input: [UInt8], _ memo: ToolListMemo) -> (outcome: String, known: Bool) {
+    var known = false
+    let text = outcome {
+        let decoded = try memo.decodeMessagesBody(input)
+        known = decoded.toolsWereKnown
+        return (decoded.request, decoded.upstreamTools)
+    }
+    return (text, known)
 }
 
 private func checkTokenEstimator(_ input: [UInt8]) {
