@@ -23,6 +23,9 @@ static struct {
     CURLMsg *(*multi_info_read)(CURLM *, int *);
     struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
     void (*slist_free_all)(struct curl_slist *);
+    CURLU *(*url)(void);
+    CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
+    void (*url_cleanup)(CURLU *);
 } curl;
 
 static int loaded;
@@ -55,6 +58,9 @@ static void load(const char *name) {
     RESOLVE(multi_info_read, "curl_multi_info_read")
     RESOLVE(slist_append, "curl_slist_append")
     RESOLVE(slist_free_all, "curl_slist_free_all")
+    RESOLVE(url, "curl_url")
+    RESOLVE(url_set, "curl_url_set")
+    RESOLVE(url_cleanup, "curl_url_cleanup")
 #undef RESOLVE
     loaded = 1;
 }
@@ -106,6 +112,13 @@ struct curl_slist *cg_slist_append(struct curl_slist *list, const char *string) 
     return curl.slist_append(list, string);
 }
 void cg_slist_free_all(struct curl_slist *list) { require_loaded(); curl.slist_free_all(list); }
+
+CURLU *cg_url(void) { require_loaded(); return curl.url(); }
+CURLUcode cg_url_set(CURLU *url, CURLUPart part, const char *content, unsigned int flags) {
+    require_loaded();
+    return curl.url_set(url, part, content, flags);
+}
+void cg_url_cleanup(CURLU *url) { require_loaded(); curl.url_cleanup(url); }
 
 CURLcode cg_easy_setopt_long(CURL *handle, CURLoption option, long value) {
     require_loaded();

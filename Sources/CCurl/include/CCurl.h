@@ -36,6 +36,10 @@ CURLMcode cg_multi_socket_action(CURLM *multi, curl_socket_t socket, int events,
 struct curl_slist *cg_slist_append(struct curl_slist *list, const char *string);
 void cg_slist_free_all(struct curl_slist *list);
 
+CURLU *cg_url(void);
+CURLUcode cg_url_set(CURLU *url, CURLUPart part, const char *content, unsigned int flags);
+void cg_url_cleanup(CURLU *url);
+
 typedef size_t (*cg_write_callback)(char *data, size_t size, size_t nmemb, void *userdata);
 
 CURLcode cg_easy_setopt_long(CURL *handle, CURLoption option, long value);

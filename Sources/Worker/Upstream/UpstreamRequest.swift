@@ -1,3 +1,5 @@
+import CCurl
+
 /// One HTTP request to the upstream, fully prepared on the event loop.
 struct UpstreamRequest: Sendable {
     var url: UpstreamURL
@@ -7,14 +9,32 @@ struct UpstreamRequest: Sendable {
     var verifyTLS: Bool
 }
 
-/// An upstream URL, converted to the C string curl takes once (a worker sends every request to the same one).
+/// An upstream URL, parsed by curl once (a worker sends every request to the same one).
+///
+/// Given as a string (`CURLOPT_URL`), curl parses the URL again for every transfer; given as its parsed handle
+/// (`CURLOPT_CURLU`), it copies the parts. curl only reads the handle, so transfers on every event loop share it.
 final class UpstreamURL: Sendable, CustomStringConvertible {
     let description: String
     let cString: ContiguousArray<CChar>
+    /// curl's parse of the URL (a `CURLU *`); nil when curl refuses it, and then transfers take the string and
+    /// fail with curl's own error.
+    nonisolated(unsafe) let parsed: OpaquePointer?
 
     init(_ url: String) {
         description = url
         cString = url.utf8CString
+        var handle = cg_url()
+        if let parsing = handle, cString.withUnsafeBufferPointer({
+            cg_url_set(parsing, CURLUPART_URL, $0.baseAddress, 0)
+        }) != CURLUE_OK {
+            cg_url_cleanup(parsing)
+            handle = nil
+        }
+        parsed = handle
+    }
+
+    deinit {
+        if let parsed { cg_url_cleanup(parsed) }
     }
 }
 

@@ -47,8 +47,12 @@ final class UpstreamTransfer: Sendable {
         retainedSelf = unmanaged
         let context = unmanaged.toOpaque()
 
-        // curl copies the URL and the body.
-        _ = request.url.cString.withUnsafeBufferPointer { cg_easy_setopt_ptr(easy, CURLOPT_URL, $0.baseAddress) }
+        // curl copies the body; the URL's parsed handle lives as long as the worker's `UpstreamURL`.
+        if let parsed = request.url.parsed {
+            _ = cg_easy_setopt_ptr(easy, CURLOPT_CURLU, UnsafeRawPointer(parsed))
+        } else {
+            _ = request.url.cString.withUnsafeBufferPointer { cg_easy_setopt_ptr(easy, CURLOPT_URL, $0.baseAddress) }
+        }
         _ = cg_easy_setopt_long(easy, CURLOPT_POSTFIELDSIZE, request.body.count)
         _ = request.body.withUnsafeBytes { cg_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, $0.baseAddress) }
         _ = cg_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, headerList)
