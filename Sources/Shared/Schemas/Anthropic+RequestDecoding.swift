@@ -71,7 +71,7 @@ extension Anthropic.MessagesRequest {
     }
 
     /// The custom tools of a `tools` member, and the types of the server tools left out.
-    public static func decodeTools(_ rawTools: [JSONValue]?) throws -> (tools: [Anthropic.Tool], dropped: [String]) {
+    private static func decodeTools(_ rawTools: [JSONValue]?) throws -> (tools: [Anthropic.Tool], dropped: [String]) {
         var tools: [Anthropic.Tool] = []
         var dropped: [String] = []
         for (index, raw) in (rawTools ?? []).enumerated() {

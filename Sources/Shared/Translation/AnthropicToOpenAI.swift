@@ -86,7 +86,7 @@ public enum AnthropicToOpenAI {
     }
 
     /// The tools as Cerebras takes them: function tools with the schema keywords it rejects taken out.
-    public static func translateTools(_ tools: [Anthropic.Tool]) -> OpenAI.ToolList {
+    static func translateTools(_ tools: [Anthropic.Tool]) -> OpenAI.ToolList {
         OpenAI.ToolList(tools.map {
             OpenAI.FunctionTool(name: $0.name, description: $0.description,
                                 parameters: ToolSchemaSanitizer.sanitize($0.inputSchema))

@@ -15,12 +15,12 @@ import NIOConcurrencyHelpers
 /// the request would have made. Least recently used lists are dropped first.
 public final class ToolListMemo: Sendable {
     /// One remembered list.
-    public struct Entry: Sendable {
+    struct Entry: Sendable {
         /// The `tools` value as the client sent it.
         let bytes: [UInt8]
-        public let tools: [Anthropic.Tool]
-        public let droppedServerTools: [String]
-        public let upstream: OpenAI.ToolList
+        let tools: [Anthropic.Tool]
+        let droppedServerTools: [String]
+        let upstream: OpenAI.ToolList
     }
 
     /// Lists shorter than this are parsed each time: cheap enough, and not worth a slot.
@@ -58,7 +58,7 @@ public final class ToolListMemo: Sendable {
     }
 
     /// The remembered list whose bytes `bytes` starts with, made the most recently used.
-    public func entry(startingAt bytes: UnsafeBufferPointer<UInt8>) -> Entry? {
+    func entry(startingAt bytes: UnsafeBufferPointer<UInt8>) -> Entry? {
         guard capacity > 0, bytes.count >= minimumBytes, let base = bytes.baseAddress else { return nil }
         return entries.withLockedValue { entries in
             for index in entries.indices {
@@ -78,7 +78,7 @@ public final class ToolListMemo: Sendable {
     }
 
     /// Keeps a list made from `bytes`, unless it is too small or too large to be worth it.
-    public func remember(
+    func remember(
         bytes: UnsafeBufferPointer<UInt8>, tools: [Anthropic.Tool], droppedServerTools: [String],
         upstream: OpenAI.ToolList
     ) {
