@@ -1,6 +1,16 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Removes JSON-Schema keywords Cerebras rejects in tool `parameters`, keeping everything else byte-stable.
 ///
 /// The list comes from requests Cerebras answered with 400 (see TRANSLATION.md); a fixture pins each entry.
+///
+/// Only objects the rules change are rebuilt; the rest are returned as they are, nothing copied (most schemas keep
+/// every keyword: Claude Code's lose only the `$schema` at their root). It runs on the first sight of a tool list
+/// (`ToolListMemo`), over every key of every schema.
 public enum ToolSchemaSanitizer {
     /// Keywords removed wherever they appear.
     public static let rejectedKeywords: Set<String> = [
@@ -14,56 +24,105 @@ public enum ToolSchemaSanitizer {
         case rejected, additionalProperties, items, subschema, schemaMap, schemaList
     }
 
-    /// One lookup per key: schemas are walked on every request, and most keys are kept as they are.
-    private static let roles: [String: Role] = {
-        var roles: [String: Role] = [
-            "additionalProperties": .additionalProperties, "items": .items, "not": .subschema,
+    private static let keywordRoles: [(keyword: String, role: Role)] =
+        rejectedKeywords.map { ($0, .rejected) } + [
+            ("additionalProperties", .additionalProperties), ("items", .items), ("not", .subschema),
             // Keys whose value is a map of name → subschema.
-            "properties": .schemaMap, "$defs": .schemaMap, "definitions": .schemaMap,
+            ("properties", .schemaMap), ("$defs", .schemaMap), ("definitions", .schemaMap),
             // Keys whose value is a list of subschemas.
-            "anyOf": .schemaList, "oneOf": .schemaList, "allOf": .schemaList, "prefixItems": .schemaList,
+            ("anyOf", .schemaList), ("oneOf", .schemaList), ("allOf", .schemaList), ("prefixItems", .schemaList),
         ]
-        for keyword in rejectedKeywords { roles[keyword] = .rejected }
-        return roles
-    }()
+
+    private static let roles = KeywordTable(keywordRoles)
 
     public static func sanitize(_ schema: JSONValue) -> JSONValue {
-        guard case .object(let object) = schema else { return schema }
-        let isArraySchema = typeIncludes(object["type"], "array")
-        let hasProperties = object["properties"] != nil
-        var result = JSONObject()
-        result.fields.reserveCapacity(object.count)
-        for (key, value) in object.fields {
-            switch roles[key] {
-            case .rejected:
-                continue
-            case .additionalProperties:
-                // Cerebras accepts only `false` on an object that lists its properties.
-                guard value == .bool(false), hasProperties else { continue }
-                result.fields.append((key, value))
-            case .items:
-                // Tuple-form `items` (an array) and `items` on non-array schemas are rejected.
-                guard case .object = value, isArraySchema || object["type"] == nil else { continue }
-                result.fields.append((key, sanitize(value)))
-            case .subschema:
-                result.fields.append((key, sanitize(value)))
-            case .schemaMap:
-                guard case .object(let map) = value else {
-                    result.fields.append((key, value))
-                    continue
-                }
-                result.fields.append((key, .object(JSONObject(map.fields.map { ($0.key, sanitize($0.value)) }))))
-            case .schemaList:
-                guard case .array(let list) = value else {
-                    result.fields.append((key, value))
-                    continue
-                }
-                result.fields.append((key, .array(list.map(sanitize))))
-            case nil:
-                result.fields.append((key, value))
+        guard case .object(let object) = schema, let changed = sanitized(object) else { return schema }
+        return .object(changed)
+    }
+
+    /// The object with the rules applied, or nil when they change nothing in it (or in anything it holds).
+    private static func sanitized(_ object: JSONObject) -> JSONObject? {
+        // Made at the first field that changes, from the fields before it; nil while the object is unchanged.
+        var rebuilt: [(key: String, value: JSONValue)]?
+        for (index, field) in object.fields.enumerated() {
+            let outcome = outcome(of: field, in: object)
+            if rebuilt == nil {
+                if case .keep = outcome { continue }
+                rebuilt = Array(object.fields[..<index])
+                rebuilt?.reserveCapacity(object.count)
+            }
+            switch outcome {
+            case .keep: rebuilt?.append(field)
+            case .drop: break
+            case .replace(let value): rebuilt?.append((field.key, value))
             }
         }
-        return .object(result)
+        return rebuilt.map(JSONObject.init)
+    }
+
+    private enum Outcome {
+        case keep, drop, replace(JSONValue)
+    }
+
+    private static func outcome(of field: (key: String, value: JSONValue), in object: JSONObject) -> Outcome {
+        guard let role = roles.role(of: field.key) else { return .keep }
+        let value = field.value
+        switch role {
+        case .rejected:
+            return .drop
+        case .additionalProperties:
+            // Cerebras accepts only `false` on an object that lists its properties.
+            return value == .bool(false) && object["properties"] != nil ? .keep : .drop
+        case .items:
+            // Tuple-form `items` (an array) and `items` on non-array schemas are rejected.
+            guard case .object(let items) = value else { return .drop }
+            let type = object["type"]
+            guard type == nil || typeIncludes(type, "array") else { return .drop }
+            return sanitized(items).map { .replace(.object($0)) } ?? .keep
+        case .subschema:
+            guard case .object(let subschema) = value else { return .keep }
+            return sanitized(subschema).map { .replace(.object($0)) } ?? .keep
+        case .schemaMap:
+            guard case .object(let map) = value else { return .keep }
+            return sanitizedValues(of: map).map { .replace(.object($0)) } ?? .keep
+        case .schemaList:
+            guard case .array(let list) = value else { return .keep }
+            return sanitizedElements(of: list).map { .replace(.array($0)) } ?? .keep
+        }
+    }
+
+    /// A map of name → subschema with each subschema sanitised; nil when none changes.
+    private static func sanitizedValues(of map: JSONObject) -> JSONObject? {
+        var rebuilt: [(key: String, value: JSONValue)]?
+        for (index, entry) in map.fields.enumerated() {
+            guard case .object(let subschema) = entry.value, let changed = sanitized(subschema) else {
+                rebuilt?.append(entry)
+                continue
+            }
+            if rebuilt == nil {
+                rebuilt = Array(map.fields[..<index])
+                rebuilt?.reserveCapacity(map.count)
+            }
+            rebuilt?.append((entry.key, .object(changed)))
+        }
+        return rebuilt.map(JSONObject.init)
+    }
+
+    /// A list of subschemas with each sanitised; nil when none changes.
+    private static func sanitizedElements(of list: [JSONValue]) -> [JSONValue]? {
+        var rebuilt: [JSONValue]?
+        for (index, element) in list.enumerated() {
+            guard case .object(let subschema) = element, let changed = sanitized(subschema) else {
+                rebuilt?.append(element)
+                continue
+            }
+            if rebuilt == nil {
+                rebuilt = Array(list[..<index])
+                rebuilt?.reserveCapacity(list.count)
+            }
+            rebuilt?.append(.object(changed))
+        }
+        return rebuilt
     }
 
     private static func typeIncludes(_ type: JSONValue?, _ name: String) -> Bool {
@@ -71,6 +130,69 @@ public enum ToolSchemaSanitizer {
         case .string(let single): return single == name
         case .array(let many): return many.contains(.string(name))
         default: return false
+        }
+    }
+}
+
+extension ToolSchemaSanitizer {
+    /// The keywords with a role, found without hashing. A schema has many keys and few of them are keywords, so a
+    /// key is first checked against the first and last bytes that keywords of its length have (two table loads
+    /// turn away nearly every other key), and only a possible keyword is compared byte for byte (keywords are
+    /// ASCII, so bytes compare as the strings do). Hashing every key was about 40% of the sanitizer's time.
+    private struct KeywordTable: Sendable {
+        /// Longer keys are never keywords.
+        private static let maxLength = 32
+        /// Per key length: a bit per first byte (modulo 64) that some keyword of that length starts with.
+        private let firstBytes: [UInt64]
+        /// Per key length: a bit per last byte (modulo 64) that some keyword of that length ends with.
+        private let lastBytes: [UInt64]
+        /// Every keyword's bytes, one after another.
+        private let text: [UInt8]
+        /// Where each keyword is in `text`, with its role, ordered by length; `byLength[n]` are those of length n.
+        private let entries: [(offset: Int, role: Role)]
+        private let byLength: [Range<Int>]
+
+        init(_ keywords: [(keyword: String, role: Role)]) {
+            var firstBytes = [UInt64](repeating: 0, count: Self.maxLength + 1)
+            var lastBytes = firstBytes
+            var text: [UInt8] = []
+            var entries: [(offset: Int, role: Role)] = []
+            var byLength = [Range<Int>](repeating: 0..<0, count: Self.maxLength + 1)
+            for length in 1...Self.maxLength {
+                let start = entries.count
+                for (keyword, role) in keywords where keyword.utf8.count == length {
+                    let bytes = Array(keyword.utf8)
+                    firstBytes[length] |= 1 << (bytes[0] & 63)
+                    lastBytes[length] |= 1 << (bytes[length - 1] & 63)
+                    entries.append((text.count, role))
+                    text += bytes
+                }
+                byLength[length] = start..<entries.count
+            }
+            precondition(entries.count == keywords.count, "a keyword is empty or longer than \(Self.maxLength) bytes")
+            self.firstBytes = firstBytes
+            self.lastBytes = lastBytes
+            self.text = text
+            self.entries = entries
+            self.byLength = byLength
+        }
+
+        func role(of key: String) -> Role? {
+            var key = key
+            return key.withUTF8 { key -> Role? in
+                let length = key.count
+                guard length > 0, length <= Self.maxLength, let keyStart = key.baseAddress,
+                    firstBytes[length] & (1 << (key[0] & 63)) != 0,
+                    lastBytes[length] & (1 << (key[length - 1] & 63)) != 0
+                else { return nil }
+                return text.withUnsafeBufferPointer { text -> Role? in
+                    guard let textStart = text.baseAddress else { return nil }
+                    for entry in entries[byLength[length]] where memcmp(textStart + entry.offset, keyStart, length) == 0 {
+                        return entry.role
+                    }
+                    return nil
+                }
+            }
         }
     }
 }
