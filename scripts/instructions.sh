@@ -12,6 +12,12 @@
 #   INSTRUCTIONS_COUNT=N                       requests (default 2000) or streams (default 100) measured
 #   INSTRUCTIONS_BODY=FILE                     send this Anthropic body instead of a small prompt (e.g.
 #                                              Tests/Fixtures/claude-code-request/anthropic.request.json)
+#   INSTRUCTIONS_KEEP=DIR                      keep each binary's profile as DIR/callgrind.<binary name>, to read
+#                                              with `callgrind_annotate --inclusive=yes DIR/callgrind.<name>`
+#
+# The measured worker inherits the environment, so gateway settings (TOOL_MEMO_ENTRIES=0, say) apply to it, and
+# LD_LIBRARY_PATH=<dir> makes it load a libcurl.so.4 from <dir>: one built with symbols from the distribution's own
+# curl source names curl's functions in the profile (BENCHMARKS.md, "Eleventh round").
 #
 # Each binary runs as one standalone worker (`cerebras-gateway worker --standalone`) under callgrind against the
 # fake upstream; counters are zeroed after 200 warm-up requests, so start-up is not counted. Needs valgrind
@@ -107,5 +113,9 @@ for binary in "${binaries[@]}"; do
     per_unit=$((instructions / count / chunks_per_unit))
     printf '%s: %s instructions per %s (%s of %s %ss answered)\n' "$name" "$per_unit" "$unit" "$ok" "$count" \
         "$([[ $mode == request ]] && echo request || echo stream)"
+    if [[ -n ${INSTRUCTIONS_KEEP:-} ]]; then
+        mkdir -p "$INSTRUCTIONS_KEEP"
+        cp "$work/callgrind.$worker.1" "$INSTRUCTIONS_KEEP/callgrind.$(basename "$name")"
+    fi
     rm -f "$work"/callgrind.*
 done
