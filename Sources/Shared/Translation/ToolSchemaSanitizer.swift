@@ -187,10 +187,8 @@ extension ToolSchemaSanitizer {
                 else { return nil }
                 return text.withUnsafeBufferPointer { text -> Role? in
                     guard let textStart = text.baseAddress else { return nil }
-                    for entry in entries[byLength[length]] where memcmp(textStart + entry.offset, keyStart, length) == 0 {
-                        return entry.role
-                    }
-                    return nil
+                    let candidates = entries[byLength[length]]
+                    return candidates.first { memcmp(textStart + $0.offset, keyStart, length) == 0 }?.role
                 }
             }
         }
