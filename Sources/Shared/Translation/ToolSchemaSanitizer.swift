@@ -93,34 +93,34 @@ public enum ToolSchemaSanitizer {
 
     /// A map of name → subschema with each subschema sanitised; nil when none changes.
     private static func sanitizedValues(of map: JSONObject) -> JSONObject? {
-        var rebuilt: [(key: String, value: JSONValue)]?
-        for (index, entry) in map.fields.enumerated() {
-            guard case .object(let subschema) = entry.value, let changed = sanitized(subschema) else {
-                rebuilt?.append(entry)
-                continue
-            }
-            if rebuilt == nil {
-                rebuilt = Array(map.fields[..<index])
-                rebuilt?.reserveCapacity(map.count)
-            }
-            rebuilt?.append((entry.key, .object(changed)))
-        }
-        return rebuilt.map(JSONObject.init)
+        changedCopy(of: map.fields) { entry in
+            guard case .object(let subschema) = entry.value, let changed = sanitized(subschema) else { return nil }
+            return (entry.key, .object(changed))
+        }.map(JSONObject.init)
     }
 
     /// A list of subschemas with each sanitised; nil when none changes.
     private static func sanitizedElements(of list: [JSONValue]) -> [JSONValue]? {
-        var rebuilt: [JSONValue]?
-        for (index, element) in list.enumerated() {
-            guard case .object(let subschema) = element, let changed = sanitized(subschema) else {
+        changedCopy(of: list) { element in
+            guard case .object(let subschema) = element, let changed = sanitized(subschema) else { return nil }
+            return .object(changed)
+        }
+    }
+
+    /// `elements` with each one `change` gives a replacement for replaced, or nil when it gives none; copied only
+    /// from the first replacement on.
+    private static func changedCopy<Element>(of elements: [Element], _ change: (Element) -> Element?) -> [Element]? {
+        var rebuilt: [Element]?
+        for (index, element) in elements.enumerated() {
+            guard let replacement = change(element) else {
                 rebuilt?.append(element)
                 continue
             }
             if rebuilt == nil {
-                rebuilt = Array(list[..<index])
-                rebuilt?.reserveCapacity(list.count)
+                rebuilt = Array(elements[..<index])
+                rebuilt?.reserveCapacity(elements.count)
             }
-            rebuilt?.append(.object(changed))
+            rebuilt?.append(replacement)
         }
         return rebuilt
     }
