@@ -40,32 +40,19 @@ public enum ToolSchemaSanitizer {
         return .object(changed)
     }
 
+    private typealias Field = (key: String, value: JSONValue)
+
     /// The object with the rules applied, or nil when they change nothing in it (or in anything it holds).
     private static func sanitized(_ object: JSONObject) -> JSONObject? {
-        // Made at the first field that changes, from the fields before it; nil while the object is unchanged.
-        var rebuilt: [(key: String, value: JSONValue)]?
-        for (index, field) in object.fields.enumerated() {
-            let outcome = outcome(of: field, in: object)
-            if rebuilt == nil {
-                if case .keep = outcome { continue }
-                rebuilt = Array(object.fields[..<index])
-                rebuilt?.reserveCapacity(object.count)
-            }
-            switch outcome {
-            case .keep: rebuilt?.append(field)
-            case .drop: break
-            case .replace(let value): rebuilt?.append((field.key, value))
-            }
-        }
-        return rebuilt.map(JSONObject.init)
+        changedCopy(of: object.fields) { change(of: $0, in: object) }.map(JSONObject.init)
     }
 
-    private enum Outcome {
-        case keep, drop, replace(JSONValue)
-    }
-
-    private static func outcome(of field: (key: String, value: JSONValue), in object: JSONObject) -> Outcome {
+    /// What the rules do to one field of `object`.
+    private static func change(of field: Field, in object: JSONObject) -> Change<Field> {
         guard let role = roles.role(of: field.key) else { return .keep }
+        func replacingValue(with value: JSONValue?) -> Change<Field> {
+            value.map { .replace((field.key, $0)) } ?? .keep
+        }
         let value = field.value
         switch role {
         case .rejected:
@@ -78,49 +65,53 @@ public enum ToolSchemaSanitizer {
             guard case .object(let items) = value else { return .drop }
             let type = object["type"]
             guard type == nil || typeIncludes(type, "array") else { return .drop }
-            return sanitized(items).map { .replace(.object($0)) } ?? .keep
+            return replacingValue(with: sanitized(items).map(JSONValue.object))
         case .subschema:
             guard case .object(let subschema) = value else { return .keep }
-            return sanitized(subschema).map { .replace(.object($0)) } ?? .keep
+            return replacingValue(with: sanitized(subschema).map(JSONValue.object))
         case .schemaMap:
+            // A map of name → subschema.
             guard case .object(let map) = value else { return .keep }
-            return sanitizedValues(of: map).map { .replace(.object($0)) } ?? .keep
+            let changedMap = changedCopy(of: map.fields) { entry -> Change<Field> in
+                guard case .object(let subschema) = entry.value, let changed = sanitized(subschema) else {
+                    return .keep
+                }
+                return .replace((entry.key, .object(changed)))
+            }
+            return replacingValue(with: changedMap.map { .object(JSONObject($0)) })
         case .schemaList:
+            // A list of subschemas.
             guard case .array(let list) = value else { return .keep }
-            return sanitizedElements(of: list).map { .replace(.array($0)) } ?? .keep
+            let changedList = changedCopy(of: list) { element -> Change<JSONValue> in
+                guard case .object(let subschema) = element, let changed = sanitized(subschema) else { return .keep }
+                return .replace(.object(changed))
+            }
+            return replacingValue(with: changedList.map(JSONValue.array))
         }
     }
 
-    /// A map of name → subschema with each subschema sanitised; nil when none changes.
-    private static func sanitizedValues(of map: JSONObject) -> JSONObject? {
-        changedCopy(of: map.fields) { entry in
-            guard case .object(let subschema) = entry.value, let changed = sanitized(subschema) else { return nil }
-            return (entry.key, .object(changed))
-        }.map(JSONObject.init)
+    private enum Change<Element> {
+        case keep, drop, replace(Element)
     }
 
-    /// A list of subschemas with each sanitised; nil when none changes.
-    private static func sanitizedElements(of list: [JSONValue]) -> [JSONValue]? {
-        changedCopy(of: list) { element in
-            guard case .object(let subschema) = element, let changed = sanitized(subschema) else { return nil }
-            return .object(changed)
-        }
-    }
-
-    /// `elements` with each one `change` gives a replacement for replaced, or nil when it gives none; copied only
-    /// from the first replacement on.
-    private static func changedCopy<Element>(of elements: [Element], _ change: (Element) -> Element?) -> [Element]? {
+    /// `elements` with `change` applied to each (kept, dropped or replaced), or nil when it keeps them all; copied
+    /// only from the first element it drops or replaces on.
+    private static func changedCopy<Element>(
+        of elements: [Element], _ change: (Element) -> Change<Element>
+    ) -> [Element]? {
         var rebuilt: [Element]?
         for (index, element) in elements.enumerated() {
-            guard let replacement = change(element) else {
-                rebuilt?.append(element)
-                continue
-            }
+            let outcome = change(element)
             if rebuilt == nil {
+                if case .keep = outcome { continue }
                 rebuilt = Array(elements[..<index])
                 rebuilt?.reserveCapacity(elements.count)
             }
-            rebuilt?.append(replacement)
+            switch outcome {
+            case .keep: rebuilt?.append(element)
+            case .drop: break
+            case .replace(let replacement): rebuilt?.append(replacement)
+            }
         }
         return rebuilt
     }
