@@ -98,4 +98,26 @@ final class RedisLoopClientTests: RedisServerTestCase {
         XCTAssertEqual(buffer.readableBytes - before, RESPEncoder.size(of: ten))
         XCTAssertEqual(Array(buffer.readableBytesView.dropFirst(before).prefix(13)), Array("*10\r\n$0\r\n\r\n$1".utf8))
     }
+
+    /// Arguments given as parts (bytes, text, numbers written in place) encode exactly as the same arguments given
+    /// as byte arrays, numbers as Redis reads them: decimal, with a minus sign when negative.
+    func testRESPArgumentsEncodeAsTheirBytes() {
+        let numbers = [0, 7, 9, 10, 99, 100, 12_345, -1, -10, -987_654_321, Int.max, Int.min]
+        let command: [RESPArgument] = [.bytes(Array("EVALSHA".utf8)), .text("cgw:rl:{ä€😀}:req"), .text(""), .bytes([])]
+            + numbers.map { .decimal($0) }
+        let asBytes = [Array("EVALSHA".utf8), Array("cgw:rl:{ä€😀}:req".utf8), [], []] + numbers.map { Array(String($0).utf8) }
+        var parts = ByteBufferAllocator().buffer(capacity: 0)
+        RESPEncoder.write(command, into: &parts)
+        var bytes = ByteBufferAllocator().buffer(capacity: 0)
+        RESPEncoder.write(asBytes, into: &bytes)
+        XCTAssertEqual(String(decoding: parts.readableBytesView, as: UTF8.self),
+                       String(decoding: bytes.readableBytesView, as: UTF8.self))
+        XCTAssertEqual(parts.readableBytes, RESPEncoder.size(of: command))
+
+        var batch = RedisCommandBatch(capacity: 0)
+        batch.append(command)
+        batch.append(asBytes)
+        XCTAssertEqual(batch.count, 2)
+        XCTAssertEqual(Array(batch.resp.readableBytesView), Array(parts.readableBytesView) + Array(bytes.readableBytesView))
+    }
 }

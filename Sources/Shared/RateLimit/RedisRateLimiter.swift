@@ -53,35 +53,36 @@ public final class RedisRateLimiter: RateLimiting {
         nowMicroseconds: Int64?,
         completion: @escaping @Sendable (Result<RateLimitDecision, RateLimitError>) -> Void
     ) {
-        guard let command = self.acquireCommand(
+        guard let evalSHA = self.acquireEvalSHA(
             bucket: bucket, limits: limits, tokens: tokens, nowMicroseconds: nowMicroseconds)
         else {
             completion(.success(.unlimited))
             return
         }
-        self.client.evalScript(Self.acquireScript, keys: command.keys, args: command.args) { result in
+        self.client.evalScript(Self.acquireScript, evalSHA: evalSHA) { result in
             completion(Self.decision(from: result, limits: limits))
         }
     }
 
-    /// The keys and arguments of the acquire script for one request; nil when `limits` limit nothing.
-    func acquireCommand(bucket: String, limits: RateLimits, tokens: Int, nowMicroseconds: Int64?)
-        -> (keys: [String], args: [String])?
-    {
-        guard !limits.isUnlimited else { return nil }
-        let args = [
-            String(limits.requestsPerMinute), String(limits.tokensPerMinute), String(max(0, tokens)),
-            String(GCRA.periodMicroseconds), nowMicroseconds.map { String($0) } ?? "",
-        ]
-        return ([Self.requestKey(bucket: bucket), Self.tokenKey(bucket: bucket)], args)
+    /// The acquire script's `EVALSHA` for one request, for pipelining it with other commands (see
+    /// `RedisClient.evalSHACommand`); nil when `limits` limit nothing, which needs no round trip (the decision is
+    /// `.unlimited`). Its numbers are written in place (`RESPArgument.decimal`): it is built for every request.
+    public func acquireEvalSHA(bucket: String, limits: RateLimits, tokens: Int) -> [RESPArgument]? {
+        self.acquireEvalSHA(bucket: bucket, limits: limits, tokens: tokens, nowMicroseconds: nil)
     }
 
-    /// The acquire script's `EVALSHA`, for pipelining it with other commands (see `RedisClient.evalSHACommand`);
-    /// nil when `limits` limit nothing, which needs no round trip (the decision is `.unlimited`).
-    public func acquireEvalSHA(bucket: String, limits: RateLimits, tokens: Int) -> [[UInt8]]? {
-        self.acquireCommand(bucket: bucket, limits: limits, tokens: tokens, nowMicroseconds: nil).map {
-            RedisClient.evalSHACommand(Self.acquireScript, keys: $0.keys, args: $0.args)
-        }
+    /// `acquireEvalSHA` with `nowMicroseconds` replacing Redis `TIME` when given.
+    func acquireEvalSHA(bucket: String, limits: RateLimits, tokens: Int, nowMicroseconds: Int64?)
+        -> [RESPArgument]?
+    {
+        guard !limits.isUnlimited else { return nil }
+        let args: [RESPArgument] = [
+            .decimal(limits.requestsPerMinute), .decimal(limits.tokensPerMinute), .decimal(max(0, tokens)),
+            .decimal(Int(GCRA.periodMicroseconds)), nowMicroseconds.map { .decimal(Int($0)) } ?? .bytes([]),
+        ]
+        return RedisClient.evalSHACommand(
+            Self.acquireScript, keys: [.text(Self.requestKey(bucket: bucket)), .text(Self.tokenKey(bucket: bucket))],
+            args: args)
     }
 
     /// Reads the acquire script's reply.

@@ -1,22 +1,37 @@
 import NIOCore
 
+/// What `RESPEncoder` can write as one argument of a command: its size and a copy of its bytes.
+protocol RESPEncodable {
+    var byteCount: Int { get }
+    func copy(to destination: UnsafeMutableRawPointer)
+}
+
+extension RESPArgument: RESPEncodable {}
+
+extension Array: RESPEncodable where Element == UInt8 {
+    var byteCount: Int { count }
+
+    func copy(to destination: UnsafeMutableRawPointer) {
+        withUnsafeBytes { source in
+            if let base = source.baseAddress { destination.copyMemory(from: base, byteCount: source.count) }
+        }
+    }
+}
+
 /// Writes commands in RESP, the form Redis reads: `*<argc>\r\n` then `$<len>\r\n<bytes>\r\n` per argument.
 enum RESPEncoder {
     /// Appends `command` to `buffer` in one write of its exact size: a write per piece would make the buffer check
     /// its capacity and its uniqueness about forty times for an `EVALSHA` of the rate limiter.
-    static func write(_ command: [[UInt8]], into buffer: inout ByteBuffer) {
+    static func write<Argument: RESPEncodable>(_ command: [Argument], into buffer: inout ByteBuffer) {
         let size = size(of: command)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { output in
             var at = 0
             at = put(header: UInt8(ascii: "*"), command.count, into: output, at: at)
             for argument in command {
-                at = put(header: UInt8(ascii: "$"), argument.count, into: output, at: at)
-                argument.withUnsafeBytes { bytes in
-                    if let source = bytes.baseAddress, !bytes.isEmpty {
-                        (output.baseAddress! + at).copyMemory(from: source, byteCount: bytes.count)
-                    }
-                }
-                at += argument.count
+                let count = argument.byteCount
+                at = put(header: UInt8(ascii: "$"), count, into: output, at: at)
+                argument.copy(to: output.baseAddress! + at)
+                at += count
                 at = putLineEnd(into: output, at: at)
             }
             assert(at == size, "RESP size \(size) computed, \(at) written")
@@ -25,19 +40,16 @@ enum RESPEncoder {
     }
 
     /// The exact number of bytes `write` appends for `command`.
-    static func size(of command: [[UInt8]]) -> Int {
-        command.reduce(headerSize(command.count)) { $0 + headerSize($1.count) + $1.count + 2 }
+    static func size<Argument: RESPEncodable>(of command: [Argument]) -> Int {
+        command.reduce(headerSize(command.count)) { total, argument in
+            let count = argument.byteCount
+            return total + headerSize(count) + count + 2
+        }
     }
 
     /// `*<n>\r\n` or `$<n>\r\n`.
     private static func headerSize(_ value: Int) -> Int {
-        var digits = 1
-        var rest = value / 10
-        while rest > 0 {
-            digits += 1
-            rest /= 10
-        }
-        return 1 + digits + 2
+        1 + DecimalDigits.count(of: UInt(clamping: value)) + 2
     }
 
     private static func put(header: UInt8, _ value: Int, into output: UnsafeMutableRawBufferPointer, at start: Int)

@@ -16,10 +16,22 @@ extension RedisClient {
         args: [String],
         completion: @escaping @Sendable (Result<RedisReply, RedisError>) -> Void
     ) {
+        self.evalScript(script, evalSHA: Self.evalSHACommand(script, keys: keys.map { .text($0) },
+                                                             args: args.map { .text($0) }),
+                        completion: completion)
+    }
+
+    /// `evalScript` with the `EVALSHA` already made by `evalSHACommand`.
+    public func evalScript(
+        _ script: RedisScript,
+        evalSHA: [RESPArgument],
+        completion: @escaping @Sendable (Result<RedisReply, RedisError>) -> Void
+    ) {
         self.register(script)
-        let evalsha = Self.evalSHACommand(script, keys: keys, args: args)
+        var batch = RedisCommandBatch()
+        batch.append(evalSHA)
         self.enqueue(
-            RedisPendingCommand(commands: [evalsha]) { [self] result in
+            RedisPendingCommand(batch) { [self] result in
                 guard case .success(let replies) = result, let reply = replies.first else {
                     completion(result.flatMap { _ in .failure(.unexpectedReply("no reply")) })
                     return
@@ -30,9 +42,11 @@ extension RedisClient {
                 }
                 // Redis lost the script (restart, failover, SCRIPT FLUSH): load it and retry in one
                 // round trip; the retry's own NOSCRIPT, if any, is returned as is.
-                let load = [Array("SCRIPT".utf8), Array("LOAD".utf8), Array(script.source.utf8)]
+                var retry = RedisCommandBatch(capacity: script.source.utf8.count + 256)
+                retry.append([Array("SCRIPT".utf8), Array("LOAD".utf8), Array(script.source.utf8)])
+                retry.append(evalSHA)
                 self.enqueue(
-                    RedisPendingCommand(commands: [load, evalsha]) { retried in
+                    RedisPendingCommand(retry) { retried in
                         completion(
                             retried.flatMap { replies in
                                 guard replies.count == 2 else { return .failure(.unexpectedReply("pipeline")) }
@@ -47,17 +61,19 @@ extension RedisClient {
         )
     }
 
-    /// The `EVALSHA` command for `script`, for callers that pipeline it with other commands. The script must be
-    /// registered (see `register`); a `NOSCRIPT` reply (`RedisReply.isNoScript`) means Redis lost it since, and
-    /// `evalScript` repairs that.
-    public static func evalSHACommand(_ script: RedisScript, keys: [String], args: [String]) -> [[UInt8]] {
-        var command: [[UInt8]] = []
+    /// The `EVALSHA` command for `script`, for `evalScript(_:evalSHA:completion:)` and for callers that pipeline it
+    /// with other commands (`RedisCommandBatch`). The script must be registered (see `register`); a `NOSCRIPT` reply
+    /// (`RedisReply.isNoScript`) means Redis lost it since, and `evalScript` repairs that.
+    public static func evalSHACommand(_ script: RedisScript, keys: [RESPArgument], args: [RESPArgument])
+        -> [RESPArgument]
+    {
+        var command: [RESPArgument] = []
         command.reserveCapacity(3 + keys.count + args.count)
-        command.append(evalSHAName)
-        command.append(script.sha1Bytes)
-        command.append(Array(String(keys.count).utf8))
-        for key in keys { command.append(Array(key.utf8)) }
-        for arg in args { command.append(Array(arg.utf8)) }
+        command.append(.bytes(evalSHAName))
+        command.append(.bytes(script.sha1Bytes))
+        command.append(.decimal(keys.count))
+        command.append(contentsOf: keys)
+        command.append(contentsOf: args)
         return command
     }
 

@@ -102,6 +102,18 @@ public final class RedisClient: Sendable {
         enqueue(RedisPendingCommand(commands: commands, completion: completion))
     }
 
+    /// Sends commands already encoded (`RedisCommandBatch`) and delivers their replies together, in order.
+    public func pipeline(
+        _ batch: RedisCommandBatch,
+        completion: @escaping @Sendable (Result<[RedisReply], RedisError>) -> Void
+    ) {
+        guard batch.count > 0 else {
+            completion(.success([]))
+            return
+        }
+        enqueue(RedisPendingCommand(batch, completion: completion))
+    }
+
     /// Stops every connection, fails queued and in-flight commands; idempotent.
     ///
     /// Waits for the connections to stop unless called on one of the client's own loops (from a completion).

@@ -101,15 +101,11 @@ final class RedisLoopConnection: @unchecked Sendable {
 
     private func send(_ item: RedisPendingCommand) {
         guard let channel else { return reject(item, .unavailable("not connected")) }
-        var buffer = channel.allocator.buffer(capacity: item.commands.reduce(0) { $0 + RESPEncoder.size(of: $1) })
-        for command in item.commands {
-            RESPEncoder.write(command, into: &buffer)
-        }
         let deadline = NIODeadline.now() + timeout
         inFlight.append(InFlight(item: item, deadline: deadline))
         inFlightCommands += item.commandCount
         if timeoutCheck == nil { scheduleTimeoutCheck(at: deadline) }
-        channel.write(buffer, promise: nil)
+        channel.write(item.batch.resp, promise: nil)
         scheduleFlush(channel)
     }
 

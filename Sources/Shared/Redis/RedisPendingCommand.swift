@@ -1,10 +1,20 @@
 /// Commands for one connection together with the callback that receives their replies.
 struct RedisPendingCommand: Sendable {
-    /// Each element is one command's argument vector; one element for `send`, several for `pipeline`.
-    let commands: [[[UInt8]]]
+    /// One command for `send`, several for `pipeline`.
+    let batch: RedisCommandBatch
     let completion: @Sendable (Result<[RedisReply], RedisError>) -> Void
 
-    var commandCount: Int { self.commands.count }
+    init(_ batch: RedisCommandBatch, completion: @escaping @Sendable (Result<[RedisReply], RedisError>) -> Void) {
+        self.batch = batch
+        self.completion = completion
+    }
+
+    /// Each element of `commands` is one command's argument vector.
+    init(commands: [[[UInt8]]], completion: @escaping @Sendable (Result<[RedisReply], RedisError>) -> Void) {
+        self.init(RedisCommandBatch(commands), completion: completion)
+    }
+
+    var commandCount: Int { self.batch.count }
 
     func fail(_ error: RedisError) {
         self.completion(.failure(error))

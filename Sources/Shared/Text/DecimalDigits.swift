@@ -17,4 +17,16 @@ public enum DecimalDigits {
             return try body(UnsafeRawBufferPointer(rebasing: buffer[start...]))
         }
     }
+
+    /// How many digits `withDigits` produces for `value`.
+    @inlinable
+    public static func count(of value: UInt) -> Int {
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        return digits
+    }
 }

@@ -15,8 +15,10 @@ extension ControlPlane {
             let acquire = limiter.acquireEvalSHA(bucket: admission.bucket, limits: admission.limits,
                                                  tokens: admission.tokens)
         {
-            Self.admitInOneRoundTrip(admission, redis: redis, limiter: limiter, acquire: acquire,
-                                     get: RedisCacheStore.getCommand(key: cacheKey), completion: completion)
+            var batch = RedisCommandBatch()
+            batch.append(acquire)
+            batch.append(RedisCacheStore.getCommand(key: cacheKey))
+            Self.admitInOneRoundTrip(admission, redis: redis, limiter: limiter, batch: batch, completion: completion)
             return
         }
         let join = AdmissionJoin(expecting: (rateLimiter == nil ? 0 : 1) + (cache == nil ? 0 : 1), completion)
@@ -31,11 +33,11 @@ extension ControlPlane {
     }
 
     private static func admitInOneRoundTrip(
-        _ admission: Admission, redis: RedisClient, limiter: RedisRateLimiter, acquire: [[UInt8]], get: [[UInt8]],
+        _ admission: Admission, redis: RedisClient, limiter: RedisRateLimiter, batch: RedisCommandBatch,
         completion: @escaping @Sendable (AdmissionAnswer) -> Void
     ) {
         let limits = admission.limits
-        redis.pipeline([acquire, get]) { result in
+        redis.pipeline(batch) { result in
             guard case .success(let replies) = result, replies.count == 2 else {
                 let failure = result.flatMap { _ in
                     Result<RedisReply, RedisError>.failure(.unexpectedReply("pipeline"))

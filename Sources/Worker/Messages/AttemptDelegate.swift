@@ -43,15 +43,26 @@ final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
     }
 
     func upstreamReceived(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        let accept = flow.withLockedValue { flow -> Bool in
-            guard flow.streaming, !flow.clientWritable else { return true }
+        let (accept, streaming) = flow.withLockedValue { flow -> (Bool, Bool) in
+            guard flow.streaming, !flow.clientWritable else { return (true, flow.streaming) }
             flow.paused = true
-            return false
+            return (false, true)
         }
         guard accept else { return false }
-        enqueue { $0.bytes.append(contentsOf: bytes) }
+        enqueue { pending in
+            // A non-streamed answer arrives as several chunks of a few hundred bytes, all folded in memory: room for
+            // a typical one at once saves the buffer growing (and copying) four times. A stream's buffer is recycled
+            // batch after batch (`deliverPending`), so it keeps the size its batches need and no more.
+            if !streaming, pending.bytes.capacity == 0 {
+                pending.bytes.reserveCapacity(max(Self.foldedAnswerCapacity, bytes.count))
+            }
+            pending.bytes.append(contentsOf: bytes)
+        }
         return true
     }
+
+    /// Bytes reserved for a non-streamed answer's first chunk: a short answer's ~8 SSE events fit.
+    private static let foldedAnswerCapacity = 4096
 
     func upstreamCompleted(error: UpstreamTransportError?) {
         enqueue { pending in
