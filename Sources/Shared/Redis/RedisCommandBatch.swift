@@ -7,7 +7,9 @@ public struct RedisCommandBatch: Sendable {
     /// How many commands the batch holds, and so how many replies it gets.
     public private(set) var count = 0
 
-    public init(capacity: Int = 256) {
+    /// `capacity`: bytes reserved at once; the default holds the admission's `EVALSHA` (two keys named by a
+    /// 64-digit tenant digest) and its cache `GET`, about 400 bytes.
+    public init(capacity: Int = 512) {
         resp = ByteBufferAllocator().buffer(capacity: capacity)
     }
 
@@ -19,13 +21,15 @@ public struct RedisCommandBatch: Sendable {
 
     /// Adds one command: its name followed by its arguments; not empty.
     public mutating func append(_ command: [RESPArgument]) {
-        precondition(!command.isEmpty, "a Redis command has a name")
-        RESPEncoder.write(command, into: &resp)
-        count += 1
+        appendCommand(command)
     }
 
     /// Adds one command given as byte arrays: its name followed by its arguments; not empty.
     public mutating func append(_ command: [[UInt8]]) {
+        appendCommand(command)
+    }
+
+    private mutating func appendCommand<Argument: RESPEncodable>(_ command: [Argument]) {
         precondition(!command.isEmpty, "a Redis command has a name")
         RESPEncoder.write(command, into: &resp)
         count += 1
