@@ -21,9 +21,7 @@ public enum RESPArgument: Sendable, Equatable {
         case .bytes(let bytes):
             bytes.copy(to: destination)
         case .text(var text):
-            text.withUTF8 { source in
-                if let base = source.baseAddress { destination.copyMemory(from: base, byteCount: source.count) }
-            }
+            text.withUTF8 { RESPEncoder.copy(UnsafeRawBufferPointer($0), to: destination) }
         case .decimal(let value):
             var at = destination
             if value < 0 {

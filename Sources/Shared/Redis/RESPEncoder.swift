@@ -12,9 +12,7 @@ extension Array: RESPEncodable where Element == UInt8 {
     var byteCount: Int { count }
 
     func copy(to destination: UnsafeMutableRawPointer) {
-        withUnsafeBytes { source in
-            if let base = source.baseAddress { destination.copyMemory(from: base, byteCount: source.count) }
-        }
+        withUnsafeBytes { RESPEncoder.copy($0, to: destination) }
     }
 }
 
@@ -45,6 +43,11 @@ enum RESPEncoder {
             let count = argument.byteCount
             return total + headerSize(count) + count + 2
         }
+    }
+
+    /// Copies `source` to `destination` (an argument's bytes into the command being written).
+    static func copy(_ source: UnsafeRawBufferPointer, to destination: UnsafeMutableRawPointer) {
+        if let base = source.baseAddress { destination.copyMemory(from: base, byteCount: source.count) }
     }
 
     /// `*<n>\r\n` or `$<n>\r\n`.

@@ -3,7 +3,7 @@ extension RedisClient {
     public func register(_ script: RedisScript) {
         guard self.registerScript(script) else { return }
         // Best effort: a connection that is down loads it when it reconnects.
-        self.broadcast([Array("SCRIPT".utf8), Array("LOAD".utf8), Array(script.source.utf8)])
+        self.broadcast(script.loadCommand)
     }
 
     /// Runs `script` with `EVALSHA`; on `NOSCRIPT` loads it and retries once.
@@ -43,7 +43,7 @@ extension RedisClient {
                 // Redis lost the script (restart, failover, SCRIPT FLUSH): load it and retry in one
                 // round trip; the retry's own NOSCRIPT, if any, is returned as is.
                 var retry = RedisCommandBatch(capacity: script.source.utf8.count + 256)
-                retry.append([Array("SCRIPT".utf8), Array("LOAD".utf8), Array(script.source.utf8)])
+                retry.append(script.loadCommand)
                 retry.append(evalSHA)
                 self.enqueue(
                     RedisPendingCommand(retry) { retried in

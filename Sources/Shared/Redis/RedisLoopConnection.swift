@@ -210,7 +210,7 @@ final class RedisLoopConnection: @unchecked Sendable {
             setup.append([Array("SELECT".utf8), Array(String(url.database).utf8)])
         }
         for script in shared.scripts {
-            setup.append([Array("SCRIPT".utf8), Array("LOAD".utf8), Array(script.source.utf8)])
+            setup.append(script.loadCommand)
         }
         guard !setup.isEmpty else { return becameReady() }
         let generation = self.generation

@@ -22,4 +22,7 @@ public struct RedisScript: Sendable, Hashable {
         self.sha1 = Hex.encode(digest)
         self.sha1Bytes = Array(sha1.utf8)
     }
+
+    /// `SCRIPT LOAD <source>`: makes Redis know the script by its SHA-1.
+    var loadCommand: [[UInt8]] { [Array("SCRIPT".utf8), Array("LOAD".utf8), Array(source.utf8)] }
 }
