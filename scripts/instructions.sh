@@ -10,6 +10,8 @@
 #   INSTRUCTIONS_MODE=request|stream           request (default): non-streaming requests at concurrency 1;
 #                                              stream: 10 concurrent streams of 50 chunks at 20 ms pacing
 #   INSTRUCTIONS_COUNT=N                       requests (default 2000) or streams (default 100) measured
+#   INSTRUCTIONS_CONNECTIONS=C                 request mode's concurrency (default 1); under callgrind the worker runs
+#                                              some 50x slower, so C > 1 fills each loop round with about C requests
 #   INSTRUCTIONS_BODY=FILE                     send this Anthropic body instead of a small prompt (e.g.
 #                                              Tests/Fixtures/claude-code-request/anthropic.request.json)
 #   INSTRUCTIONS_KEEP=DIR                      keep each binary's profile as DIR/callgrind.<binary name>, to read
@@ -38,7 +40,7 @@ case $mode in
 request)
     count=${INSTRUCTIONS_COUNT:-2000}
     chunks_per_unit=1
-    load=(--connections 1 --requests "$count")
+    load=(--connections "${INSTRUCTIONS_CONNECTIONS:-1}" --requests "$count")
     unit=request
     ;;
 stream)

@@ -5,6 +5,8 @@
 # call) and "all-miss" (temperature 0 and a unique prompt each time: cacheable, never cached, so "on" also looks
 # the answer up and stores it — the worst case for the cache).
 #   Benchmarks/scripts/control_plane_overhead.sh [BIN_DIR] [ROUNDS]
+# With BASELINE_BIN=<dir holding another build's cerebras-gateway>, each round also runs that build with the control
+# plane on ("base"), between the two arms, so an optimisation is measured side by side with what it replaces.
 set -euo pipefail
 bin=${1:-.build/release}
 rounds=${2:-3}
@@ -23,20 +25,27 @@ fake_port=$(awk '{print $2}' "$work/fake.out")
 
 # Not called in $(…): the pid must reach the cleanup list of this shell.
 start_gateway() { # name, extra env…
-    local name=$1; shift
+    local name=$1 gateway=$bin/cerebras-gateway; shift
+    [ "$name" = base ] && gateway=$BASELINE_BIN/cerebras-gateway
     env CEREBRAS_API_KEY=csk-x CEREBRAS_BASE_URL="http://127.0.0.1:$fake_port/v1" GATEWAY_API_KEYS=k \
         PROMPT_TUNING=false LOG_LEVEL=warning ENV_FILE= "$@" \
-        "$bin/cerebras-gateway" --host 127.0.0.1 --port 0 --admin-port -1 --workers 2 > "$work/$name.out" 2>/dev/null &
+        "$gateway" --host 127.0.0.1 --port 0 --admin-port -1 --workers 2 > "$work/$name.out" 2>/dev/null &
     pids+=($!)
     for _ in $(seq 100); do grep -q READY "$work/$name.out" && break; sleep 0.1; done
 }
 port_of() { sed -n 's/.*port=\([0-9]*\) .*/\1/p' "$work/$1.out"; }
 start_gateway off
-start_gateway on REDIS_URL="redis://127.0.0.1:$redis_port/0" RATE_LIMIT_ENABLED=true RATE_LIMIT_RPM=100000000 \
-    RATE_LIMIT_TPM=0 CACHE_ENABLED=true
+control_plane=(REDIS_URL="redis://127.0.0.1:$redis_port/0" RATE_LIMIT_ENABLED=true RATE_LIMIT_RPM=100000000
+    RATE_LIMIT_TPM=0 CACHE_ENABLED=true)
+start_gateway on "${control_plane[@]}"
 off=$(port_of off)
 on=$(port_of on)
 redis_pid=${pids[0]} off_pid=${pids[2]} on_pid=${pids[3]}
+if [ -n "${BASELINE_BIN:-}" ]; then
+    start_gateway base "${control_plane[@]}"
+    base=$(port_of base)
+    base_pid=${pids[4]}
+fi
 
 # redis-server's count of commands and of socket reads so far: their ratio over a run is how many commands arrive
 # per read, i.e. how well the gateway's connections batch.
@@ -61,8 +70,13 @@ print("%d req/s (gateway %d ms, redis %d ms CPU per 1,000 requests%s)" % (r["thr
       w["gateway"]["cpu_ms_per_1k_requests"], w["redis"]["cpu_ms_per_1k_requests"], batching))' \
         $before $(redis_counts) <<<"$report"
 }
+# The baseline's arm, when there is one: "; base …" between off and on.
+base_arm() { # load options…
+    [ -n "${BASELINE_BIN:-}" ] && echo "; base $(run "$base" "$base_pid" base "$@")"
+    return 0
+}
 for round in $(seq "$rounds"); do
-    echo "round $round, bypass:   off $(run "$off" "$off_pid" off); on $(run "$on" "$on_pid" on)"
-    echo "round $round, all-miss: off $(run "$off" "$off_pid" off --temperature 0 --unique);" \
-        "on $(run "$on" "$on_pid" on --temperature 0 --unique)"
+    echo "round $round, bypass:   off $(run "$off" "$off_pid" off)$(base_arm); on $(run "$on" "$on_pid" on)"
+    echo "round $round, all-miss: off $(run "$off" "$off_pid" off --temperature 0 --unique)$(base_arm \
+        --temperature 0 --unique); on $(run "$on" "$on_pid" on --temperature 0 --unique)"
 done

@@ -77,6 +77,108 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         }
     }
 
+    /// Several requests decided in one script call get the decisions separate calls at the same instant would.
+    func testOneCallForSeveralRequestsDecidesThemInOrderLikeSeparateCalls() throws {
+        let client = try self.connectedClient(try self.startServer())
+        let redis = self.makeLimiter(client)
+        let configurations = [
+            RateLimits(requestsPerMinute: 9, tokensPerMinute: 2_000),
+            RateLimits(requestsPerMinute: 0, tokensPerMinute: 1_500),
+            RateLimits(requestsPerMinute: 11, tokensPerMinute: 0),
+        ]
+        var random = SplitMix64(seed: 0xBA7C4)
+        for (index, limits) in configurations.enumerated() {
+            let local = LocalRateLimiter()
+            let bucket = SHA256Digest.hex("batch-\(index)".utf8)
+            let start = Date()
+            var skipped: Int64 = 0
+            let base: Int64 = 1_700_000_000_000_000
+            var outcomes: Set<[Bool]> = []
+            for round in 0..<60 {
+                let now = base + skipped + Int64(Date().timeIntervalSince(start) * 1_000_000)
+                if random.next() % 100 < 20 { skipped += Int64(random.next() % 15_000_000) }
+                let costs = (0..<Int(1 + random.next() % 6)).map { _ in
+                    random.next() % 10 == 0 ? Int(random.next() % 3_000) + limits.tokensPerMinute
+                        : Int(random.next() % 500)
+                }
+                let expected = costs.map { local.acquire(bucket: bucket, limits: limits, tokens: $0, now: now) }
+                let actual = try XCTUnwrap(WaitForCallback.result {
+                    redis.acquire(bucket: bucket, limits: limits, costs: costs, nowMicroseconds: now, completion: $0)
+                })
+                XCTAssertEqual(try actual.map { try $0.get() }, expected, "limits \(limits), round \(round), costs \(costs)")
+                outcomes.insert(expected.map(\.allowed))
+            }
+            // Calls must have mixed admitted and refused requests to mean anything.
+            XCTAssertTrue(outcomes.contains { $0.contains(true) && $0.contains(false) }, "\(limits)")
+        }
+    }
+
+    /// The acquires asked on the client's loop in one round travel as one script call per bucket.
+    func testAcquiresOfOneLoopRoundShareOneScriptCallPerBucket() throws {
+        let client = try self.connectedClient(try self.startServer())
+        let limiter = self.makeLimiter(client)
+        let loop = try XCTUnwrap(client.eventLoops.first)
+        let limits = RateLimits(requestsPerMinute: 5, tokensPerMinute: 0)
+        let buckets = [SHA256Digest.hex("round-a".utf8), SHA256Digest.hex("round-b".utf8)]
+        let callsBefore = try self.evalSHACalls(client)
+
+        let decisions = LockedBox([Int: Result<RateLimitDecision, RateLimitError>]())
+        let group = DispatchGroup()
+        // Seven asks of bucket a and two of bucket b, interleaved, all within one task on the loop.
+        let order = [0, 0, 1, 0, 0, 0, 1, 0, 0]
+        for _ in order { group.enter() }
+        loop.execute {
+            for (index, bucket) in order.enumerated() {
+                limiter.acquire(bucket: buckets[bucket], limits: limits, tokens: 0) { result in
+                    decisions.mutate { $0[index] = result }
+                    group.leave()
+                }
+            }
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 10), .success)
+        let results = try (0..<order.count).map { try XCTUnwrap(decisions.value[$0]).get() }
+
+        let ofA = results.indices.filter { order[$0] == 0 }.map { results[$0] }
+        XCTAssertEqual(ofA.map(\.allowed), [true, true, true, true, true, false, false])
+        XCTAssertEqual(ofA.map(\.requestsRemaining), [4, 3, 2, 1, 0, 0, 0])
+        XCTAssertGreaterThan(try XCTUnwrap(ofA.last?.retryAfterSeconds), 0)
+        let ofB = results.indices.filter { order[$0] == 1 }.map { results[$0] }
+        XCTAssertEqual(ofB.map(\.allowed), [true, true])
+        XCTAssertEqual(ofB.map(\.requestsRemaining), [4, 3])
+        XCTAssertEqual(try self.evalSHACalls(client) - callsBefore, 2, "one script call per bucket")
+
+        // After a SCRIPT FLUSH the round's call is repaired (loaded and retried) and still decides every request.
+        XCTAssertEqual(client.sendAndWait(["SCRIPT", "FLUSH"]), .success(.status("OK")))
+        let after = LockedBox([Bool]())
+        group.enter()
+        group.enter()
+        loop.execute {
+            for _ in 0..<2 {
+                limiter.acquire(bucket: buckets[1], limits: limits, tokens: 0) { result in
+                    after.mutate { $0.append((try? result.get())?.allowed == true) }
+                    group.leave()
+                }
+            }
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(after.value, [true, true])
+    }
+
+    /// `EVALSHA` calls redis-server has run so far (`INFO commandstats`).
+    private func evalSHACalls(_ client: RedisClient) throws -> Int {
+        let reply = client.sendAndWait(["INFO", "commandstats"])
+        guard case .success(.bulk(let info)) = reply else {
+            XCTFail("INFO commandstats: \(String(describing: reply))")
+            return -1
+        }
+        let text = String(decoding: info, as: UTF8.self)
+        guard let line = text.split(separator: "\r\n").first(where: { $0.hasPrefix("cmdstat_evalsha:") }) else {
+            return 0
+        }
+        let calls = line.split(separator: ":")[1].split(separator: ",").first { $0.hasPrefix("calls=") }
+        return try XCTUnwrap(calls.flatMap { Int($0.dropFirst("calls=".count)) })
+    }
+
     func testServerClockBurstThenDenyWithExpiringKeys() throws {
         let client = try self.connectedClient(try self.startServer())
         let limiter = self.makeLimiter(client)
@@ -159,6 +261,27 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         XCTAssertEqual(group.wait(timeout: .now() + 30), .success)
         XCTAssertEqual(failed.value, 0)
         XCTAssertEqual(admitted.value, 10)
+    }
+
+    func testRedisDownFailsEveryAcquireOfALoopRound() throws {
+        let client = self.makeClient(RedisURL(host: "127.0.0.1", port: try RedisServerProcess.freePort()))
+        let limiter = self.makeLimiter(client)
+        XCTAssertTrue(WaitForCallback.until { client.state == .down })
+        let loop = try XCTUnwrap(client.eventLoops.first)
+        let failures = LockedBox(0)
+        let group = DispatchGroup()
+        for _ in 0..<3 { group.enter() }
+        loop.execute {
+            for _ in 0..<3 {
+                limiter.acquire(bucket: "down", limits: RateLimits(requestsPerMinute: 5, tokensPerMinute: 0),
+                                tokens: 0) { result in
+                    if case .failure(.unavailable) = result { failures.mutate { $0 += 1 } }
+                    group.leave()
+                }
+            }
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(failures.value, 3)
     }
 
     func testRedisDownIsReportedAndUnlimitedNeedsNoRedis() throws {

@@ -3,6 +3,7 @@ cache that never crosses keys, fail-open through a Redis outage, and fleet metri
 import json
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import anthropic
 import pytest
@@ -57,6 +58,22 @@ def test_rate_limit_is_fleet_wide(fleet):
     assert headers["anthropic-ratelimit-requests-remaining"] == "0"
     assert headers["anthropic-ratelimit-requests-reset"].endswith("Z")
     assert body["error"]["type"] == "rate_limit_error"
+
+
+def test_a_concurrent_burst_is_decided_request_by_request(fleet):
+    """Requests arriving together on one worker loop are decided in one script call per key; each must still get its
+    own decision: exactly the limit admitted, and every admitted request a different remaining count."""
+    a, b = fleet
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        answers = list(pool.map(lambda i: ask(a if i % 2 == 0 else b, content=f"burst {i}"), range(32)))
+    admitted = [headers for status, headers, _ in answers if status == 200]
+    # 20 per minute across both replicas; GCRA refills one request every 3 s, so a slow run may admit one more.
+    assert 20 <= len(admitted) <= 21, [status for status, _, _ in answers]
+    assert all(status in (200, 429) for status, _, _ in answers)
+    remaining = sorted(int({k.lower(): v for k, v in h.items()}["anthropic-ratelimit-requests-remaining"])
+                       for h in admitted)
+    # 19 down to 0, each once (a refill during a slow run may repeat one).
+    assert set(remaining) == set(range(20)), remaining
 
 
 def test_cache_is_shared_by_replicas_and_scoped_to_keys(fleet, fake_upstream):

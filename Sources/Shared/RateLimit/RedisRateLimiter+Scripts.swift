@@ -1,11 +1,12 @@
 extension RedisRateLimiter {
     /// Lua helpers shared by both scripts; the arithmetic mirrors `GCRA` step by step.
     ///
-    /// The scripts run in redis-server for every request, on the same cores as the gateway where Redis is local, so
-    /// they are written flat: no table or closure is made per call beyond these two functions (a first version that
-    /// built a table per dimension and a closure per step cost redis-server about 88,000 instructions per acquire,
-    /// this one about 75,000; see BENCHMARKS.md). That is also why the acquire script spells out its two dimensions
-    /// rather than sharing a helper for them: a version with helpers cost about 80,000.
+    /// The scripts run in redis-server for every request (or every loop round's requests of one bucket), on the same
+    /// cores as the gateway where Redis is local, so they are written flat: no table or closure is made per call
+    /// beyond these two functions and the reply (a first version that built a table per dimension and a closure per
+    /// step cost redis-server about 88,000 instructions per acquire, a flat one about 75,000; see BENCHMARKS.md).
+    /// That is also why the acquire script spells out its two dimensions rather than sharing a helper for them: a
+    /// version with helpers cost about 80,000.
     private static let prelude = """
         -- Integer microseconds throughout. Lua numbers are doubles, exact below 2^53.
         local floor = math.floor
@@ -29,80 +30,103 @@ extension RedisRateLimiter {
 
         """
 
-    /// One atomic GCRA step over both dimensions; see `RateLimitBucket.acquire`.
+    /// Atomic GCRA steps over both dimensions for one or more requests of one bucket, taken in order as if each
+    /// were its own call at the same instant; see `RateLimitBucket.acquire`.
+    ///
+    /// The requests one worker loop admits in one round of its work share a call (`RedisAcquireCoalescer`): the
+    /// script's fixed cost in redis-server (dispatch, `TIME`, the `GET`s and `SET`s) is paid once for all of them.
     ///
     /// KEYS: request TAT key, token TAT key.
-    /// ARGV: requests/min, tokens/min (0 = unlimited), token cost, period µs, now µs or '' (server TIME).
-    /// Returns {allowed, requests remaining, requests reset µs, tokens remaining, tokens reset µs, retry-after µs}.
+    /// ARGV: requests/min, tokens/min (0 = unlimited), period µs, now µs or '' (server TIME), then one token cost
+    /// per request.
+    /// Returns, per request in order: allowed, requests remaining, requests reset µs, tokens remaining, tokens
+    /// reset µs, retry-after µs (six integers each, flat).
     static let acquireScript = RedisScript(
         RedisRateLimiter.prelude + """
             if redis.replicate_commands then redis.replicate_commands() end
-            local period = tonumber(ARGV[4])
-            local now = now_us(ARGV[5])
             local rlimit = tonumber(ARGV[1])
             local tlimit = tonumber(ARGV[2])
+            local period = tonumber(ARGV[3])
+            local now = now_us(ARGV[4])
 
-            -- Each limited dimension: its TAT now, its increment, whether the cost fits, and the wait when not.
-            -- A cost above the whole limit fits exactly when the bucket is full (admit-when-full).
-            local rtat, rinc, rfits, rretry = now, 0, true, 0
+            -- Each limited dimension's TAT now; a request's increment is fixed, so is its capacity (a cost above
+            -- the whole limit fits exactly when the bucket is full: admit-when-full).
+            local rtat, rinc, rcapacity = now, 0, period
             if rlimit > 0 then
               local stored = tonumber(redis.call('GET', KEYS[1]))
               if stored and stored > now then rtat = stored end
               rinc = muldiv(1, period, rlimit)
-              local capacity = period
-              if rinc > capacity then capacity = rinc end
-              local ahead = rtat + rinc - now
-              if ahead > capacity then rfits = false; rretry = ahead - capacity end
+              if rinc > rcapacity then rcapacity = rinc end
             end
-            local ttat, tinc, tfits, tretry = now, 0, true, 0
+            local ttat = now
             if tlimit > 0 then
               local stored = tonumber(redis.call('GET', KEYS[2]))
               if stored and stored > now then ttat = stored end
-              local cost = tonumber(ARGV[3])
-              if cost > 0 then tinc = muldiv(cost, period, tlimit) end
-              local capacity = period
-              if tinc > capacity then capacity = tinc end
-              local ahead = ttat + tinc - now
-              if ahead > capacity then tfits = false; tretry = ahead - capacity end
             end
-            local allowed = rfits and tfits
 
-            -- Charge both when allowed, and report what is left of each.
-            local rremaining, rreset, tremaining, treset = 0, 0, 0, 0
-            if rlimit > 0 then
-              if allowed then
-                rtat = rtat + rinc
-                if rtat > now then
-                  redis.call('SET', KEYS[1], string.format('%d', rtat), 'PX', math.ceil((rtat - now) / 1000) + 1000)
+            local charged = false
+            local out, n = {}, 0
+            for i = 5, #ARGV do
+              -- Whether the request fits each dimension, and the wait when not.
+              local rfits, rretry = true, 0
+              if rlimit > 0 then
+                local ahead = rtat + rinc - now
+                if ahead > rcapacity then rfits = false; rretry = ahead - rcapacity end
+              end
+              local tinc, tfits, tretry = 0, true, 0
+              if tlimit > 0 then
+                local cost = tonumber(ARGV[i])
+                if cost > 0 then tinc = muldiv(cost, period, tlimit) end
+                local capacity = period
+                if tinc > capacity then capacity = tinc end
+                local ahead = ttat + tinc - now
+                if ahead > capacity then tfits = false; tretry = ahead - capacity end
+              end
+              local allowed = rfits and tfits
+              if allowed then charged = true end
+
+              -- Charge both when allowed, and report what is left of each.
+              local rremaining, rreset, tremaining, treset = 0, 0, 0, 0
+              if rlimit > 0 then
+                if allowed then rtat = rtat + rinc end
+                local available = period - (rtat - now)
+                if available > 0 then
+                  rremaining = muldiv(available, rlimit, period)
+                  if rremaining > rlimit then rremaining = rlimit end
                 end
+                rreset = rtat - now
               end
-              local available = period - (rtat - now)
-              if available > 0 then
-                rremaining = muldiv(available, rlimit, period)
-                if rremaining > rlimit then rremaining = rlimit end
-              end
-              rreset = rtat - now
-            end
-            if tlimit > 0 then
-              if allowed then
-                ttat = ttat + tinc
-                if ttat > now then
-                  redis.call('SET', KEYS[2], string.format('%d', ttat), 'PX', math.ceil((ttat - now) / 1000) + 1000)
+              if tlimit > 0 then
+                if allowed then ttat = ttat + tinc end
+                local available = period - (ttat - now)
+                if available > 0 then
+                  tremaining = muldiv(available, tlimit, period)
+                  if tremaining > tlimit then tremaining = tlimit end
                 end
+                treset = ttat - now
               end
-              local available = period - (ttat - now)
-              if available > 0 then
-                tremaining = muldiv(available, tlimit, period)
-                if tremaining > tlimit then tremaining = tlimit end
+              local retry = 0
+              if not allowed then
+                retry = rretry
+                if tretry > retry then retry = tretry end
               end
-              treset = ttat - now
+              out[n + 1] = allowed and 1 or 0
+              out[n + 2] = rremaining
+              out[n + 3] = rreset
+              out[n + 4] = tremaining
+              out[n + 5] = treset
+              out[n + 6] = retry
+              n = n + 6
             end
-            local retry = 0
-            if not allowed then
-              retry = rretry
-              if tretry > retry then retry = tretry end
+
+            -- The TATs after the last admitted request, stored once.
+            if charged and rlimit > 0 and rtat > now then
+              redis.call('SET', KEYS[1], string.format('%d', rtat), 'PX', math.ceil((rtat - now) / 1000) + 1000)
             end
-            return {allowed and 1 or 0, rremaining, rreset, tremaining, treset, retry}
+            if charged and tlimit > 0 and ttat > now then
+              redis.call('SET', KEYS[2], string.format('%d', ttat), 'PX', math.ceil((ttat - now) / 1000) + 1000)
+            end
+            return out
             """
     )
 

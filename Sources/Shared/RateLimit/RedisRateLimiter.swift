@@ -1,7 +1,10 @@
 import Logging
 
-/// A fleet-wide `RateLimiting` whose state lives in Redis: the `GCRA` math in one Lua script per
-/// request, run atomically with `EVALSHA` on Redis server time.
+/// A fleet-wide `RateLimiting` whose state lives in Redis: the `GCRA` math in one Lua script, run atomically with
+/// `EVALSHA` on Redis server time.
+///
+/// The acquires one event loop of the client asks during one round of its work go out as one script call per
+/// bucket (`RedisAcquireCoalescer`), decided in order as separate calls would be.
 ///
 /// Keys are `cgw:rl:{<bucket>}:req` and `cgw:rl:{<bucket>}:tok`, holding TATs in microseconds with a
 /// `PX` expiry so idle buckets vanish. The braces are a Redis Cluster hash tag: both keys of a bucket
@@ -9,6 +12,8 @@ import Logging
 public final class RedisRateLimiter: RateLimiting {
     private let client: RedisClient
     private let logger: Logger
+    /// One per loop of the client; an acquire asked elsewhere is sent on its own.
+    private let coalescers: [RedisAcquireCoalescer]
 
     /// Creates a limiter on `client` and registers its scripts so every (re)connect loads them.
     public init(client: RedisClient, logger: Logger) {
@@ -16,6 +21,14 @@ public final class RedisRateLimiter: RateLimiting {
         self.logger = logger
         client.register(Self.acquireScript)
         client.register(Self.correctScript)
+        coalescers = client.eventLoops.map { loop in
+            RedisAcquireCoalescer(loop: loop) { [client] bucket, limits, waiters in
+                Self.acquire(on: client, bucket: bucket, limits: limits, costs: waiters.map(\.tokens),
+                             nowMicroseconds: nil) {
+                    for (waiter, decision) in zip(waiters, $0) { waiter.completion(decision) }
+                }
+            }
+        }
     }
 
     /// The key holding the request-dimension TAT of `bucket`.
@@ -30,6 +43,14 @@ public final class RedisRateLimiter: RateLimiting {
         tokens: Int,
         completion: @escaping @Sendable (Result<RateLimitDecision, RateLimitError>) -> Void
     ) {
+        guard !limits.isUnlimited else {
+            completion(.success(.unlimited))
+            return
+        }
+        for coalescer in coalescers where coalescer.loop.inEventLoop {
+            coalescer.add(bucket: bucket, limits: limits, tokens: tokens, completion: completion)
+            return
+        }
         self.acquire(bucket: bucket, limits: limits, tokens: tokens, nowMicroseconds: nil, completion: completion)
     }
 
@@ -43,9 +64,9 @@ public final class RedisRateLimiter: RateLimiting {
         }
     }
 
-    // MARK: - With an explicit clock
+    // MARK: - One script call
 
-    /// `acquire` with `nowMicroseconds` replacing Redis `TIME` when given (tests compare against `GCRA`).
+    /// One request's acquire sent on its own, with `nowMicroseconds` replacing Redis `TIME` when given.
     func acquire(
         bucket: String,
         limits: RateLimits,
@@ -53,63 +74,90 @@ public final class RedisRateLimiter: RateLimiting {
         nowMicroseconds: Int64?,
         completion: @escaping @Sendable (Result<RateLimitDecision, RateLimitError>) -> Void
     ) {
-        guard let evalSHA = self.acquireEvalSHA(
-            bucket: bucket, limits: limits, tokens: tokens, nowMicroseconds: nowMicroseconds)
-        else {
-            completion(.success(.unlimited))
+        self.acquire(bucket: bucket, limits: limits, costs: [tokens], nowMicroseconds: nowMicroseconds) {
+            completion($0[0])
+        }
+    }
+
+    /// Decides requests of one bucket in one script call, in order, as separate calls at one instant would;
+    /// `costs` holds each request's tokens, `nowMicroseconds` replaces Redis `TIME` when given (tests compare
+    /// against `GCRA`). The decisions arrive in the order of `costs`.
+    func acquire(
+        bucket: String,
+        limits: RateLimits,
+        costs: [Int],
+        nowMicroseconds: Int64?,
+        completion: @escaping @Sendable ([Result<RateLimitDecision, RateLimitError>]) -> Void
+    ) {
+        Self.acquire(on: client, bucket: bucket, limits: limits, costs: costs, nowMicroseconds: nowMicroseconds,
+                     completion: completion)
+    }
+
+    private static func acquire(
+        on client: RedisClient,
+        bucket: String,
+        limits: RateLimits,
+        costs: [Int],
+        nowMicroseconds: Int64?,
+        completion: @escaping @Sendable ([Result<RateLimitDecision, RateLimitError>]) -> Void
+    ) {
+        guard !limits.isUnlimited else {
+            completion(Array(repeating: .success(.unlimited), count: costs.count))
             return
         }
-        self.client.evalScript(Self.acquireScript, evalSHA: evalSHA) { result in
-            completion(Self.decision(from: result, limits: limits))
+        var args: [RESPArgument] = []
+        args.reserveCapacity(4 + costs.count)
+        args.append(.decimal(limits.requestsPerMinute))
+        args.append(.decimal(limits.tokensPerMinute))
+        args.append(.decimal(Int(GCRA.periodMicroseconds)))
+        args.append(nowMicroseconds.map { .decimal(Int($0)) } ?? .bytes([]))
+        for cost in costs { args.append(.decimal(max(0, cost))) }
+        let evalSHA = RedisClient.evalSHACommand(
+            acquireScript, keys: [.text(requestKey(bucket: bucket)), .text(tokenKey(bucket: bucket))], args: args)
+        let count = costs.count
+        client.evalScript(acquireScript, evalSHA: evalSHA) { result in
+            completion(decisions(from: result, limits: limits, count: count))
         }
     }
 
-    /// The acquire script's `EVALSHA` for one request, for pipelining it with other commands (see
-    /// `RedisClient.evalSHACommand`); nil when `limits` limit nothing, which needs no round trip (the decision is
-    /// `.unlimited`). Its numbers are written in place (`RESPArgument.decimal`): it is built for every request.
-    public func acquireEvalSHA(bucket: String, limits: RateLimits, tokens: Int) -> [RESPArgument]? {
-        self.acquireEvalSHA(bucket: bucket, limits: limits, tokens: tokens, nowMicroseconds: nil)
-    }
-
-    /// `acquireEvalSHA` with `nowMicroseconds` replacing Redis `TIME` when given.
-    func acquireEvalSHA(bucket: String, limits: RateLimits, tokens: Int, nowMicroseconds: Int64?)
-        -> [RESPArgument]?
+    /// Reads the acquire script's reply for `count` requests; a failure or a malformed reply fails them all.
+    static func decisions(from result: Result<RedisReply, RedisError>, limits: RateLimits, count: Int)
+        -> [Result<RateLimitDecision, RateLimitError>]
     {
-        guard !limits.isUnlimited else { return nil }
-        let args: [RESPArgument] = [
-            .decimal(limits.requestsPerMinute), .decimal(limits.tokensPerMinute), .decimal(max(0, tokens)),
-            .decimal(Int(GCRA.periodMicroseconds)), nowMicroseconds.map { .decimal(Int($0)) } ?? .bytes([]),
-        ]
-        return RedisClient.evalSHACommand(
-            Self.acquireScript, keys: [.text(Self.requestKey(bucket: bucket)), .text(Self.tokenKey(bucket: bucket))],
-            args: args)
-    }
-
-    /// Reads the acquire script's reply.
-    public static func decision(from result: Result<RedisReply, RedisError>, limits: RateLimits)
-        -> Result<RateLimitDecision, RateLimitError>
-    {
-        Self.mapFailure(result).flatMap { reply in
-            guard case .array(let fields) = reply, fields.count == 6 else {
-                return .failure(Self.invalid(reply))
+        let fields: [RedisReply]
+        switch Self.mapFailure(result) {
+        case .failure(let error):
+            return Array(repeating: .failure(error), count: count)
+        case .success(let reply):
+            guard case .array(let array) = reply, array.count == 6 * count else {
+                return Array(repeating: .failure(Self.invalid(reply)), count: count)
             }
-            let values = fields.compactMap { field -> Int? in
-                if case .integer(let value) = field { return value }
-                return nil
-            }
-            guard values.count == 6 else { return .failure(Self.invalid(reply)) }
-            return .success(
-                RateLimitDecision(
-                    allowed: values[0] == 1,
-                    limits: limits,
-                    requestsRemaining: values[1],
-                    requestsResetMicroseconds: Int64(values[2]),
-                    tokensRemaining: values[3],
-                    tokensResetMicroseconds: Int64(values[4]),
-                    retryAfterMicroseconds: Int64(values[5])
-                )
-            )
+            fields = array
         }
+        var decisions: [Result<RateLimitDecision, RateLimitError>] = []
+        decisions.reserveCapacity(count)
+        func integer(_ index: Int) -> Int? {
+            if case .integer(let value) = fields[index] { return value }
+            return nil
+        }
+        for start in stride(from: 0, to: fields.count, by: 6) {
+            guard let allowed = integer(start), let requestsRemaining = integer(start + 1),
+                let requestsReset = integer(start + 2), let tokensRemaining = integer(start + 3),
+                let tokensReset = integer(start + 4), let retryAfter = integer(start + 5)
+            else {
+                return Array(repeating: .failure(.invalidReply("unexpected reply shape")), count: count)
+            }
+            decisions.append(.success(RateLimitDecision(
+                allowed: allowed == 1,
+                limits: limits,
+                requestsRemaining: requestsRemaining,
+                requestsResetMicroseconds: Int64(requestsReset),
+                tokensRemaining: tokensRemaining,
+                tokensResetMicroseconds: Int64(tokensReset),
+                retryAfterMicroseconds: Int64(retryAfter)
+            )))
+        }
+        return decisions
     }
 
     /// `correct` with a completion and an optional explicit clock.

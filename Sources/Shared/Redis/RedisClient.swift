@@ -50,6 +50,9 @@ public final class RedisClient: Sendable {
         self.shutdown()
     }
 
+    /// The loops the client's connections run on, one connection each.
+    var eventLoops: [EventLoop] { connections.map(\.loop) }
+
     /// Whether every connection is established right now.
     public var isConnected: Bool { shared.state == .connected }
 
