@@ -21,10 +21,15 @@ final class RedisLoopClientTests: RedisServerTestCase {
         super.tearDown()
     }
 
-    private func clientOnTheGroup(_ server: RedisServerProcess) -> RedisClient {
+    private func clientOnTheGroup(_ server: RedisServerProcess, convenientFlushDelayMilliseconds: Int = 1)
+        -> RedisClient
+    {
         var logger = Logger(label: "test.redis")
         logger.logLevel = .critical
-        let client = RedisClient(configuration: .init(url: server.url(), timeoutMilliseconds: 2_000), logger: logger,
+        let configuration = RedisClient.Configuration(
+            url: server.url(), timeoutMilliseconds: 2_000,
+            convenientFlushDelayMilliseconds: convenientFlushDelayMilliseconds)
+        let client = RedisClient(configuration: configuration, logger: logger,
                                  eventLoops: group.makeIterator().map { $0 })
         addTeardownBlock { client.shutdown() }
         XCTAssertTrue(client.waitUntilReady())
@@ -61,6 +66,54 @@ final class RedisLoopClientTests: RedisServerTestCase {
         }
         let lines = String(decoding: list, as: UTF8.self).split(separator: "\n")
         XCTAssertEqual(lines.count, 2, String(decoding: list, as: UTF8.self))
+    }
+
+    /// A command that can wait (a cache store) leaves on its own once the convenient-flush delay has passed, and
+    /// with the next command's write when one comes sooner: redis-server then reads the two at once.
+    func testACommandThatCanWaitLeavesWithTheNextWriteOrAfterTheDelay() throws {
+        let server = try startServer()
+        // A long delay, so that "sooner" and "after" cannot be confused on a busy machine.
+        let delay = 500
+        let client = clientOnTheGroup(server, convenientFlushDelayMilliseconds: delay)
+        var loops = group.makeIterator()
+        let loop = try XCTUnwrap(loops.next())
+        func reads() throws -> Int {
+            guard case .success(.bulk(let info)) = client.sendAndWait(["INFO", "stats"]),
+                let line = String(decoding: info, as: UTF8.self).split(separator: "\r\n")
+                    .first(where: { $0.hasPrefix("total_reads_processed:") }),
+                let count = Int(line.dropFirst("total_reads_processed:".count))
+            else { throw RedisError.unexpectedReply("INFO stats") }
+            return count
+        }
+        /// Sends `args` on `loop` as a command that can wait; the future gives its reply and the time it took.
+        func sendCanWait(_ args: [String]) -> EventLoopFuture<(RedisReply, Double)> {
+            let promise = loop.makePromise(of: (RedisReply, Double).self)
+            let sent = Date()
+            client.send(args.map { Array($0.utf8) }, canWait: true) { result in
+                promise.completeWith(result.map { ($0, Date().timeIntervalSince(sent)) }.mapError { $0 as Error })
+            }
+            return promise.futureResult
+        }
+
+        let (alone, waited) = try loop.submit { sendCanWait(["SET", "alone", "1"]) }.wait().wait()
+        XCTAssertEqual(alone, .status("OK"))
+        XCTAssertGreaterThanOrEqual(waited, Double(delay) / 1_000 * 0.99, "left before the delay with nothing to ride on")
+
+        let before = try reads()
+        let (stored, read) = try loop.submit { () -> EventLoopFuture<((RedisReply, Double), RedisReply)> in
+            let stored = sendCanWait(["SET", "along", "2"])
+            // The next command comes in a later round of the loop, well within the delay.
+            let read = loop.makePromise(of: RedisReply.self)
+            loop.execute {
+                client.send(["GET", "alone"]) { read.completeWith($0.mapError { $0 as Error }) }
+            }
+            return stored.and(read.futureResult)
+        }.wait().wait()
+        XCTAssertEqual(stored.0, .status("OK"))
+        XCTAssertLessThan(stored.1, Double(delay) / 1_000, "waited for the delay although a write came along")
+        XCTAssertEqual(read, .bulk(Array("1".utf8)))
+        // One read for the two commands, one for the second INFO.
+        XCTAssertEqual(try reads() - before, 2)
     }
 
     func testAServerKilledUnderALoopFailsItsCommandsAndEveryLoopReconnects() throws {

@@ -51,7 +51,8 @@ public struct RedisCacheStore: ResponseCacheStore {
             Array("EX".utf8), Array(String(ttlSeconds).utf8),
         ]
         let logger = self.logger
-        self.client.send(command) { result in
+        // The answer has gone to the client already: the store can ride along with the connection's next write.
+        self.client.send(command, canWait: true) { result in
             switch result {
             case .success(.error(let message)):
                 logger.debug("cache store failed", metadata: ["cache.error": "\(message)"])

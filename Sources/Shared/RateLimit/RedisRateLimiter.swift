@@ -176,7 +176,9 @@ public final class RedisRateLimiter: RateLimiting {
             String(limits.tokensPerMinute), String(deltaTokens), String(GCRA.periodMicroseconds),
             nowMicroseconds.map { String($0) } ?? "",
         ]
-        self.client.evalScript(Self.correctScript, keys: [Self.tokenKey(bucket: bucket)], args: args) { result in
+        // The request has been answered: the correction can leave with the connection's next write.
+        self.client.evalScript(Self.correctScript, keys: [Self.tokenKey(bucket: bucket)], args: args,
+                               canWait: true) { result in
             completion(
                 Self.mapFailure(result).flatMap { reply in
                     if case .integer = reply { return .success(()) }

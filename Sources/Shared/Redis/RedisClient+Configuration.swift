@@ -14,6 +14,9 @@ extension RedisClient {
         public var reconnectMaxDelayMilliseconds: Int
         /// An idle connection is checked with `PING` this often, so `/health` notices an outage without traffic.
         public var healthCheckIntervalMilliseconds: Int
+        /// How long a command that can wait (`send(_:canWait:completion:)`) waits at most for another command to
+        /// leave with; the timeout counts from its end.
+        public var convenientFlushDelayMilliseconds: Int
 
         /// Creates a configuration with the defaults above.
         public init(
@@ -22,7 +25,8 @@ extension RedisClient {
             maxQueuedCommands: Int = 10_000,
             reconnectInitialDelayMilliseconds: Int = 50,
             reconnectMaxDelayMilliseconds: Int = 2_000,
-            healthCheckIntervalMilliseconds: Int = 1_000
+            healthCheckIntervalMilliseconds: Int = 1_000,
+            convenientFlushDelayMilliseconds: Int = 1
         ) {
             self.url = url
             self.timeoutMilliseconds = max(1, timeoutMilliseconds)
@@ -30,6 +34,7 @@ extension RedisClient {
             self.reconnectInitialDelayMilliseconds = reconnectInitialDelayMilliseconds
             self.reconnectMaxDelayMilliseconds = reconnectMaxDelayMilliseconds
             self.healthCheckIntervalMilliseconds = max(10, healthCheckIntervalMilliseconds)
+            self.convenientFlushDelayMilliseconds = max(0, convenientFlushDelayMilliseconds)
         }
     }
 }

@@ -9,29 +9,32 @@ extension RedisClient {
     /// Runs `script` with `EVALSHA`; on `NOSCRIPT` loads it and retries once.
     ///
     /// The script is registered, so it is loaded again after a reconnect or a `SCRIPT FLUSH` is repaired
-    /// on first use. An error raised by the script arrives as `.success(.error(…))`.
+    /// on first use. An error raised by the script arrives as `.success(.error(…))`. `canWait`: no request waits
+    /// for the reply, so the call may leave with the connection's next write (see `send`).
     public func evalScript(
         _ script: RedisScript,
         keys: [String],
         args: [String],
+        canWait: Bool = false,
         completion: @escaping @Sendable (Result<RedisReply, RedisError>) -> Void
     ) {
         self.evalScript(script, evalSHA: Self.evalSHACommand(script, keys: keys.map { .text($0) },
                                                              args: args.map { .text($0) }),
-                        completion: completion)
+                        canWait: canWait, completion: completion)
     }
 
     /// `evalScript` with the `EVALSHA` already made by `evalSHACommand`.
     public func evalScript(
         _ script: RedisScript,
         evalSHA: [RESPArgument],
+        canWait: Bool = false,
         completion: @escaping @Sendable (Result<RedisReply, RedisError>) -> Void
     ) {
         self.register(script)
         var batch = RedisCommandBatch()
         batch.append(evalSHA)
         self.enqueue(
-            RedisPendingCommand(batch) { [self] result in
+            RedisPendingCommand(batch, canWait: canWait) { [self] result in
                 guard case .success(let replies) = result, let reply = replies.first else {
                     completion(result.flatMap { _ in .failure(.unexpectedReply("no reply")) })
                     return

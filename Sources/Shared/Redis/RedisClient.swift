@@ -68,13 +68,19 @@ public final class RedisClient: Sendable {
     /// Sends one command; `args` is the command name followed by its arguments, binary-safe.
     ///
     /// An error reply arrives as `.success(.error(…))`: only transport problems are failures.
-    public func send(_ args: [[UInt8]], completion: @escaping @Sendable (Result<RedisReply, RedisError>) -> Void) {
+    ///
+    /// `canWait`: no request waits for the reply (a cache store, a correction), so the command leaves with the next
+    /// write of its connection, or `Configuration.convenientFlushDelayMilliseconds` (1 ms) after being sent when no
+    /// other command follows. A busy
+    /// gateway so sends it without a write, and a wake-up of redis-server, of its own.
+    public func send(_ args: [[UInt8]], canWait: Bool = false,
+                     completion: @escaping @Sendable (Result<RedisReply, RedisError>) -> Void) {
         guard !args.isEmpty else {
             completion(.failure(.invalidCommand("empty command")))
             return
         }
         enqueue(
-            RedisPendingCommand(commands: [args]) { result in
+            RedisPendingCommand(commands: [args], canWait: canWait) { result in
                 completion(
                     result.flatMap { replies in
                         replies.first.map { .success($0) } ?? .failure(.unexpectedReply("no reply"))

@@ -28,6 +28,9 @@ final class RedisLoopConnection: @unchecked Sendable {
     private let shared: RedisClientState
     private let logger: Logger
     private var timeout: TimeAmount { .milliseconds(Int64(configuration.timeoutMilliseconds)) }
+    private var convenientFlushDelay: TimeAmount {
+        .milliseconds(Int64(configuration.convenientFlushDelayMilliseconds))
+    }
 
     private var phase = Phase.connecting
     /// Bumped whenever a channel is given up, so late events of an old channel are ignored.
@@ -43,6 +46,8 @@ final class RedisLoopConnection: @unchecked Sendable {
     private var reportedOutage = false
     private var lastActivity = NIODeadline.now()
     private var flushScheduled = false
+    /// The flush of commands that can wait (`RedisPendingCommand.canWait`) when no other write takes them along.
+    private var convenientFlush: Scheduled<Void>?
     private var timeoutCheck: Scheduled<Void>?
     private var reconnect: Scheduled<Void>?
     private var healthCheck: RepeatedTask?
@@ -101,12 +106,17 @@ final class RedisLoopConnection: @unchecked Sendable {
 
     private func send(_ item: RedisPendingCommand) {
         guard let channel else { return reject(item, .unavailable("not connected")) }
-        let deadline = NIODeadline.now() + timeout
+        // A command that can wait may wait for the convenient flush on top of the timeout.
+        let deadline = NIODeadline.now() + timeout + (item.canWait ? convenientFlushDelay : .zero)
         inFlight.append(InFlight(item: item, deadline: deadline))
         inFlightCommands += item.commandCount
         if timeoutCheck == nil { scheduleTimeoutCheck(at: deadline) }
         channel.write(item.batch.resp, promise: nil)
-        scheduleFlush(channel)
+        if item.canWait {
+            scheduleConvenientFlush(channel)
+        } else {
+            scheduleFlush(channel)
+        }
     }
 
     /// Commands sent while the loop handles one round of ready sockets leave in one write: the flush runs as a
@@ -116,6 +126,17 @@ final class RedisLoopConnection: @unchecked Sendable {
         flushScheduled = true
         loop.execute { [self] in
             flushScheduled = false
+            convenientFlush?.cancel()
+            convenientFlush = nil
+            channel.flush()
+        }
+    }
+
+    /// Commands that can wait leave with the next flush, or on their own once `convenientFlushDelay` has passed.
+    private func scheduleConvenientFlush(_ channel: Channel) {
+        guard convenientFlush == nil, !flushScheduled else { return }
+        convenientFlush = loop.scheduleTask(in: convenientFlushDelay) { [self] in
+            convenientFlush = nil
             channel.flush()
         }
     }
@@ -287,6 +308,8 @@ final class RedisLoopConnection: @unchecked Sendable {
         reader = RedisReplyReader()
         timeoutCheck?.cancel()
         timeoutCheck = nil
+        convenientFlush?.cancel()
+        convenientFlush = nil
         let stranded = inFlight.map(\.item) + waiting
         inFlight.removeAll()
         inFlightCommands = 0
