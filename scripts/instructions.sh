@@ -14,6 +14,8 @@
 #                                              some 50x slower, so C > 1 fills each loop round with about C requests
 #   INSTRUCTIONS_BODY=FILE                     send this Anthropic body instead of a small prompt (e.g.
 #                                              Tests/Fixtures/claude-code-request/anthropic.request.json)
+#   INSTRUCTIONS_LOAD_ARGS="…"                 more `gateway-bench load` options for the measured requests, e.g.
+#                                              "--temperature 0 --unique" (cacheable, every one a cache miss)
 #   INSTRUCTIONS_KEEP=DIR                      keep each binary's profile as DIR/callgrind.<binary name>, to read
 #                                              with `callgrind_annotate --inclusive=yes DIR/callgrind.<name>`
 #
@@ -104,7 +106,9 @@ for binary in "${binaries[@]}"; do
     "$bench_bin" load --url "$url" --api anthropic --key bench-key "${body[@]}" --connections 1 --requests 200 --duration 120 \
         --grace 30 >/dev/null 2>&1
     callgrind_control --zero "$worker" >/dev/null 2>&1
-    "$bench_bin" load --url "$url" --api anthropic --key bench-key "${body[@]}" "${load[@]}" --duration 600 --grace 60 \
+    # shellcheck disable=SC2086 # the extra options are split into words on purpose
+    "$bench_bin" load --url "$url" --api anthropic --key bench-key "${body[@]}" "${load[@]}" ${INSTRUCTIONS_LOAD_ARGS:-} \
+        --duration 600 --grace 60 \
         >"$work/load.json" 2>/dev/null
     callgrind_control --dump "$worker" >/dev/null 2>&1
     kill "$worker"

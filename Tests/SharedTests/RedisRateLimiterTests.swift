@@ -113,55 +113,74 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         }
     }
 
-    /// The acquires asked on the client's loop in one round travel as one script call per bucket.
+    /// The acquires asked on the client's loop in one round travel as one pipeline: one script call per limited
+    /// bucket, then the commands sent along with them, each answered with its own decision and reply.
     func testAcquiresOfOneLoopRoundShareOneScriptCallPerBucket() throws {
         let client = try self.connectedClient(try self.startServer())
         let limiter = self.makeLimiter(client)
         let loop = try XCTUnwrap(client.eventLoops.first)
         let limits = RateLimits(requestsPerMinute: 5, tokensPerMinute: 0)
-        let buckets = [SHA256Digest.hex("round-a".utf8), SHA256Digest.hex("round-b".utf8)]
+        let unlimited = RateLimits(requestsPerMinute: 0, tokensPerMinute: 0)
+        let buckets = [SHA256Digest.hex("round-a".utf8), SHA256Digest.hex("round-b".utf8), "round-unlimited"]
+        XCTAssertEqual(client.sendAndWait(["SET", "along-0", "zero"]), .success(.status("OK")))
         let callsBefore = try self.evalSHACalls(client)
 
-        let decisions = LockedBox([Int: Result<RateLimitDecision, RateLimitError>]())
+        typealias Outcome = (decision: Result<RateLimitDecision, RateLimitError>, along: Result<RedisReply, RedisError>?)
+        let outcomes = LockedBox([Int: Outcome]())
         let group = DispatchGroup()
-        // Seven asks of bucket a and two of bucket b, interleaved, all within one task on the loop.
-        let order = [0, 0, 1, 0, 0, 0, 1, 0, 0]
+        // Seven asks of bucket a, two of bucket b and one of an unlimited bucket, interleaved, all within one task on
+        // the loop; every third carries a GET along.
+        let order = [0, 0, 1, 0, 2, 0, 0, 1, 0, 0]
         for _ in order { group.enter() }
         loop.execute {
             for (index, bucket) in order.enumerated() {
-                limiter.acquire(bucket: buckets[bucket], limits: limits, tokens: 0) { result in
-                    decisions.mutate { $0[index] = result }
+                let along = index % 3 == 0 ? [Array("GET".utf8), Array("along-\(index)".utf8)] : nil
+                limiter.acquire(bucket: buckets[bucket], limits: bucket == 2 ? unlimited : limits, tokens: 0,
+                                along: along) { decision, reply in
+                    outcomes.mutate { $0[index] = (decision, reply) }
                     group.leave()
                 }
             }
         }
         XCTAssertEqual(group.wait(timeout: .now() + 10), .success)
-        let results = try (0..<order.count).map { try XCTUnwrap(decisions.value[$0]).get() }
+        let results = try (0..<order.count).map { try XCTUnwrap(outcomes.value[$0]) }
+        let decisions = try results.map { try $0.decision.get() }
 
-        let ofA = results.indices.filter { order[$0] == 0 }.map { results[$0] }
+        let ofA = decisions.indices.filter { order[$0] == 0 }.map { decisions[$0] }
         XCTAssertEqual(ofA.map(\.allowed), [true, true, true, true, true, false, false])
         XCTAssertEqual(ofA.map(\.requestsRemaining), [4, 3, 2, 1, 0, 0, 0])
         XCTAssertGreaterThan(try XCTUnwrap(ofA.last?.retryAfterSeconds), 0)
-        let ofB = results.indices.filter { order[$0] == 1 }.map { results[$0] }
+        let ofB = decisions.indices.filter { order[$0] == 1 }.map { decisions[$0] }
         XCTAssertEqual(ofB.map(\.allowed), [true, true])
         XCTAssertEqual(ofB.map(\.requestsRemaining), [4, 3])
-        XCTAssertEqual(try self.evalSHACalls(client) - callsBefore, 2, "one script call per bucket")
+        XCTAssertEqual(decisions[4], .unlimited)
+        for (index, result) in results.enumerated() {
+            switch (index, result.along) {
+            case (0, .success(.bulk(let value))?): XCTAssertEqual(value, Array("zero".utf8))
+            case (let index, .success(.null)?) where index % 3 == 0 && index > 0: break
+            case (let index, nil) where index % 3 != 0: break
+            default: XCTFail("ask \(index): \(String(describing: result.along))")
+            }
+        }
+        XCTAssertEqual(try self.evalSHACalls(client) - callsBefore, 2, "one script call per limited bucket")
 
         // After a SCRIPT FLUSH the round's call is repaired (loaded and retried) and still decides every request.
         XCTAssertEqual(client.sendAndWait(["SCRIPT", "FLUSH"]), .success(.status("OK")))
-        let after = LockedBox([Bool]())
+        let after = LockedBox([Outcome]())
         group.enter()
         group.enter()
         loop.execute {
-            for _ in 0..<2 {
-                limiter.acquire(bucket: buckets[1], limits: limits, tokens: 0) { result in
-                    after.mutate { $0.append((try? result.get())?.allowed == true) }
+            for along in [nil, [Array("GET".utf8), Array("along-0".utf8)]] {
+                limiter.acquire(bucket: buckets[1], limits: limits, tokens: 0, along: along) { decision, reply in
+                    after.mutate { $0.append((decision, reply)) }
                     group.leave()
                 }
             }
         }
         XCTAssertEqual(group.wait(timeout: .now() + 10), .success)
-        XCTAssertEqual(after.value, [true, true])
+        XCTAssertEqual(try after.value.map { try $0.decision.get().requestsRemaining }, [2, 1])
+        XCTAssertNil(after.value.first?.along)
+        XCTAssertEqual(after.value.last?.along, .success(.bulk(Array("zero".utf8))))
     }
 
     /// `EVALSHA` calls redis-server has run so far (`INFO commandstats`).
@@ -274,8 +293,10 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         loop.execute {
             for _ in 0..<3 {
                 limiter.acquire(bucket: "down", limits: RateLimits(requestsPerMinute: 5, tokensPerMinute: 0),
-                                tokens: 0) { result in
-                    if case .failure(.unavailable) = result { failures.mutate { $0 += 1 } }
+                                tokens: 0, along: [Array("GET".utf8), Array("k".utf8)]) { decision, reply in
+                    if case .failure(.unavailable) = decision, case .failure(.unavailable)? = reply {
+                        failures.mutate { $0 += 1 }
+                    }
                     group.leave()
                 }
             }

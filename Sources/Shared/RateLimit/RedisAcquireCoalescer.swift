@@ -1,25 +1,25 @@
 import NIOCore
 
-/// Gathers the acquires asked on one event loop during one round of its work and sends each bucket's together, as
-/// one call of the acquire script, once the round is over.
+/// Gathers the acquires asked on one event loop during one round of its work and sends them, once the round is
+/// over, as one pipeline: one call of the acquire script per bucket, then each acquire's companion command (the
+/// admission's cache lookup), one write to Redis and one completion for all.
 ///
-/// The script decides them in the order they were asked, exactly as separate calls at the same instant would, so
-/// every request still gets its own decision and headers; redis-server pays the script's fixed cost once per bucket
-/// and round instead of once per request (see BENCHMARKS.md, "Thirteenth round"). Nothing waits for more work: the
-/// round's requests are already read, and the call leaves in the same write to Redis as the round's other commands.
+/// The script decides a bucket's requests in the order they were asked, exactly as separate calls at the same
+/// instant would, so every request still gets its own decision and headers; redis-server pays the script's fixed
+/// cost once per bucket and round instead of once per request (see BENCHMARKS.md, "Thirteenth round"). Nothing
+/// waits for more work: the round's requests are already read.
 ///
 /// `@unchecked Sendable`: after `init`, every member is touched on `loop` only.
 final class RedisAcquireCoalescer: @unchecked Sendable {
-    /// One request's acquire: its token cost and who is told the decision.
+    /// One request's acquire: its token cost, the command sent along with it, and who is told the outcome.
     struct Waiter {
         let tokens: Int
-        let completion: @Sendable (Result<RateLimitDecision, RateLimitError>) -> Void
+        let companion: [[UInt8]]?
+        let completion: RedisRateLimiter.AcquireCompletion
     }
 
-    /// Sends one bucket's acquires in one call and answers each waiter, in order.
-    typealias Send = (_ bucket: String, _ limits: RateLimits, _ waiters: [Waiter]) -> Void
-
-    private struct Group {
+    /// One bucket's acquires of a round, sent as one script call.
+    struct Group {
         let bucket: String
         let limits: RateLimits
         var waiters: [Waiter]
@@ -29,22 +29,21 @@ final class RedisAcquireCoalescer: @unchecked Sendable {
     static let maxGroupSize = 256
 
     let loop: EventLoop
-    private let send: Send
+    private let send: ([Group]) -> Void
     /// This round's groups, in the order their buckets were first asked; a round rarely holds more than a few
     /// buckets, so finding one is a short scan.
     private var groups: [Group] = []
     private var flushScheduled = false
 
-    init(loop: EventLoop, send: @escaping Send) {
+    /// `send` gets each round's groups.
+    init(loop: EventLoop, send: @escaping ([Group]) -> Void) {
         self.loop = loop
         self.send = send
     }
 
     /// Queues one acquire for the end of the current round; call on `loop`.
-    func add(bucket: String, limits: RateLimits, tokens: Int,
-             completion: @escaping @Sendable (Result<RateLimitDecision, RateLimitError>) -> Void) {
+    func add(bucket: String, limits: RateLimits, waiter: Waiter) {
         loop.assertInEventLoop()
-        let waiter = Waiter(tokens: tokens, completion: completion)
         // The last group of the bucket takes it unless full (or asked with other limits, after a reload).
         if let index = groups.lastIndex(where: { $0.bucket == bucket }), groups[index].limits == limits,
             groups[index].waiters.count < Self.maxGroupSize
@@ -64,9 +63,7 @@ final class RedisAcquireCoalescer: @unchecked Sendable {
         // Swapped out first: a completion run from `send` (Redis down fails at once) may already ask again.
         var round: [Group] = []
         swap(&round, &groups)
-        for group in round {
-            send(group.bucket, group.limits, group.waiters)
-        }
+        send(round)
         if groups.isEmpty {
             round.removeAll(keepingCapacity: true)
             groups = round

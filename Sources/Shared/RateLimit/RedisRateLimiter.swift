@@ -3,13 +3,18 @@ import Logging
 /// A fleet-wide `RateLimiting` whose state lives in Redis: the `GCRA` math in one Lua script, run atomically with
 /// `EVALSHA` on Redis server time.
 ///
-/// The acquires one event loop of the client asks during one round of its work go out as one script call per
-/// bucket (`RedisAcquireCoalescer`), decided in order as separate calls would be.
+/// The acquires one event loop of the client asks during one round of its work go out together after the round
+/// (`RedisAcquireCoalescer`): one script call per bucket, deciding its requests in order as separate calls would,
+/// in one pipeline with the commands sent along with them (`acquire(…along:…)`, the admission's cache lookup).
 ///
 /// Keys are `cgw:rl:{<bucket>}:req` and `cgw:rl:{<bucket>}:tok`, holding TATs in microseconds with a
 /// `PX` expiry so idle buckets vanish. The braces are a Redis Cluster hash tag: both keys of a bucket
 /// land in the same slot, which a multi-key script requires.
 public final class RedisRateLimiter: RateLimiting {
+    /// Receives an acquire's decision and, when a command was sent along with it, that command's reply.
+    public typealias AcquireCompletion =
+        @Sendable (Result<RateLimitDecision, RateLimitError>, Result<RedisReply, RedisError>?) -> Void
+
     private let client: RedisClient
     private let logger: Logger
     /// One per loop of the client; an acquire asked elsewhere is sent on its own.
@@ -22,12 +27,7 @@ public final class RedisRateLimiter: RateLimiting {
         client.register(Self.acquireScript)
         client.register(Self.correctScript)
         coalescers = client.eventLoops.map { loop in
-            RedisAcquireCoalescer(loop: loop) { [client] bucket, limits, waiters in
-                Self.acquire(on: client, bucket: bucket, limits: limits, costs: waiters.map(\.tokens),
-                             nowMicroseconds: nil) {
-                    for (waiter, decision) in zip(waiters, $0) { waiter.completion(decision) }
-                }
-            }
+            RedisAcquireCoalescer(loop: loop) { [client] round in Self.send(round, on: client) }
         }
     }
 
@@ -43,15 +43,21 @@ public final class RedisRateLimiter: RateLimiting {
         tokens: Int,
         completion: @escaping @Sendable (Result<RateLimitDecision, RateLimitError>) -> Void
     ) {
-        guard !limits.isUnlimited else {
-            completion(.success(.unlimited))
-            return
-        }
+        self.acquire(bucket: bucket, limits: limits, tokens: tokens, along: nil) { decision, _ in completion(decision) }
+    }
+
+    /// `acquire`, with `companion` (a command whose reply is needed at the same time: the admission's cache
+    /// lookup) sent in the same pipeline; its reply comes with the decision.
+    public func acquire(
+        bucket: String, limits: RateLimits, tokens: Int, along companion: [[UInt8]]?,
+        completion: @escaping AcquireCompletion
+    ) {
+        let waiter = RedisAcquireCoalescer.Waiter(tokens: tokens, companion: companion, completion: completion)
         for coalescer in coalescers where coalescer.loop.inEventLoop {
-            coalescer.add(bucket: bucket, limits: limits, tokens: tokens, completion: completion)
+            coalescer.add(bucket: bucket, limits: limits, waiter: waiter)
             return
         }
-        self.acquire(bucket: bucket, limits: limits, tokens: tokens, nowMicroseconds: nil, completion: completion)
+        Self.send([.init(bucket: bucket, limits: limits, waiters: [waiter])], on: client)
     }
 
     public func correct(bucket: String, limits: RateLimits, deltaTokens: Int) {
@@ -93,7 +99,7 @@ public final class RedisRateLimiter: RateLimiting {
                      completion: completion)
     }
 
-    private static func acquire(
+    static func acquire(
         on client: RedisClient,
         bucket: String,
         limits: RateLimits,
@@ -105,6 +111,17 @@ public final class RedisRateLimiter: RateLimiting {
             completion(Array(repeating: .success(.unlimited), count: costs.count))
             return
         }
+        let evalSHA = acquireEvalSHA(bucket: bucket, limits: limits, costs: costs, nowMicroseconds: nowMicroseconds)
+        let count = costs.count
+        client.evalScript(acquireScript, evalSHA: evalSHA) { result in
+            completion(decisions(from: result, limits: limits, count: count))
+        }
+    }
+
+    /// The acquire script's `EVALSHA` for requests of one bucket with token costs `costs`; limits not unlimited.
+    static func acquireEvalSHA(bucket: String, limits: RateLimits, costs: [Int], nowMicroseconds: Int64?)
+        -> [RESPArgument]
+    {
         var args: [RESPArgument] = []
         args.reserveCapacity(4 + costs.count)
         args.append(.decimal(limits.requestsPerMinute))
@@ -112,12 +129,8 @@ public final class RedisRateLimiter: RateLimiting {
         args.append(.decimal(Int(GCRA.periodMicroseconds)))
         args.append(nowMicroseconds.map { .decimal(Int($0)) } ?? .bytes([]))
         for cost in costs { args.append(.decimal(max(0, cost))) }
-        let evalSHA = RedisClient.evalSHACommand(
+        return RedisClient.evalSHACommand(
             acquireScript, keys: [.text(requestKey(bucket: bucket)), .text(tokenKey(bucket: bucket))], args: args)
-        let count = costs.count
-        client.evalScript(acquireScript, evalSHA: evalSHA) { result in
-            completion(decisions(from: result, limits: limits, count: count))
-        }
     }
 
     /// Reads the acquire script's reply for `count` requests; a failure or a malformed reply fails them all.
@@ -191,11 +204,14 @@ public final class RedisRateLimiter: RateLimiting {
     // MARK: - Errors
 
     private static func mapFailure(_ result: Result<RedisReply, RedisError>) -> Result<RedisReply, RateLimitError> {
-        result.mapError { error in
-            switch error {
-            case .unavailable, .overloaded: return .unavailable("\(error)")
-            case .invalidCommand, .server, .unexpectedReply: return .invalidReply("\(error)")
-            }
+        result.mapError(rateLimitError)
+    }
+
+    /// A transport failure as the limiter reports it.
+    static func rateLimitError(_ error: RedisError) -> RateLimitError {
+        switch error {
+        case .unavailable, .overloaded: return .unavailable("\(error)")
+        case .invalidCommand, .server, .unexpectedReply: return .invalidReply("\(error)")
         }
     }
 

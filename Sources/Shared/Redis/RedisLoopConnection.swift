@@ -46,7 +46,10 @@ final class RedisLoopConnection: @unchecked Sendable {
     private var reportedOutage = false
     private var lastActivity = NIODeadline.now()
     private var flushScheduled = false
-    /// The flush of commands that can wait (`RedisPendingCommand.canWait`) when no other write takes them along.
+    /// Commands that can wait (`RedisPendingCommand.canWait`) are written but not flushed yet.
+    private var canWaitUnflushed = false
+    /// The timer that flushes them if no other write has; armed at most once per delay and never cancelled (a
+    /// timer per command, or a cancel per flush, would cost more than the write it saves).
     private var convenientFlush: Scheduled<Void>?
     private var timeoutCheck: Scheduled<Void>?
     private var reconnect: Scheduled<Void>?
@@ -126,17 +129,20 @@ final class RedisLoopConnection: @unchecked Sendable {
         flushScheduled = true
         loop.execute { [self] in
             flushScheduled = false
-            convenientFlush?.cancel()
-            convenientFlush = nil
+            canWaitUnflushed = false
             channel.flush()
         }
     }
 
-    /// Commands that can wait leave with the next flush, or on their own once `convenientFlushDelay` has passed.
+    /// Commands that can wait leave with the next flush, or on their own within `convenientFlushDelay`.
     private func scheduleConvenientFlush(_ channel: Channel) {
-        guard convenientFlush == nil, !flushScheduled else { return }
+        guard !flushScheduled else { return }
+        canWaitUnflushed = true
+        guard convenientFlush == nil else { return }
         convenientFlush = loop.scheduleTask(in: convenientFlushDelay) { [self] in
             convenientFlush = nil
+            guard canWaitUnflushed, channel === self.channel else { return }
+            canWaitUnflushed = false
             channel.flush()
         }
     }
@@ -310,6 +316,7 @@ final class RedisLoopConnection: @unchecked Sendable {
         timeoutCheck = nil
         convenientFlush?.cancel()
         convenientFlush = nil
+        canWaitUnflushed = false
         let stranded = inFlight.map(\.item) + waiting
         inFlight.removeAll()
         inFlightCommands = 0

@@ -5,11 +5,25 @@ extension ControlPlane {
     /// Asks the rate limiter and the cache at once and answers once with both.
     ///
     /// The cache is read even for a request the limiter will refuse (its answer is then ignored): asking both
-    /// together costs one round trip instead of two. With Redis behind both, the two commands leave on the request's
-    /// loop's connection in the same write, after the loop's round (where the limiter merges the round's acquires of
-    /// one bucket into one script call), and their replies come back in the same read.
+    /// together costs one round trip instead of two. With Redis behind both, the cache `GET` travels with the
+    /// limiter's script call: the limiter sends the admissions of one round of the request's loop as one pipeline
+    /// (one script call per bucket, then the lookups) on that loop's connection. Otherwise they run side by side
+    /// and the later answer delivers both.
     func admit(_ admission: Admission, completion: @escaping @Sendable (AdmissionAnswer) -> Void) {
         let cache = admission.cacheKey == nil ? nil : self.cache
+        if let limiter = rateLimiter as? RedisRateLimiter, cache is RedisCacheStore, let cacheKey = admission.cacheKey {
+            limiter.acquire(bucket: admission.bucket, limits: admission.limits, tokens: admission.tokens,
+                            along: RedisCacheStore.getCommand(key: cacheKey)) { decision, lookup in
+                completion(AdmissionAnswer(decision: decision, cached: lookup.map(RedisCacheStore.value(from:))))
+            }
+            return
+        }
+        if let rateLimiter, cache == nil {
+            rateLimiter.acquire(bucket: admission.bucket, limits: admission.limits, tokens: admission.tokens) {
+                completion(AdmissionAnswer(decision: $0))
+            }
+            return
+        }
         let join = AdmissionJoin(expecting: (rateLimiter == nil ? 0 : 1) + (cache == nil ? 0 : 1), completion)
         if let rateLimiter {
             rateLimiter.acquire(bucket: admission.bucket, limits: admission.limits, tokens: admission.tokens) {
