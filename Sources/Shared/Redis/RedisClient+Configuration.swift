@@ -14,8 +14,8 @@ extension RedisClient {
         public var reconnectMaxDelayMilliseconds: Int
         /// An idle connection is checked with `PING` this often, so `/health` notices an outage without traffic.
         public var healthCheckIntervalMilliseconds: Int
-        /// How long a command that can wait (`send(_:canWait:completion:)`) waits at most for another command to
-        /// leave with; the timeout counts from its end.
+        /// How long at most a command that can wait (`send(_:canWait:completion:)`) waits for another command to
+        /// leave with; its timeout is counted on top.
         public var convenientFlushDelayMilliseconds: Int
 
         /// Creates a configuration with the defaults above.

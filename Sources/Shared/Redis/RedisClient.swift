@@ -70,9 +70,8 @@ public final class RedisClient: Sendable {
     /// An error reply arrives as `.success(.error(…))`: only transport problems are failures.
     ///
     /// `canWait`: no request waits for the reply (a cache store, a correction), so the command leaves with the next
-    /// write of its connection, or `Configuration.convenientFlushDelayMilliseconds` (1 ms) after being sent when no
-    /// other command follows. A busy
-    /// gateway so sends it without a write, and a wake-up of redis-server, of its own.
+    /// write of its connection, or within `Configuration.convenientFlushDelayMilliseconds` (1 ms) when no other
+    /// command follows. A busy gateway so sends it without a write, and a wake-up of redis-server, of its own.
     public func send(_ args: [[UInt8]], canWait: Bool = false,
                      completion: @escaping @Sendable (Result<RedisReply, RedisError>) -> Void) {
         guard !args.isEmpty else {

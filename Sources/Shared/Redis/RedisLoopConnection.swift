@@ -6,7 +6,7 @@ import NIOPosix
 /// request on the loop reaches Redis and gets its answer without any thread hop or extra wake-up.
 ///
 /// `@unchecked Sendable`: after `init`, every member is touched on `loop` only (callers elsewhere hop there).
-final class RedisLoopConnection: @unchecked Sendable {
+final class RedisLoopConnection: NIOScheduledCallbackHandler, @unchecked Sendable {
     private enum Phase {
         /// First connection attempt: commands wait (bounded by the queue capacity).
         case connecting
@@ -48,9 +48,10 @@ final class RedisLoopConnection: @unchecked Sendable {
     private var flushScheduled = false
     /// Commands that can wait (`RedisPendingCommand.canWait`) are written but not flushed yet.
     private var canWaitUnflushed = false
-    /// The timer that flushes them if no other write has; armed at most once per delay and never cancelled (a
-    /// timer per command, or a cancel per flush, would cost more than the write it saves).
-    private var convenientFlush: Scheduled<Void>?
+    /// Whether the callback that flushes them if no other write has is armed: at most once per delay, never
+    /// cancelled, and without the promise a `scheduleTask` makes (a timer per command, or a cancel per flush,
+    /// would cost more than the write it saves).
+    private var convenientFlushArmed = false
     private var timeoutCheck: Scheduled<Void>?
     private var reconnect: Scheduled<Void>?
     private var healthCheck: RepeatedTask?
@@ -138,13 +139,17 @@ final class RedisLoopConnection: @unchecked Sendable {
     private func scheduleConvenientFlush(_ channel: Channel) {
         guard !flushScheduled else { return }
         canWaitUnflushed = true
-        guard convenientFlush == nil else { return }
-        convenientFlush = loop.scheduleTask(in: convenientFlushDelay) { [self] in
-            convenientFlush = nil
-            guard canWaitUnflushed, channel === self.channel else { return }
-            canWaitUnflushed = false
-            channel.flush()
-        }
+        guard !convenientFlushArmed else { return }
+        // Scheduling fails only on a loop that is shutting down, which fails the command anyway.
+        convenientFlushArmed = (try? loop.scheduleCallback(in: convenientFlushDelay, handler: self)) != nil
+    }
+
+    /// The convenient flush (`NIOScheduledCallbackHandler`).
+    func handleScheduledCallback(eventLoop: some EventLoop) {
+        convenientFlushArmed = false
+        guard canWaitUnflushed else { return }
+        canWaitUnflushed = false
+        channel?.flush()
     }
 
     // MARK: - Replies
@@ -314,8 +319,6 @@ final class RedisLoopConnection: @unchecked Sendable {
         reader = RedisReplyReader()
         timeoutCheck?.cancel()
         timeoutCheck = nil
-        convenientFlush?.cancel()
-        convenientFlush = nil
         canWaitUnflushed = false
         let stranded = inFlight.map(\.item) + waiting
         inFlight.removeAll()
