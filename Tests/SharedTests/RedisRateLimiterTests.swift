@@ -37,18 +37,14 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         for (index, limits) in configurations.enumerated() {
             let local = LocalRateLimiter()
             let bucket = SHA256Digest.hex("bucket-\(index)".utf8)
-            // The injected clock never runs slower than real time, so a Redis key (which expires on
-            // real time, 1 s after its TAT) never vanishes before the TAT the local limiter holds.
-            let start = Date()
-            var skipped: Int64 = 0
-            let base: Int64 = 1_700_000_000_000_000
+            var clock = InjectedClock()
             var allowedCount = 0
             var deniedCount = 0
             for step in 0..<250 {
-                let now = base + skipped + Int64(Date().timeIntervalSince(start) * 1_000_000)
+                let now = clock.now
                 let roll = random.next() % 100
                 if roll < 15 {
-                    skipped += Int64(random.next() % 20_000_000)
+                    clock.skip(Int64(random.next() % 20_000_000))
                 } else if roll < 25 {
                     let delta = Int(random.next() % 600) - 300
                     local.correct(bucket: bucket, limits: limits, deltaTokens: delta, now: now)
@@ -90,13 +86,11 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         for (index, limits) in configurations.enumerated() {
             let local = LocalRateLimiter()
             let bucket = SHA256Digest.hex("batch-\(index)".utf8)
-            let start = Date()
-            var skipped: Int64 = 0
-            let base: Int64 = 1_700_000_000_000_000
+            var clock = InjectedClock()
             var outcomes: Set<[Bool]> = []
             for round in 0..<60 {
-                let now = base + skipped + Int64(Date().timeIntervalSince(start) * 1_000_000)
-                if random.next() % 100 < 20 { skipped += Int64(random.next() % 15_000_000) }
+                let now = clock.now
+                if random.next() % 100 < 20 { clock.skip(Int64(random.next() % 15_000_000)) }
                 let costs = (0..<Int(1 + random.next() % 6)).map { _ in
                     random.next() % 10 == 0 ? Int(random.next() % 3_000) + limits.tokensPerMinute
                         : Int(random.next() % 500)
@@ -324,4 +318,17 @@ final class RedisRateLimiterTests: RedisServerTestCase {
             .success(.unlimited)
         )
     }
+}
+
+/// The clock given to the script and to `GCRA` side by side: real time plus skipped stretches, so it never runs
+/// slower than real time and a Redis key (which expires on real time, 1 s after its TAT) never vanishes before the
+/// TAT the local limiter holds.
+private struct InjectedClock {
+    private let start = Date()
+    private var skipped: Int64 = 0
+
+    /// Microseconds.
+    var now: Int64 { 1_700_000_000_000_000 + skipped + Int64(Date().timeIntervalSince(start) * 1_000_000) }
+
+    mutating func skip(_ microseconds: Int64) { skipped += microseconds }
 }

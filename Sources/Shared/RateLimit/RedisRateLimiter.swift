@@ -52,6 +52,11 @@ public final class RedisRateLimiter: RateLimiting {
         bucket: String, limits: RateLimits, tokens: Int, along companion: [[UInt8]]?,
         completion: @escaping AcquireCompletion
     ) {
+        guard !limits.isUnlimited || companion != nil else {
+            // Nothing to ask Redis.
+            completion(.success(.unlimited), nil)
+            return
+        }
         let waiter = RedisAcquireCoalescer.Waiter(tokens: tokens, companion: companion, completion: completion)
         for coalescer in coalescers where coalescer.loop.inEventLoop {
             coalescer.add(bucket: bucket, limits: limits, waiter: waiter)
