@@ -12,13 +12,8 @@ extension RedisRateLimiter {
                 if let companion = waiter.companion { batch.append(companion) }
             }
         }
-        guard batch.count > 0 else {
-            // Unlimited buckets and nothing sent along: nothing to ask.
-            for group in round {
-                for waiter in group.waiters { waiter.completion(.success(.unlimited), nil) }
-            }
-            return
-        }
+        // Never empty (`acquire` answers an unlimited ask with nothing sent along at once); were it empty, the
+        // pipeline would answer `.success([])`, which `answer` turns into `.unlimited` for every waiter all the same.
         let expected = batch.count
         client.pipeline(batch) { result in
             let replies = result.flatMap { replies in
