@@ -18,7 +18,11 @@
 #                                              "--temperature 0 --unique" (cacheable, every one a cache miss)
 #   INSTRUCTIONS_KEEP=DIR                      keep each binary's profile as DIR/callgrind.<binary name>, to read
 #                                              with `callgrind_annotate --inclusive=yes DIR/callgrind.<name>`
+#   REDIS_TIMEOUT_MS=N                         the worker's Redis timeout, 60000 here by default: under callgrind a
+#                                              worker is so slow that the gateway's own default (50 ms) drops the
+#                                              connection and requests fail open, which is not the path to measure
 #
+# A run in which the worker logs a warning or an error says so on stderr: its figure is not the usual path's.
 # The measured worker inherits the environment, so gateway settings (TOOL_MEMO_ENTRIES=0, say) apply to it, and
 # LD_LIBRARY_PATH=<dir> makes it load a libcurl.so.4 from <dir>: one built with symbols from the distribution's own
 # curl source names curl's functions in the profile (BENCHMARKS.md, "Eleventh round").
@@ -96,6 +100,7 @@ for binary in "${binaries[@]}"; do
     objcopy --strip-debug "$binary" "$work/measured"
     env CEREBRAS_API_KEY=csk-bench "CEREBRAS_BASE_URL=http://127.0.0.1:$fake_port/v1" GATEWAY_API_KEYS=bench-key \
         PROMPT_TUNING=false LOG_LEVEL=warning MAX_CONCURRENT_UPSTREAM=4096 "ENV_FILE=$work/empty.env" \
+        "REDIS_TIMEOUT_MS=${REDIS_TIMEOUT_MS:-60000}" \
         GNUTLS_NO_IMPLICIT_INIT=1 \
         valgrind --tool=callgrind "--callgrind-out-file=$work/callgrind.%p" \
         "$work/measured" worker --standalone --host 127.0.0.1 --port 0 >"$work/worker.out" 2>"$work/worker.err" &
@@ -119,6 +124,13 @@ for binary in "${binaries[@]}"; do
     per_unit=$((instructions / count / chunks_per_unit))
     printf '%s: %s instructions per %s (%s of %s %ss answered)\n' "$name" "$per_unit" "$unit" "$ok" "$count" \
         "$([[ $mode == request ]] && echo request || echo stream)"
+    # A warning means the measured path was not the usual one (Redis unreachable, say, so requests failed open).
+    warnings=$(cat "$work/worker.out" "$work/worker.err" | grep -c '"level":"\(warning\|error\|critical\)"' || true)
+    if [[ $warnings -gt 0 ]]; then
+        echo "  the worker logged $warnings warnings or errors during the run, so the figure above is not the" \
+            "usual path's; the first:" >&2
+        cat "$work/worker.out" "$work/worker.err" | grep -m1 '"level":"\(warning\|error\|critical\)"' >&2
+    fi
     if [[ -n ${INSTRUCTIONS_KEEP:-} ]]; then
         mkdir -p "$INSTRUCTIONS_KEEP"
         cp "$work/callgrind.$worker.1" "$INSTRUCTIONS_KEEP/callgrind.$(basename "$name")"

@@ -34,9 +34,9 @@ final class RedisFleetStoreTests: RedisServerTestCase {
         XCTAssertEqual(self.fetchAll(store)?.map(\.instance), ["node-a"])
     }
 
-    func testFetchAllFollowsTheScanCursor() throws {
+    func testFetchAllReadsTheIndexWhateverTheKeyspaceHolds() throws {
         let client = try self.connectedClient(try self.startServer())
-        let store = RedisFleetStore(client: client, scanCount: 10)
+        let store = RedisFleetStore(client: client)
         let count = 250
         let done = DispatchGroup()
         for index in 0..<count {
@@ -45,9 +45,72 @@ final class RedisFleetStoreTests: RedisServerTestCase {
             store.publish(instance: instance, payload: [UInt8(index % 256)], ttlSeconds: 60) { _ in done.leave() }
         }
         XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
+        // The response cache's keys share the database: 20,000 of them.
+        for batch in 0..<10 {
+            let pairs = (0..<2_000).flatMap { ["cgw:cache:t:\(batch)-\($0)", "answer"] }
+            XCTAssertEqual(client.sendAndWait(["MSET"] + pairs), .success(.status("OK")))
+        }
+        XCTAssertEqual(client.sendAndWait(["CONFIG", "RESETSTAT"]), .success(.status("OK")))
+
         let nodes = try XCTUnwrap(self.fetchAll(store))
         XCTAssertEqual(nodes.count, count)
         XCTAssertEqual(nodes.first?.instance, "n000")
+        XCTAssertEqual(nodes.last?.instance, String(format: "n%03d", count - 1))
         XCTAssertEqual(nodes.last?.payload, [UInt8((count - 1) % 256)])
+
+        // Two commands, none of which walks the keyspace.
+        guard case .success(.bulk(let stats)) = client.sendAndWait(["INFO", "commandstats"]) else {
+            return XCTFail("INFO failed")
+        }
+        let calls = String(decoding: stats, as: UTF8.self).split(whereSeparator: \.isNewline)
+            .filter { $0.hasPrefix("cmdstat_") && !$0.hasPrefix("cmdstat_config") }
+            .map { $0.split(separator: ",")[0] }
+        XCTAssertEqual(calls.sorted(), ["cmdstat_mget:calls=1", "cmdstat_zrange:calls=1"])
+    }
+
+    func testANameNotPublishedForTheForgetTimeLeavesTheIndex() throws {
+        let client = try self.connectedClient(try self.startServer())
+        let clock = InjectedSeconds(1_000_000)
+        let store = RedisFleetStore(client: client, forgetAfterSeconds: 600, now: { clock.value })
+        for instance in ["old", "kept"] {
+            XCTAssertNotNil(try WaitForCallback.result {
+                store.publish(instance: instance, payload: [1], ttlSeconds: 3600, completion: $0)
+            }?.get())
+        }
+        clock.value += 300
+        XCTAssertNotNil(try WaitForCallback.result {
+            store.publish(instance: "kept", payload: [2], ttlSeconds: 3600, completion: $0)
+        }?.get())
+        // 600 s after "old" last published, "kept" (published 300 s later) stays; exactly at the limit, "old" too.
+        clock.value += 300
+        XCTAssertNotNil(try WaitForCallback.result {
+            store.publish(instance: "new", payload: [3], ttlSeconds: 3600, completion: $0)
+        }?.get())
+        XCTAssertEqual(self.indexNames(client), ["kept", "new", "old"])
+        clock.value += 1
+        XCTAssertNotNil(try WaitForCallback.result {
+            store.publish(instance: "new", payload: [4], ttlSeconds: 3600, completion: $0)
+        }?.get())
+        XCTAssertEqual(self.indexNames(client), ["kept", "new"])
+        // Gone from the index, it is no longer read, though its key (an hour's TTL here) still exists.
+        XCTAssertEqual(self.fetchAll(store)?.map(\.instance), ["kept", "new"])
+        XCTAssertEqual(client.sendAndWait(["EXISTS", "cgw:node:old"]), .success(.integer(1)))
+    }
+
+    private func indexNames(_ client: RedisClient) -> [String]? {
+        guard case .success(.array(let members)) = client.sendAndWait(["ZRANGE", RedisFleetStore.indexKey, "0", "-1"])
+        else { return nil }
+        return members.compactMap(\.string).sorted()
+    }
+}
+
+/// A clock in whole seconds that a test moves by hand.
+private final class InjectedSeconds: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seconds: Int
+    init(_ seconds: Int) { self.seconds = seconds }
+    var value: Int {
+        get { lock.withLock { seconds } }
+        set { lock.withLock { seconds = newValue } }
     }
 }
