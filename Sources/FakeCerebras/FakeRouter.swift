@@ -17,8 +17,20 @@ struct RoutedResponse {
 
 /// Maps a complete request to its response.
 enum FakeRouter {
+    /// The path and query of a request target. A client that takes the fake for its outbound HTTP proxy sends the
+    /// absolute form (`POST http://host/v1/chat/completions`); the fake then answers as that proxy would after
+    /// forwarding to Cerebras, which lets tests check that the gateway honours `http_proxy`.
+    static func originForm(_ uri: String) -> Substring {
+        guard uri.hasPrefix("http://") || uri.hasPrefix("https://"),
+              let authority = uri.range(of: "://")
+        else { return Substring(uri) }
+        let rest = uri[authority.upperBound...]
+        return rest.firstIndex(of: "/").map { rest[$0...] } ?? "/"
+    }
+
     static func route(head: HTTPRequestHead, body: ByteBuffer, services: FakeServices) -> RoutedResponse {
-        let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        let target = originForm(head.uri)
+        let path = target.split(separator: "?", maxSplits: 1).first.map(String.init) ?? String(target)
         switch (head.method, path) {
         case (.POST, "/v1/chat/completions"):
             let script = ChatCompletionsEndpoint.respond(head: head, body: body, services: services)

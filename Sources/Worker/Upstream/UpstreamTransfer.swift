@@ -35,6 +35,10 @@ final class UpstreamTransfer: Sendable {
         _ = cg_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
         _ = cg_easy_setopt_write_function(easy, CURLOPT_WRITEFUNCTION, UpstreamTransfer.onBody)
         _ = cg_easy_setopt_write_function(easy, CURLOPT_HEADERFUNCTION, UpstreamTransfer.onHeader)
+        if !UpstreamProxyEnvironment.namesAProxy {
+            // No proxy named: saves curl looking for one in the environment before every transfer.
+            _ = "".withCString { cg_easy_setopt_ptr(easy, CURLOPT_PROXY, $0) }
+        }
     }
 
     /// Sets this transfer's options on an easy handle made ready by `configure` and holds the transfer alive while
