@@ -70,7 +70,7 @@ final class RedisFleetStoreTests: RedisServerTestCase {
 
     func testANameNotPublishedForTheForgetTimeLeavesTheIndex() throws {
         let client = try self.connectedClient(try self.startServer())
-        let clock = InjectedSeconds(1_000_000)
+        let clock = LockedBox(1_000_000)  // Unix seconds, moved by hand
         let store = RedisFleetStore(client: client, forgetAfterSeconds: 600, now: { clock.value })
         for instance in ["old", "kept"] {
             XCTAssertNotNil(try WaitForCallback.result {
@@ -104,13 +104,3 @@ final class RedisFleetStoreTests: RedisServerTestCase {
     }
 }
 
-/// A clock in whole seconds that a test moves by hand.
-private final class InjectedSeconds: @unchecked Sendable {
-    private let lock = NSLock()
-    private var seconds: Int
-    init(_ seconds: Int) { self.seconds = seconds }
-    var value: Int {
-        get { lock.withLock { seconds } }
-        set { lock.withLock { seconds = newValue } }
-    }
-}
