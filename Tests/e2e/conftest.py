@@ -171,3 +171,13 @@ def http_json(url, method="GET", body=None, headers=None, timeout=30):
         return status, response_headers, json.loads(raw)
     except ValueError:
         return status, response_headers, raw.decode(errors="replace")
+
+
+def ask(gateway, content="hello", key=GATEWAY_KEY, temperature=None, stream=False):
+    """One small `POST /v1/messages` to a gateway: (status, headers, parsed JSON or text)."""
+    body = {"model": "claude-sonnet-4-5", "max_tokens": 50, "messages": [{"role": "user", "content": content}]}
+    if temperature is not None:
+        body["temperature"] = temperature
+    if stream:
+        body["stream"] = True
+    return http_json(f"{gateway.url}/v1/messages", "POST", body, {"x-api-key": key})

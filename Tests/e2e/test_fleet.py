@@ -8,18 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import anthropic
 import pytest
 
-from conftest import GATEWAY_KEY, ManagedProcess, http_json, start_gateway
+from conftest import GATEWAY_KEY, ManagedProcess, ask, http_json, start_gateway
 
 MODEL = "claude-sonnet-4-5"
-
-
-def ask(gateway, content="hello", key=GATEWAY_KEY, temperature=None, stream=False):
-    body = {"model": MODEL, "max_tokens": 50, "messages": [{"role": "user", "content": content}]}
-    if temperature is not None:
-        body["temperature"] = temperature
-    if stream:
-        body["stream"] = True
-    return http_json(f"{gateway.url}/v1/messages", "POST", body, {"x-api-key": key})
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 proxy: it answers the absolute-form request (`POST http://host/v1/chat/completions`) a proxy receives."""
 import pytest
 
-from conftest import GATEWAY_KEY, http_json, start_gateway
+from conftest import ask, start_gateway
 
 # `.invalid` never resolves: only a proxy can reach this upstream.
 UNREACHABLE = "http://cerebras.invalid/v1"
@@ -16,15 +16,6 @@ def no_inherited_proxy(monkeypatch):
     # The gateway inherits the test's environment: only what a test sets may name a proxy.
     for name in PROXY_NAMES:
         monkeypatch.delenv(name, raising=False)
-
-
-def ask(gateway):
-    return http_json(
-        f"{gateway.url}/v1/messages",
-        method="POST",
-        body={"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]},
-        headers={"x-api-key": GATEWAY_KEY, "anthropic-version": "2023-06-01"},
-    )
 
 
 @pytest.mark.parametrize("variable", ["http_proxy", "all_proxy", "ALL_PROXY"])
