@@ -66,7 +66,7 @@ public struct RedisFleetStore: Sendable {
             case .failure(let error):
                 completion(.failure(error))
             case .success(.array(let members)):
-                let names = Set(members.compactMap(\.string)).sorted()
+                let names = members.compactMap(\.string).sorted()  // a sorted set holds each name once
                 self.fetch(names: names, completion: completion)
             case .success(let reply):
                 completion(.failure(Self.unexpected(reply, "ZRANGE")))
