@@ -13,6 +13,8 @@ enum TranslateBench {
     /// Request translation target from the issue (µs per request) and the per-chunk one.
     static let requestTargetMicros = 300.0
     static let chunkTargetMicros = 3.0
+    /// Turns of the continued conversation, starting with the fixture itself.
+    static let conversationTurns = 20
 
     struct Options {
         var fixture = defaultFixture
@@ -64,20 +66,34 @@ enum TranslateBench {
             let parsed = try JSONParser.parse(fixture)
 
             // The worker's path: a memo that has not seen the tools (the first request of a tool list), and one that
-            // has (every later turn of an agent that sends the same tools).
-            func fullPath(_ memo: ToolListMemo) throws {
-                let decoded = try memo.decodeMessagesBody(fixture)
-                let translated = try AnthropicToOpenAI.translate(
-                    decoded.request, catalog: catalog, options: translationOptions, upstreamTools: decoded.upstreamTools)
+            // has (every later turn of an agent that sends the same tools); no conversation memo in either.
+            func fullPath(_ body: [UInt8], _ memos: TranslationMemos) throws {
+                let decoded = try memos.decode(body)
+                let translated = try memos.translate(decoded, body: body, catalog: catalog, options: translationOptions)
                 sink &+= translated.upstream.jsonBytes().count
             }
+            func toolsOnly(_ tools: ToolListMemo) -> TranslationMemos {
+                TranslationMemos(tools: tools, conversations: ConversationMemo(budgetBytes: 0))
+            }
             let full = try measure(options.repetitions, options.requestIterations) {
-                try fullPath(ToolListMemo(capacity: 1))
+                try fullPath(fixture, toolsOnly(ToolListMemo(capacity: 1)))
             }
-            let warmMemo = ToolListMemo(capacity: 1)
+            let warmMemo = toolsOnly(ToolListMemo(capacity: 1))
             let repeatedTools = try measure(options.repetitions, options.requestIterations) {
-                try fullPath(warmMemo)
+                try fullPath(fixture, warmMemo)
             }
+            // A conversation continued turn by turn, each turn through a worker's memos as they stand after the turn
+            // before: with the conversation memo, and without it (tools known in both after the first turn).
+            let turns = try ConversationTurns.make(from: fixture, turns: conversationTurns)
+            func conversation(budgetBytes: Int) throws -> Double {
+                try measure(options.repetitions, max(1, options.requestIterations / turns.count)) {
+                    let memos = TranslationMemos(tools: ToolListMemo(capacity: 1),
+                                                 conversations: ConversationMemo(budgetBytes: budgetBytes))
+                    for turn in turns { try fullPath(turn, memos) }
+                } / Double(turns.count)
+            }
+            let turnWithoutMemo = try conversation(budgetBytes: 0)
+            let turnWithMemo = try conversation(budgetBytes: ConversationMemo.defaultBudgetBytes)
             let parseOnly = try measure(options.repetitions, options.requestIterations) {
                 if case .object(let object) = try JSONParser.parse(fixture) { sink &+= object.count }
             }
@@ -96,6 +112,9 @@ enum TranslateBench {
             fields.append(("request_met", .bool(full <= requestTargetMicros)))
             fields.append(("request_known_tools_us", .double(round3(repeatedTools))))
             fields.append(("request_known_tools_met", .bool(repeatedTools <= requestTargetMicros)))
+            fields.append(("conversation_turns", .int(turns.count)))
+            fields.append(("conversation_turn_us", .double(round3(turnWithoutMemo))))
+            fields.append(("conversation_turn_memo_us", .double(round3(turnWithMemo))))
             fields.append(
                 ("request_stages_us",
                  .object(JSONObject([

@@ -12,8 +12,9 @@ final class WorkerContext: Sendable {
     let logger: Logger
     let control: ControlLink?
     let controlPlane: ControlPlane
-    /// The tool lists of recent requests, decoded and translated (`TOOL_MEMO_ENTRIES`).
-    let toolLists: ToolListMemo
+    /// The tool lists (`TOOL_MEMO_ENTRIES`) and conversations (`CONVERSATION_MEMO_MB`) of recent requests, decoded
+    /// and translated.
+    let memos: TranslationMemos
     /// Where every upstream request goes: the chat-completions URL of `CEREBRAS_BASE_URL`.
     let upstreamURL: UpstreamURL
     /// One inbox (with the upstream client it serves) per event loop of the worker, by the loop's identity.
@@ -34,7 +35,8 @@ final class WorkerContext: Sendable {
         self.logger = logger
         self.control = control
         self.controlPlane = controlPlane
-        toolLists = ToolListMemo(capacity: config.toolMemoEntries)
+        memos = TranslationMemos(tools: ToolListMemo(capacity: config.toolMemoEntries),
+                                 conversations: ConversationMemo(budgetBytes: config.conversationMemoBytes))
         upstreamURL = UpstreamURL(config.upstreamBaseURL + "/chat/completions")
         inboxes = Dictionary(uniqueKeysWithValues: upstreams.map {
             (ObjectIdentifier($0.loop), HandOffInbox(upstream: $0))
@@ -57,20 +59,23 @@ final class WorkerContext: Sendable {
 
 
     /// The worker's metrics, with the Redis client's count of failed commands (every failure, whichever
-    /// feature issued it) and the tool list memo's lookups.
+    /// feature issued it) and the memos' lookups.
     func metricsSnapshot() -> MetricsSnapshot {
         var snapshot = metrics.current()
         if let redis = controlPlane.redis {
             snapshot.counters[MetricsSnapshot.Series(MetricFamily.redisErrors.name)] = Double(redis.errors)
         }
-        let tools = toolLists.lookupCounts
-        if tools.known + tools.new > 0 {
-            snapshot.counters[MetricsSnapshot.Series(MetricFamily.toolMemoLookups.name, [("result", "known")])] =
-                Double(tools.known)
-            snapshot.counters[MetricsSnapshot.Series(MetricFamily.toolMemoLookups.name, [("result", "new")])] =
-                Double(tools.new)
-        }
+        let tools = memos.tools.lookupCounts
+        Self.addLookups(known: tools.known, new: tools.new, as: .toolMemoLookups, to: &snapshot)
+        let conversations = memos.conversations.lookupCounts
+        Self.addLookups(known: conversations.known, new: conversations.new, as: .conversationMemoLookups, to: &snapshot)
         return snapshot
+    }
+
+    private static func addLookups(known: Int, new: Int, as family: MetricFamily, to snapshot: inout MetricsSnapshot) {
+        guard known + new > 0 else { return }
+        snapshot.counters[MetricsSnapshot.Series(family.name, [("result", "known")])] = Double(known)
+        snapshot.counters[MetricsSnapshot.Series(family.name, [("result", "new")])] = Double(new)
     }
 
     /// Reserves an upstream slot, or false when the worker is at capacity (529, shed fast).

@@ -142,3 +142,11 @@ struct ToolListMemoTests {
         #expect(second.request == first.request)
     }
 }
+
+extension ToolListMemo {
+    /// Decodes through this memo alone, the conversation memo off.
+    func decodeMessagesBody(_ body: [UInt8], defaultMaxTokens: Int? = nil) throws -> DecodedMessagesBody {
+        try TranslationMemos(tools: self, conversations: ConversationMemo(budgetBytes: 0))
+            .decode(body, defaultMaxTokens: defaultMaxTokens)
+    }
+}

@@ -17,7 +17,7 @@ import Shared
 ///   body cut right after its `tools` value and closed, which the memo then meets as known bytes in a new document.
 public func fuzzRequest(_ input: [UInt8]) {
     checkTokenEstimator(input)
-    checkToolListMemo(input)
+    checkMemos(input)
 
     let json: JSONValue
     do {
@@ -89,7 +89,8 @@ private func checkUpstream(_ translated: TranslatedRequest, configuration: Strin
     guard let messages = body["messages"]?.arrayValue else {
         invariantFailed("[\(configuration)] upstream body without messages: \(shown(body))")
     }
-    check(messages.count == upstream.messages.count, "[\(configuration)] \(upstream.messages.count) messages, \(messages.count) in the body")
+    let upstreamCount = (upstream.system == nil ? 0 : 1) + upstream.conversation.count
+    check(messages.count == upstreamCount, "[\(configuration)] \(upstreamCount) messages, \(messages.count) in the body")
     let maxTokens = body["max_completion_tokens"]?.intValue ?? 0
     check(maxTokens >= 1, "[\(configuration)] max_completion_tokens \(shown(body["max_completion_tokens"]))")
     check(maxTokens <= translated.profile.maxOutputTokens, "[\(configuration)] max_completion_tokens \(maxTokens) above the profile's \(translated.profile.maxOutputTokens)")
@@ -135,32 +136,48 @@ private func checkUpstream(_ translated: TranslatedRequest, configuration: Strin
     }
 }
 
-private func checkToolListMemo(_ input: [UInt8]) {
+private func checkMemos(_ input: [UInt8]) {
     let plain = plainOutcome(input)
-    let memo = ToolListMemo(capacity: 2, minimumBytes: 1)
-    let first = memoOutcome(input, memo)
-    check(first.outcome == plain, "through the memo (first time): \(shown(first.outcome))\nplain: \(shown(plain))")
-    let second = memoOutcome(input, memo)
-    check(second.outcome == plain, "through the memo (again): \(shown(second.outcome))\nplain: \(shown(plain))")
-    // The plain parse says where the tools are; a valid body's tools must be known the second time.
-    guard let document = try? JSONParser.parse(input, knownMember: "tools", length: { _ in nil }),
-        let range = document.memberRange
-    else { return }
-    if !plain.hasPrefix("error"), range.count <= ToolListMemo.maximumBytes {
-        check(second.known, "a valid body's tools were not known the second time: \(shown(input))")
+    let memos = TranslationMemos(tools: ToolListMemo(capacity: 2, minimumBytes: 1),
+                                 conversations: ConversationMemo(budgetBytes: 1 << 20, minimumBytes: 2))
+    let first = memoOutcome(input, memos)
+    check(first.outcome == plain, "through the memos (first time): \(shown(first.outcome))\nplain: \(shown(plain))")
+    let second = memoOutcome(input, memos)
+    check(second.outcome == plain, "through the memos (again): \(shown(second.outcome))\nplain: \(shown(plain))")
+    // The plain parse says where the tools and messages are; a valid body's tools must be known the second time.
+    guard let document = try? JSONParser.parse(input, offering: ["tools", "messages"], recognise: { _, _ in nil }) else {
+        return
     }
-    let cut = Array(input[..<range.upperBound]) + Array("}".utf8)
-    let cutPlain = plainOutcome(cut)
-    let cutThroughMemo = memoOutcome(cut, memo).outcome
-    check(cutThroughMemo == cutPlain, "cut body through the memo: \(shown(cutThroughMemo))\nplain: \(shown(cutPlain))")
+    if let tools = document.members[0] {
+        if !plain.hasPrefix("error"), tools.range.count <= ToolListMemo.maximumBytes {
+            check(second.toolsKnown, "a valid body's tools were not known the second time: \(shown(input))")
+        }
+        let cut = Array(input[..<tools.range.upperBound]) + Array("}".utf8)
+        let cutPlain = plainOutcome(cut)
+        let cutThroughMemos = memoOutcome(cut, memos).outcome
+        check(cutThroughMemos == cutPlain, "cut body through the memos: \(shown(cutThroughMemos))\nplain: \(shown(plain))")
+    }
+    // The same body with its conversation cut after each element (the memo knows the whole one), and a new
+    // element after the known ones.
+    guard let messages = document.members[1], !messages.elementEnds.isEmpty else { return }
+    let head = Array(input[..<messages.range.lowerBound])
+    let tail = Array(input[messages.range.upperBound...])
+    for end in messages.elementEnds {
+        let value = Array(input[messages.range.lowerBound..<(messages.range.lowerBound + end)])
+        for ending in ["]", #",{"role":"user","content":"new"}]"#] {
+            let body = head + value + Array(ending.utf8) + tail
+            let cutPlain = plainOutcome(body)
+            let throughMemos = memoOutcome(body, memos).outcome
+            check(throughMemos == cutPlain, "conversation cut after \(end) bytes and \(ending) through the memos: "
+                + "\(shown(throughMemos))\nplain: \(shown(cutPlain))")
+        }
+    }
 }
 
 /// The upstream body and estimate of the default configuration, or the error, as text.
-private func outcome(_ decode: () throws -> (Anthropic.MessagesRequest, OpenAI.ToolList?)) -> String {
+private func outcome(_ translate: () throws -> (Anthropic.MessagesRequest, TranslatedRequest)) -> String {
     do {
-        let (request, tools) = try decode()
-        let translated = try AnthropicToOpenAI.translate(request, catalog: ModelCatalog(), options: TranslationOptions(),
-                                                         upstreamTools: tools)
+        let (request, translated) = try translate()
         return String(decoding: translated.upstream.jsonBytes(), as: UTF8.self)
             + " estimate \(translated.estimatedInputTokens) dropped \(request.droppedServerTools)"
     } catch {
@@ -169,15 +186,19 @@ private func outcome(_ decode: () throws -> (Anthropic.MessagesRequest, OpenAI.T
 }
 
 private func plainOutcome(_ input: [UInt8]) -> String {
-    outcome { (try Anthropic.MessagesRequest(json: JSONParser.parse(input)), nil) }
+    outcome {
+        let request = try Anthropic.MessagesRequest(json: JSONParser.parse(input))
+        return (request, try AnthropicToOpenAI.translate(request, catalog: ModelCatalog(), options: TranslationOptions()))
+    }
 }
 
-private func memoOutcome(_ input: [UInt8], _ memo: ToolListMemo) -> (outcome: String, known: Bool) {
+private func memoOutcome(_ input: [UInt8], _ memos: TranslationMemos) -> (outcome: String, toolsKnown: Bool) {
     var known = false
     let text = outcome {
-        let decoded = try memo.decodeMessagesBody(input)
+        let decoded = try memos.decode(input)
         known = decoded.toolsWereKnown
-        return (decoded.request, decoded.upstreamTools)
+        return (decoded.request, try memos.translate(decoded, body: input, catalog: ModelCatalog(),
+                                                     options: TranslationOptions()))
     }
     return (text, known)
 }

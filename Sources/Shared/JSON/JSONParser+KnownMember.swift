@@ -1,34 +1,54 @@
-/// A document whose top-level object may have had one member's value recognised by its bytes instead of parsed.
-public struct JSONDocumentWithKnownMember {
-    /// The document; when `memberWasKnown`, without the recognised member.
+/// What a caller already knows of a top-level member's value, recognised by the bytes from the value's first byte.
+public enum KnownMemberValue: Equatable, Sendable {
+    /// The whole value, `length` bytes: stepped over unparsed and left out of the document.
+    case whole(length: Int)
+    /// The first `elements` elements of an array: the `length` bytes from its `[` through the end of the last of them
+    /// are stepped over unparsed; the elements after them are parsed and are the member's value in the document.
+    case leadingElements(elements: Int, length: Int)
+}
+
+/// How a top-level member offered to the caller came out of the parse.
+public struct OfferedMember: Equatable, Sendable {
+    /// Where its value is in the input.
+    public var range: Range<Int>
+    /// What the caller recognised of the value; nil when it was parsed whole.
+    public var known: KnownMemberValue?
+    /// When the value is an array the caller did not know whole: where each element parsed ends, as an offset from
+    /// the value's first byte (elements stepped over as known are not listed).
+    public var elementEnds: [Int]
+}
+
+/// A document whose top-level object may have had members' values, or their leading elements, recognised by their
+/// bytes instead of parsed.
+public struct JSONDocumentWithKnownMembers {
+    /// The document, without what was recognised.
     public var root: JSONValue
-    /// Where the value of the last occurrence of the member is in the input, when the member is there.
-    public var memberRange: Range<Int>?
-    /// True when that last value was recognised by `parse(_:knownMember:length:)`'s callback and left unparsed.
-    public var memberWasKnown: Bool
+    /// The offered members in the order of their keys, nil for a member the document does not have. When a member
+    /// occurs more than once, the last occurrence is the one reported, as lookups find the last key.
+    public var members: [OfferedMember?]
 }
 
 extension JSONParser {
-    /// Parses a document as `parse(_:)` does, except that the value of the top-level member named `member` is first
-    /// offered to `knownLength`: when it answers a length, the bytes from the value's first byte on start with a value
-    /// the caller has parsed before (so exactly that many bytes are that value), and they are skipped unparsed.
+    /// Parses a document as `parse(_:)` does, except that the values of the top-level members named in `keys` are
+    /// first offered to `recognise` (with the index of their key and the bytes from the value's first byte on). When
+    /// it answers, those bytes start with a value, or with the leading elements of an array, that the caller has
+    /// parsed before, and they are stepped over unparsed.
     ///
-    /// Only a top-level member is offered, so a skipped value sits at the depth it had when it was first parsed and
-    /// the nesting limit judges it the same. A document that is not an object parses as with `parse(_:)`. When the
-    /// member occurs more than once, the last occurrence is the one reported, as lookups find the last key.
+    /// Only top-level members are offered, so a stepped-over value sits at the depth it had when it was first parsed
+    /// and the nesting limit judges it the same. A document that is not an object parses as with `parse(_:)`.
     public static func parse(
-        _ bytes: some Collection<UInt8>, knownMember member: String,
-        length knownLength: (UnsafeBufferPointer<UInt8>) -> Int?
-    ) throws -> JSONDocumentWithKnownMember {
-        func parse(buffer: UnsafeBufferPointer<UInt8>) throws -> JSONDocumentWithKnownMember {
+        _ bytes: some Collection<UInt8>, offering keys: [String],
+        recognise: (_ key: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> KnownMemberValue?
+    ) throws -> JSONDocumentWithKnownMembers {
+        func parse(buffer: UnsafeBufferPointer<UInt8>) throws -> JSONDocumentWithKnownMembers {
             var parser = JSONParser(buffer: buffer, maxDepth: defaultMaxDepth)
             parser.skipWhitespace()
-            var document: JSONDocumentWithKnownMember
+            var document: JSONDocumentWithKnownMembers
             if try parser.peek() == UInt8(ascii: "{") {
-                document = try parser.parseTopLevelObject(knownMember: member, length: knownLength)
+                document = try parser.parseTopLevelObject(offering: keys, recognise: recognise)
             } else {
-                document = JSONDocumentWithKnownMember(
-                    root: try parser.parseValue(depth: 0), memberRange: nil, memberWasKnown: false)
+                document = JSONDocumentWithKnownMembers(
+                    root: try parser.parseValue(depth: 0), members: Array(repeating: nil, count: keys.count))
             }
             parser.skipWhitespace()
             guard parser.position == buffer.count else { throw parser.error(.trailingData) }
@@ -40,11 +60,11 @@ extension JSONParser {
         return try Array(bytes).withUnsafeBufferPointer { try parse(buffer: $0) }
     }
 
-    /// `parseObject` at depth 1, with `member`'s value offered to `knownLength` first.
+    /// `parseObject` at depth 1, with the values of the members named in `keys` offered to `recognise` first.
     private mutating func parseTopLevelObject(
-        knownMember member: String, length knownLength: (UnsafeBufferPointer<UInt8>) -> Int?
-    ) throws -> JSONDocumentWithKnownMember {
-        var document = JSONDocumentWithKnownMember(root: .null, memberRange: nil, memberWasKnown: false)
+        offering keys: [String], recognise: (Int, UnsafeBufferPointer<UInt8>) -> KnownMemberValue?
+    ) throws -> JSONDocumentWithKnownMembers {
+        var document = JSONDocumentWithKnownMembers(root: .null, members: Array(repeating: nil, count: keys.count))
         if try openContainer(depth: 1, closing: UInt8(ascii: "}")) {
             document.root = .object(JSONObject([]))
             return document
@@ -56,25 +76,51 @@ extension JSONParser {
             guard try peek() == UInt8(ascii: "\"") else { throw error(.unexpectedByte(buffer[position])) }
             let key = try parseString()
             try expectColon()
+            guard let offered = keys.firstIndex(of: key) else {
+                fields.append((key, try parseValue(depth: 1)))
+                continue
+            }
             let start = position
-            let isMember = key == member
-            if isMember {
-                let rest = UnsafeBufferPointer(rebasing: buffer[position...])
-                if let length = knownLength(rest) {
-                    precondition(length > 0 && length <= rest.count, "a known value of \(length) bytes in \(rest.count)")
-                    position += length
-                    document.memberRange = start..<position
-                    document.memberWasKnown = true
-                    continue
+            var member = OfferedMember(range: start..<start, known: nil, elementEnds: [])
+            member.known = recognise(offered, UnsafeBufferPointer(rebasing: buffer[position...]))
+            switch member.known {
+            case .whole(let length)?:
+                precondition(length > 0 && length <= buffer.count - start, "a known value of \(length) bytes")
+                position += length
+            case .leadingElements(let elements, let length)?:
+                precondition(elements > 0 && length > 1 && length <= buffer.count - start,
+                             "\(elements) known elements in \(length) bytes")
+                position += length
+                var rest: [JSONValue] = []
+                while try moreElements(closing: UInt8(ascii: "]")) {
+                    skipWhitespace()
+                    rest.append(try parseValue(depth: 2))
+                    member.elementEnds.append(position - start)
+                }
+                fields.append((key, .array(rest)))
+            case nil:
+                if try peek() == UInt8(ascii: "[") {
+                    fields.append((key, try parseArray(depth: 2, elementEnds: &member.elementEnds, from: start)))
+                } else {
+                    fields.append((key, try parseValue(depth: 1)))
                 }
             }
-            fields.append((key, try parseValue(depth: 1)))
-            if isMember {
-                document.memberRange = start..<position
-                document.memberWasKnown = false
-            }
+            member.range = start..<position
+            document.members[offered] = member
         } while try moreElements(closing: UInt8(ascii: "}"))
         document.root = .object(JSONObject(fields))
         return document
+    }
+
+    /// `parseArray`, noting where each element ends as an offset from `origin`.
+    private mutating func parseArray(depth: Int, elementEnds: inout [Int], from origin: Int) throws -> JSONValue {
+        if try openContainer(depth: depth, closing: UInt8(ascii: "]")) { return .array([]) }
+        var elements: [JSONValue] = []
+        repeat {
+            skipWhitespace()
+            elements.append(try parseValue(depth: depth))
+            elementEnds.append(position - origin)
+        } while try moreElements(closing: UInt8(ascii: "]"))
+        return .array(elements)
     }
 }

@@ -27,6 +27,8 @@ public struct MetricFamily: Sendable {
         "Cache lookups by result (hit, miss, bypass, error)")
     public static let toolMemoLookups = MetricFamily("tool_memo_lookups_total", .counter,
         "Requests with tools, by whether the worker already had their tool list parsed and translated (known, new)")
+    public static let conversationMemoLookups = MetricFamily("conversation_memo_lookups_total", .counter,
+        "Requests with long conversations, by whether the worker already had the start of theirs translated (known, new)")
     public static let redisErrors = MetricFamily("redis_errors_total", .counter, "Failed Redis calls")
     public static let shed = MetricFamily("shed_total", .counter, "Requests refused with 529 because a worker was at capacity")
     public static let workers = MetricFamily("workers", .gauge, "Worker processes by state")
@@ -42,7 +44,7 @@ public struct MetricFamily: Sendable {
 
     public static let all: [MetricFamily] = [
         requests, requestDuration, timeToFirstToken, tokens, upstreamErrors, upstreamRetries, activeStreams,
-        activeUpstream, rateLimited, cacheRequests, toolMemoLookups, redisErrors, shed, workers, workerRestarts, reloads, generation,
+        activeUpstream, rateLimited, cacheRequests, toolMemoLookups, conversationMemoLookups, redisErrors, shed, workers, workerRestarts, reloads, generation,
         uptime, buildInfo, redisUp, fleetInstances,
     ]
 

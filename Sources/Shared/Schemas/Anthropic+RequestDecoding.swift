@@ -4,8 +4,12 @@ extension Anthropic.MessagesRequest {
 
     /// Validates a decoded `POST /v1/messages` body. Unknown fields are ignored.
     ///
-    /// - Parameter knownTools: the body's `tools` decoded before (`ToolListMemo`); nil decodes the `tools` member.
-    public init(json: JSONValue, knownTools: (tools: [Anthropic.Tool], dropped: [String])? = nil) throws {
+    /// - Parameters:
+    ///   - knownTools: the body's `tools` decoded before (`ToolListMemo`); nil decodes the `tools` member.
+    ///   - knownMessageCount: how many leading elements of the body's `messages` a `ConversationMemo` knows and
+    ///     the parser left out of `json` (at least one of them a user or assistant message).
+    public init(json: JSONValue, knownTools: (tools: [Anthropic.Tool], dropped: [String])? = nil,
+                knownMessageCount: Int = 0) throws {
         let root = try FieldReader(json, path: FieldPath())
         model = try root.requiredString("model")
         guard !model.isEmpty else { throw FieldPath(["model"]).error("must not be empty") }
@@ -19,20 +23,16 @@ extension Anthropic.MessagesRequest {
         guard let rawMessages = try root.array("messages") else { throw FieldPath(["messages"]).error("Field required") }
         var messages: [Anthropic.Message] = []
         messages.reserveCapacity(rawMessages.count)
-        for (index, raw) in rawMessages.enumerated() {
-            let message = try Anthropic.Message(json: raw, path: FieldPath(["messages"]).appending(index))
-            if message.role == .system {
-                // Newer Claude Code sends system text as messages; it joins the system prompt, in order.
-                system.append(contentsOf: message.content.compactMap { block in
-                    if case .text(let text) = block { return text }
-                    return nil
-                })
-            } else {
-                messages.append(message)
-            }
+        var hasConversation = knownMessageCount > 0
+        for (offset, raw) in rawMessages.enumerated() {
+            let path = FieldPath(["messages"]).appending(knownMessageCount + offset)
+            let message = try Anthropic.Message(json: raw, path: path)
+            if message.role != .system { hasConversation = true }
+            messages.append(message)
         }
-        guard !messages.isEmpty else { throw FieldPath(["messages"]).error("at least one message is required") }
+        guard hasConversation else { throw FieldPath(["messages"]).error("at least one message is required") }
         self.messages = messages
+        self.knownMessageCount = knownMessageCount
 
         if let rawStops = try root.array("stop_sequences") {
             var stops: [String] = []

@@ -8,9 +8,14 @@ public enum Anthropic {
     public struct MessagesRequest: Sendable, Equatable {
         public var model: String
         public var maxTokens: Int
-        /// System text in order: the top-level `system` first, then any `role: "system"` messages.
+        /// The top-level `system` texts. `role: "system"` elements stay in `messages`; translation adds their text
+        /// after these.
         public var system: [String]
+        /// The elements of `messages` after the first `knownMessageCount`.
         public var messages: [Message]
+        /// Leading elements of `messages` left undecoded because a `ConversationMemo` knows their translation
+        /// (`KnownConversation`); among them is at least one user or assistant message. 0 normally.
+        public var knownMessageCount: Int
         public var stopSequences: [String]
         public var stream: Bool
         public var temperature: Double?
@@ -28,7 +33,7 @@ public enum Anthropic {
             model: String, maxTokens: Int, system: [String] = [], messages: [Message], stopSequences: [String] = [],
             stream: Bool = false, temperature: Double? = nil, topP: Double? = nil, tools: [Tool] = [],
             droppedServerTools: [String] = [], toolChoice: ToolChoice? = nil, thinking: Thinking? = nil,
-            effort: String? = nil, metadataUserID: String? = nil
+            effort: String? = nil, metadataUserID: String? = nil, knownMessageCount: Int = 0
         ) {
             self.model = model
             self.maxTokens = maxTokens
@@ -44,6 +49,7 @@ public enum Anthropic {
             self.thinking = thinking
             self.effort = effort
             self.metadataUserID = metadataUserID
+            self.knownMessageCount = knownMessageCount
         }
     }
 

@@ -6,10 +6,11 @@ extension OpenAI.ChatRequest {
         writer.raw("{\"model\":")
         writer.string(model)
         writer.raw(",\"messages\":[")
-        for (index, message) in messages.enumerated() {
-            if index > 0 { writer.raw(",") }
-            message.write(to: &writer)
+        if let system {
+            system.write(to: &writer)
+            if !conversation.isEmpty { writer.raw(",") }
         }
+        writer.bytes.append(contentsOf: conversation.json)
         writer.raw("]")
         if !tools.isEmpty {
             writer.raw(",\"tools\":")
@@ -68,25 +69,11 @@ extension OpenAI.ChatRequest {
         return writer.bytes
     }
 
-    /// A size hint for the body, from the lengths of its texts: growing a large body from a small buffer costs
-    /// a copy per doubling and leaves freed blocks behind. Escapes and schemas make it an underestimate.
+    /// A size hint for the body: growing a large body from a small buffer costs a copy per doubling and leaves
+    /// freed blocks behind. Escapes in the system text make it an underestimate.
     private var estimatedByteCount: Int {
-        var bytes = 1024
-        for message in messages {
-            bytes += 64
-            switch message.content {
-            case .none: break
-            case .text(let text): bytes += text.utf8.count
-            case .parts(let parts):
-                for part in parts {
-                    switch part {
-                    case .text(let text), .imageURL(let text): bytes += text.utf8.count + 32
-                    }
-                }
-            }
-            for call in message.toolCalls { bytes += call.arguments.utf8.count + 96 }
-        }
-        bytes += tools.json.count
+        var bytes = 1024 + conversation.json.count + tools.json.count
+        if let system, case .text(let text) = system.content { bytes += text.utf8.count }
         return bytes
     }
 }

@@ -3,7 +3,10 @@ public enum OpenAI {
     /// A `POST /chat/completions` body. Serialised with a fixed key order so identical requests give identical bytes.
     public struct ChatRequest: Sendable, Equatable {
         public var model: String
-        public var messages: [ChatMessage]
+        /// The system message, sent first; nil when the request has no system text.
+        public var system: ChatMessage?
+        /// The messages after the system message, with their JSON text and token estimate.
+        public var conversation: MessageList
         public var maxCompletionTokens: Int
         public var stop: [String]
         public var temperature: Double?
@@ -16,9 +19,10 @@ public enum OpenAI {
         public var disableReasoning: Bool?
         public var stream: Bool
 
-        public init(model: String, messages: [ChatMessage], maxCompletionTokens: Int) {
+        public init(model: String, system: ChatMessage? = nil, conversation: MessageList, maxCompletionTokens: Int) {
             self.model = model
-            self.messages = messages
+            self.system = system
+            self.conversation = conversation
             self.maxCompletionTokens = maxCompletionTokens
             stop = []
             tools = []

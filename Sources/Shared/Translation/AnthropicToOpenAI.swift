@@ -21,6 +21,12 @@ public struct TranslatedRequest: Sendable, Equatable {
     /// Local estimate of the input tokens, over exactly what is sent upstream.
     public var estimatedInputTokens: Int
     public var isCodeTask: Bool
+    /// Where the translation stood after each element of `messages` translated here (not those of a known
+    /// conversation), for `ConversationMemo`: empty unless asked for, and none from the first image or document on
+    /// (what follows one depends on the model). `upstream.conversation` holds the messages they count.
+    public var checkpoints: [ConversationCheckpoint] = []
+    /// The system texts of `role: "system"` elements of `messages`, a known conversation's included.
+    public var messageSystemTexts: [String] = []
 }
 
 /// Anthropic Messages request → Cerebras chat completions request. Pure: no I/O.
@@ -32,31 +38,37 @@ public enum AnthropicToOpenAI {
     /// - Parameters:
     ///   - enforceContextWindow: false for `count_tokens`, which reports the size even when it is too big.
     ///   - upstreamTools: `translateTools(request.tools)` made before (`ToolListMemo`); nil makes it here.
+    ///   - knownConversation: the translation of the `request.knownMessageCount` elements of `messages` before
+    ///     `request.messages` (`ConversationMemo`); nil when there are none.
+    ///   - recordsCheckpoints: fill in `checkpoints`, for a memo to keep.
     public static func translate(
         _ request: Anthropic.MessagesRequest, catalog: ModelCatalog, options: TranslationOptions,
-        enforceContextWindow: Bool = true, upstreamTools: OpenAI.ToolList? = nil
+        enforceContextWindow: Bool = true, upstreamTools: OpenAI.ToolList? = nil,
+        knownConversation: KnownConversation? = nil, recordsCheckpoints: Bool = false
     ) throws(GatewayError) -> TranslatedRequest {
         guard let profile = catalog.resolve(request.model) else {
             throw GatewayError(.notFound, "model: no backend is configured for model \"\(request.model)\"")
         }
-        let systemText = request.system.joined(separator: "\n\n")
-        let isCodeTask = PromptTuning.isCodeTask(toolNames: request.tools.map(\.name), systemText: systemText)
+        precondition((knownConversation?.elements ?? 0) == request.knownMessageCount,
+                     "the known conversation does not cover the messages the request left out")
+        var converter = MessageConverter(profile: profile, options: options, known: knownConversation)
+        var checkpoints: [ConversationCheckpoint] = []
+        if recordsCheckpoints { checkpoints.reserveCapacity(request.messages.count) }
+        for (offset, message) in request.messages.enumerated() {
+            try converter.convert(message, index: request.knownMessageCount + offset)
+            if recordsCheckpoints, let checkpoint = converter.checkpoint { checkpoints.append(checkpoint) }
+        }
+        converter.answerUnansweredCalls()
 
-        var messages: [OpenAI.ChatMessage] = []
-        messages.reserveCapacity(request.messages.count + 1)
+        let systemText = (request.system + converter.systemTexts).joined(separator: "\n\n")
+        let isCodeTask = PromptTuning.isCodeTask(toolNames: request.tools.map(\.name), systemText: systemText)
         let system = options.promptTuning
             ? (systemText.isEmpty ? PromptTuning.systemPrefix : PromptTuning.systemPrefix + "\n\n" + systemText)
             : systemText
-        if !system.isEmpty {
-            messages.append(OpenAI.ChatMessage(role: .system, content: .text(system)))
-        }
-        var converter = MessageConverter(profile: profile, options: options)
-        for (index, message) in request.messages.enumerated() {
-            try converter.convert(message, index: index, into: &messages)
-        }
-        converter.answerUnansweredCalls(into: &messages)
 
-        var upstream = OpenAI.ChatRequest(model: profile.name, messages: messages, maxCompletionTokens: 0)
+        var upstream = OpenAI.ChatRequest(
+            model: profile.name, system: system.isEmpty ? nil : OpenAI.ChatMessage(role: .system, content: .text(system)),
+            conversation: converter.messages, maxCompletionTokens: 0)
         upstream.tools = upstreamTools ?? translateTools(request.tools)
         if !upstream.tools.isEmpty, let choice = request.toolChoice {
             upstream.toolChoice = switch choice {
@@ -82,7 +94,8 @@ public enum AnthropicToOpenAI {
         upstream.maxCompletionTokens = max(1, maxTokens)
 
         return TranslatedRequest(upstream: upstream, profile: profile, estimatedInputTokens: estimate,
-                                 isCodeTask: isCodeTask)
+                                 isCodeTask: isCodeTask, checkpoints: checkpoints,
+                                 messageSystemTexts: converter.systemTexts)
     }
 
     /// The tools as Cerebras takes them: function tools with the schema keywords it rejects taken out.
@@ -132,21 +145,48 @@ public enum AnthropicToOpenAI {
 private struct MessageConverter {
     let profile: ModelProfile
     let options: TranslationOptions
+    private(set) var messages: OpenAI.MessageList
+    /// Texts of `role: "system"` elements, which join the system prompt.
+    private(set) var systemTexts: [String]
     /// Calls of the latest assistant turn still waiting for their `role: tool` message, in call order.
-    var openCalls: [String] = []
+    var openCalls: [String]
+    private var elements: Int
+    private var hasConversation: Bool
+    /// Set by the first image or document: how it translates depends on the model, so no checkpoint follows.
+    private var sawMedia = false
 
-    init(profile: ModelProfile, options: TranslationOptions) {
+    init(profile: ModelProfile, options: TranslationOptions, known: KnownConversation?) {
         self.profile = profile
         self.options = options
+        messages = known?.messages ?? []
+        systemTexts = known?.systemTexts ?? []
+        openCalls = known?.openCalls ?? []
+        elements = known?.elements ?? 0
+        // A memo keeps no checkpoint before the first user or assistant element.
+        hasConversation = known != nil
     }
 
-    mutating func convert(_ message: Anthropic.Message, index: Int, into messages: inout [OpenAI.ChatMessage])
-        throws(GatewayError)
-    {
+    /// The state after the elements converted so far; nil where a later request could not start from it: before
+    /// any user or assistant element (the request would have no conversation of its own), or after media.
+    var checkpoint: ConversationCheckpoint? {
+        guard hasConversation, !sawMedia else { return nil }
+        return ConversationCheckpoint(
+            elements: elements, messageCount: messages.count, jsonCount: messages.json.count,
+            estimatedTokens: messages.estimatedTokens, openCalls: openCalls, systemTextCount: systemTexts.count)
+    }
+
+    mutating func convert(_ message: Anthropic.Message, index: Int) throws(GatewayError) {
+        elements += 1
         let path = "messages.\(index).content"
         switch message.role {
+        case .system:
+            // Newer Claude Code sends system text as messages; it joins the system prompt, in order.
+            for block in message.content {
+                if case .text(let text) = block { systemTexts.append(text) }
+            }
         case .assistant:
-            answerUnansweredCalls(into: &messages)
+            hasConversation = true
+            answerUnansweredCalls()
             var texts: [String] = []
             var calls: [OpenAI.ToolCall] = []
             for block in message.content {
@@ -165,7 +205,8 @@ private struct MessageConverter {
                 role: .assistant, content: texts.isEmpty ? .none : .text(texts.joined(separator: "\n")),
                 toolCalls: calls))
             openCalls = calls.map(\.id)
-        case .user, .system:
+        case .user:
+            hasConversation = true
             var results: [(id: String, text: String)] = []
             var parts: [OpenAI.ContentPart] = []
             for (blockIndex, block) in message.content.enumerated() {
@@ -181,8 +222,8 @@ private struct MessageConverter {
                     try appendParts(of: block, path: blockPath, to: &parts)
                 }
             }
-            emitToolMessages(results, into: &messages, orphanTextTo: &parts)
-            answerUnansweredCalls(into: &messages)
+            emitToolMessages(results, orphanTextTo: &parts)
+            answerUnansweredCalls()
             if let content = Self.content(from: parts) {
                 messages.append(OpenAI.ChatMessage(role: .user, content: content))
             }
@@ -191,7 +232,6 @@ private struct MessageConverter {
 
     /// One `role: tool` message per answered call, in the order the assistant made the calls.
     private mutating func emitToolMessages(_ results: [(id: String, text: String)],
-                                           into messages: inout [OpenAI.ChatMessage],
                                            orphanTextTo parts: inout [OpenAI.ContentPart]) {
         guard !results.isEmpty else { return }
         for id in openCalls {
@@ -208,7 +248,7 @@ private struct MessageConverter {
 
     /// OpenAI-compatible servers reject an assistant tool call without its tool message; a call the client never
     /// answered (an interrupted turn) gets an explicit one.
-    mutating func answerUnansweredCalls(into messages: inout [OpenAI.ChatMessage]) {
+    mutating func answerUnansweredCalls() {
         for id in openCalls {
             messages.append(OpenAI.ChatMessage(role: .tool, content: .text("(no result: the tool call was not completed)"),
                                                toolCallID: id))
@@ -216,7 +256,7 @@ private struct MessageConverter {
         openCalls.removeAll()
     }
 
-    private func flattenToolResult(_ result: Anthropic.ToolResult, path: String) throws(GatewayError) -> String {
+    private mutating func flattenToolResult(_ result: Anthropic.ToolResult, path: String) throws(GatewayError) -> String {
         var parts: [OpenAI.ContentPart] = []
         for (index, block) in result.content.enumerated() {
             try appendParts(of: block, path: "\(path).content.\(index)", to: &parts)
@@ -232,7 +272,7 @@ private struct MessageConverter {
         return text
     }
 
-    private func appendParts(of block: Anthropic.ContentBlock, path: String, to parts: inout [OpenAI.ContentPart])
+    private mutating func appendParts(of block: Anthropic.ContentBlock, path: String, to parts: inout [OpenAI.ContentPart])
         throws(GatewayError)
     {
         switch block {
@@ -257,8 +297,9 @@ private struct MessageConverter {
         }
     }
 
-    private func appendMedia(_ source: Anthropic.MediaSource, kind: String, path: String,
-                             to parts: inout [OpenAI.ContentPart]) throws(GatewayError) {
+    private mutating func appendMedia(_ source: Anthropic.MediaSource, kind: String, path: String,
+                                      to parts: inout [OpenAI.ContentPart]) throws(GatewayError) {
+        sawMedia = true
         if profile.supportsVision, kind == "image" {
             switch source {
             case .base64(let mediaType, let data): parts.append(.imageURL("data:\(mediaType);base64,\(data)"))

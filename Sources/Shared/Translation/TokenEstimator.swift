@@ -18,26 +18,29 @@ public enum TokenEstimator {
 
     /// Input tokens of an upstream request: exactly what would be sent (system + messages + tools).
     public static func count(_ request: OpenAI.ChatRequest) -> Int {
-        var total = perRequestOverhead
-        for message in request.messages {
-            total += perMessageOverhead
-            switch message.content {
-            case .none: break
-            case .text(let text): total += count(text)
-            case .parts(let parts):
-                for part in parts {
-                    switch part {
-                    case .text(let text): total += count(text)
-                    // Vision encoders bill a fixed-size grid per image; 765 is OpenAI's high-detail 512² tile cost.
-                    case .imageURL: total += 765
-                    }
+        perRequestOverhead + (request.system.map(count) ?? 0) + request.conversation.estimatedTokens
+            + request.tools.estimatedTokens
+    }
+
+    /// Tokens of one message, its framing included (`OpenAI.MessageList` counts each once, when it is added).
+    static func count(_ message: OpenAI.ChatMessage) -> Int {
+        var total = perMessageOverhead
+        switch message.content {
+        case .none: break
+        case .text(let text): total += count(text)
+        case .parts(let parts):
+            for part in parts {
+                switch part {
+                case .text(let text): total += count(text)
+                // Vision encoders bill a fixed-size grid per image; 765 is OpenAI's high-detail 512² tile cost.
+                case .imageURL: total += 765
                 }
             }
-            for call in message.toolCalls {
-                total += count(call.name) + count(call.arguments) + 3
-            }
         }
-        return total + request.tools.estimatedTokens
+        for call in message.toolCalls {
+            total += count(call.name) + count(call.arguments) + 3
+        }
+        return total
     }
 
     /// Tokens of a request's tools (`OpenAI.ToolList` counts them once, when it is made).

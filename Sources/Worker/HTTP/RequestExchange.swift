@@ -79,11 +79,10 @@ final class RequestExchange: @unchecked Sendable {
     private func countTokens(body: ByteBuffer) {
         do {
             // count_tokens takes no max_tokens; the request decoder requires one.
-            let decoded = try worker.toolLists.decodeMessagesBody(body.readableBytesView, defaultMaxTokens: 1)
-            let translated = try AnthropicToOpenAI.translate(decoded.request, catalog: worker.config.catalog,
-                                                             options: worker.config.translation,
-                                                             enforceContextWindow: false,
-                                                             upstreamTools: decoded.upstreamTools)
+            let decoded = try worker.memos.decode(body.readableBytesView, defaultMaxTokens: 1)
+            let translated = try worker.memos.translate(decoded, body: body.readableBytesView,
+                                                        catalog: worker.config.catalog,
+                                                        options: worker.config.translation, enforceContextWindow: false)
             respond(status: .ok, contentType: "application/json",
                     body: Array("{\"input_tokens\":\(translated.estimatedInputTokens)}".utf8))
         } catch {

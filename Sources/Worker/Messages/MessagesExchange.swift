@@ -82,16 +82,15 @@ final class MessagesExchange: @unchecked Sendable {
         let translated: TranslatedRequest
         let anthropic: Anthropic.MessagesRequest
         do {
-            let decoded = try worker.toolLists.decodeMessagesBody(body.readableBytesView)
-            let upstreamTools = decoded.upstreamTools
-            anthropic = (consume decoded).request
+            let decoded = try worker.memos.decode(body.readableBytesView)
+            anthropic = decoded.request
             requestedModel = anthropic.model
             isStreaming = anthropic.stream
             guard caller.allows(model: anthropic.model) else {
                 throw GatewayError(.permission, "this API key may not use model \"\(anthropic.model)\"")
             }
-            translated = try AnthropicToOpenAI.translate(anthropic, catalog: config.catalog, options: config.translation,
-                                                         upstreamTools: upstreamTools)
+            translated = try worker.memos.translate(decoded, body: body.readableBytesView, catalog: config.catalog,
+                                                    options: config.translation)
         } catch {
             finishWithError(RequestExchange.gatewayError(error))
             return

@@ -1,5 +1,5 @@
 /// A small deterministic generator so failures replay exactly.
-struct SplitMix64 {
+struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
     init(seed: UInt64) {

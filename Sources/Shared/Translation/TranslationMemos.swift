@@ -1,0 +1,114 @@
+/// A `POST /v1/messages` body decoded, with what the memos knew of it.
+public struct DecodedMessagesBody: Sendable {
+    /// The request; its `messages` are those after the known conversation's.
+    public var request: Anthropic.MessagesRequest
+    /// `AnthropicToOpenAI.translateTools(request.tools)`, made for this body or reused from the memo.
+    public var upstreamTools: OpenAI.ToolList
+    /// Whether the tools came from the memo.
+    public var toolsWereKnown: Bool
+    /// The translation of the leading elements of `messages` that the conversation memo knew; nil when none.
+    public var knownConversation: KnownConversation?
+    /// Where the body's `messages` value is and where its decoded elements end in it, for the conversation memo to
+    /// keep after translation; nil when the memo does not take this body (off, or `messages` too short).
+    var conversation: (range: Range<Int>, elementEnds: [Int])?
+}
+
+/// What a worker remembers of earlier `POST /v1/messages` bodies so that later ones decode and translate faster:
+/// their tool lists (`ToolListMemo`) and their conversations (`ConversationMemo`). A body goes through `decode`, then
+/// `translate`; what comes out is exactly what decoding and translating it without the memos makes.
+public struct TranslationMemos: Sendable {
+    public let tools: ToolListMemo
+    public let conversations: ConversationMemo
+
+    public init(tools: ToolListMemo, conversations: ConversationMemo) {
+        self.tools = tools
+        self.conversations = conversations
+    }
+
+    private static let offeredMembers = ["tools", "messages"]
+
+    /// Parses and validates a messages body as `Anthropic.MessagesRequest(json:)` does, taking its tools and the
+    /// start of its conversation from the memos when their bytes are remembered.
+    ///
+    /// - Parameter defaultMaxTokens: set as `max_tokens` when the body has none (`count_tokens` takes none).
+    public func decode(_ body: some Collection<UInt8>, defaultMaxTokens: Int? = nil) throws -> DecodedMessagesBody {
+        if let decoded = try body.withContiguousStorageIfAvailable({ try decode(buffer: $0, defaultMaxTokens) }) {
+            return decoded
+        }
+        return try Array(body).withUnsafeBufferPointer { try decode(buffer: $0, defaultMaxTokens) }
+    }
+
+    private func decode(buffer: UnsafeBufferPointer<UInt8>, _ defaultMaxTokens: Int?) throws -> DecodedMessagesBody {
+        var knownTools: ToolListMemo.Entry?
+        var knownConversation: KnownConversation?
+        var conversationOffered = false
+        var document = try JSONParser.parse(buffer, offering: Self.offeredMembers) { member, bytes in
+            if member == 0 {
+                knownTools = tools.entry(startingAt: bytes)
+                return knownTools.map { .whole(length: $0.bytes.count) }
+            }
+            guard conversations.isWorthALookup(bytes) else { return nil }
+            conversationOffered = true
+            guard let (known, length) = conversations.known(startingAt: bytes) else {
+                knownConversation = nil
+                return nil
+            }
+            knownConversation = known
+            return .leadingElements(elements: known.elements, length: length)
+        }
+        let toolsMember = document.members[0]
+        let messagesMember = document.members[1]
+        if toolsMember != nil { tools.countLookup(known: toolsMember?.known != nil) }
+        if messagesMember?.known == nil { knownConversation = nil }
+        if conversationOffered { conversations.countLookup(known: knownConversation != nil) }
+        if let defaultMaxTokens, case .object(var object) = document.root, object["max_tokens"] == nil {
+            object["max_tokens"] = .int(defaultMaxTokens)
+            document.root = .object(object)
+        }
+
+        let request: Anthropic.MessagesRequest
+        let upstreamTools: OpenAI.ToolList
+        if toolsMember?.known != nil, let knownTools {
+            request = try Anthropic.MessagesRequest(
+                json: document.root, knownTools: (knownTools.tools, knownTools.droppedServerTools),
+                knownMessageCount: knownConversation?.elements ?? 0)
+            upstreamTools = knownTools.upstream
+        } else {
+            request = try Anthropic.MessagesRequest(json: document.root, knownMessageCount: knownConversation?.elements ?? 0)
+            upstreamTools = AnthropicToOpenAI.translateTools(request.tools)
+            if let range = toolsMember?.range {
+                tools.remember(bytes: UnsafeBufferPointer(rebasing: buffer[range]), tools: request.tools,
+                               droppedServerTools: request.droppedServerTools, upstream: upstreamTools)
+            }
+        }
+        var decoded = DecodedMessagesBody(request: request, upstreamTools: upstreamTools,
+                                          toolsWereKnown: toolsMember?.known != nil,
+                                          knownConversation: knownConversation)
+        if conversationOffered, let messagesMember {
+            decoded.conversation = (messagesMember.range, messagesMember.elementEnds)
+        }
+        return decoded
+    }
+
+    /// `AnthropicToOpenAI.translate` for a body `decode` made `decoded` of, keeping its conversation for later
+    /// requests.
+    public func translate(
+        _ decoded: DecodedMessagesBody, body: some Collection<UInt8>, catalog: ModelCatalog,
+        options: TranslationOptions, enforceContextWindow: Bool = true
+    ) throws(GatewayError) -> TranslatedRequest {
+        let translated = try AnthropicToOpenAI.translate(
+            decoded.request, catalog: catalog, options: options, enforceContextWindow: enforceContextWindow,
+            upstreamTools: decoded.upstreamTools, knownConversation: decoded.knownConversation,
+            recordsCheckpoints: decoded.conversation != nil)
+        if let conversation = decoded.conversation {
+            let remember = { (buffer: UnsafeBufferPointer<UInt8>) in
+                guard conversation.range.upperBound <= buffer.count else { return }
+                conversations.remember(
+                    messages: UnsafeBufferPointer(rebasing: buffer[conversation.range]),
+                    elementEnds: conversation.elementEnds, known: decoded.knownConversation, translated: translated)
+            }
+            if body.withContiguousStorageIfAvailable(remember) == nil { Array(body).withUnsafeBufferPointer(remember) }
+        }
+        return translated
+    }
+}
