@@ -156,19 +156,28 @@ struct ConversationMemoTests {
         #expect(Self.throughMemos(off, body).known == 0)
         #expect(off.conversations.count == 0)
 
-        // Room for one conversation: a second, different one replaces it.
+        // Room for two conversations (an entry may take half the budget): a third drops the least recently used.
         let one = Self.memos()
         _ = Self.throughMemos(one, body)
-        let budget = one.conversations.heldBytes * 3 / 2
-        let small = Self.memos(budgetBytes: budget * 2)
+        let held = one.conversations.heldBytes
+        let small = Self.memos(budgetBytes: held * 5 / 2)
+        func otherBody(_ text: String) -> [UInt8] {
+            var other = messages
+            other[0] = ConversationEdits.userText(text)
+            return Self.body(root, messages: other)
+        }
         _ = Self.throughMemos(small, body)
-        var other = messages
-        other[0] = ConversationEdits.userText("another conversation altogether")
-        _ = Self.throughMemos(small, Self.body(root, messages: other))
-        #expect(small.conversations.count == 1)
-        #expect(small.conversations.heldBytes <= budget * 2)
-        #expect(Self.throughMemos(small, Self.body(root, messages: other)).known == other.count)
+        _ = Self.throughMemos(small, otherBody("b"))
+        _ = Self.throughMemos(small, otherBody("c"))
+        #expect(small.conversations.count == 2)
+        #expect(small.conversations.heldBytes <= held * 5 / 2)
+        #expect(Self.throughMemos(small, otherBody("c")).known == messages.count)
+        #expect(Self.throughMemos(small, otherBody("b")).known == messages.count)
         #expect(Self.throughMemos(small, body).known == 0)
+        // Bigger than half the budget: not kept.
+        let tiny = Self.memos(budgetBytes: held * 3 / 2)
+        _ = Self.throughMemos(tiny, body)
+        #expect(tiny.conversations.count == 0)
     }
 }
 

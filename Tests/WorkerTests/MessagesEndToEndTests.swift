@@ -173,9 +173,10 @@ final class MessagesEndToEndTests: GatewayTestCase {
                        headers as NSDictionary)
     }
 
-    /// Claude Code's request sent twice, the second time with a different last turn: the second request's tools come
-    /// from the worker's memo, and both go upstream exactly as the memo-less translation would send them.
-    func testAToolListSentAgainIsReusedAndGoesUpstreamUnchanged() throws {
+    /// Claude Code's request sent twice, the second time continued by two messages: the second request's tools and
+    /// the start of its conversation come from the worker's memos, and both go upstream exactly as the memo-less
+    /// translation would send them.
+    func testAConversationContinuedIsReusedAndGoesUpstreamUnchanged() throws {
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/claude-code-request/anthropic.request.json")
         guard case .object(var object) = try JSONParser.parse([UInt8](try Data(contentsOf: fixture))),
@@ -187,7 +188,7 @@ final class MessagesEndToEndTests: GatewayTestCase {
         object["messages"] = .array(messages)
         let second = JSONValue.object(object).serialized
 
-        // This gateway's configuration (GatewayUnderTest's), through the translation without the memo.
+        // This gateway's configuration (GatewayUnderTest's), through the translation without the memos.
         let config = try GatewayConfig(source: ConfigSource(values: [
             "CEREBRAS_API_KEY": "csk-test-upstream", "GATEWAY_API_KEYS": "test-key", "PROMPT_TUNING": "false",
         ]), cpuCount: 1)
@@ -196,9 +197,9 @@ final class MessagesEndToEndTests: GatewayTestCase {
             let translated = try AnthropicToOpenAI.translate(request, catalog: config.catalog, options: config.translation)
             return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(translated.upstream.jsonBytes())) as? NSDictionary)
         }
-        func toolMemoCount(_ result: String) throws -> String? {
+        func lookups(_ memo: String, _ result: String) throws -> String? {
             let metrics = try httpRequest(port: gateway.port, method: "GET", path: "/metrics").text
-            let prefix = "cerebras_gateway_tool_memo_lookups_total{result=\"\(result)\"} "
+            let prefix = "cerebras_gateway_\(memo)_memo_lookups_total{result=\"\(result)\"} "
             return metrics.split(separator: "\n").first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
         }
 
@@ -208,8 +209,10 @@ final class MessagesEndToEndTests: GatewayTestCase {
             XCTAssertEqual(response.status, 200, response.text)
             let sent = try XCTUnwrap(try upstream.stats()["last_request"] as? NSDictionary)
             XCTAssertEqual(sent, try expectedUpstream(body))
-            XCTAssertEqual(try toolMemoCount("known"), known)
-            XCTAssertEqual(try toolMemoCount("new"), "1")
+            for memo in ["tool", "conversation"] {
+                XCTAssertEqual(try lookups(memo, "known"), known, memo)
+                XCTAssertEqual(try lookups(memo, "new"), "1", memo)
+            }
         }
     }
 }

@@ -22,8 +22,8 @@ public struct TranslatedRequest: Sendable, Equatable {
     public var estimatedInputTokens: Int
     public var isCodeTask: Bool
     /// Where the translation stood after each element of `messages` translated here (not those of a known
-    /// conversation), for `ConversationMemo`: empty unless asked for, and none from the first image or document on
-    /// (what follows one depends on the model). `upstream.conversation` holds the messages they count.
+    /// conversation), for `ConversationMemo`: empty unless asked for. `upstream.conversation` holds the messages
+    /// they count.
     public var checkpoints: [ConversationCheckpoint] = []
     /// The system texts of `role: "system"` elements of `messages`, a known conversation's included.
     public var messageSystemTexts: [String] = []
@@ -152,8 +152,8 @@ private struct MessageConverter {
     var openCalls: [String]
     private var elements: Int
     private var hasConversation: Bool
-    /// Set by the first image or document: how it translates depends on the model, so no checkpoint follows.
-    private var sawMedia = false
+    /// Set by the first image or document: how they translate depends on the model and the options.
+    private var media: MediaTranslation?
 
     init(profile: ModelProfile, options: TranslationOptions, known: KnownConversation?) {
         self.profile = profile
@@ -164,15 +164,17 @@ private struct MessageConverter {
         elements = known?.elements ?? 0
         // A memo keeps no checkpoint before the first user or assistant element.
         hasConversation = known != nil
+        media = known?.media
     }
 
-    /// The state after the elements converted so far; nil where a later request could not start from it: before
-    /// any user or assistant element (the request would have no conversation of its own), or after media.
+    /// The state after the elements converted so far; nil before any user or assistant element (a later request
+    /// starting from there would have no conversation of its own).
     var checkpoint: ConversationCheckpoint? {
-        guard hasConversation, !sawMedia else { return nil }
+        guard hasConversation else { return nil }
         return ConversationCheckpoint(
             elements: elements, messageCount: messages.count, jsonCount: messages.json.count,
-            estimatedTokens: messages.estimatedTokens, openCalls: openCalls, systemTextCount: systemTexts.count)
+            estimatedTokens: messages.estimatedTokens, openCalls: openCalls, systemTextCount: systemTexts.count,
+            media: media)
     }
 
     mutating func convert(_ message: Anthropic.Message, index: Int) throws(GatewayError) {
@@ -299,7 +301,7 @@ private struct MessageConverter {
 
     private mutating func appendMedia(_ source: Anthropic.MediaSource, kind: String, path: String,
                                       to parts: inout [OpenAI.ContentPart]) throws(GatewayError) {
-        sawMedia = true
+        media = MediaTranslation(profile: profile, options: options)
         if profile.supportsVision, kind == "image" {
             switch source {
             case .base64(let mediaType, let data): parts.append(.imageURL("data:\(mediaType);base64,\(data)"))

@@ -11,6 +11,21 @@ public struct ConversationCheckpoint: Sendable, Equatable {
     var openCalls: [String]
     /// System texts taken from `role: "system"` elements so far.
     var systemTextCount: Int
+    /// Set once an image or document has been translated: how it was, which a later request must share to start
+    /// from here.
+    var media: MediaTranslation?
+}
+
+/// What an image or document translates to besides its content: a vision model sees images, other models get the
+/// placeholder text or refuse them.
+public struct MediaTranslation: Sendable, Equatable {
+    var supportsVision: Bool
+    var placeholder: String?
+
+    init(profile: ModelProfile, options: TranslationOptions) {
+        supportsVision = profile.supportsVision
+        placeholder = options.unsupportedMediaPlaceholder
+    }
 }
 
 /// The translation of the first elements of a request's `messages`, as a `ConversationMemo` kept it.
@@ -20,6 +35,8 @@ public struct KnownConversation: Sendable {
     var messages: OpenAI.MessageList
     var systemTexts: [String]
     var openCalls: [String]
+    /// How the covered images and documents were translated; nil when there are none.
+    var media: MediaTranslation?
     /// Where the covered elements end in the client's bytes, with the translation after each (those a memo kept).
     var marks: [ConversationMemo.Mark]
 }

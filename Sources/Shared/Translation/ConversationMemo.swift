@@ -14,9 +14,10 @@ import NIOConcurrencyHelpers
 /// starts from the translation as it stood after them (`KnownConversation`): the parser steps over their bytes and
 /// only the elements after them are decoded and translated.
 ///
-/// What is remembered after an element is a pure function of the bytes up to there, as long as no image or
-/// document came before (those translate by the model: `ConversationCheckpoint`), so a reused start is exactly
-/// what the request would have made. Least recently used conversations are dropped first, within a byte budget.
+/// What is remembered after an element is a pure function of the bytes up to there and, once an image or document
+/// came, of how those translate for the model and options (`MediaTranslation`, checked before a start is used), so a
+/// reused start is exactly what the request would have made. Least recently used conversations are dropped first,
+/// within a byte budget.
 public final class ConversationMemo: Sendable {
     /// One remembered conversation.
     struct Entry: Sendable {
@@ -53,6 +54,7 @@ public final class ConversationMemo: Sendable {
                     estimatedTokens: checkpoint.estimatedTokens, extraBytes: extraBytes),
                 systemTexts: Array(systemTexts[..<checkpoint.systemTextCount]),
                 openCalls: checkpoint.openCalls,
+                media: checkpoint.media,
                 marks: Array(marks[...markIndex]))
         }
     }

@@ -11,6 +11,8 @@ public struct DecodedMessagesBody: Sendable {
     /// Where the body's `messages` value is and where its decoded elements end in it, for the conversation memo to
     /// keep after translation; nil when the memo does not take this body (off, or `messages` too short).
     var conversation: (range: Range<Int>, elementEnds: [Int])?
+    /// What `decode` was asked to set as `max_tokens` when the body has none.
+    var defaultMaxTokens: Int?
 }
 
 /// What a worker remembers of earlier `POST /v1/messages` bodies so that later ones decode and translate faster:
@@ -32,13 +34,24 @@ public struct TranslationMemos: Sendable {
     ///
     /// - Parameter defaultMaxTokens: set as `max_tokens` when the body has none (`count_tokens` takes none).
     public func decode(_ body: some Collection<UInt8>, defaultMaxTokens: Int? = nil) throws -> DecodedMessagesBody {
-        if let decoded = try body.withContiguousStorageIfAvailable({ try decode(buffer: $0, defaultMaxTokens) }) {
-            return decoded
-        }
-        return try Array(body).withUnsafeBufferPointer { try decode(buffer: $0, defaultMaxTokens) }
+        try decode(body, defaultMaxTokens: defaultMaxTokens, startingFromKnownConversations: true)
     }
 
-    private func decode(buffer: UnsafeBufferPointer<UInt8>, _ defaultMaxTokens: Int?) throws -> DecodedMessagesBody {
+    /// - Parameter startingFromKnownConversations: false decodes the whole of `messages` (keeping where its
+    ///   elements end, for remembering), the conversation memo not asked.
+    private func decode(
+        _ body: some Collection<UInt8>, defaultMaxTokens: Int?, startingFromKnownConversations: Bool
+    ) throws -> DecodedMessagesBody {
+        let decode = { (buffer: UnsafeBufferPointer<UInt8>) in
+            try self.decode(buffer: buffer, defaultMaxTokens, startingFromKnownConversations)
+        }
+        if let decoded = try body.withContiguousStorageIfAvailable(decode) { return decoded }
+        return try Array(body).withUnsafeBufferPointer(decode)
+    }
+
+    private func decode(
+        buffer: UnsafeBufferPointer<UInt8>, _ defaultMaxTokens: Int?, _ startingFromKnownConversations: Bool
+    ) throws -> DecodedMessagesBody {
         var knownTools: ToolListMemo.Entry?
         var knownConversation: KnownConversation?
         var conversationOffered = false
@@ -49,7 +62,7 @@ public struct TranslationMemos: Sendable {
             }
             guard conversations.isWorthALookup(bytes) else { return nil }
             conversationOffered = true
-            guard let (known, length) = conversations.known(startingAt: bytes) else {
+            guard startingFromKnownConversations, let (known, length) = conversations.known(startingAt: bytes) else {
                 knownConversation = nil
                 return nil
             }
@@ -60,7 +73,9 @@ public struct TranslationMemos: Sendable {
         let messagesMember = document.members[1]
         if toolsMember != nil { tools.countLookup(known: toolsMember?.known != nil) }
         if messagesMember?.known == nil { knownConversation = nil }
-        if conversationOffered { conversations.countLookup(known: knownConversation != nil) }
+        if conversationOffered, startingFromKnownConversations {
+            conversations.countLookup(known: knownConversation != nil)
+        }
         if let defaultMaxTokens, case .object(var object) = document.root, object["max_tokens"] == nil {
             object["max_tokens"] = .int(defaultMaxTokens)
             document.root = .object(object)
@@ -83,7 +98,7 @@ public struct TranslationMemos: Sendable {
         }
         var decoded = DecodedMessagesBody(request: request, upstreamTools: upstreamTools,
                                           toolsWereKnown: toolsMember?.known != nil,
-                                          knownConversation: knownConversation)
+                                          knownConversation: knownConversation, defaultMaxTokens: defaultMaxTokens)
         if conversationOffered, let messagesMember {
             decoded.conversation = (messagesMember.range, messagesMember.elementEnds)
         }
@@ -95,7 +110,14 @@ public struct TranslationMemos: Sendable {
     public func translate(
         _ decoded: DecodedMessagesBody, body: some Collection<UInt8>, catalog: ModelCatalog,
         options: TranslationOptions, enforceContextWindow: Bool = true
-    ) throws(GatewayError) -> TranslatedRequest {
+    ) throws -> TranslatedRequest {
+        var decoded = decoded
+        if let media = decoded.knownConversation?.media, let profile = catalog.resolve(decoded.request.model),
+            media != MediaTranslation(profile: profile, options: options)
+        {
+            // The known start's images or documents were translated for another kind of model: decode it all.
+            decoded = try decode(body, defaultMaxTokens: decoded.defaultMaxTokens, startingFromKnownConversations: false)
+        }
         let translated = try AnthropicToOpenAI.translate(
             decoded.request, catalog: catalog, options: options, enforceContextWindow: enforceContextWindow,
             upstreamTools: decoded.upstreamTools, knownConversation: decoded.knownConversation,
