@@ -4,12 +4,16 @@ import Testing
 @Suite("JSON parser: top-level members recognised by their bytes")
 struct JSONParserKnownMemberTests {
     /// Parses `text` offering `tools` (known whole when the offered bytes start with `known`) and `messages` (its
-    /// first `elements` elements known when the offered bytes start with `knownElements`).
+    /// first `elements` elements known when the offered bytes start with `knownElements`), reporting the element ends
+    /// of the member at `elementEndsOf`.
     static func parse(
-        _ text: String, known: String? = nil, knownElements: (text: String, elements: Int)? = nil
+        _ text: String, known: String? = nil, knownElements: (text: String, elements: Int)? = nil,
+        elementEndsOf: Int? = 1
     ) throws -> (JSONDocumentWithKnownMembers, offered: [String]) {
         var offered: [String] = []
-        let document = try JSONParser.parse(Array(text.utf8), offering: ["tools", "messages"]) { member, bytes in
+        let document = try JSONParser.parse(
+            Array(text.utf8), offering: ["tools", "messages"], elementEndsOf: elementEndsOf
+        ) { member, bytes in
             let rest = Array(bytes)
             offered.append(String(decoding: rest, as: UTF8.self))
             if member == 0, let known, rest.starts(with: Array(known.utf8)) { return .whole(length: known.utf8.count) }
@@ -41,12 +45,14 @@ struct JSONParserKnownMemberTests {
     @Test("an unknown value is parsed and its range and element ends reported")
     func unknownValueParsed() throws {
         let text = #"{"tools":[{"name":"b"}, 7 ],"model":"m"}"#
-        let (document, _) = try Self.parse(text, known: #"[{"name":"a"}]"#)
+        let (document, _) = try Self.parse(text, known: #"[{"name":"a"}]"#, elementEndsOf: 0)
         let tools = try #require(document.members[0])
         #expect(tools.known == nil)
         #expect(Self.slice(text, tools.range) == #"[{"name":"b"}, 7 ]"#)
         #expect(tools.elementEnds == [13, 16])
         #expect(document.root == (try JSONParser.parse(text)))
+        // Only the member named for it has its element ends reported.
+        #expect(try Self.parse(text, elementEndsOf: 1).0.members[0]?.elementEnds == [])
         let (scalar, _) = try Self.parse(#"{"messages":"x"}"#)
         #expect(scalar.members[1]?.elementEnds == [])
     }

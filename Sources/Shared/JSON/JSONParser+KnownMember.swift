@@ -13,8 +13,8 @@ public struct OfferedMember: Equatable, Sendable {
     public var range: Range<Int>
     /// What the caller recognised of the value; nil when it was parsed whole.
     public var known: KnownMemberValue?
-    /// When the value is an array the caller did not know whole: where each element parsed ends, as an offset from
-    /// the value's first byte (elements stepped over as known are not listed).
+    /// For the member named to `parse` for it, when its value is an array the caller did not know whole: where each
+    /// element parsed ends, as an offset from the value's first byte (elements stepped over as known are not listed).
     public var elementEnds: [Int]
 }
 
@@ -36,8 +36,10 @@ extension JSONParser {
     ///
     /// Only top-level members are offered, so a stepped-over value sits at the depth it had when it was first parsed
     /// and the nesting limit judges it the same. A document that is not an object parses as with `parse(_:)`.
+    ///
+    /// - Parameter elementEndsOf: the index in `keys` of the member whose array elements' ends are reported.
     public static func parse(
-        _ bytes: some Collection<UInt8>, offering keys: [String],
+        _ bytes: some Collection<UInt8>, offering keys: [String], elementEndsOf: Int? = nil,
         recognise: (_ key: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> KnownMemberValue?
     ) throws -> JSONDocumentWithKnownMembers {
         func parse(buffer: UnsafeBufferPointer<UInt8>) throws -> JSONDocumentWithKnownMembers {
@@ -45,7 +47,8 @@ extension JSONParser {
             parser.skipWhitespace()
             var document: JSONDocumentWithKnownMembers
             if try parser.peek() == UInt8(ascii: "{") {
-                document = try parser.parseTopLevelObject(offering: keys, recognise: recognise)
+                document = try parser.parseTopLevelObject(offering: keys, elementEndsOf: elementEndsOf,
+                                                          recognise: recognise)
             } else {
                 document = JSONDocumentWithKnownMembers(
                     root: try parser.parseValue(depth: 0), members: Array(repeating: nil, count: keys.count))
@@ -62,7 +65,7 @@ extension JSONParser {
 
     /// `parseObject` at depth 1, with the values of the members named in `keys` offered to `recognise` first.
     private mutating func parseTopLevelObject(
-        offering keys: [String], recognise: (Int, UnsafeBufferPointer<UInt8>) -> KnownMemberValue?
+        offering keys: [String], elementEndsOf: Int?, recognise: (Int, UnsafeBufferPointer<UInt8>) -> KnownMemberValue?
     ) throws -> JSONDocumentWithKnownMembers {
         var document = JSONDocumentWithKnownMembers(root: .null, members: Array(repeating: nil, count: keys.count))
         if try openContainer(depth: 1, closing: UInt8(ascii: "}")) {
@@ -99,7 +102,7 @@ extension JSONParser {
                 }
                 fields.append((key, .array(rest)))
             case nil:
-                if try peek() == UInt8(ascii: "[") {
+                if offered == elementEndsOf, try peek() == UInt8(ascii: "[") {
                     fields.append((key, try parseArray(depth: 2, elementEnds: &member.elementEnds, from: start)))
                 } else {
                     fields.append((key, try parseValue(depth: 1)))

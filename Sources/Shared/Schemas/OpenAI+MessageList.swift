@@ -40,6 +40,10 @@ extension OpenAI {
         public static func == (lhs: MessageList, rhs: MessageList) -> Bool { lhs.messages == rhs.messages }
 
         public mutating func append(_ message: ChatMessage) {
+            // Room for the message at once (its texts and some framing; escapes may need more), growing as an array
+            // grows: not a copy per doubling from a few bytes for each message, nor one per message.
+            let needed = json.count + message.textByteCount + 96
+            if json.capacity < needed { json.reserveCapacity(Swift.max(needed, 2 * json.capacity)) }
             var writer = JSONWriter(capacity: 0)
             swap(&writer.bytes, &json)
             if !messages.isEmpty { writer.raw(",") }
@@ -49,9 +53,24 @@ extension OpenAI {
             estimatedTokens += TokenEstimator.count(message)
         }
 
-        /// Room for `bytes` more of text, so that a long conversation's text is not copied at each doubling.
-        public mutating func reserveCapacity(bytes: Int) {
-            json.reserveCapacity(json.count + bytes)
+    }
+}
+
+extension OpenAI.ChatMessage {
+    /// The bytes of its texts, tool call arguments included.
+    var textByteCount: Int {
+        var bytes = 0
+        switch content {
+        case .none: break
+        case .text(let text): bytes += text.utf8.count
+        case .parts(let parts):
+            for part in parts {
+                switch part {
+                case .text(let text), .imageURL(let text): bytes += text.utf8.count + 32
+                }
+            }
         }
+        for call in toolCalls { bytes += call.arguments.utf8.count + call.id.utf8.count + call.name.utf8.count + 64 }
+        return bytes
     }
 }

@@ -170,30 +170,26 @@ public final class ConversationMemo: Sendable {
     static func continues(_ entry: Entry, _ other: Entry) -> Bool {
         guard let last = other.marks.last else { return true }
         let needed = other.marks.count >= 2 ? other.marks[other.marks.count - 2].end : last.end
-        return commonPrefixLength(other.bytes, entry.bytes) >= needed
+        guard needed <= entry.bytes.count else { return false }
+        return other.bytes.withUnsafeBytes { other in
+            entry.bytes.withUnsafeBytes { entry in memcmp(other.baseAddress!, entry.baseAddress!, needed) == 0 }
+        }
     }
 
-    /// How many leading bytes `known` and `bytes` share, eight at a time.
+    /// How many leading bytes `known` and `bytes` share.
     static func commonPrefixLength(_ known: [UInt8], _ bytes: UnsafeBufferPointer<UInt8>) -> Int {
         known.withUnsafeBufferPointer { known in commonPrefixLength(known, bytes) }
     }
 
-    static func commonPrefixLength(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in commonPrefixLength(a, b) } }
-    }
+    /// Blocks of this many bytes are compared by `memcmp` (vectorised); only the first unequal one byte by byte.
+    private static let comparedBlock = 1024
 
     private static func commonPrefixLength(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Int {
         let length = min(a.count, b.count)
         guard let baseA = a.baseAddress, let baseB = b.baseAddress else { return 0 }
         var index = 0
-        while index &+ 8 <= length {
-            let wordA = UnsafeRawPointer(baseA + index).loadUnaligned(as: UInt64.self)
-            let wordB = UnsafeRawPointer(baseB + index).loadUnaligned(as: UInt64.self)
-            if wordA != wordB {
-                // Read as little-endian, the first differing byte is the lowest nonzero byte of the difference.
-                return index + UInt64(littleEndian: wordA ^ wordB).trailingZeroBitCount / 8
-            }
-            index &+= 8
+        while index + comparedBlock <= length, memcmp(baseA + index, baseB + index, comparedBlock) == 0 {
+            index += comparedBlock
         }
         while index < length, a[index] == b[index] { index += 1 }
         return index

@@ -33,34 +33,32 @@ public struct TranslationMemos: Sendable {
     /// start of its conversation from the memos when their bytes are remembered.
     ///
     /// - Parameter defaultMaxTokens: set as `max_tokens` when the body has none (`count_tokens` takes none).
-    public func decode(_ body: some Collection<UInt8>, defaultMaxTokens: Int? = nil) throws -> DecodedMessagesBody {
-        try decode(body, defaultMaxTokens: defaultMaxTokens, startingFromKnownConversations: true)
+    public func decode(_ body: UnsafeBufferPointer<UInt8>, defaultMaxTokens: Int? = nil) throws -> DecodedMessagesBody {
+        try decode(body, defaultMaxTokens, startingFromKnownConversations: true)
+    }
+
+    public func decode(_ body: [UInt8], defaultMaxTokens: Int? = nil) throws -> DecodedMessagesBody {
+        try body.withUnsafeBufferPointer { try decode($0, defaultMaxTokens: defaultMaxTokens) }
     }
 
     /// - Parameter startingFromKnownConversations: false decodes the whole of `messages` (keeping where its
     ///   elements end, for remembering), the conversation memo not asked.
     private func decode(
-        _ body: some Collection<UInt8>, defaultMaxTokens: Int?, startingFromKnownConversations: Bool
-    ) throws -> DecodedMessagesBody {
-        let decode = { (buffer: UnsafeBufferPointer<UInt8>) in
-            try self.decode(buffer: buffer, defaultMaxTokens, startingFromKnownConversations)
-        }
-        if let decoded = try body.withContiguousStorageIfAvailable(decode) { return decoded }
-        return try Array(body).withUnsafeBufferPointer(decode)
-    }
-
-    private func decode(
-        buffer: UnsafeBufferPointer<UInt8>, _ defaultMaxTokens: Int?, _ startingFromKnownConversations: Bool
+        _ buffer: UnsafeBufferPointer<UInt8>, _ defaultMaxTokens: Int?, startingFromKnownConversations: Bool
     ) throws -> DecodedMessagesBody {
         var knownTools: ToolListMemo.Entry?
         var knownConversation: KnownConversation?
         var conversationOffered = false
-        var document = try JSONParser.parse(buffer, offering: Self.offeredMembers) { member, bytes in
+        // A body shorter than the memo's minimum cannot hold a conversation it keeps.
+        let takesConversation = conversations.isWorthALookup(buffer)
+        var document = try JSONParser.parse(
+            buffer, offering: Self.offeredMembers, elementEndsOf: takesConversation ? 1 : nil
+        ) { member, bytes in
             if member == 0 {
                 knownTools = tools.entry(startingAt: bytes)
                 return knownTools.map { .whole(length: $0.bytes.count) }
             }
-            guard conversations.isWorthALookup(bytes) else { return nil }
+            guard takesConversation, conversations.isWorthALookup(bytes) else { return nil }
             conversationOffered = true
             guard startingFromKnownConversations, let (known, length) = conversations.known(startingAt: bytes) else {
                 knownConversation = nil
@@ -105,31 +103,46 @@ public struct TranslationMemos: Sendable {
         return decoded
     }
 
-    /// `AnthropicToOpenAI.translate` for a body `decode` made `decoded` of, keeping its conversation for later
+    /// `AnthropicToOpenAI.translate` for the body `decoded` was decoded from, keeping its conversation for later
     /// requests.
     public func translate(
-        _ decoded: DecodedMessagesBody, body: some Collection<UInt8>, catalog: ModelCatalog,
+        _ decoded: DecodedMessagesBody, body: UnsafeBufferPointer<UInt8>, catalog: ModelCatalog,
         options: TranslationOptions, enforceContextWindow: Bool = true
     ) throws -> TranslatedRequest {
-        var decoded = decoded
         if let media = decoded.knownConversation?.media, let profile = catalog.resolve(decoded.request.model),
             media != MediaTranslation(profile: profile, options: options)
         {
             // The known start's images or documents were translated for another kind of model: decode it all.
-            decoded = try decode(body, defaultMaxTokens: decoded.defaultMaxTokens, startingFromKnownConversations: false)
+            let whole = try decode(body, decoded.defaultMaxTokens, startingFromKnownConversations: false)
+            return try translateDecoded(whole, body: body, catalog: catalog, options: options,
+                                        enforceContextWindow: enforceContextWindow)
         }
+        return try translateDecoded(decoded, body: body, catalog: catalog, options: options,
+                                    enforceContextWindow: enforceContextWindow)
+    }
+
+    public func translate(
+        _ decoded: DecodedMessagesBody, body: [UInt8], catalog: ModelCatalog, options: TranslationOptions,
+        enforceContextWindow: Bool = true
+    ) throws -> TranslatedRequest {
+        try body.withUnsafeBufferPointer {
+            try translate(decoded, body: $0, catalog: catalog, options: options,
+                          enforceContextWindow: enforceContextWindow)
+        }
+    }
+
+    private func translateDecoded(
+        _ decoded: DecodedMessagesBody, body: UnsafeBufferPointer<UInt8>, catalog: ModelCatalog,
+        options: TranslationOptions, enforceContextWindow: Bool
+    ) throws(GatewayError) -> TranslatedRequest {
         let translated = try AnthropicToOpenAI.translate(
             decoded.request, catalog: catalog, options: options, enforceContextWindow: enforceContextWindow,
             upstreamTools: decoded.upstreamTools, knownConversation: decoded.knownConversation,
             recordsCheckpoints: decoded.conversation != nil)
-        if let conversation = decoded.conversation {
-            let remember = { (buffer: UnsafeBufferPointer<UInt8>) in
-                guard conversation.range.upperBound <= buffer.count else { return }
-                conversations.remember(
-                    messages: UnsafeBufferPointer(rebasing: buffer[conversation.range]),
-                    elementEnds: conversation.elementEnds, known: decoded.knownConversation, translated: translated)
-            }
-            if body.withContiguousStorageIfAvailable(remember) == nil { Array(body).withUnsafeBufferPointer(remember) }
+        if let conversation = decoded.conversation, conversation.range.upperBound <= body.count {
+            conversations.remember(
+                messages: UnsafeBufferPointer(rebasing: body[conversation.range]),
+                elementEnds: conversation.elementEnds, known: decoded.knownConversation, translated: translated)
         }
         return translated
     }

@@ -79,10 +79,12 @@ final class RequestExchange: @unchecked Sendable {
     private func countTokens(body: ByteBuffer) {
         do {
             // count_tokens takes no max_tokens; the request decoder requires one.
-            let decoded = try worker.memos.decode(body.readableBytesView, defaultMaxTokens: 1)
-            let translated = try worker.memos.translate(decoded, body: body.readableBytesView,
-                                                        catalog: worker.config.catalog,
-                                                        options: worker.config.translation, enforceContextWindow: false)
+            let translated = try body.withUnsafeReadableBytes { raw in
+                let body = raw.assumingMemoryBound(to: UInt8.self)
+                let decoded = try worker.memos.decode(body, defaultMaxTokens: 1)
+                return try worker.memos.translate(decoded, body: body, catalog: worker.config.catalog,
+                                                  options: worker.config.translation, enforceContextWindow: false)
+            }
             respond(status: .ok, contentType: "application/json",
                     body: Array("{\"input_tokens\":\(translated.estimatedInputTokens)}".utf8))
         } catch {

@@ -80,31 +80,34 @@ final class MessagesExchange: @unchecked Sendable {
 
     func start(body: ByteBuffer) {
         let translated: TranslatedRequest
-        let anthropic: Anthropic.MessagesRequest
+        let droppedServerTools: [String]
         do {
-            let decoded = try worker.memos.decode(body.readableBytesView)
-            anthropic = decoded.request
-            requestedModel = anthropic.model
-            isStreaming = anthropic.stream
-            guard caller.allows(model: anthropic.model) else {
-                throw GatewayError(.permission, "this API key may not use model \"\(anthropic.model)\"")
+            (translated, droppedServerTools) = try body.withUnsafeReadableBytes { raw in
+                let body = raw.assumingMemoryBound(to: UInt8.self)
+                let decoded = try worker.memos.decode(body)
+                requestedModel = decoded.request.model
+                isStreaming = decoded.request.stream
+                isCacheable = ResponseCacheKey.isCacheable(decoded.request)
+                guard caller.allows(model: decoded.request.model) else {
+                    throw GatewayError(.permission, "this API key may not use model \"\(decoded.request.model)\"")
+                }
+                let translated = try worker.memos.translate(decoded, body: body, catalog: config.catalog,
+                                                            options: config.translation)
+                return (translated, decoded.request.droppedServerTools)
             }
-            translated = try worker.memos.translate(decoded, body: body.readableBytesView, catalog: config.catalog,
-                                                    options: config.translation)
         } catch {
             finishWithError(RequestExchange.gatewayError(error))
             return
         }
-        if !anthropic.droppedServerTools.isEmpty {
+        if !droppedServerTools.isEmpty {
             worker.logger.notice("dropped server tools the backend cannot run", metadata: [
                 "request.id": .string(request.head.requestID),
-                "tools.dropped": .string(anthropic.droppedServerTools.joined(separator: ",")),
+                "tools.dropped": .string(droppedServerTools.joined(separator: ",")),
             ])
         }
         backendModel = translated.profile.name
         estimatedInputTokens = translated.estimatedInputTokens
         upstreamBody = translated.upstream.jsonBytes()
-        isCacheable = ResponseCacheKey.isCacheable(anthropic)
         admit()
     }
 
