@@ -68,7 +68,7 @@ enum TranslateBench {
             // The worker's path: a memo that has not seen the tools (the first request of a tool list), and one that
             // has (every later turn of an agent that sends the same tools); no conversation memo in either.
             func fullPath(_ body: [UInt8], _ memos: TranslationMemos) throws {
-                let decoded = try memos.decode(body)
+                let decoded = try memos.decode(body, tenant: "bench")
                 let translated = try memos.translate(decoded, body: body, catalog: catalog, options: translationOptions)
                 sink &+= translated.upstream.jsonBytes().count
             }

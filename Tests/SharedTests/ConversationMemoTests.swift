@@ -22,10 +22,12 @@ struct ConversationMemoTests {
         }
     }
 
-    static func throughMemos(_ memos: TranslationMemos, _ body: [UInt8]) -> (String, known: Int) {
+    static func throughMemos(_ memos: TranslationMemos, _ body: [UInt8], tenant: String = "tenant-a")
+        -> (String, known: Int)
+    {
         var known = 0
         let text = describe {
-            let decoded = try memos.decode(body)
+            let decoded = try memos.decode(body, tenant: tenant)
             known = decoded.knownConversation?.elements ?? 0
             return try memos.translate(decoded, body: body, catalog: catalog, options: options)
         }
@@ -75,7 +77,7 @@ struct ConversationMemoTests {
                         let request = try Anthropic.MessagesRequest(json: JSONParser.parse(body))
                         return try AnthropicToOpenAI.translate(request, catalog: catalog, options: options)
                     }
-                    let decoded = try memos.decode(body)
+                    let decoded = try memos.decode(body, tenant: "tenant-a")
                     return try memos.translate(decoded, body: body, catalog: catalog, options: options)
                 }
             }
@@ -138,6 +140,13 @@ struct ConversationMemoTests {
         let retry = Self.throughMemos(memos, next)
         #expect(retry.0 == Self.reference(next))
         #expect(retry.known == messages.count)
+
+        // Another tenant sending the same conversation starts from nothing, and keeps its own.
+        let otherTenant = Self.throughMemos(memos, next, tenant: "tenant-b")
+        #expect(otherTenant.0 == Self.reference(next))
+        #expect(otherTenant.known == 0)
+        #expect(memos.conversations.count == 2)
+        #expect(Self.throughMemos(memos, next, tenant: "tenant-b").known == messages.count)
     }
 
     @Test("short conversations, a memo turned off and a full budget")

@@ -147,6 +147,6 @@ extension ToolListMemo {
     /// Decodes through this memo alone, the conversation memo off.
     func decodeMessagesBody(_ body: [UInt8], defaultMaxTokens: Int? = nil) throws -> DecodedMessagesBody {
         try TranslationMemos(tools: self, conversations: ConversationMemo(budgetBytes: 0))
-            .decode(body, defaultMaxTokens: defaultMaxTokens)
+            .decode(body, tenant: "", defaultMaxTokens: defaultMaxTokens)
     }
 }

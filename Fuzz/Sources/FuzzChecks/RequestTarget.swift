@@ -195,7 +195,7 @@ private func plainOutcome(_ input: [UInt8]) -> String {
 private func memoOutcome(_ input: [UInt8], _ memos: TranslationMemos) -> (outcome: String, toolsKnown: Bool) {
     var known = false
     let text = outcome {
-        let decoded = try memos.decode(input)
+        let decoded = try memos.decode(input, tenant: "fuzz")
         known = decoded.toolsWereKnown
         return (decoded.request, try memos.translate(decoded, body: input, catalog: ModelCatalog(),
                                                      options: TranslationOptions()))

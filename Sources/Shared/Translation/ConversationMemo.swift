@@ -17,10 +17,13 @@ import NIOConcurrencyHelpers
 /// What is remembered after an element is a pure function of the bytes up to there and, once an image or document
 /// came, of how those translate for the model and options (`MediaTranslation`, checked before a start is used), so a
 /// reused start is exactly what the request would have made. Least recently used conversations are dropped first,
-/// within a byte budget.
+/// within a byte budget. Each tenant (API key) only ever starts from its own conversations.
 public final class ConversationMemo: Sendable {
     /// One remembered conversation.
     struct Entry: Sendable {
+        /// Whose conversation it is (`Caller.tenant`): a start is never offered to another tenant, who could
+        /// otherwise tell from the time a request takes that someone sent the same conversation.
+        let tenant: String
         /// The start of a `messages` value as a client sent it: from its `[` through the end of the element of the
         /// last mark.
         let bytes: [UInt8]
@@ -111,12 +114,13 @@ public final class ConversationMemo: Sendable {
 
     /// The longest remembered start of the `messages` value `bytes` begins with, made the most recently used, and
     /// the length of that start in bytes.
-    func known(startingAt bytes: UnsafeBufferPointer<UInt8>) -> (KnownConversation, length: Int)? {
+    func known(startingAt bytes: UnsafeBufferPointer<UInt8>, tenant: String) -> (KnownConversation, length: Int)? {
         guard isWorthALookup(bytes) else { return nil }
         return entries.withLockedValue { entries in
             var best: (entry: Int, mark: Int, end: Int)?
             for index in entries.indices {
                 let entry = entries[index]
+                guard entry.tenant == tenant else { continue }
                 let common = Self.commonPrefixLength(entry.bytes, bytes)
                 guard let mark = entry.lastMark(within: common), entry.marks[mark].end > best?.end ?? 0 else { continue }
                 best = (index, mark, entry.marks[mark].end)
@@ -138,8 +142,9 @@ public final class ConversationMemo: Sendable {
     ///   - elementEnds: where each element decoded for the request ends in `messages` (those after `known`).
     ///   - known: the start the request's translation took from this memo, if any.
     ///   - translated: the request's translation, made with `recordsCheckpoints`.
+    ///   - tenant: whose request it was.
     func remember(messages: UnsafeBufferPointer<UInt8>, elementEnds: [Int], known: KnownConversation?,
-                  translated: TranslatedRequest) {
+                  translated: TranslatedRequest, tenant: String) {
         guard budgetBytes > 0, messages.count >= minimumBytes else { return }
         let knownElements = known?.elements ?? 0
         var marks = known?.marks ?? []
@@ -152,7 +157,7 @@ public final class ConversationMemo: Sendable {
             marks.append(Mark(end: elementEnds[element], checkpoint: checkpoint))
         }
         guard let last = marks.last, last.checkpoint.elements > knownElements else { return }
-        let entry = Entry(bytes: Array(messages[..<last.end]), marks: marks, messages: translated.upstream.conversation,
+        let entry = Entry(tenant: tenant, bytes: Array(messages[..<last.end]), marks: marks, messages: translated.upstream.conversation,
                           systemTexts: translated.messageSystemTexts)
         guard entry.cost <= budgetBytes / 2 else { return }
         entries.withLockedValue { entries in
@@ -168,6 +173,7 @@ public final class ConversationMemo: Sendable {
     /// found where `entry` is found too, except by a retry of its own request. A conversation that merely shares a
     /// start with `other` and went another way does not replace it.
     static func continues(_ entry: Entry, _ other: Entry) -> Bool {
+        guard other.tenant == entry.tenant else { return false }
         guard let last = other.marks.last else { return true }
         let needed = other.marks.count >= 2 ? other.marks[other.marks.count - 2].end : last.end
         guard needed <= entry.bytes.count else { return false }

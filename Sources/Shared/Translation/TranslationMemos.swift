@@ -13,6 +13,8 @@ public struct DecodedMessagesBody: Sendable {
     var conversation: (range: Range<Int>, elementEnds: [Int])?
     /// What `decode` was asked to set as `max_tokens` when the body has none.
     var defaultMaxTokens: Int?
+    /// Whose request it is, for the conversation memo.
+    var tenant: String
 }
 
 /// What a worker remembers of earlier `POST /v1/messages` bodies so that later ones decode and translate faster:
@@ -32,19 +34,24 @@ public struct TranslationMemos: Sendable {
     /// Parses and validates a messages body as `Anthropic.MessagesRequest(json:)` does, taking its tools and the
     /// start of its conversation from the memos when their bytes are remembered.
     ///
-    /// - Parameter defaultMaxTokens: set as `max_tokens` when the body has none (`count_tokens` takes none).
-    public func decode(_ body: UnsafeBufferPointer<UInt8>, defaultMaxTokens: Int? = nil) throws -> DecodedMessagesBody {
-        try decode(body, defaultMaxTokens, startingFromKnownConversations: true)
+    /// - Parameters:
+    ///   - tenant: whose request it is (`Caller.tenant`): conversations are only continued by their own tenant.
+    ///   - defaultMaxTokens: set as `max_tokens` when the body has none (`count_tokens` takes none).
+    public func decode(_ body: UnsafeBufferPointer<UInt8>, tenant: String, defaultMaxTokens: Int? = nil) throws
+        -> DecodedMessagesBody
+    {
+        try decode(body, tenant, defaultMaxTokens, startingFromKnownConversations: true)
     }
 
-    public func decode(_ body: [UInt8], defaultMaxTokens: Int? = nil) throws -> DecodedMessagesBody {
-        try body.withUnsafeBufferPointer { try decode($0, defaultMaxTokens: defaultMaxTokens) }
+    public func decode(_ body: [UInt8], tenant: String, defaultMaxTokens: Int? = nil) throws -> DecodedMessagesBody {
+        try body.withUnsafeBufferPointer { try decode($0, tenant: tenant, defaultMaxTokens: defaultMaxTokens) }
     }
 
     /// - Parameter startingFromKnownConversations: false decodes the whole of `messages` (keeping where its
     ///   elements end, for remembering), the conversation memo not asked.
     private func decode(
-        _ buffer: UnsafeBufferPointer<UInt8>, _ defaultMaxTokens: Int?, startingFromKnownConversations: Bool
+        _ buffer: UnsafeBufferPointer<UInt8>, _ tenant: String, _ defaultMaxTokens: Int?,
+        startingFromKnownConversations: Bool
     ) throws -> DecodedMessagesBody {
         var knownTools: ToolListMemo.Entry?
         var knownConversation: KnownConversation?
@@ -60,7 +67,8 @@ public struct TranslationMemos: Sendable {
             }
             guard takesConversation, conversations.isWorthALookup(bytes) else { return nil }
             conversationOffered = true
-            guard startingFromKnownConversations, let (known, length) = conversations.known(startingAt: bytes) else {
+            guard startingFromKnownConversations, let (known, length) = conversations.known(startingAt: bytes, tenant: tenant)
+            else {
                 knownConversation = nil
                 return nil
             }
@@ -96,7 +104,8 @@ public struct TranslationMemos: Sendable {
         }
         var decoded = DecodedMessagesBody(request: request, upstreamTools: upstreamTools,
                                           toolsWereKnown: toolsMember?.known != nil,
-                                          knownConversation: knownConversation, defaultMaxTokens: defaultMaxTokens)
+                                          knownConversation: knownConversation, defaultMaxTokens: defaultMaxTokens,
+                                          tenant: tenant)
         if conversationOffered, let messagesMember {
             decoded.conversation = (messagesMember.range, messagesMember.elementEnds)
         }
@@ -113,7 +122,7 @@ public struct TranslationMemos: Sendable {
             media != MediaTranslation(profile: profile, options: options)
         {
             // The known start's images or documents were translated for another kind of model: decode it all.
-            let whole = try decode(body, decoded.defaultMaxTokens, startingFromKnownConversations: false)
+            let whole = try decode(body, decoded.tenant, decoded.defaultMaxTokens, startingFromKnownConversations: false)
             return try translateDecoded(whole, body: body, catalog: catalog, options: options,
                                         enforceContextWindow: enforceContextWindow)
         }
@@ -142,7 +151,8 @@ public struct TranslationMemos: Sendable {
         if let conversation = decoded.conversation, conversation.range.upperBound <= body.count {
             conversations.remember(
                 messages: UnsafeBufferPointer(rebasing: body[conversation.range]),
-                elementEnds: conversation.elementEnds, known: decoded.knownConversation, translated: translated)
+                elementEnds: conversation.elementEnds, known: decoded.knownConversation, translated: translated,
+                tenant: decoded.tenant)
         }
         return translated
     }

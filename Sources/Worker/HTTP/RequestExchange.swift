@@ -61,7 +61,7 @@ final class RequestExchange: @unchecked Sendable {
             messages = exchange
             exchange.start(body: body)
         case .countTokens:
-            countTokens(body: body)
+            countTokens(body: body, caller: caller)
         case .listModels:
             respond(status: .ok, contentType: "application/json", body: ModelsResponse.list(worker.config.catalog))
         case .getModel(let id):
@@ -76,12 +76,12 @@ final class RequestExchange: @unchecked Sendable {
     }
 
     /// Answered locally: no upstream call, no rate-limit charge.
-    private func countTokens(body: ByteBuffer) {
+    private func countTokens(body: ByteBuffer, caller: Caller) {
         do {
             // count_tokens takes no max_tokens; the request decoder requires one.
             let translated = try body.withUnsafeReadableBytes { raw in
                 let body = raw.assumingMemoryBound(to: UInt8.self)
-                let decoded = try worker.memos.decode(body, defaultMaxTokens: 1)
+                let decoded = try worker.memos.decode(body, tenant: caller.tenant, defaultMaxTokens: 1)
                 return try worker.memos.translate(decoded, body: body, catalog: worker.config.catalog,
                                                   options: worker.config.translation, enforceContextWindow: false)
             }

@@ -84,7 +84,7 @@ final class MessagesExchange: @unchecked Sendable {
         do {
             (translated, droppedServerTools) = try body.withUnsafeReadableBytes { raw in
                 let body = raw.assumingMemoryBound(to: UInt8.self)
-                let decoded = try worker.memos.decode(body)
+                let decoded = try worker.memos.decode(body, tenant: caller.tenant)
                 requestedModel = decoded.request.model
                 isStreaming = decoded.request.stream
                 isCacheable = ResponseCacheKey.isCacheable(decoded.request)
