@@ -392,6 +392,10 @@ def main():
           f"{st.get('translate', 0):.1f}, encode {st.get('encode_upstream', 0):.1f}); "
           f"{translate.get('request_known_tools_us', 0):.1f} µs with the tools known to the memo; per chunk "
           f"{translate['chunk_us']:.2f} µs.")
+        if translate.get("conversation_turn_memo_us") is not None:
+            p(f"A conversation continued for {translate['conversation_turns']} turns from the fixture: "
+              f"{translate['conversation_turn_us']:.1f} µs per turn, {translate['conversation_turn_memo_us']:.1f} µs "
+              f"with the conversation memo.")
         p("")
     p("| target | measured | met |")
     p("|---|---|---|")
