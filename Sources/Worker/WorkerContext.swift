@@ -65,17 +65,15 @@ final class WorkerContext: Sendable {
         if let redis = controlPlane.redis {
             snapshot.counters[MetricsSnapshot.Series(MetricFamily.redisErrors.name)] = Double(redis.errors)
         }
-        let tools = memos.tools.lookupCounts
-        Self.addLookups(known: tools.known, new: tools.new, as: .toolMemoLookups, to: &snapshot)
-        let conversations = memos.conversations.lookupCounts
-        Self.addLookups(known: conversations.known, new: conversations.new, as: .conversationMemoLookups, to: &snapshot)
+        Self.add(memos.tools.lookupCounts, as: .toolMemoLookups, to: &snapshot)
+        Self.add(memos.conversations.lookupCounts, as: .conversationMemoLookups, to: &snapshot)
         return snapshot
     }
 
-    private static func addLookups(known: Int, new: Int, as family: MetricFamily, to snapshot: inout MetricsSnapshot) {
-        guard known + new > 0 else { return }
-        snapshot.counters[MetricsSnapshot.Series(family.name, [("result", "known")])] = Double(known)
-        snapshot.counters[MetricsSnapshot.Series(family.name, [("result", "new")])] = Double(new)
+    private static func add(_ lookups: MemoLookups, as family: MetricFamily, to snapshot: inout MetricsSnapshot) {
+        guard lookups.known + lookups.new > 0 else { return }
+        snapshot.counters[MetricsSnapshot.Series(family.name, [("result", "known")])] = Double(lookups.known)
+        snapshot.counters[MetricsSnapshot.Series(family.name, [("result", "new")])] = Double(lookups.new)
     }
 
     /// Reserves an upstream slot, or false when the worker is at capacity (529, shed fast).

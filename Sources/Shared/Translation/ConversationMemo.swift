@@ -34,8 +34,9 @@ public final class ConversationMemo: Sendable {
         let systemTexts: [String]
 
         /// What the entry holds, counted against the budget: the client's bytes, the translated messages' text, and
-        /// as much again for their strings.
-        var cost: Int { bytes.count + 2 * messages.json.count }
+        /// half as much again for their strings and the marks (Claude Code's 30 KB conversation: 103 KB by this
+        /// count, 101 KiB of a worker's RSS measured).
+        var cost: Int { bytes.count + 5 * messages.json.count / 2 }
 
         /// The last mark whose element ends within the first `length` bytes.
         func lastMark(within length: Int) -> Int? {
@@ -71,25 +72,15 @@ public final class ConversationMemo: Sendable {
     /// `messages` values shorter than this are translated each time: cheap enough, and not worth a slot.
     public static let defaultMinimumBytes = 4096
     public static let defaultBudgetBytes = 32 * 1024 * 1024
+    /// Bytes of text a known start's list is given room for, for the messages after it.
+    static let roomForNewMessages = 16 * 1024
 
     /// The most the remembered conversations may hold (`Entry.cost`); 0 keeps none.
     public let budgetBytes: Int
     let minimumBytes: Int
     /// Most recently used first.
     private let entries: NIOLockedValueBox<[Entry]>
-    private let lookups = NIOLockedValueBox(Lookups())
-
-    /// Bodies with `messages` of at least the minimum size since the memo was made, by whether the start of their
-    /// conversation was known.
-    public struct Lookups: Sendable, Equatable {
-        public var known = 0
-        public var new = 0
-
-        public init(known: Int = 0, new: Int = 0) {
-            self.known = known
-            self.new = new
-        }
-    }
+    private let lookups = MemoLookupCounter()
 
     /// - Parameter minimumBytes: lower only in tests, to put small conversations through the memo.
     public init(budgetBytes: Int, minimumBytes: Int = defaultMinimumBytes) {
@@ -101,7 +92,9 @@ public final class ConversationMemo: Sendable {
     public var count: Int { entries.withLockedValue { $0.count } }
     /// What the remembered conversations hold, as counted against the budget.
     public var heldBytes: Int { entries.withLockedValue { $0.reduce(0) { $0 + $1.cost } } }
-    public var lookupCounts: Lookups { lookups.withLockedValue { $0 } }
+    /// Bodies with `messages` of at least the minimum size since the memo was made, by whether the start of their
+    /// conversation was known.
+    public var lookupCounts: MemoLookups { lookups.current }
 
     /// Whether a `messages` value starting `bytes` (which run to the end of the body) is worth a lookup.
     func isWorthALookup(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -109,7 +102,7 @@ public final class ConversationMemo: Sendable {
     }
 
     func countLookup(known: Bool) {
-        lookups.withLockedValue { known ? ($0.known += 1) : ($0.new += 1) }
+        lookups.count(known: known)
     }
 
     /// The longest remembered start of the `messages` value `bytes` begins with, made the most recently used, and
@@ -131,7 +124,9 @@ public final class ConversationMemo: Sendable {
                 entries.remove(at: best.entry)
                 entries.insert(entry, at: 0)
             }
-            return (entry.known(upTo: best.mark, extraBytes: bytes.count - best.end), best.end)
+            // Room for a turn or two more of text (the rest of the body, tools and all, would be too much).
+            let extraBytes = min(bytes.count - best.end, Self.roomForNewMessages)
+            return (entry.known(upTo: best.mark, extraBytes: extraBytes), best.end)
         }
     }
 
@@ -157,8 +152,8 @@ public final class ConversationMemo: Sendable {
             marks.append(Mark(end: elementEnds[element], checkpoint: checkpoint))
         }
         guard let last = marks.last, last.checkpoint.elements > knownElements else { return }
-        let entry = Entry(tenant: tenant, bytes: Array(messages[..<last.end]), marks: marks, messages: translated.upstream.conversation,
-                          systemTexts: translated.messageSystemTexts)
+        let entry = Entry(tenant: tenant, bytes: Array(messages[..<last.end]), marks: marks,
+                          messages: translated.upstream.conversation, systemTexts: translated.messageSystemTexts)
         guard entry.cost <= budgetBytes / 2 else { return }
         entries.withLockedValue { entries in
             entries.removeAll { Self.continues(entry, $0) }

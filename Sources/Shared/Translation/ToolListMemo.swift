@@ -34,13 +34,7 @@ public final class ToolListMemo: Sendable {
     let minimumBytes: Int
     /// Most recently used first.
     private let entries: NIOLockedValueBox<[Entry]>
-    private let lookups = NIOLockedValueBox(Lookups())
-
-    /// Bodies with a `tools` member since the memo was made, by whether their list was known.
-    public struct Lookups: Sendable, Equatable {
-        public var known = 0
-        public var new = 0
-    }
+    private let lookups = MemoLookupCounter()
 
     /// - Parameter minimumBytes: lower only in tests, to put small lists through the memo.
     public init(capacity: Int, minimumBytes: Int = defaultMinimumBytes) {
@@ -51,10 +45,11 @@ public final class ToolListMemo: Sendable {
 
     public var count: Int { entries.withLockedValue { $0.count } }
 
-    public var lookupCounts: Lookups { lookups.withLockedValue { $0 } }
+    /// Bodies with a `tools` member since the memo was made, by whether their list was known.
+    public var lookupCounts: MemoLookups { lookups.current }
 
     func countLookup(known: Bool) {
-        lookups.withLockedValue { known ? ($0.known += 1) : ($0.new += 1) }
+        lookups.count(known: known)
     }
 
     /// The remembered list whose bytes `bytes` starts with, made the most recently used.
