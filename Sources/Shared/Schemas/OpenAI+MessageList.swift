@@ -52,7 +52,6 @@ extension OpenAI {
             messages.append(message)
             estimatedTokens += TokenEstimator.count(message)
         }
-
     }
 }
 

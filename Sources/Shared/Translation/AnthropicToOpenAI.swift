@@ -49,8 +49,11 @@ public enum AnthropicToOpenAI {
         guard let profile = catalog.resolve(request.model) else {
             throw GatewayError(.notFound, "model: no backend is configured for model \"\(request.model)\"")
         }
-        precondition((knownConversation?.elements ?? 0) == request.knownMessageCount,
-                     "the known conversation does not cover the messages the request left out")
+        guard (knownConversation?.elements ?? 0) == request.knownMessageCount else {
+            // A caller's mistake, not the client's: answered as the server's error rather than a crash of the worker
+            // and every stream on it.
+            throw GatewayError(.api, "internal error: the known conversation does not cover the messages left out")
+        }
         var converter = MessageConverter(profile: profile, options: options, known: knownConversation)
         var checkpoints: [ConversationCheckpoint] = []
         if recordsCheckpoints { checkpoints.reserveCapacity(request.messages.count) }
