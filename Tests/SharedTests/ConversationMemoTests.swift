@@ -159,6 +159,13 @@ struct ConversationMemoTests {
 
         let root = try Self.claudeCodeRoot()
         guard case .array(let messages)? = root["messages"] else { throw CocoaError(.fileReadCorruptFile) }
+        // A short conversation in a long body (Claude Code's first turn: its tools are most of the body) is not
+        // a lookup either.
+        let firstTurn = Self.body(root, messages: [ConversationEdits.userText("hello")])
+        #expect(Self.throughMemos(defaults, firstTurn).0 == Self.reference(firstTurn))
+        #expect(defaults.conversations.lookupCounts == .init(known: 0, new: 0))
+        #expect(defaults.conversations.count == 0)
+
         let off = Self.memos(budgetBytes: 0)
         let body = Self.body(root, messages: messages)
         _ = Self.throughMemos(off, body)

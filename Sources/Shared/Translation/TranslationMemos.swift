@@ -67,7 +67,8 @@ public struct TranslationMemos: Sendable {
             }
             guard takesConversation, conversations.isWorthALookup(bytes) else { return nil }
             conversationOffered = true
-            guard startingFromKnownConversations, let (known, length) = conversations.known(startingAt: bytes, tenant: tenant)
+            guard startingFromKnownConversations,
+                let (known, length) = conversations.known(startingAt: bytes, tenant: tenant)
             else {
                 knownConversation = nil
                 return nil
@@ -79,7 +80,10 @@ public struct TranslationMemos: Sendable {
         let messagesMember = document.members[1]
         if toolsMember != nil { tools.countLookup(known: toolsMember?.known != nil) }
         if messagesMember?.known == nil { knownConversation = nil }
-        if conversationOffered, startingFromKnownConversations {
+        // Offered is not yet kept: the bytes offered ran to the end of the body, the value itself may be short.
+        let conversationTaken = conversationOffered
+            && (knownConversation != nil || (messagesMember?.range.count ?? 0) >= conversations.minimumBytes)
+        if conversationTaken, startingFromKnownConversations {
             conversations.countLookup(known: knownConversation != nil)
         }
         if let defaultMaxTokens, case .object(var object) = document.root, object["max_tokens"] == nil {
@@ -106,7 +110,7 @@ public struct TranslationMemos: Sendable {
                                           toolsWereKnown: toolsMember?.known != nil,
                                           knownConversation: knownConversation, defaultMaxTokens: defaultMaxTokens,
                                           tenant: tenant)
-        if conversationOffered, let messagesMember {
+        if conversationTaken, let messagesMember {
             decoded.conversation = (messagesMember.range, messagesMember.elementEnds)
         }
         return decoded
