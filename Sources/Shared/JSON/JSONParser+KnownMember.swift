@@ -95,15 +95,17 @@ extension JSONParser {
                              "\(elements) known elements in \(length) bytes")
                 position += length
                 var rest: [JSONValue] = []
-                while try moreElements(closing: UInt8(ascii: "]")) {
-                    skipWhitespace()
-                    rest.append(try parseValue(depth: 2))
-                    member.elementEnds.append(position - start)
+                if try moreElements(closing: UInt8(ascii: "]")) {
+                    try parseElements(into: &rest, ends: &member.elementEnds, from: start)
                 }
                 fields.append((key, .array(rest)))
             case nil:
                 if offered == elementEndsOf, try peek() == UInt8(ascii: "[") {
-                    fields.append((key, try parseArray(depth: 2, elementEnds: &member.elementEnds, from: start)))
+                    var elements: [JSONValue] = []
+                    if try !openContainer(depth: 2, closing: UInt8(ascii: "]")) {
+                        try parseElements(into: &elements, ends: &member.elementEnds, from: start)
+                    }
+                    fields.append((key, .array(elements)))
                 } else {
                     fields.append((key, try parseValue(depth: 1)))
                 }
@@ -115,15 +117,13 @@ extension JSONParser {
         return document
     }
 
-    /// `parseArray`, noting where each element ends as an offset from `origin`.
-    private mutating func parseArray(depth: Int, elementEnds: inout [Int], from origin: Int) throws -> JSONValue {
-        if try openContainer(depth: depth, closing: UInt8(ascii: "]")) { return .array([]) }
-        var elements: [JSONValue] = []
+    /// The elements of a top-level member's array from the one at `position` through its `]`, noting where each
+    /// ends as an offset from `origin` (the array's `[`).
+    private mutating func parseElements(into elements: inout [JSONValue], ends: inout [Int], from origin: Int) throws {
         repeat {
             skipWhitespace()
-            elements.append(try parseValue(depth: depth))
-            elementEnds.append(position - origin)
+            elements.append(try parseValue(depth: 2))
+            ends.append(position - origin)
         } while try moreElements(closing: UInt8(ascii: "]"))
-        return .array(elements)
     }
 }

@@ -72,9 +72,7 @@ extension OpenAI.ChatRequest {
     /// A size hint for the body: growing a large body from a small buffer costs a copy per doubling and leaves
     /// freed blocks behind. Escapes in the system text make it an underestimate.
     private var estimatedByteCount: Int {
-        var bytes = 1024 + conversation.json.count + tools.json.count
-        if let system, case .text(let text) = system.content { bytes += text.utf8.count }
-        return bytes
+        1024 + (system?.textByteCount ?? 0) + conversation.json.count + tools.json.count
     }
 }
 
