@@ -395,7 +395,9 @@ def main():
         if translate.get("conversation_turn_memo_us") is not None:
             p(f"A conversation continued for {translate['conversation_turns']} turns from the fixture: "
               f"{translate['conversation_turn_us']:.1f} µs per turn, {translate['conversation_turn_memo_us']:.1f} µs "
-              f"with the conversation memo.")
+              f"with the conversation memo"
+              + (f", {translate['conversation_turn_all_memos_us']:.1f} µs with the system prompt memo too."
+                 if translate.get("conversation_turn_all_memos_us") is not None else "."))
         p("")
     p("| target | measured | met |")
     p("|---|---|---|")

@@ -85,15 +85,18 @@ enum TranslateBench {
             // A conversation continued turn by turn, each turn through a worker's memos as they stand after the turn
             // before: with the conversation memo, and without it (tools known in both after the first turn).
             let turns = try ConversationTurns.make(from: fixture, turns: conversationTurns)
-            func conversation(budgetBytes: Int) throws -> Double {
+            func conversation(budgetBytes: Int, systemPrompts: Int = 0) throws -> Double {
                 try measure(options.repetitions, max(1, options.requestIterations / turns.count)) {
                     let memos = TranslationMemos(tools: ToolListMemo(capacity: 1),
+                                                 systems: SystemPromptMemo(capacity: systemPrompts),
                                                  conversations: ConversationMemo(budgetBytes: budgetBytes))
                     for turn in turns { try fullPath(turn, memos) }
                 } / Double(turns.count)
             }
             let turnWithoutMemo = try conversation(budgetBytes: 0)
             let turnWithMemo = try conversation(budgetBytes: ConversationMemo.defaultBudgetBytes)
+            // As a worker has them by default: the system prompt memo too.
+            let turnWithAllMemos = try conversation(budgetBytes: ConversationMemo.defaultBudgetBytes, systemPrompts: 1)
             let parseOnly = try measure(options.repetitions, options.requestIterations) {
                 if case .object(let object) = try JSONParser.parse(fixture) { sink &+= object.count }
             }
@@ -115,6 +118,7 @@ enum TranslateBench {
             fields.append(("conversation_turns", .int(turns.count)))
             fields.append(("conversation_turn_us", .double(round3(turnWithoutMemo))))
             fields.append(("conversation_turn_memo_us", .double(round3(turnWithMemo))))
+            fields.append(("conversation_turn_all_memos_us", .double(round3(turnWithAllMemos))))
             fields.append(
                 ("request_stages_us",
                  .object(JSONObject([

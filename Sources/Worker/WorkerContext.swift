@@ -12,8 +12,8 @@ final class WorkerContext: Sendable {
     let logger: Logger
     let control: ControlLink?
     let controlPlane: ControlPlane
-    /// The tool lists (`TOOL_MEMO_ENTRIES`) and conversations (`CONVERSATION_MEMO_MB`) of recent requests, decoded
-    /// and translated.
+    /// The tool lists (`TOOL_MEMO_ENTRIES`), system prompts (`SYSTEM_MEMO_ENTRIES`) and conversations
+    /// (`CONVERSATION_MEMO_MB`) of recent requests, decoded and translated.
     let memos: TranslationMemos
     /// Where every upstream request goes: the chat-completions URL of `CEREBRAS_BASE_URL`.
     let upstreamURL: UpstreamURL
@@ -36,6 +36,7 @@ final class WorkerContext: Sendable {
         self.control = control
         self.controlPlane = controlPlane
         memos = TranslationMemos(tools: ToolListMemo(capacity: config.toolMemoEntries),
+                                 systems: SystemPromptMemo(capacity: config.systemMemoEntries),
                                  conversations: ConversationMemo(budgetBytes: config.conversationMemoBytes))
         upstreamURL = UpstreamURL(config.upstreamBaseURL + "/chat/completions")
         inboxes = Dictionary(uniqueKeysWithValues: upstreams.map {
@@ -66,6 +67,7 @@ final class WorkerContext: Sendable {
             snapshot.counters[MetricsSnapshot.Series(MetricFamily.redisErrors.name)] = Double(redis.errors)
         }
         Self.add(memos.tools.lookupCounts, as: .toolMemoLookups, to: &snapshot)
+        Self.add(memos.systems.lookupCounts, as: .systemMemoLookups, to: &snapshot)
         Self.add(memos.conversations.lookupCounts, as: .conversationMemoLookups, to: &snapshot)
         return snapshot
     }

@@ -45,7 +45,7 @@ struct ConversationMemoTests {
     }
 
     static func memos(budgetBytes: Int = 1 << 24, minimumBytes: Int = 2) -> TranslationMemos {
-        TranslationMemos(tools: ToolListMemo(capacity: 4),
+        TranslationMemos(tools: ToolListMemo(capacity: 4), systems: SystemPromptMemo(capacity: 4, minimumBytes: 1),
                          conversations: ConversationMemo(budgetBytes: budgetBytes, minimumBytes: minimumBytes))
     }
 

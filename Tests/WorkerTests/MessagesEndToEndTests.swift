@@ -173,8 +173,8 @@ final class MessagesEndToEndTests: GatewayTestCase {
                        headers as NSDictionary)
     }
 
-    /// Claude Code's request sent twice, the second time continued by two messages: the second request's tools and
-    /// the start of its conversation come from the worker's memos, and both go upstream exactly as the memo-less
+    /// Claude Code's request sent twice, the second time continued by two messages: the second request's tools, system
+    /// prompt and the start of its conversation come from the worker's memos, and both go upstream exactly as the memo-less
     /// translation would send them.
     func testAConversationContinuedIsReusedAndGoesUpstreamUnchanged() throws {
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -209,7 +209,7 @@ final class MessagesEndToEndTests: GatewayTestCase {
             XCTAssertEqual(response.status, 200, response.text)
             let sent = try XCTUnwrap(try upstream.stats()["last_request"] as? NSDictionary)
             XCTAssertEqual(sent, try expectedUpstream(body))
-            for memo in ["tool", "conversation"] {
+            for memo in ["tool", "system", "conversation"] {
                 XCTAssertEqual(try lookups(memo, "known"), known, memo)
                 XCTAssertEqual(try lookups(memo, "new"), "1", memo)
             }

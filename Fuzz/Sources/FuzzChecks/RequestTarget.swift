@@ -139,14 +139,29 @@ private func checkUpstream(_ translated: TranslatedRequest, configuration: Strin
 private func checkMemos(_ input: [UInt8]) {
     let plain = plainOutcome(input)
     let memos = TranslationMemos(tools: ToolListMemo(capacity: 2, minimumBytes: 1),
+                                 systems: SystemPromptMemo(capacity: 2, minimumBytes: 1),
                                  conversations: ConversationMemo(budgetBytes: 1 << 20, minimumBytes: 2))
     let first = memoOutcome(input, memos)
     check(first.outcome == plain, "through the memos (first time): \(shown(first.outcome))\nplain: \(shown(plain))")
+    let systemsKnown = memos.systems.lookupCounts.known
     let second = memoOutcome(input, memos)
     check(second.outcome == plain, "through the memos (again): \(shown(second.outcome))\nplain: \(shown(plain))")
-    // The plain parse says where the tools and messages are; a valid body's tools must be known the second time.
-    guard let document = try? JSONParser.parse(input, offering: ["tools", "messages"], recognise: { _, _ in nil }) else {
+    // The known system prompt made again without prompt tuning.
+    let untuned = TranslationOptions(promptTuning: false)
+    let untunedThroughMemos = memoOutcome(input, memos, options: untuned).outcome
+    let untunedPlain = plainOutcome(input, options: untuned)
+    check(untunedThroughMemos == untunedPlain,
+          "through the memos, untuned: \(shown(untunedThroughMemos))\nplain: \(shown(untunedPlain))")
+    // The plain parse says where the tools, messages and system are; a valid body's tools and system prompt must
+    // be known the second time.
+    guard let document = try? JSONParser.parse(input, offering: ["tools", "messages", "system"],
+                                               recognise: { _, _ in nil })
+    else {
         return
+    }
+    if let system = document.members[2], !plain.hasPrefix("error"), system.range.count <= SystemPromptMemo.maximumBytes {
+        check(memos.systems.lookupCounts.known > systemsKnown,
+              "a valid body's system prompt was not known the second time: \(shown(input))")
     }
     if let tools = document.members[0] {
         if !plain.hasPrefix("error"), tools.range.count <= ToolListMemo.maximumBytes {
@@ -185,20 +200,21 @@ private func outcome(_ translate: () throws -> (Anthropic.MessagesRequest, Trans
     }
 }
 
-private func plainOutcome(_ input: [UInt8]) -> String {
+private func plainOutcome(_ input: [UInt8], options: TranslationOptions = TranslationOptions()) -> String {
     outcome {
         let request = try Anthropic.MessagesRequest(json: JSONParser.parse(input))
-        return (request, try AnthropicToOpenAI.translate(request, catalog: ModelCatalog(), options: TranslationOptions()))
+        return (request, try AnthropicToOpenAI.translate(request, catalog: ModelCatalog(), options: options))
     }
 }
 
-private func memoOutcome(_ input: [UInt8], _ memos: TranslationMemos) -> (outcome: String, toolsKnown: Bool) {
+private func memoOutcome(
+    _ input: [UInt8], _ memos: TranslationMemos, options: TranslationOptions = TranslationOptions()
+) -> (outcome: String, toolsKnown: Bool) {
     var known = false
     let text = outcome {
         let decoded = try memos.decode(input, tenant: "fuzz")
         known = decoded.toolsWereKnown
-        return (decoded.request, try memos.translate(decoded, body: input, catalog: ModelCatalog(),
-                                                     options: TranslationOptions()))
+        return (decoded.request, try memos.translate(decoded, body: input, catalog: ModelCatalog(), options: options))
     }
     return (text, known)
 }

@@ -24,6 +24,7 @@ public struct ConfigOption: Sendable {
         .init("MAX_OUTPUT_TOKENS", "", "Gateway-wide cap on max_completion_tokens (saves per-minute token quota)", "Models"),
         .init("PROMPT_TUNING", "true", "Prefix the behavioural guideline and scale temperature ×0.85 for code tasks", "Models"),
         .init("TOOL_MEMO_ENTRIES", "16", "Distinct tool lists each worker keeps parsed and translated for reuse (0: off)", "Models"),
+        .init("SYSTEM_MEMO_ENTRIES", "16", "Distinct system prompts of 1 KiB or more each worker keeps parsed and translated for reuse (0: off)", "Models"),
         .init("CONVERSATION_MEMO_MB", "32", "MB of recent conversations each worker keeps translated, so a later turn only translates what is new (0: off)", "Models"),
         .init("UNSUPPORTED_MEDIA_PLACEHOLDER", "", "Text replacing images/PDFs for text-only models (empty: answer 400)", "Models"),
         // Auth

@@ -31,6 +31,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var translation: TranslationOptions
     /// Distinct tool lists a worker keeps decoded and translated (`ToolListMemo`); 0 keeps none.
     public var toolMemoEntries: Int
+    /// Distinct system prompts a worker keeps decoded and translated (`SystemPromptMemo`); 0 keeps none.
+    public var systemMemoEntries: Int
     /// `CONVERSATION_MEMO_MB` in bytes.
     public var conversationMemoBytes: Int
 
@@ -95,6 +97,7 @@ public struct GatewayConfig: Sendable, Equatable {
             promptTuning: try source.bool("PROMPT_TUNING", default: true), maxOutputTokensClamp: clamp,
             unsupportedMediaPlaceholder: source["UNSUPPORTED_MEDIA_PLACEHOLDER"])
         toolMemoEntries = try source.int("TOOL_MEMO_ENTRIES", default: 16, range: 0...1024)
+        systemMemoEntries = try source.int("SYSTEM_MEMO_ENTRIES", default: 16, range: 0...1024)
         conversationMemoBytes = try source.int("CONVERSATION_MEMO_MB", default: 32, range: 0...4096) * 1024 * 1024
 
         gatewayKeys = source.list("GATEWAY_API_KEYS").map { GatewayKey(digest: SHA256Digest.digest(Array($0.utf8))) }

@@ -27,6 +27,8 @@ public struct MetricFamily: Sendable {
         "Cache lookups by result (hit, miss, bypass, error)")
     public static let toolMemoLookups = MetricFamily("tool_memo_lookups_total", .counter,
         "Requests with tools, by whether the worker already had their tool list parsed and translated (known, new)")
+    public static let systemMemoLookups = MetricFamily("system_memo_lookups_total", .counter,
+        "Requests with a system prompt of 1 KiB or more, by whether the worker already had it parsed and translated (known, new)")
     public static let conversationMemoLookups = MetricFamily("conversation_memo_lookups_total", .counter,
         "Requests with long conversations, by whether the worker already had the start of theirs translated (known, new)")
     public static let redisErrors = MetricFamily("redis_errors_total", .counter, "Failed Redis calls")
@@ -44,7 +46,8 @@ public struct MetricFamily: Sendable {
 
     public static let all: [MetricFamily] = [
         requests, requestDuration, timeToFirstToken, tokens, upstreamErrors, upstreamRetries, activeStreams,
-        activeUpstream, rateLimited, cacheRequests, toolMemoLookups, conversationMemoLookups, redisErrors, shed, workers, workerRestarts, reloads, generation,
+        activeUpstream, rateLimited, cacheRequests, toolMemoLookups, systemMemoLookups, conversationMemoLookups, redisErrors, shed, workers,
+        workerRestarts, reloads, generation,
         uptime, buildInfo, redisUp, fleetInstances,
     ]
 

@@ -6,10 +6,11 @@ extension Anthropic.MessagesRequest {
     ///
     /// - Parameters:
     ///   - knownTools: the body's `tools` decoded before (`ToolListMemo`); nil decodes the `tools` member.
+    ///   - knownSystem: the body's `system` texts decoded before (`SystemPromptMemo`); nil decodes the member.
     ///   - knownMessageCount: how many leading elements of the body's `messages` a `ConversationMemo` knows and
     ///     the parser left out of `json` (at least one of them a user or assistant message).
     public init(json: JSONValue, knownTools: (tools: [Anthropic.Tool], dropped: [String])? = nil,
-                knownMessageCount: Int = 0) throws {
+                knownSystem: [String]? = nil, knownMessageCount: Int = 0) throws {
         let root = try FieldReader(json, path: FieldPath())
         model = try root.requiredString("model")
         guard !model.isEmpty else { throw FieldPath(["model"]).error("must not be empty") }
@@ -18,7 +19,7 @@ extension Anthropic.MessagesRequest {
         guard maxTokens >= 1 else { throw FieldPath(["max_tokens"]).error("must be at least 1") }
         self.maxTokens = maxTokens
 
-        system = try Self.decodeSystem(root.optional("system"), path: FieldPath(["system"]))
+        system = try knownSystem ?? Self.decodeSystem(root.optional("system"), path: FieldPath(["system"]))
 
         guard let rawMessages = try root.array("messages") else { throw FieldPath(["messages"]).error("Field required") }
         var messages: [Anthropic.Message] = []

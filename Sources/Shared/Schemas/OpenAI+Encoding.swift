@@ -7,7 +7,7 @@ extension OpenAI.ChatRequest {
         writer.string(model)
         writer.raw(",\"messages\":[")
         if let system {
-            system.write(to: &writer)
+            writer.bytes.append(contentsOf: system.json)
             if !conversation.isEmpty { writer.raw(",") }
         }
         writer.bytes.append(contentsOf: conversation.json)
@@ -70,9 +70,9 @@ extension OpenAI.ChatRequest {
     }
 
     /// A size hint for the body: growing a large body from a small buffer costs a copy per doubling and leaves
-    /// freed blocks behind. Escapes in the system text make it an underestimate.
+    /// freed blocks behind.
     private var estimatedByteCount: Int {
-        1024 + (system?.textByteCount ?? 0) + conversation.json.count + tools.json.count
+        1024 + (system?.json.count ?? 0) + conversation.json.count + tools.json.count
     }
 }
 

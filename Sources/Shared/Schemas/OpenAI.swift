@@ -4,7 +4,7 @@ public enum OpenAI {
     public struct ChatRequest: Sendable, Equatable {
         public var model: String
         /// The system message, sent first; nil when the request has no system text.
-        public var system: ChatMessage?
+        public var system: SystemMessage?
         /// The messages after the system message, with their JSON text and token estimate.
         public var conversation: MessageList
         public var maxCompletionTokens: Int
@@ -19,7 +19,7 @@ public enum OpenAI {
         public var disableReasoning: Bool?
         public var stream: Bool
 
-        public init(model: String, system: ChatMessage? = nil, conversation: MessageList, maxCompletionTokens: Int) {
+        public init(model: String, system: SystemMessage? = nil, conversation: MessageList, maxCompletionTokens: Int) {
             self.model = model
             self.system = system
             self.conversation = conversation

@@ -25,8 +25,11 @@ public struct TranslatedRequest: Sendable, Equatable {
     /// conversation), for `ConversationMemo`: empty unless asked for. `upstream.conversation` holds the messages
     /// they count.
     public var checkpoints: [ConversationCheckpoint] = []
+    /// The system message sent and what it was made from, for `SystemPromptMemo`.
+    public var systemPrompt: SystemPrompt
+
     /// The system texts of `role: "system"` elements of `messages`, a known conversation's included.
-    public var messageSystemTexts: [String] = []
+    public var messageSystemTexts: [String] { systemPrompt.messageSystemTexts }
 }
 
 /// Anthropic Messages request → Cerebras chat completions request. Pure: no I/O.
@@ -41,10 +44,13 @@ public enum AnthropicToOpenAI {
     ///   - knownConversation: the translation of the `request.knownMessageCount` elements of `messages` before
     ///     `request.messages` (`ConversationMemo`); nil when there are none.
     ///   - recordsCheckpoints: fill in `checkpoints`, for a memo to keep.
+    ///   - knownSystemPrompts: prompts made before from `request.system` (`SystemPromptMemo`); the one made with the
+    ///     same `role: "system"` texts and tuning is taken as it is.
     public static func translate(
         _ request: Anthropic.MessagesRequest, catalog: ModelCatalog, options: TranslationOptions,
         enforceContextWindow: Bool = true, upstreamTools: OpenAI.ToolList? = nil,
-        knownConversation: KnownConversation? = nil, recordsCheckpoints: Bool = false
+        knownConversation: KnownConversation? = nil, recordsCheckpoints: Bool = false,
+        knownSystemPrompts: [SystemPrompt] = []
     ) throws(GatewayError) -> TranslatedRequest {
         guard let profile = catalog.resolve(request.model) else {
             throw GatewayError(.notFound, "model: no backend is configured for model \"\(request.model)\"")
@@ -63,15 +69,15 @@ public enum AnthropicToOpenAI {
         }
         converter.answerUnansweredCalls()
 
-        let systemText = (request.system + converter.systemTexts).joined(separator: "\n\n")
-        let isCodeTask = PromptTuning.isCodeTask(toolNames: request.tools.map(\.name), systemText: systemText)
-        let system = options.promptTuning
-            ? (systemText.isEmpty ? PromptTuning.systemPrefix : PromptTuning.systemPrefix + "\n\n" + systemText)
-            : systemText
+        let systemPrompt = knownSystemPrompts.first {
+            $0.isMade(messageSystemTexts: converter.systemTexts, promptTuning: options.promptTuning)
+        } ?? SystemPrompt(system: request.system, messageSystemTexts: converter.systemTexts,
+                          promptTuning: options.promptTuning)
+        let isCodeTask = PromptTuning.isCodeTask(toolNames: request.tools.map(\.name),
+                                                 systemText: systemPrompt.clientText)
 
-        var upstream = OpenAI.ChatRequest(
-            model: profile.name, system: system.isEmpty ? nil : OpenAI.ChatMessage(role: .system, content: .text(system)),
-            conversation: converter.messages, maxCompletionTokens: 0)
+        var upstream = OpenAI.ChatRequest(model: profile.name, system: systemPrompt.message,
+                                          conversation: converter.messages, maxCompletionTokens: 0)
         upstream.tools = upstreamTools ?? translateTools(request.tools)
         if !upstream.tools.isEmpty, let choice = request.toolChoice {
             upstream.toolChoice = switch choice {
@@ -97,8 +103,7 @@ public enum AnthropicToOpenAI {
         upstream.maxCompletionTokens = max(1, maxTokens)
 
         return TranslatedRequest(upstream: upstream, profile: profile, estimatedInputTokens: estimate,
-                                 isCodeTask: isCodeTask, checkpoints: checkpoints,
-                                 messageSystemTexts: converter.systemTexts)
+                                 isCodeTask: isCodeTask, checkpoints: checkpoints, systemPrompt: systemPrompt)
     }
 
     /// The tools as Cerebras takes them: function tools with the schema keywords it rejects taken out.

@@ -18,11 +18,12 @@ public enum TokenEstimator {
 
     /// Input tokens of an upstream request: exactly what would be sent (system + messages + tools).
     public static func count(_ request: OpenAI.ChatRequest) -> Int {
-        perRequestOverhead + (request.system.map(count) ?? 0) + request.conversation.estimatedTokens
+        perRequestOverhead + (request.system?.estimatedTokens ?? 0) + request.conversation.estimatedTokens
             + request.tools.estimatedTokens
     }
 
-    /// Tokens of one message, its framing included (`OpenAI.MessageList` counts each once, when it is added).
+    /// Tokens of one message, its framing included (`OpenAI.MessageList` and `OpenAI.SystemMessage` count each once,
+    /// when it is made).
     static func count(_ message: OpenAI.ChatMessage) -> Int {
         var total = perMessageOverhead
         switch message.content {

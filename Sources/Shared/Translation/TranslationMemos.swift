@@ -6,6 +6,11 @@ public struct DecodedMessagesBody: Sendable {
     public var upstreamTools: OpenAI.ToolList
     /// Whether the tools came from the memo.
     public var toolsWereKnown: Bool
+    /// The system prompt as the memo knew it (its texts are `request.system`); nil when it did not.
+    var knownSystem: KnownSystemPrompt?
+    /// Where the body's `system` value is, for the system prompt memo to keep after translation; nil when the memo
+    /// does not take it (off, too short or too long).
+    var systemRange: Range<Int>?
     /// The translation of the leading elements of `messages` that the conversation memo knew; nil when none.
     public var knownConversation: KnownConversation?
     /// Where the body's `messages` value is and where its decoded elements end in it, for the conversation memo to
@@ -18,18 +23,23 @@ public struct DecodedMessagesBody: Sendable {
 }
 
 /// What a worker remembers of earlier `POST /v1/messages` bodies so that later ones decode and translate faster:
-/// their tool lists (`ToolListMemo`) and their conversations (`ConversationMemo`). A body goes through `decode`, then
-/// `translate`; what comes out is exactly what decoding and translating it without the memos makes.
+/// their tool lists (`ToolListMemo`), system prompts (`SystemPromptMemo`) and conversations (`ConversationMemo`). A
+/// body goes through `decode`, then `translate`; what comes out is exactly what decoding and translating it without
+/// the memos makes.
 public struct TranslationMemos: Sendable {
     public let tools: ToolListMemo
+    public let systems: SystemPromptMemo
     public let conversations: ConversationMemo
 
-    public init(tools: ToolListMemo, conversations: ConversationMemo) {
+    public init(tools: ToolListMemo, systems: SystemPromptMemo = SystemPromptMemo(capacity: 0),
+                conversations: ConversationMemo) {
         self.tools = tools
+        self.systems = systems
         self.conversations = conversations
     }
 
-    private static let offeredMembers = ["tools", "messages"]
+    /// The members offered to the memos, by their index in `recognise`.
+    private static let offeredMembers = ["tools", "messages", "system"]
 
     /// Parses and validates a messages body as `Anthropic.MessagesRequest(json:)` does, taking its tools and the
     /// start of its conversation from the memos when their bytes are remembered.
@@ -48,12 +58,14 @@ public struct TranslationMemos: Sendable {
     }
 
     /// - Parameter startingFromKnownConversations: false decodes the whole of `messages` (keeping where its
-    ///   elements end, for remembering), the conversation memo not asked.
+    ///   elements end, for remembering), the conversation memo not asked: a body decoded again, whose lookups
+    ///   were counted the first time.
     private func decode(
         _ buffer: UnsafeBufferPointer<UInt8>, _ tenant: String, _ defaultMaxTokens: Int?,
         startingFromKnownConversations: Bool
     ) throws -> DecodedMessagesBody {
         var knownTools: ToolListMemo.Entry?
+        var knownSystem: SystemPromptMemo.Entry?
         var knownConversation: KnownConversation?
         var conversationOffered = false
         // A body shorter than the memo's minimum cannot hold a conversation it keeps.
@@ -64,6 +76,10 @@ public struct TranslationMemos: Sendable {
             if member == 0 {
                 knownTools = tools.entry(startingAt: bytes)
                 return knownTools.map { .whole(length: $0.bytes.count) }
+            }
+            if member == 2 {
+                knownSystem = systems.entry(startingAt: bytes)
+                return knownSystem.map { .whole(length: $0.bytes.count) }
             }
             guard takesConversation, conversations.isWorthALookup(bytes) else { return nil }
             conversationOffered = true
@@ -78,7 +94,16 @@ public struct TranslationMemos: Sendable {
         }
         let toolsMember = document.members[0]
         let messagesMember = document.members[1]
-        if toolsMember != nil { tools.countLookup(known: toolsMember?.known != nil) }
+        let systemMember = document.members[2]
+        if systemMember?.known == nil { knownSystem = nil }
+        let systemRange = systemMember.flatMap { member in
+            systems.keeps(UnsafeBufferPointer(rebasing: buffer[member.range])) ? member.range : nil
+        }
+        if startingFromKnownConversations {
+            if toolsMember != nil { tools.countLookup(known: toolsMember?.known != nil) }
+            // Only prompts the memo would keep count: most clients' one-line prompts are never worth a lookup.
+            if knownSystem != nil || systemRange != nil { systems.countLookup(known: knownSystem != nil) }
+        }
         if messagesMember?.known == nil { knownConversation = nil }
         // Offered is not yet kept: the bytes offered ran to the end of the body, the value itself may be short.
         let conversationTaken = conversationOffered
@@ -95,21 +120,23 @@ public struct TranslationMemos: Sendable {
         let upstreamTools: OpenAI.ToolList
         if toolsMember?.known != nil, let knownTools {
             request = try Anthropic.MessagesRequest(
-                json: document.root, knownTools: (knownTools.tools, knownTools.droppedServerTools),
-                knownMessageCount: knownConversation?.elements ?? 0)
-            upstreamTools = knownTools.upstream
+                json: document.root, knownTools: (knownTools.value.tools, knownTools.value.droppedServerTools),
+                knownSystem: knownSystem?.value.texts, knownMessageCount: knownConversation?.elements ?? 0)
+            upstreamTools = knownTools.value.upstream
         } else {
-            request = try Anthropic.MessagesRequest(json: document.root, knownMessageCount: knownConversation?.elements ?? 0)
+            request = try Anthropic.MessagesRequest(json: document.root, knownSystem: knownSystem?.value.texts,
+                                                    knownMessageCount: knownConversation?.elements ?? 0)
             upstreamTools = AnthropicToOpenAI.translateTools(request.tools)
             if let range = toolsMember?.range {
-                tools.remember(bytes: UnsafeBufferPointer(rebasing: buffer[range]), tools: request.tools,
-                               droppedServerTools: request.droppedServerTools, upstream: upstreamTools)
+                tools.remember(bytes: UnsafeBufferPointer(rebasing: buffer[range]),
+                               value: KnownToolList(tools: request.tools, droppedServerTools: request.droppedServerTools,
+                                                    upstream: upstreamTools))
             }
         }
         var decoded = DecodedMessagesBody(request: request, upstreamTools: upstreamTools,
-                                          toolsWereKnown: toolsMember?.known != nil,
-                                          knownConversation: knownConversation, defaultMaxTokens: defaultMaxTokens,
-                                          tenant: tenant)
+                                          toolsWereKnown: toolsMember?.known != nil, knownSystem: knownSystem?.value,
+                                          systemRange: systemRange, knownConversation: knownConversation,
+                                          defaultMaxTokens: defaultMaxTokens, tenant: tenant)
         if conversationTaken, let messagesMember {
             decoded.conversation = (messagesMember.range, messagesMember.elementEnds)
         }
@@ -151,7 +178,10 @@ public struct TranslationMemos: Sendable {
         let translated = try AnthropicToOpenAI.translate(
             decoded.request, catalog: catalog, options: options, enforceContextWindow: enforceContextWindow,
             upstreamTools: decoded.upstreamTools, knownConversation: decoded.knownConversation,
-            recordsCheckpoints: decoded.conversation != nil)
+            recordsCheckpoints: decoded.conversation != nil, knownSystemPrompts: decoded.knownSystem?.prompts ?? [])
+        if let range = decoded.systemRange, range.upperBound <= body.count {
+            rememberSystemPrompt(translated.systemPrompt, of: decoded, bytes: UnsafeBufferPointer(rebasing: body[range]))
+        }
         if let conversation = decoded.conversation, conversation.range.upperBound <= body.count {
             conversations.remember(
                 messages: UnsafeBufferPointer(rebasing: body[conversation.range]),
@@ -159,5 +189,17 @@ public struct TranslationMemos: Sendable {
                 tenant: decoded.tenant)
         }
         return translated
+    }
+
+    /// Keeps the system prompt a translation made, unless the memo had it.
+    private func rememberSystemPrompt(
+        _ prompt: SystemPrompt, of decoded: DecodedMessagesBody, bytes: UnsafeBufferPointer<UInt8>
+    ) {
+        let known = decoded.knownSystem?.prompts ?? []
+        guard !known.contains(where: {
+            $0.isMade(messageSystemTexts: prompt.messageSystemTexts, promptTuning: prompt.promptTuning)
+        }) else { return }
+        let prompts = [prompt] + known.prefix(SystemPromptMemo.promptsPerEntry - 1)
+        systems.remember(bytes: bytes, value: KnownSystemPrompt(texts: decoded.request.system, prompts: prompts))
     }
 }
