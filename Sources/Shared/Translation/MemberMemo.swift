@@ -10,8 +10,8 @@ import NIOConcurrencyHelpers
 ///
 /// A body whose member bytes equal a remembered value's skips parsing, checking and translating it again
 /// (`TranslationMemos`): the parser recognises the bytes and steps over them. What is remembered is a pure function
-/// of those bytes (and, for what depends on more, says on what), so a reused value is exactly what the request would
-/// have made. Least recently used values are dropped first.
+/// of those bytes, or is kept with whatever else it was made from (`SystemPrompt`), so a reused value is exactly what
+/// the request would have made. Least recently used values are dropped first.
 public final class MemberMemo<Value: Sendable>: Sendable {
     /// One remembered value.
     struct Entry: Sendable {

@@ -41,8 +41,8 @@ public struct TranslationMemos: Sendable {
     /// The members offered to the memos, by their index in `recognise`.
     private static let offeredMembers = ["tools", "messages", "system"]
 
-    /// Parses and validates a messages body as `Anthropic.MessagesRequest(json:)` does, taking its tools and the
-    /// start of its conversation from the memos when their bytes are remembered.
+    /// Parses and validates a messages body as `Anthropic.MessagesRequest(json:)` does, taking its tools, its system
+    /// prompt and the start of its conversation from the memos when their bytes are remembered.
     ///
     /// - Parameters:
     ///   - tenant: whose request it is (`Caller.tenant`): conversations are only continued by their own tenant.
