@@ -55,10 +55,10 @@ def rss_kib(pid):
             return int(line.split()[1])
 
 
-def worker(binary, fake_port, memo_mb):
+def worker(binary, fake_port, memo_mb, **settings):
     env = dict(os.environ, CEREBRAS_API_KEY="csk-bench", CEREBRAS_BASE_URL=f"http://127.0.0.1:{fake_port}/v1",
                GATEWAY_API_KEYS="bench-key", LOG_LEVEL="warning", MAX_CONCURRENT_UPSTREAM="4096",
-               ENV_FILE="/dev/null", CONVERSATION_MEMO_MB=str(memo_mb))
+               ENV_FILE="/dev/null", CONVERSATION_MEMO_MB=str(memo_mb), **settings)
     return start([binary, "worker", "--standalone", "--host", "127.0.0.1", "--port", "0"], env)
 
 
@@ -84,28 +84,37 @@ def turn_cost(binary, fake_port, memo_mb):
     return spent / MEASURED * 1e6, summary
 
 
-def memory_per_conversation(binary, fake_port, memo_mb):
-    process, port = worker(binary, fake_port, memo_mb)
+def memory_per_request(binary, fake_port, memo_mb, edit, count, settle=20, **settings):
+    """The worker's RSS growth per request over `count` requests of the fixture (not streamed), each changed by
+    `edit(body, number)` with numbers 0, 1, …, after `settle` requests with -1 and -2 alternately, which settle the
+    worker's own memory. `settings` are more environment variables for the worker."""
+    process, port = worker(binary, fake_port, memo_mb, **settings)
     fixture = json.load(open(FIXTURE))
     fixture["stream"] = False
 
     def send(number):
         body = json.loads(json.dumps(fixture))
-        first = next(m for m in body["messages"] if m["role"] == "user")
-        first["content"][0]["text"] = f"conversation {number}: " + first["content"][0]["text"]
+        edit(body, number)
         request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/messages", data=json.dumps(body).encode(),
                                          headers={"x-api-key": "bench-key", "content-type": "application/json"})
         urllib.request.urlopen(request).read()
 
     try:
-        for number in range(20):
-            send(-1 - number % 2)  # two conversations, to settle the worker's own memory
+        for number in range(settle):
+            send(-1 - number % 2)
         before = rss_kib(process.pid)
-        for number in range(CONVERSATIONS):
+        for number in range(count):
             send(number)
-        return (rss_kib(process.pid) - before) / CONVERSATIONS
+        return (rss_kib(process.pid) - before) / count
     finally:
         stop(process)
+
+
+def memory_per_conversation(binary, fake_port, memo_mb):
+    def another_conversation(body, number):
+        first = next(m for m in body["messages"] if m["role"] == "user")
+        first["content"][0]["text"] = f"conversation {number}: " + first["content"][0]["text"]
+    return memory_per_request(binary, fake_port, memo_mb, another_conversation, CONVERSATIONS)
 
 
 def main():
