@@ -46,9 +46,8 @@ public struct MetricFamily: Sendable {
 
     public static let all: [MetricFamily] = [
         requests, requestDuration, timeToFirstToken, tokens, upstreamErrors, upstreamRetries, activeStreams,
-        activeUpstream, rateLimited, cacheRequests, toolMemoLookups, systemMemoLookups, conversationMemoLookups, redisErrors, shed, workers,
-        workerRestarts, reloads, generation,
-        uptime, buildInfo, redisUp, fleetInstances,
+        activeUpstream, rateLimited, cacheRequests, toolMemoLookups, systemMemoLookups, conversationMemoLookups,
+        redisErrors, shed, workers, workerRestarts, reloads, generation, uptime, buildInfo, redisUp, fleetInstances,
     ]
 
     public static let durationBuckets: [Double] = [
