@@ -149,6 +149,26 @@ struct ConversationMemoTests {
         #expect(Self.throughMemos(memos, next, tenant: "tenant-b").known == messages.count)
     }
 
+    @Test("a body decoded again because its known start holds media translated for another model counts once")
+    func redecodedBodyCountsOnce() throws {
+        let root = try Self.claudeCodeRoot()
+        guard case .array(let start)? = root["messages"] else { throw CocoaError(.fileReadCorruptFile) }
+        var random = SplitMix64(seed: 7)
+        let withImage = ConversationEdits.apply(.insertImage, to: start, step: 1, using: &random)
+        let memos = Self.memos()
+        let first = Self.body(root, messages: withImage, model: "vision-sonnet")
+        #expect(Self.throughMemos(memos, first).0 == Self.reference(first))
+        // The image was translated for a vision model; a text model's request decodes the conversation again.
+        let next = Self.body(root, messages: withImage + [ConversationEdits.userText("and now?")],
+                             model: "claude-sonnet-4-5")
+        let (translated, known) = Self.throughMemos(memos, next)
+        #expect(translated == Self.reference(next))
+        #expect(known == withImage.count)
+        #expect(memos.tools.lookupCounts == .init(known: 1, new: 1))
+        #expect(memos.systems.lookupCounts == .init(known: 1, new: 1))
+        #expect(memos.conversations.lookupCounts == .init(known: 1, new: 1))
+    }
+
     @Test("short conversations, a memo turned off and a full budget")
     func limits() throws {
         let short = Array(#"{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#.utf8)
