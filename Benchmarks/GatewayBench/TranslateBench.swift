@@ -21,7 +21,8 @@ enum TranslateBench {
         var repetitions = 7
         var requestIterations = 200
         var chunkIterations = 20_000
-        /// Run only one part, for profilers: "request", "chunk" or nil for both.
+        /// Run only one part, for profilers: "request", "chunk", "first-sight" (the worker's path over the fixture
+        /// with empty memos, nothing else) or nil for both.
         var only: String?
     }
 
@@ -57,6 +58,14 @@ enum TranslateBench {
             ("fixture", .string(options.fixture)), ("fixture_bytes", .int(fixture.count)),
             ("repetitions", .int(options.repetitions)),
         ]
+        if options.only == "first-sight" {
+            let catalog = ModelCatalog()
+            let micros = try measure(options.repetitions, options.requestIterations) {
+                try workerPath(fixture, toolsOnly(ToolListMemo(capacity: 1)), catalog)
+            }
+            fields.append(("request_us", .double(round3(micros))))
+            return .object(JSONObject(fields))
+        }
         if options.only != "chunk" {
             // Full path first, then its stages separately to show where the time goes.
             let request = try Anthropic.MessagesRequest(json: JSONParser.parse(fixture))
@@ -67,20 +76,12 @@ enum TranslateBench {
 
             // The worker's path: a memo that has not seen the tools (the first request of a tool list), and one that
             // has (every later turn of an agent that sends the same tools); no conversation memo in either.
-            func fullPath(_ body: [UInt8], _ memos: TranslationMemos) throws {
-                let decoded = try memos.decode(body, tenant: "bench")
-                let translated = try memos.translate(decoded, body: body, catalog: catalog, options: translationOptions)
-                sink &+= translated.upstream.jsonBytes().count
-            }
-            func toolsOnly(_ tools: ToolListMemo) -> TranslationMemos {
-                TranslationMemos(tools: tools, conversations: ConversationMemo(budgetBytes: 0))
-            }
             let full = try measure(options.repetitions, options.requestIterations) {
-                try fullPath(fixture, toolsOnly(ToolListMemo(capacity: 1)))
+                try workerPath(fixture, toolsOnly(ToolListMemo(capacity: 1)), catalog)
             }
             let warmMemo = toolsOnly(ToolListMemo(capacity: 1))
             let repeatedTools = try measure(options.repetitions, options.requestIterations) {
-                try fullPath(fixture, warmMemo)
+                try workerPath(fixture, warmMemo, catalog)
             }
             // A conversation continued turn by turn, each turn through a worker's memos as they stand after the turn
             // before: with the conversation memo, and without it (tools known in both after the first turn).
@@ -90,7 +91,7 @@ enum TranslateBench {
                     let memos = TranslationMemos(tools: ToolListMemo(capacity: 1),
                                                  systems: SystemPromptMemo(capacity: systemPrompts),
                                                  conversations: ConversationMemo(budgetBytes: budgetBytes))
-                    for turn in turns { try fullPath(turn, memos) }
+                    for turn in turns { try workerPath(turn, memos, catalog) }
                 } / Double(turns.count)
             }
             let turnWithoutMemo = try conversation(budgetBytes: 0)
@@ -136,6 +137,19 @@ enum TranslateBench {
             fields.append(("chunk_sse_bytes_out", .int(perChunk.bytesOut)))
         }
         return .object(JSONObject(fields))
+    }
+
+    /// A request through a worker's decode and translation with `memos`, as the worker runs it.
+    static func workerPath(_ body: [UInt8], _ memos: TranslationMemos, _ catalog: ModelCatalog) throws {
+        let decoded = try memos.decode(body, tenant: "bench")
+        let translated = try memos.translate(decoded, body: body, catalog: catalog,
+                                             options: TranslationOptions(promptTuning: false))
+        sink &+= translated.upstream.jsonBytes().count
+    }
+
+    /// Memos with a tool list memo only (no system prompt or conversation memo).
+    static func toolsOnly(_ tools: ToolListMemo) -> TranslationMemos {
+        TranslationMemos(tools: tools, conversations: ConversationMemo(budgetBytes: 0))
     }
 
     /// Median over `repetitions` batches of µs per iteration of `body`.

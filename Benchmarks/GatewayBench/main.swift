@@ -12,7 +12,7 @@ signal(SIGPIPE, SIG_IGN)
 
 let usage = """
     usage: gateway-bench translate [--fixture PATH] [--reps N] [--request-iters N] [--chunk-iters N]
-                                   [--only request|chunk]
+                                   [--only request|chunk|first-sight]
            gateway-bench load --url http://127.0.0.1:PORT … (gateway-bench load --help)
            gateway-bench rss PID…     sum of VmRSS/VmHWM/PSS over each PID's process tree, as JSON
            gateway-bench wait-idle --pids P,P [--below CORES] [--max SECONDS]   until the trees stop using CPU

@@ -1,11 +1,12 @@
 @testable import Shared
 import Testing
 
-/// Edge cases of the parser's and writer's word-at-a-time string scanning and its hand-written UTF-8 check:
-/// the interesting byte is placed at every offset so it lands in the 8-byte step and in the byte-by-byte tail.
+/// Edge cases of the parser's and writer's block-at-a-time string scanning and its hand-written UTF-8 check:
+/// the interesting byte is placed at every offset so it lands in the 16-byte step, the 8-byte step and the
+/// byte-by-byte tail.
 @Suite("JSON string scanning")
 struct JSONStringScanningTests {
-    private static let padding = Array("abcdefghijklmnopqrstuvwx".utf8)
+    private static let padding = Array("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMN".utf8)
 
     private func quoted(_ content: [UInt8]) -> [UInt8] { [0x22] + content + [0x22] }
 
@@ -91,6 +92,48 @@ struct JSONStringScanningTests {
                 #expect(try JSONParser.parse(quoted(content)) == .string(expected))
             } else {
                 #expect(parseError(quoted(content)) == JSONParseError(reason: .invalidUTF8, offset: 1), "\(content)")
+            }
+        }
+    }
+
+    @Test("the scan stops where a byte-by-byte scan stops and sees the same non-ASCII bytes, from every start")
+    func scanAgreesWithBytewiseScan() {
+        var random = SplitMix64(seed: 0x5CA7)
+        let rare: [UInt8] = [0x22, 0x5C, 0x00, 0x1F, 0x0A, 0x80, 0xC3, 0xFF]
+        for _ in 0..<3_000 {
+            let length = Int(random.next() % 70)
+            let bytes = (0..<length).map { _ -> UInt8 in
+                random.next() % 23 == 0 ? rare[Int(random.next() % UInt64(rare.count))] : 0x20 + UInt8(random.next() % 95)
+            }
+            bytes.withUnsafeBufferPointer { buffer in
+                for start in 0...length {
+                    var sawNonASCII = false
+                    let found = JSONEscapeScan.firstSpecialByte(in: buffer, from: start, sawNonASCII: &sawNonASCII)
+                    let expected = bytes[start...].firstIndex(where: JSONEscapeScan.isSpecial) ?? length
+                    #expect(found == expected, "\(bytes) from \(start)")
+                    #expect(sawNonASCII == bytes[start..<expected].contains { $0 >= 0x80 }, "\(bytes) from \(start)")
+                }
+            }
+        }
+    }
+
+    @Test("a common string parses to itself, and so does every near miss of one, wherever it sits")
+    func commonStrings() throws {
+        for common in CommonJSONStrings.strings {
+            let utf8 = Array(common.utf8)
+            var nearMisses = [utf8.dropLast(), utf8 + [0x73], [0x5F] + utf8].map { Array($0) }
+            for index in utf8.indices {
+                var changed = utf8
+                changed[index] ^= 0x01
+                if !JSONEscapeScan.isSpecial(changed[index]) { nearMisses.append(changed) }
+            }
+            for text in [utf8] + nearMisses {
+                let string = String(decoding: text, as: UTF8.self)
+                // Alone (the last bytes of the buffer), and as a key and a value with more document after it.
+                #expect(try JSONParser.parse(quoted(text)) == .string(string))
+                let document = try JSONParser.parse(Array("{\"".utf8) + text + Array("\":\"".utf8) + text
+                                                    + Array("\",\"padding\":\"0123456789abcdef\"}".utf8))
+                #expect(document == .object(JSONObject([(string, .string(string)), ("padding", .string("0123456789abcdef"))])))
             }
         }
     }

@@ -209,36 +209,48 @@ public struct JSONParser {
     mutating func parseString() throws -> String {
         position += 1
         let start = position
-        // Runs without escapes are copied whole; the decoded bytes are only built once an escape appears.
-        var decoded: [UInt8] = []
-        var hasEscapes = false
-        // Bytes produced by escapes are well-formed UTF-8 by construction: only raw bytes need checking.
         var sawNonASCII = false
+        position = JSONEscapeScan.firstSpecialByte(in: buffer, from: position, sawNonASCII: &sawNonASCII)
+        guard position < buffer.count else { throw error(.unexpectedEnd) }
+        switch buffer[position] {
+        case UInt8(ascii: "\""):
+            position += 1
+            if !sawNonASCII, let common = CommonJSONStrings.string(in: buffer, start..<position - 1) { return common }
+            return try Self.string(fromUTF8: UnsafeBufferPointer(rebasing: buffer[start..<position - 1]),
+                                   validating: sawNonASCII, start: start)
+        case UInt8(ascii: "\\"):
+            return try parseEscapedString(from: start, sawNonASCII: sawNonASCII)
+        default:
+            throw error(.controlCharacterInString)
+        }
+    }
+
+    /// The rest of a string whose content starts at `start` and which has an escape at `position`. Kept apart from
+    /// `parseString` so that strings without escapes (nearly all of them) carry no buffer for the decoded bytes.
+    private mutating func parseEscapedString(from start: Int, sawNonASCII: Bool) throws -> String {
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(position - start + 16)
+        // Bytes produced by escapes are well-formed UTF-8 by construction: only raw bytes need checking.
+        var sawNonASCII = sawNonASCII
         var runStart = start
         while true {
-            position = JSONEscapeScan.firstSpecialByte(in: buffer, from: position, sawNonASCII: &sawNonASCII)
-            guard position < buffer.count else { throw error(.unexpectedEnd) }
             let run = UnsafeBufferPointer(rebasing: buffer[runStart..<position])
+            decoded.append(contentsOf: run)
             switch buffer[position] {
             case UInt8(ascii: "\""):
                 position += 1
-                guard hasEscapes else { return try Self.string(fromUTF8: run, validating: sawNonASCII, start: start) }
-                decoded.append(contentsOf: run)
                 return try decoded.withUnsafeBufferPointer {
                     try Self.string(fromUTF8: $0, validating: sawNonASCII, start: start)
                 }
             case UInt8(ascii: "\\"):
-                if !hasEscapes {
-                    hasEscapes = true
-                    decoded.reserveCapacity(run.count + 16)
-                }
-                decoded.append(contentsOf: run)
                 position += 1
                 try appendEscape(to: &decoded)
                 runStart = position
             default:
                 throw error(.controlCharacterInString)
             }
+            position = JSONEscapeScan.firstSpecialByte(in: buffer, from: position, sawNonASCII: &sawNonASCII)
+            guard position < buffer.count else { throw error(.unexpectedEnd) }
         }
     }
 
