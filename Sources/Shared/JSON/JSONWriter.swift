@@ -35,18 +35,24 @@ public struct JSONWriter {
 
     public mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
-        var value = value
-        value.withUTF8 { utf8 in
-            var runStart = 0
-            while true {
-                let special = JSONEscapeScan.firstSpecialByte(in: utf8, from: runStart)
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<special]))
-                guard special < utf8.count else { break }
-                appendEscaped(utf8[special])
-                runStart = special + 1
-            }
+        // Borrowed in place (a native string's own bytes, a small one's copied to the stack): `withUTF8` would need a
+        // mutable copy of the string, a retain and a release per call.
+        if value.utf8.withContiguousStorageIfAvailable({ appendEscaping($0) }) == nil {
+            var value = value
+            value.withUTF8 { appendEscaping($0) }
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func appendEscaping(_ utf8: UnsafeBufferPointer<UInt8>) {
+        var runStart = 0
+        while true {
+            let special = JSONEscapeScan.firstSpecialByte(in: utf8, from: runStart)
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<special]))
+            guard special < utf8.count else { break }
+            appendEscaped(utf8[special])
+            runStart = special + 1
+        }
     }
 
     private static func hexDigit(_ nibble: UInt8) -> UInt8 {
