@@ -13,8 +13,7 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
     /// Case-insensitive. Every request's model name is matched against the rules in turn, so an ASCII name (all
     /// of them in practice) is lowercased byte by byte as it is read, without a lowercased copy per rule.
     public func matches(_ text: String) -> Bool {
-        var contiguous = text
-        let asciiResult = contiguous.withUTF8 { bytes -> Bool? in
+        let asciiResult = text.withBorrowedUTF8 { bytes -> Bool? in
             bytes.allSatisfy { $0 < 0x80 } ? matches(subject: bytes) { $0.asciiLowercased } : nil
         }
         if let asciiResult { return asciiResult }

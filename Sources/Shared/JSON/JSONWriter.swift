@@ -35,12 +35,7 @@ public struct JSONWriter {
 
     public mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
-        // Borrowed in place (a native string's own bytes, a small one's copied to the stack): `withUTF8` would need a
-        // mutable copy of the string, a retain and a release per call.
-        if value.utf8.withContiguousStorageIfAvailable({ appendEscaping($0) }) == nil {
-            var value = value
-            value.withUTF8 { appendEscaping($0) }
-        }
+        value.withBorrowedUTF8 { appendEscaping($0) }
         bytes.append(UInt8(ascii: "\""))
     }
 

@@ -46,8 +46,7 @@ public struct MetricsSnapshot: Sendable, Equatable {
         }
 
         private static func copy(_ text: String, into output: UnsafeMutableBufferPointer<UInt8>, at end: inout Int) {
-            var text = text
-            text.withUTF8 { copy($0, into: output, at: &end) }
+            text.withBorrowedUTF8 { copy($0, into: output, at: &end) }
         }
 
         private static func copy(_ bytes: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>,
@@ -60,8 +59,7 @@ public struct MetricsSnapshot: Sendable, Equatable {
         /// A value escaped for the exposition format: `\\`, `\"` and `\n` take two bytes.
         private static func copyEscaped(_ value: String, into output: UnsafeMutableBufferPointer<UInt8>,
                                         at end: inout Int) {
-            var value = value
-            value.withUTF8 { bytes in
+            value.withBorrowedUTF8 { bytes in
                 guard bytes.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == 0x0A })
                 else { return copy(bytes, into: output, at: &end) }
                 for byte in bytes {

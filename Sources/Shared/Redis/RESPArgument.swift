@@ -20,8 +20,8 @@ public enum RESPArgument: Sendable, Equatable {
         switch self {
         case .bytes(let bytes):
             bytes.copy(to: destination)
-        case .text(var text):
-            text.withUTF8 { RESPEncoder.copy(UnsafeRawBufferPointer($0), to: destination) }
+        case .text(let text):
+            text.withBorrowedUTF8 { RESPEncoder.copy(UnsafeRawBufferPointer($0), to: destination) }
         case .decimal(let value):
             var at = destination
             if value < 0 {

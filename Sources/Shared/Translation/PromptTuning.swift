@@ -34,8 +34,7 @@ public enum PromptTuning {
     /// request, and the standard library's generic `contains` cost more on a one-line system prompt than the rest
     /// of the request's translation.
     static func containsCodePhrase(_ text: String) -> Bool {
-        var text = text
-        return text.withUTF8 { bytes in
+        text.withBorrowedUTF8 { bytes in
             var index = 0
             while index < bytes.count {
                 if phraseStarts[Int(bytes[index])] {

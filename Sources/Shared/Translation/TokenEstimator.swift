@@ -8,8 +8,7 @@
 public enum TokenEstimator {
     /// Tokens for a bare text.
     public static func count(_ text: String) -> Int {
-        var text = text
-        return text.withUTF8 { TokenCountingMachine.count($0) }
+        text.withBorrowedUTF8 { TokenCountingMachine.count($0) }
     }
 
     /// Per-message framing overhead of chat templates (role markers, separators).

@@ -169,8 +169,7 @@ extension ToolSchemaSanitizer {
         }
 
         func role(of key: String) -> Role? {
-            var key = key
-            return key.withUTF8 { key -> Role? in
+            key.withBorrowedUTF8 { key -> Role? in
                 let length = key.count
                 guard length > 0, length <= Self.maxLength, let keyStart = key.baseAddress,
                     firstBytes[length] & (1 << (key[0] & 63)) != 0,
