@@ -103,8 +103,7 @@ private struct BoundedWriter {
     }
 
     mutating func append(_ text: String) {
-        var text = text
-        text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+        text.withBorrowedUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
@@ -134,10 +133,8 @@ private struct BoundedWriter {
 
     /// `name: value` CRLF, unless the field is one `writeHead` frames itself or would break the header section.
     mutating func appendField(_ name: String, _ value: String) {
-        var name = name
-        var value = value
-        name.withUTF8 { name in
-            value.withUTF8 { value in
+        name.withBorrowedUTF8 { name in
+            value.withBorrowedUTF8 { value in
                 guard Self.isWritable(name), Self.isWritable(value), !Self.isFramingField(name) else { return }
                 append(UnsafeRawBufferPointer(name))
                 append(": ")

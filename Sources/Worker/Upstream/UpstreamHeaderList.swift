@@ -35,8 +35,7 @@ final class UpstreamHeaderList: @unchecked Sendable {
     /// `releaseAuthorization`, never with `curl_slist_free_all` (the tail is shared).
     func withAuthorization(key: String) -> UnsafeMutablePointer<curl_slist>? {
         let prefix: StaticString = "Authorization: Bearer "
-        var key = key
-        return key.withUTF8 { keyBytes -> UnsafeMutablePointer<curl_slist>? in
+        return key.withBorrowedUTF8 { keyBytes -> UnsafeMutablePointer<curl_slist>? in
             let nodeSize = MemoryLayout<curl_slist>.stride
             let textLength = prefix.utf8CodeUnitCount + keyBytes.count
             guard let block = malloc(nodeSize + textLength + 1) else { return nil }
