@@ -12,7 +12,7 @@ import Darwin
 /// 15 bytes), and a request's tool schemas repeat the same few dozen words hundreds of times. The list is the API's
 /// vocabulary, not one client's: a string that is not in it is made as before.
 enum CommonJSONStrings {
-    /// The longest string of the list, in bytes; longer strings are not looked up.
+    /// Longer strings are not looked up (the list's longest has 44 bytes).
     static let maximumLength = 64
 
     static let strings: [String] = [
@@ -30,8 +30,8 @@ enum CommonJSONStrings {
         "properties", "required", "items", "enum", "const", "default", "format", "minimum", "maximum", "minLength",
         "maxLength", "minItems", "maxItems", "additionalProperties", "$schema", "$ref", "$defs", "definitions", "anyOf",
         "oneOf", "allOf", "not", "pattern", "title", "examples", "nullable", "exclusiveMinimum", "exclusiveMaximum",
-        "uniqueItems", "propertyNames", "patternProperties", "object", "string", "number", "integer", "boolean", "array",
-        "null", "http://json-schema.org/draft-07/schema#", "https://json-schema.org/draft/2020-12/schema",
+        "uniqueItems", "propertyNames", "patternProperties", "object", "string", "number", "integer", "boolean",
+        "array", "null", "http://json-schema.org/draft-07/schema#", "https://json-schema.org/draft/2020-12/schema",
     ]
 
     /// Where the strings are found: an open-addressing hash table over their first eight bytes and length, built
@@ -44,6 +44,7 @@ enum CommonJSONStrings {
             var length = 0
             /// Where the string's bytes are in `arena`.
             var offset = 0
+            /// Where the string is in `strings`.
             var index = 0
         }
 
@@ -54,6 +55,7 @@ enum CommonJSONStrings {
 
         init(_ strings: [String]) {
             precondition(strings.count * 4 <= 1 << Self.slotBits, "the table stays at most a quarter full")
+            precondition(Set(strings).count == strings.count, "a string is listed twice")
             self.strings = strings
             let bytes = strings.flatMap { Array($0.utf8) }
             arena = .allocate(capacity: bytes.count)
@@ -63,16 +65,14 @@ enum CommonJSONStrings {
             var offset = 0
             for (index, string) in strings.enumerated() {
                 let utf8 = Array(string.utf8)
-                precondition(!utf8.isEmpty && utf8.count <= maximumLength && utf8.allSatisfy { $0 >= 0x20 && $0 < 0x80 },
+                precondition(!utf8.isEmpty && utf8.count <= maximumLength
+                                 && utf8.allSatisfy { $0 >= 0x20 && $0 < 0x80 },
                              "\(string): common strings are short printable ASCII")
-                let head = utf8.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) }
-                var slot = Self.slot(head: head, length: utf8.count)
-                while slots[slot].length != 0 {
-                    precondition(slots[slot].head != head || slots[slot].length != utf8.count
-                                     || !utf8.elementsEqual(arena[slots[slot].offset..<slots[slot].offset + utf8.count]),
-                                 "\(string) is listed twice")
-                    slot = (slot &+ 1) & (slots.count &- 1)
+                let head = utf8.prefix(8).enumerated().reduce(UInt64(0)) {
+                    $0 | UInt64($1.element) << (8 * $1.offset)
                 }
+                var slot = Self.slot(head: head, length: utf8.count)
+                while slots[slot].length != 0 { slot = (slot &+ 1) & (slots.count &- 1) }
                 slots[slot] = Slot(head: head, length: utf8.count, offset: offset, index: index)
                 offset += utf8.count
             }
@@ -80,7 +80,8 @@ enum CommonJSONStrings {
 
         @inline(__always)
         static func slot(head: UInt64, length: Int) -> Int {
-            Int(truncatingIfNeeded: ((head ^ UInt64(truncatingIfNeeded: length)) &* 0x9E37_79B9_7F4A_7C15) >> (64 - UInt64(slotBits)))
+            let mixed = (head ^ UInt64(truncatingIfNeeded: length)) &* 0x9E37_79B9_7F4A_7C15  // Fibonacci hashing
+            return Int(truncatingIfNeeded: mixed >> (64 - UInt64(slotBits)))
         }
 
         func string(head: UInt64, length: Int, start: UnsafePointer<UInt8>) -> String? {

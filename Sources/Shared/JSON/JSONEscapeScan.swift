@@ -23,7 +23,8 @@ enum JSONEscapeScan {
     ) -> Int {
         guard let base = buffer.baseAddress else { return index }
         var index = index
-        let quotes = SIMD16<UInt8>(repeating: UInt8(ascii: "\"")), backslashes = SIMD16<UInt8>(repeating: UInt8(ascii: "\\"))
+        let quotes = SIMD16<UInt8>(repeating: UInt8(ascii: "\""))
+        let backslashes = SIMD16<UInt8>(repeating: UInt8(ascii: "\\"))
         let spaces = SIMD16<UInt8>(repeating: 0x20)
         var seenVector = SIMD16<UInt8>()
         while index &+ 16 <= buffer.count {
