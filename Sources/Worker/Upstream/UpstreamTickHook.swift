@@ -9,18 +9,26 @@ import NIOPosix
 /// Holds the clients weakly: a client holds its loop, and the loop holds this hook.
 final class UpstreamTickHook: NIOEventLoopMetricsDelegate {
     private struct Registration {
+        let loop: ObjectIdentifier
         weak var client: UpstreamClient?
     }
 
-    private let clients = NIOLockedValueBox<[ObjectIdentifier: Registration]>([:])
+    /// One per event loop, a handful: searched in order, which costs less per tick than hashing the loop's
+    /// identifier for a dictionary (every tick of every loop comes here, two or more per relayed chunk).
+    private let clients = NIOLockedValueBox<[Registration]>([])
 
     init() {}
 
     func register(_ client: UpstreamClient) {
-        clients.withLockedValue { $0[ObjectIdentifier(client.loop)] = Registration(client: client) }
+        let loop = ObjectIdentifier(client.loop)
+        clients.withLockedValue { clients in
+            clients.removeAll { $0.loop == loop }
+            clients.append(Registration(loop: loop, client: client))
+        }
     }
 
     func processedTick(info: NIOEventLoopTickInfo) {
-        clients.withLockedValue { $0[info.eventLoopID]?.client }?.loopTickEnded(ranTasks: info.numberOfTasks > 0)
+        clients.withLockedValue { clients in clients.first { $0.loop == info.eventLoopID }?.client }?
+            .loopTickEnded(ranTasks: info.numberOfTasks > 0)
     }
 }
