@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Removes JSON-Schema keywords Cerebras rejects in tool `parameters`, keeping everything else byte-stable.
 ///
 /// The list comes from requests Cerebras answered with 400 (see TRANSLATION.md); a fixture pins each entry.
@@ -33,7 +27,7 @@ public enum ToolSchemaSanitizer {
             ("anyOf", .schemaList), ("oneOf", .schemaList), ("allOf", .schemaList), ("prefixItems", .schemaList),
         ]
 
-    private static let roles = KeywordTable(keywordRoles)
+    private static let roles = ByteStringTable(keywordRoles.map { (string: $0.keyword, value: $0.role) })
 
     public static func sanitize(_ schema: JSONValue) -> JSONValue {
         guard case .object(let object) = schema, let changed = sanitized(object) else { return schema }
@@ -49,7 +43,7 @@ public enum ToolSchemaSanitizer {
 
     /// What the rules do to one field of `object`.
     private static func change(of field: Field, in object: JSONObject) -> Change<Field> {
-        guard let role = roles.role(of: field.key) else { return .keep }
+        guard let role = field.key.withBorrowedUTF8({ roles.value(for: $0) }) else { return .keep }
         func replacingValue(with value: JSONValue?) -> Change<Field> {
             value.map { .replace((field.key, $0)) } ?? .keep
         }
@@ -121,66 +115,6 @@ public enum ToolSchemaSanitizer {
         case .string(let single): return single == name
         case .array(let many): return many.contains(.string(name))
         default: return false
-        }
-    }
-}
-
-extension ToolSchemaSanitizer {
-    /// The keywords with a role, found without hashing. A schema has many keys and few of them are keywords, so a
-    /// key is first checked against the first and last bytes that keywords of its length have (two table loads
-    /// turn away nearly every other key), and only a possible keyword is compared byte for byte (keywords are
-    /// ASCII, so bytes compare as the strings do). Hashing every key was about 40% of the sanitizer's time.
-    private struct KeywordTable: Sendable {
-        /// Longer keys are never keywords.
-        private static let maxLength = 32
-        /// Per key length: a bit per first byte (modulo 64) that some keyword of that length starts with.
-        private let firstBytes: [UInt64]
-        /// Per key length: a bit per last byte (modulo 64) that some keyword of that length ends with.
-        private let lastBytes: [UInt64]
-        /// Every keyword's bytes, one after another.
-        private let text: [UInt8]
-        /// Where each keyword is in `text`, with its role, ordered by length; `byLength[n]` are those of length n.
-        private let entries: [(offset: Int, role: Role)]
-        private let byLength: [Range<Int>]
-
-        init(_ keywords: [(keyword: String, role: Role)]) {
-            var firstBytes = [UInt64](repeating: 0, count: Self.maxLength + 1)
-            var lastBytes = firstBytes
-            var text: [UInt8] = []
-            var entries: [(offset: Int, role: Role)] = []
-            var byLength = [Range<Int>](repeating: 0..<0, count: Self.maxLength + 1)
-            for length in 1...Self.maxLength {
-                let start = entries.count
-                for (keyword, role) in keywords where keyword.utf8.count == length {
-                    let bytes = Array(keyword.utf8)
-                    firstBytes[length] |= 1 << (bytes[0] & 63)
-                    lastBytes[length] |= 1 << (bytes[length - 1] & 63)
-                    entries.append((text.count, role))
-                    text += bytes
-                }
-                byLength[length] = start..<entries.count
-            }
-            precondition(entries.count == keywords.count, "a keyword is empty or longer than \(Self.maxLength) bytes")
-            self.firstBytes = firstBytes
-            self.lastBytes = lastBytes
-            self.text = text
-            self.entries = entries
-            self.byLength = byLength
-        }
-
-        func role(of key: String) -> Role? {
-            key.withBorrowedUTF8 { key -> Role? in
-                let length = key.count
-                guard length > 0, length <= Self.maxLength, let keyStart = key.baseAddress,
-                    firstBytes[length] & (1 << (key[0] & 63)) != 0,
-                    lastBytes[length] & (1 << (key[length - 1] & 63)) != 0
-                else { return nil }
-                return text.withUnsafeBufferPointer { text -> Role? in
-                    guard let textStart = text.baseAddress else { return nil }
-                    let candidates = entries[byLength[length]]
-                    return candidates.first { memcmp(textStart + $0.offset, keyStart, length) == 0 }?.role
-                }
-            }
         }
     }
 }
