@@ -185,9 +185,9 @@ enum TranslateBench {
             for _ in 0..<iterations {
                 stream.feed(chunk, into: &events)
                 for event in events { SSEWriter.write(event, to: &writer) }
-                bytesOut = writer.bytes.count
+                bytesOut = writer.count
                 events.removeAll(keepingCapacity: true)
-                writer.bytes.removeAll(keepingCapacity: true)
+                writer.removeAll()
             }
             let elapsed = Clock.threadCPUNanos() - start
             sink &+= bytesOut

@@ -50,6 +50,6 @@ struct HealthReport: Sendable, Equatable {
     var body: String {
         var writer = JSONWriter(capacity: 256)
         writer.value(json)
-        return String(decoding: writer.bytes, as: UTF8.self)
+        return String(decoding: writer.takeBytes(), as: UTF8.self)
     }
 }

@@ -7,7 +7,7 @@ final class JSONWriterTests: XCTestCase {
     private func written(_ body: (inout JSONWriter) -> Void) -> String {
         var writer = JSONWriter()
         body(&writer)
-        return String(decoding: writer.bytes, as: UTF8.self)
+        return String(decoding: writer.takeBytes(), as: UTF8.self)
     }
 
     func testIntegersMatchTheirDescription() {
@@ -30,5 +30,116 @@ final class JSONWriterTests: XCTestCase {
 
     func testControlCharactersAreEscapedWithLowercaseHex() {
         XCTAssertEqual(written { $0.string("a\u{0}b\u{1F}c\u{0B}\"\\\n") }, #""a\u0000b\u001fc\u000b\"\\\n""#)
+    }
+}
+
+/// The writer's own buffer (room that grows, bytes handed over or lent, a copy that writes on its own), against the
+/// same pieces appended to a plain array.
+final class JSONWriterBufferTests: XCTestCase {
+    /// One piece of output, written through the writer and, independently, as the bytes it must give.
+    private enum Piece {
+        case literal, text(String), string(String), int(Int), bytes([UInt8]), bool(Bool)
+
+        func write(to writer: inout JSONWriter) {
+            switch self {
+            case .literal: writer.raw("event: x\n")
+            case .text(let text): writer.rawText(text)
+            case .string(let text): writer.string(text)
+            case .int(let value): writer.int(value)
+            case .bytes(let bytes): writer.rawBytes(bytes)
+            case .bool(let flag): writer.bool(flag)
+            }
+        }
+
+        var expected: [UInt8] {
+            switch self {
+            case .literal: return Array("event: x\n".utf8)
+            case .text(let text): return Array(text.utf8)
+            case .string(let text): return Array(Self.quoted(text).utf8)
+            case .int(let value): return Array(String(value).utf8)
+            case .bytes(let bytes): return bytes
+            case .bool(let flag): return Array((flag ? "true" : "false").utf8)
+            }
+        }
+
+        /// JSON's escaping written plainly: the two-character escapes, `\u00xx` for the other control bytes.
+        private static func quoted(_ text: String) -> String {
+            var out = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                case "\u{8}": out += "\\b"
+                case "\u{C}": out += "\\f"
+                case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
+        }
+    }
+
+    private func randomText(_ generator: inout some RandomNumberGenerator) -> String {
+        let alphabet: [Character] = ["a", "Z", "7", " ", "\"", "\\", "\n", "\u{1}", "\u{1F}", "é", "✓", "😀", "\t"]
+        let length = [0, 1, 3, 15, 16, 17, 40, 300].randomElement(using: &generator)!
+        let plain = Bool.random(using: &generator)
+        return String((0..<length).map { _ in plain ? "x" : alphabet.randomElement(using: &generator)! })
+    }
+
+    private func randomPiece(_ generator: inout some RandomNumberGenerator) -> Piece {
+        switch Int.random(in: 0..<6, using: &generator) {
+        case 0: return .literal
+        case 1: return .text(randomText(&generator))
+        case 2: return .string(randomText(&generator))
+        case 3: return .int(Int.random(in: -1_000_000...1_000_000, using: &generator))
+        case 4: return .bytes((0..<Int.random(in: 0...200, using: &generator)).map { UInt8(truncatingIfNeeded: $0) })
+        default: return .bool(Bool.random(using: &generator))
+        }
+    }
+
+    func testPiecesComeOutAsTheyWereWrittenWhateverTheStartingRoom() {
+        var generator = SystemRandomNumberGenerator()
+        for capacity in [0, 1, 7, 64, 256] {
+            for _ in 0..<200 {
+                var writer = JSONWriter(capacity: capacity)
+                var expected: [UInt8] = []
+                for _ in 0..<Int.random(in: 0...40, using: &generator) {
+                    let piece = randomPiece(&generator)
+                    piece.write(to: &writer)
+                    expected += piece.expected
+                    XCTAssertEqual(writer.count, expected.count)
+                }
+                XCTAssertEqual(writer.isEmpty, expected.isEmpty)
+                XCTAssertEqual(writer.withBytes { Array($0) }, expected, "capacity \(capacity)")
+                XCTAssertEqual(writer.takeBytes(), expected, "capacity \(capacity)")
+                XCTAssertEqual(writer.count, 0, "handing the bytes over empties the writer")
+            }
+        }
+    }
+
+    func testAWriterGoesOnAfterItsBytesAreHandedOverOrForgotten() {
+        var writer = JSONWriter(capacity: 4)
+        writer.string("first")
+        let handedOver = writer.takeBytes()
+        writer.string("second")
+        XCTAssertEqual(String(decoding: handedOver, as: UTF8.self), "\"first\"", "what was handed over stays")
+        XCTAssertEqual(writer.withBytes { String(decoding: $0, as: UTF8.self) }, "\"second\"")
+        writer.removeAll()
+        XCTAssertTrue(writer.isEmpty)
+        writer.int(42)
+        XCTAssertEqual(String(decoding: writer.takeBytes(), as: UTF8.self), "42")
+    }
+
+    func testACopiedWriterWritesOnItsOwn() {
+        var original = JSONWriter(capacity: 64)
+        original.raw("[1")
+        var copy = original
+        copy.raw(",2]")
+        original.raw(",3]")
+        XCTAssertEqual(String(decoding: original.takeBytes(), as: UTF8.self), "[1,3]")
+        XCTAssertEqual(String(decoding: copy.takeBytes(), as: UTF8.self), "[1,2]")
     }
 }

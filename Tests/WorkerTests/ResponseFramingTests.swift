@@ -136,14 +136,14 @@ final class ResponseFramingTests: GatewayTestCase {
     func testChunkSizesAreHex() {
         for size in [1, 9, 10, 15, 16, 255, 256, 4095, 65_536, 1_000_003] {
             var buffer = ByteBuffer()
-            ResponseEncoding.writeChunk([UInt8](repeating: 0x61, count: size), into: &buffer)
+            [UInt8](repeating: 0x61, count: size).withUnsafeBytes { ResponseEncoding.writeChunk($0, into: &buffer) }
             let text = String(buffer: buffer)
             XCTAssertTrue(text.hasPrefix(String(size, radix: 16) + "\r\na"), "\(size)")
             XCTAssertTrue(text.hasSuffix("a\r\n"))
             XCTAssertEqual(buffer.readableBytes, String(size, radix: 16).count + 2 + size + 2)
         }
         var empty = ByteBuffer()
-        ResponseEncoding.writeChunk([], into: &empty)
+        ResponseEncoding.writeChunk(UnsafeRawBufferPointer(start: nil, count: 0), into: &empty)
         XCTAssertEqual(empty.readableBytes, 0, "an empty chunk would end the body")
     }
 }

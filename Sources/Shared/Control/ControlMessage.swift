@@ -22,8 +22,8 @@ public enum ControlMessage: Sendable, Equatable {
     public func encoded() -> [UInt8] {
         var writer = JSONWriter(capacity: 128)
         writer.value(json)
-        writer.bytes.append(0x0A)
-        return writer.bytes
+        writer.raw("\n")
+        return writer.takeBytes()
     }
 
     var json: JSONValue {

@@ -55,7 +55,7 @@ public struct GatewayError: Error, Equatable, Sendable, CustomStringConvertible 
             writer.string(requestID)
         }
         writer.raw("}")
-        return writer.bytes
+        return writer.takeBytes()
     }
 
     /// `{"type":…,"message":…}`, shared by the body and the SSE `error` event.

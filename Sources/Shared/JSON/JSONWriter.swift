@@ -1,28 +1,112 @@
-/// Appends compact JSON to a byte array. Used on the hot path instead of `JSONEncoder`: a stream event is a
+/// Appends compact JSON to a byte buffer. Used on the hot path instead of `JSONEncoder`: a stream event is a
 /// handful of `append` calls, with no intermediate dictionaries.
-public struct JSONWriter {
-    public var bytes: [UInt8]
+///
+/// The bytes written are `storage[..<count]`; the rest of `storage` is zeroed room for the next writes. Swift arrays
+/// cannot grow over uninitialised capacity, and `Array.append(contentsOf:)` went through its generic path for every
+/// piece (about 120 instructions, most of the cost of writing a short string or a literal); a write here is a room
+/// check and one copy.
+public struct JSONWriter: Sendable {
+    private var storage: [UInt8] = []
+    /// How many bytes have been written.
+    public private(set) var count = 0
 
+    /// A writer with room for `capacity` bytes before it first grows (none allocated for 0).
     public init(capacity: Int = 256) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        if capacity > 0 { storage = Self.zeroedRoom(capacity: capacity) }
     }
 
-    @inlinable
+    public var isEmpty: Bool { count == 0 }
+
+    /// The bytes written, handed over: the writer is empty afterwards (and allocates anew if written to again).
+    public mutating func takeBytes() -> [UInt8] {
+        storage.removeLast(storage.count - count)
+        let bytes = storage
+        storage = []
+        count = 0
+        return bytes
+    }
+
+    /// Calls `body` with the bytes written so far, without copying them.
+    public func withBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+    }
+
+    /// Forgets the bytes written, keeping the room for the next ones.
+    public mutating func removeAll() {
+        count = 0
+    }
+
+    // MARK: - Bytes in
+
+    /// Bytes known to be valid JSON in place (a document written before), copied as they are.
+    public mutating func rawBytes(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        makeRoom(bytes.count)
+        let at = count
+        storage.withUnsafeMutableBytes { room in
+            room.baseAddress.unsafelyUnwrapped.advanced(by: at).copyMemory(from: source, byteCount: bytes.count)
+        }
+        count = at &+ bytes.count
+    }
+
+    public mutating func rawBytes(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { rawBytes($0) }
+    }
+
+    @inline(__always)
+    private mutating func byte(_ byte: UInt8) {
+        makeRoom(1)
+        storage[count] = byte
+        count &+= 1
+    }
+
+    /// Makes room for at least `additional` more bytes at once (a caller that knows roughly how much it will write).
+    public mutating func reserve(_ additional: Int) {
+        makeRoom(additional)
+    }
+
+    @inline(__always)
+    private mutating func makeRoom(_ needed: Int) {
+        if storage.count &- count < needed { grow(toFit: needed) }
+    }
+
+    /// Room at least twice as large, holding the bytes written: growth is amortised as an array's is.
+    @inline(never)
+    private mutating func grow(toFit needed: Int) {
+        let capacity = Swift.max(count + needed, 2 * storage.count, 256)
+        let written = count
+        storage = storage.withUnsafeBytes {
+            Self.zeroedRoom(capacity: capacity, keeping: UnsafeRawBufferPointer(rebasing: $0[..<written]))
+        }
+    }
+
+    /// An array holding `kept`, then zeros up to its whole capacity (at least `capacity`). Made by reserving and
+    /// appending: `Array(repeating:count:)` goes through an allocation entry point that the standard library does
+    /// not specialise, and costs several hundred instructions more.
+    private static func zeroedRoom(capacity: Int, keeping kept: UnsafeRawBufferPointer? = nil) -> [UInt8] {
+        var room: [UInt8] = []
+        room.reserveCapacity(capacity)
+        if let kept { room.append(contentsOf: kept) }
+        room.append(contentsOf: repeatElement(0, count: room.capacity - room.count))
+        return room
+    }
+
+    // MARK: - JSON out
+
     public mutating func raw(_ literal: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        rawBytes(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
     /// Text known to be valid JSON in place (a number's text, an enum's raw value), copied as it is. Named apart from
-    /// `raw(_:)` so that literals take the `StaticString` path, which copies one block instead of going byte by byte.
+    /// `raw(_:)` so that literals take the `StaticString` path.
     public mutating func rawText(_ text: String) {
-        bytes.append(contentsOf: text.utf8)
+        text.withBorrowedUTF8 { rawBytes(UnsafeRawBufferPointer($0)) }
     }
 
     /// The decimal digits, written in place (no intermediate String).
     public mutating func int(_ value: Int) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        DecimalDigits.withDigits(of: value.magnitude) { bytes.append(contentsOf: $0) }
+        if value < 0 { byte(UInt8(ascii: "-")) }
+        DecimalDigits.withDigits(of: value.magnitude) { rawBytes($0) }
     }
 
     public mutating func double(_ value: Double) {
@@ -34,19 +118,36 @@ public struct JSONWriter {
     }
 
     public mutating func string(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
-        value.withBorrowedUTF8 { appendEscaping($0) }
-        bytes.append(UInt8(ascii: "\""))
+        value.withBorrowedUTF8 { utf8 in
+            let firstSpecial = JSONEscapeScan.firstSpecialByte(in: utf8, from: 0)
+            guard firstSpecial == utf8.count else {
+                byte(UInt8(ascii: "\""))
+                appendEscaping(utf8, firstSpecial: firstSpecial)
+                byte(UInt8(ascii: "\""))
+                return
+            }
+            // Nothing to escape (nearly every string): the quotes and the bytes in one go.
+            makeRoom(utf8.count &+ 2)
+            let at = count
+            storage.withUnsafeMutableBufferPointer { room in
+                let start = room.baseAddress.unsafelyUnwrapped + at
+                start.pointee = UInt8(ascii: "\"")
+                if let source = utf8.baseAddress { (start + 1).update(from: source, count: utf8.count) }
+                start[utf8.count &+ 1] = UInt8(ascii: "\"")
+            }
+            count = at &+ utf8.count &+ 2
+        }
     }
 
-    private mutating func appendEscaping(_ utf8: UnsafeBufferPointer<UInt8>) {
+    private mutating func appendEscaping(_ utf8: UnsafeBufferPointer<UInt8>, firstSpecial: Int) {
         var runStart = 0
+        var special = firstSpecial
         while true {
-            let special = JSONEscapeScan.firstSpecialByte(in: utf8, from: runStart)
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<special]))
+            rawBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: utf8[runStart..<special])))
             guard special < utf8.count else { break }
             appendEscaped(utf8[special])
             runStart = special + 1
+            special = JSONEscapeScan.firstSpecialByte(in: utf8, from: runStart)
         }
     }
 
@@ -65,8 +166,8 @@ public struct JSONWriter {
         case 0x0C: raw("\\f")
         default:
             raw("\\u00")
-            bytes.append(Self.hexDigit(byte >> 4))
-            bytes.append(Self.hexDigit(byte & 0xF))
+            self.byte(Self.hexDigit(byte >> 4))
+            self.byte(Self.hexDigit(byte & 0xF))
         }
     }
 
@@ -77,21 +178,21 @@ public struct JSONWriter {
         case .number(let text): rawText(text)
         case .string(let text): string(text)
         case .array(let elements):
-            bytes.append(UInt8(ascii: "["))
+            byte(UInt8(ascii: "["))
             for (index, element) in elements.enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                if index > 0 { byte(UInt8(ascii: ",")) }
                 self.value(element)
             }
-            bytes.append(UInt8(ascii: "]"))
+            byte(UInt8(ascii: "]"))
         case .object(let object):
-            bytes.append(UInt8(ascii: "{"))
+            byte(UInt8(ascii: "{"))
             for (index, field) in object.fields.enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                if index > 0 { byte(UInt8(ascii: ",")) }
                 string(field.key)
-                bytes.append(UInt8(ascii: ":"))
+                byte(UInt8(ascii: ":"))
                 self.value(field.value)
             }
-            bytes.append(UInt8(ascii: "}"))
+            byte(UInt8(ascii: "}"))
         }
     }
 
@@ -108,7 +209,7 @@ extension JSONValue {
     public var serialized: [UInt8] {
         var writer = JSONWriter()
         writer.value(self)
-        return writer.bytes
+        return writer.takeBytes()
     }
 
     public var serializedString: String { String(decoding: serialized, as: UTF8.self) }

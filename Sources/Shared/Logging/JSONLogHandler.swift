@@ -45,7 +45,7 @@ public struct JSONLogHandler: LogHandler {
             Self.write(merged[key]!, to: &writer)
         }
         writer.raw("}\n")
-        output.write(writer.bytes)
+        output.write(writer.takeBytes())
     }
 
     private static func write(_ value: Logger.Metadata.Value, to writer: inout JSONWriter) {

@@ -82,6 +82,6 @@ public enum SSEWriter {
     public static func bytes(_ events: [AnthropicEvent]) -> [UInt8] {
         var writer = JSONWriter(capacity: 256 * events.count)
         for event in events { write(event, to: &writer) }
-        return writer.bytes
+        return writer.takeBytes()
     }
 }

@@ -7,14 +7,14 @@ extension OpenAI.ChatRequest {
         writer.string(model)
         writer.raw(",\"messages\":[")
         if let system {
-            writer.bytes.append(contentsOf: system.json)
+            writer.rawBytes(system.json)
             if !conversation.isEmpty { writer.raw(",") }
         }
-        writer.bytes.append(contentsOf: conversation.json)
+        conversation.withJSON { writer.rawBytes($0) }
         writer.raw("]")
         if !tools.isEmpty {
             writer.raw(",\"tools\":")
-            writer.bytes.append(contentsOf: tools.json)
+            writer.rawBytes(tools.json)
         }
         if let toolChoice {
             writer.raw(",\"tool_choice\":")
@@ -66,13 +66,13 @@ extension OpenAI.ChatRequest {
             writer.raw(",\"stream\":true,\"stream_options\":{\"include_usage\":true}")
         }
         writer.raw("}")
-        return writer.bytes
+        return writer.takeBytes()
     }
 
     /// A size hint for the body: growing a large body from a small buffer costs a copy per doubling and leaves
     /// freed blocks behind.
     private var estimatedByteCount: Int {
-        1024 + (system?.json.count ?? 0) + conversation.json.count + tools.json.count
+        1024 + (system?.json.count ?? 0) + conversation.jsonByteCount + tools.json.count
     }
 }
 

@@ -7,8 +7,9 @@ extension OpenAI {
     /// counted again.
     public struct MessageList: Sendable, Equatable, RandomAccessCollection, ExpressibleByArrayLiteral {
         public private(set) var messages: [ChatMessage] = []
-        /// The messages as the body's `messages` array carries them, without the brackets: `{…},{…}`.
-        public private(set) var json: [UInt8] = []
+        /// The messages as the body's `messages` array carries them, without the brackets: `{…},{…}`. Kept in a
+        /// writer, which each new message continues.
+        private var json = JSONWriter(capacity: 0)
         /// `TokenEstimator`'s count for the messages, their framing included.
         public private(set) var estimatedTokens = 0
 
@@ -25,12 +26,20 @@ extension OpenAI {
         /// The first `count` messages of `list`, whose text ends at `jsonCount` and whose tokens are
         /// `estimatedTokens` (figures noted when the list had that many messages), with room for `extraBytes` more.
         init(prefixOf list: MessageList, count: Int, jsonCount: Int, estimatedTokens: Int, extraBytes: Int) {
-            precondition(count <= list.messages.count && jsonCount <= list.json.count, "a prefix longer than its list")
+            precondition(count <= list.messages.count && jsonCount <= list.jsonByteCount, "a prefix longer than its list")
             messages.reserveCapacity(count + 4)
             messages.append(contentsOf: list.messages[..<count])
-            json.reserveCapacity(jsonCount + extraBytes)
-            json.append(contentsOf: list.json[..<jsonCount])
+            json.reserve(jsonCount + extraBytes)
+            list.withJSON { json.rawBytes(UnsafeRawBufferPointer(rebasing: $0[..<jsonCount])) }
             self.estimatedTokens = estimatedTokens
+        }
+
+        /// The length of the messages' JSON text.
+        public var jsonByteCount: Int { json.count }
+
+        /// Calls `body` with the messages' JSON text, without copying it.
+        public func withJSON<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+            try json.withBytes(body)
         }
 
         public var startIndex: Int { messages.startIndex }
@@ -40,15 +49,10 @@ extension OpenAI {
         public static func == (lhs: MessageList, rhs: MessageList) -> Bool { lhs.messages == rhs.messages }
 
         public mutating func append(_ message: ChatMessage) {
-            // Room for the message at once (its texts and some framing; escapes may need more), growing as an array
-            // grows: not a copy per doubling from a few bytes for each message, nor one per message.
-            let needed = json.count + message.textByteCount + 96
-            if json.capacity < needed { json.reserveCapacity(Swift.max(needed, 2 * json.capacity)) }
-            var writer = JSONWriter(capacity: 0)
-            swap(&writer.bytes, &json)
-            if !messages.isEmpty { writer.raw(",") }
-            message.write(to: &writer)
-            swap(&writer.bytes, &json)
+            // Room for the message at once: its texts and some framing (escapes may need more).
+            json.reserve(message.textByteCount + 96)
+            if !messages.isEmpty { json.raw(",") }
+            message.write(to: &json)
             messages.append(message)
             estimatedTokens += TokenEstimator.count(message)
         }

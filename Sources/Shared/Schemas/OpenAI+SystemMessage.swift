@@ -16,7 +16,7 @@ extension OpenAI {
             var writer = JSONWriter(capacity: text.utf8.count + 64)
             message.write(to: &writer)
             self.text = text
-            json = writer.bytes
+            json = writer.takeBytes()
             estimatedTokens = TokenEstimator.count(message)
         }
 

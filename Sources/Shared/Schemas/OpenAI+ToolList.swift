@@ -22,7 +22,7 @@ extension OpenAI {
             }
             var writer = JSONWriter(capacity: functions.reduce(2) { $0 + ($1.description?.utf8.count ?? 0) + 1024 })
             Self.write(functions, to: &writer)
-            json = writer.bytes
+            json = writer.takeBytes()
             estimatedTokens = TokenEstimator.count(functions)
         }
 

@@ -180,7 +180,7 @@ private struct MessageConverter {
     var checkpoint: ConversationCheckpoint? {
         guard hasConversation else { return nil }
         return ConversationCheckpoint(
-            elements: elements, messageCount: messages.count, jsonCount: messages.json.count,
+            elements: elements, messageCount: messages.count, jsonCount: messages.jsonByteCount,
             estimatedTokens: messages.estimatedTokens, openCalls: openCalls, systemTextCount: systemTexts.count,
             media: media)
     }

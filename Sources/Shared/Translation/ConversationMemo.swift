@@ -36,7 +36,7 @@ public final class ConversationMemo: Sendable {
         /// What the entry holds, counted against the budget: the client's bytes, the translated messages' text, and
         /// half as much again for their strings and the marks (Claude Code's 30 KB conversation: 103 KB by this
         /// count, 101 KiB of a worker's RSS measured).
-        var cost: Int { bytes.count + 5 * messages.json.count / 2 }
+        var cost: Int { bytes.count + 5 * messages.jsonByteCount / 2 }
 
         /// The last mark whose element ends within the first `length` bytes.
         func lastMark(within length: Int) -> Int? {

@@ -61,7 +61,7 @@ public struct FoldedMessage: Sendable, Equatable {
         writer.raw(",\"usage\":")
         SSEWriter.writeUsage(usage, to: &writer)
         writer.raw("}")
-        return writer.bytes
+        return writer.takeBytes()
     }
 
     public var json: JSONValue {

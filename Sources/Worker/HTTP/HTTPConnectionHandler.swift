@@ -236,7 +236,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
         context.write(wrapOutboundOut(buffer), promise: nil)
     }
 
-    func sendBody(_ bytes: [UInt8]) {
+    func sendBody(_ bytes: UnsafeRawBufferPointer) {
         guard let context, !isHeadRequest, !bytes.isEmpty else { return }
         let capacity = bytes.count + 12
         var buffer: ByteBuffer

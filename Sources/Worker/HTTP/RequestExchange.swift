@@ -161,7 +161,7 @@ final class RequestExchange: @unchecked Sendable {
         sink?.sendHead(status: .ok, headers: headers)
     }
 
-    func streamBody(_ bytes: [UInt8]) {
+    func streamBody(_ bytes: UnsafeRawBufferPointer) {
         sink?.sendBody(bytes)
     }
 

@@ -76,13 +76,13 @@ enum ResponseEncoding {
 
     /// Appends one chunk of a chunked body: its size in hex, the bytes, CRLF. An empty chunk would end the body, so
     /// nothing is written for no bytes.
-    static func writeChunk(_ bytes: [UInt8], into buffer: inout ByteBuffer) {
+    static func writeChunk(_ bytes: UnsafeRawBufferPointer, into buffer: inout ByteBuffer) {
         guard !bytes.isEmpty else { return }
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bytes.count + 20) { output in
             var chunk = BoundedWriter(output: output)
             chunk.appendHex(bytes.count)
             chunk.append("\r\n")
-            bytes.withUnsafeBytes { chunk.append($0) }
+            chunk.append(bytes)
             chunk.append("\r\n")
             return chunk.count
         }

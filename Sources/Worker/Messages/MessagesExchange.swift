@@ -34,7 +34,7 @@ final class MessagesExchange: @unchecked Sendable {
         events.reserveCapacity(16)
         return events
     }()
-    private var writer = JSONWriter(capacity: 4096)
+    private var writer = JSONWriter(capacity: 0)
     /// True once anything upstream-derived reached the client (or the fold): retries end there.
     private var contentDelivered = false
 
@@ -456,9 +456,9 @@ final class MessagesExchange: @unchecked Sendable {
             if isStreaming { SSEWriter.write(event, to: &writer) }
             if !isStreaming || cacheKey != nil { fold.consume(event) }
         }
-        if isStreaming, !writer.bytes.isEmpty {
-            request.streamBody(writer.bytes)
-            writer.bytes.removeAll(keepingCapacity: true)
+        if isStreaming, !writer.isEmpty {
+            writer.withBytes { request.streamBody($0) }
+            writer.removeAll()
             lastClientWrite = .now()
         }
     }
