@@ -15,6 +15,12 @@ public struct JSONWriter: Sendable {
         if capacity > 0 { storage = Self.zeroedRoom(capacity: capacity) }
     }
 
+    /// A writer that goes on from `bytes`, with room for `room` more before it first grows.
+    public init(startingWith bytes: UnsafeRawBufferPointer, room: Int) {
+        storage = Self.zeroedRoom(capacity: bytes.count + Swift.max(room, 1), keeping: bytes)
+        count = bytes.count
+    }
+
     public var isEmpty: Bool { count == 0 }
 
     /// The bytes written, handed over: the writer is empty afterwards (and allocates anew if written to again).

@@ -1,21 +1,51 @@
 extension OpenAI.ChatRequest {
     /// The request body, compact, keys in a fixed order: identical requests serialise to identical bytes,
     /// which both Cerebras's prefix cache and the gateway's response cache key rely on.
+    ///
+    /// The messages and tools were written when they were made (and are often a memo's); the body joins them with
+    /// what this request writes around them, in one array of exactly the body's size: nothing zeroed or copied twice.
     public func jsonBytes() -> [UInt8] {
-        var writer = JSONWriter(capacity: estimatedByteCount)
-        writer.raw("{\"model\":")
-        writer.string(model)
-        writer.raw(",\"messages\":[")
-        if let system {
-            writer.rawBytes(system.json)
-            if !conversation.isEmpty { writer.raw(",") }
+        // What this request writes, in one writer: the head, then what follows the tools.
+        var own = JSONWriter(capacity: 320 + model.utf8.count)
+        own.raw("{\"model\":")
+        own.string(model)
+        own.raw(",\"messages\":[")
+        let headCount = own.count
+        writeOptions(to: &own)
+        let afterSystem: StaticString = system == nil || conversation.isEmpty ? "" : ","
+        let afterMessages: StaticString = tools.isEmpty ? "]" : "],\"tools\":"
+        return own.withBytes { own in
+            (system?.json ?? []).withUnsafeBytes { system in
+                conversation.withJSON { messages in
+                    tools.json.withUnsafeBytes { tools in
+                        Self.joined([UnsafeRawBufferPointer(rebasing: own[..<headCount]), system,
+                                     Self.bytes(afterSystem), messages, Self.bytes(afterMessages), tools,
+                                     UnsafeRawBufferPointer(rebasing: own[headCount...])])
+                    }
+                }
+            }
         }
-        conversation.withJSON { writer.rawBytes($0) }
-        writer.raw("]")
-        if !tools.isEmpty {
-            writer.raw(",\"tools\":")
-            writer.rawBytes(tools.json)
+    }
+
+    private static func bytes(_ literal: StaticString) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
+    }
+
+    /// The pieces one after another, in an array of exactly their size.
+    private static func joined(_ pieces: [UnsafeRawBufferPointer]) -> [UInt8] {
+        let total = pieces.reduce(0) { $0 + $1.count }
+        return [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            guard var next = UnsafeMutableRawPointer(buffer.baseAddress) else { return }
+            for piece in pieces where !piece.isEmpty {
+                next.copyMemory(from: piece.baseAddress.unsafelyUnwrapped, byteCount: piece.count)
+                next += piece.count
+            }
+            initialized = total
         }
+    }
+
+    /// What follows the tools: `tool_choice` and the sampling options, to the closing brace.
+    private func writeOptions(to writer: inout JSONWriter) {
         if let toolChoice {
             writer.raw(",\"tool_choice\":")
             switch toolChoice {
@@ -66,13 +96,6 @@ extension OpenAI.ChatRequest {
             writer.raw(",\"stream\":true,\"stream_options\":{\"include_usage\":true}")
         }
         writer.raw("}")
-        return writer.takeBytes()
-    }
-
-    /// A size hint for the body: growing a large body from a small buffer costs a copy per doubling and leaves
-    /// freed blocks behind.
-    private var estimatedByteCount: Int {
-        1024 + (system?.json.count ?? 0) + conversation.jsonByteCount + tools.json.count
     }
 }
 

@@ -23,15 +23,30 @@ extension OpenAI {
             self.init(messages)
         }
 
-        /// The first `count` messages of `list`, whose text ends at `jsonCount` and whose tokens are
-        /// `estimatedTokens` (figures noted when the list had that many messages), with room for `extraBytes` more.
-        init(prefixOf list: MessageList, count: Int, jsonCount: Int, estimatedTokens: Int, extraBytes: Int) {
-            precondition(count <= list.messages.count && jsonCount <= list.jsonByteCount, "a prefix longer than its list")
-            messages.reserveCapacity(count + 4)
-            messages.append(contentsOf: list.messages[..<count])
-            json.reserve(jsonCount + extraBytes)
-            list.withJSON { json.rawBytes(UnsafeRawBufferPointer(rebasing: $0[..<jsonCount])) }
-            self.estimatedTokens = estimatedTokens
+        /// The first messages of a list, to go on from in a list of their own.
+        struct Prefix: Sendable {
+            let list: MessageList
+            let count: Int
+            /// Where the first `count` messages' text ends, and their tokens: the figures the list had at `count`.
+            let jsonCount: Int
+            let estimatedTokens: Int
+            /// Room for this many more bytes of text.
+            let extraBytes: Int
+        }
+
+        /// A list of its own holding `prefix` (the only copy of its text: a list that shared its text with the memo it
+        /// came from would copy it again, room and all, at the first message appended).
+        init(_ prefix: Prefix) {
+            let list = prefix.list
+            precondition(prefix.count <= list.messages.count && prefix.jsonCount <= list.jsonByteCount,
+                         "a prefix longer than its list")
+            messages.reserveCapacity(prefix.count + 4)
+            messages.append(contentsOf: list.messages[..<prefix.count])
+            json = list.withJSON { text in
+                JSONWriter(startingWith: UnsafeRawBufferPointer(rebasing: text[..<prefix.jsonCount]),
+                           room: prefix.extraBytes)
+            }
+            estimatedTokens = prefix.estimatedTokens
         }
 
         /// The length of the messages' JSON text.

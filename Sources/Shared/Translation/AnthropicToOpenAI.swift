@@ -166,7 +166,7 @@ private struct MessageConverter {
     init(profile: ModelProfile, options: TranslationOptions, known: KnownConversation?) {
         self.profile = profile
         self.options = options
-        messages = known?.messages ?? []
+        messages = known.map { OpenAI.MessageList($0.messages) } ?? []
         systemTexts = known?.systemTexts ?? []
         openCalls = known?.openCalls ?? []
         elements = known?.elements ?? 0

@@ -32,7 +32,8 @@ public struct MediaTranslation: Sendable, Equatable {
 public struct KnownConversation: Sendable {
     /// Elements of `messages` it covers; the request's own decoded messages are the ones after these.
     public var elements: Int
-    var messages: OpenAI.MessageList
+    /// The translated messages it covers, made into a list of their own by the converter that goes on from them.
+    var messages: OpenAI.MessageList.Prefix
     var systemTexts: [String]
     var openCalls: [String]
     /// How the covered images and documents were translated; nil when there are none.

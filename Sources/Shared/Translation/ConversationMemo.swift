@@ -53,8 +53,8 @@ public final class ConversationMemo: Sendable {
             let checkpoint = marks[markIndex].checkpoint
             return KnownConversation(
                 elements: checkpoint.elements,
-                messages: OpenAI.MessageList(
-                    prefixOf: messages, count: checkpoint.messageCount, jsonCount: checkpoint.jsonCount,
+                messages: OpenAI.MessageList.Prefix(
+                    list: messages, count: checkpoint.messageCount, jsonCount: checkpoint.jsonCount,
                     estimatedTokens: checkpoint.estimatedTokens, extraBytes: extraBytes),
                 systemTexts: Array(systemTexts[..<checkpoint.systemTextCount]),
                 openCalls: checkpoint.openCalls,
