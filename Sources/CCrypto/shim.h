@@ -16,6 +16,15 @@ static inline void cg_sha256(const unsigned char *data, size_t length, unsigned 
     SHA256_Final(digest, &context);
 }
 
+/* One digest over several buffers, as if they were joined. */
+static inline void cg_sha256_parts(const void *const *parts, const size_t *lengths, size_t count,
+                                   unsigned char *digest) {
+    SHA256_CTX context;
+    SHA256_Init(&context);
+    for (size_t index = 0; index < count; index++) SHA256_Update(&context, parts[index], lengths[index]);
+    SHA256_Final(digest, &context);
+}
+
 static inline void cg_sha1(const unsigned char *data, size_t length, unsigned char *digest) {
     SHA_CTX context;
     SHA1_Init(&context);

@@ -14,6 +14,27 @@ final class SHA256DigestTests: XCTestCase {
         XCTAssertEqual(SHA256Digest.digest("abc".utf8).count, 32)
     }
 
+    func testADigestOfPartsIsTheDigestOfThemJoined() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let bytes = (0..<Int.random(in: 0...300, using: &generator)).map { _ in
+                UInt8.random(in: 0...255, using: &generator)
+            }
+            var cuts = (0..<Int.random(in: 0...4, using: &generator)).map { _ in
+                Int.random(in: 0...bytes.count, using: &generator)
+            }
+            cuts = [0] + cuts.sorted() + [bytes.count]
+            let digest = bytes.withUnsafeBytes { whole in
+                SHA256Digest.digest(parts: zip(cuts, cuts.dropFirst()).map {
+                    UnsafeRawBufferPointer(rebasing: whole[$0..<$1])
+                })
+            }
+            XCTAssertEqual(digest, SHA256Digest.digest(bytes), "cut at \(cuts)")
+        }
+        XCTAssertEqual(SHA256Digest.hexString(SHA256Digest.digest(parts: [])),
+                       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+
     func testConstantTimeEquals() {
         let a = SHA256Digest.digest("key-a".utf8)
         let b = SHA256Digest.digest("key-b".utf8)

@@ -133,7 +133,7 @@ final class UpstreamConnectionParkingTests: XCTestCase {
         let body = #"{"model":"m","stream":true,"messages":[{"role":"user","content":"hi \#(index)"}]}"#
         _ = client.start(
             UpstreamRequest(url: UpstreamURL(upstream.baseURL + "/chat/completions"), apiKey: "csk-test",
-                            body: Array(body.utf8), connectTimeoutMs: 2_000, verifyTLS: true),
+                            body: UpstreamBody(Array(body.utf8)), connectTimeoutMs: 2_000, verifyTLS: true),
             delegate: completion)
         XCTAssertEqual(completion.done.wait(timeout: .now() + 10), .success, "request \(index) did not finish")
         let error = completion.result.withLockedValue { $0 }

@@ -133,7 +133,7 @@ final class UpstreamClientPassTests: XCTestCase {
             let body = #"{"model":"m","stream":true,"messages":[{"role":"user","content":"pause me"}]}"#
             let transfer = client.start(
                 UpstreamRequest(url: UpstreamURL(upstream.baseURL + "/chat/completions"), apiKey: "csk-test",
-                                body: Array(body.utf8), connectTimeoutMs: 2_000, verifyTLS: true),
+                                body: UpstreamBody(Array(body.utf8)), connectTimeoutMs: 2_000, verifyTLS: true),
                 delegate: recorder)
             XCTAssertEqual(recorder.pausedSignal.wait(timeout: .now() + 10), .success, "the transfer never paused")
             try client.loop.submit {
@@ -159,8 +159,8 @@ final class UpstreamClientPassTests: XCTestCase {
                 let recorder = Recorder(client: client)
                 let body = #"{"model":"m","stream":true,"messages":[{"role":"user","content":"hi \#(index)"}]}"#
                 _ = client.start(
-                    UpstreamRequest(url: UpstreamURL(upstream.baseURL + "/chat/completions"), apiKey: "csk-test", body: Array(body.utf8),
-                                    connectTimeoutMs: 2_000, verifyTLS: true),
+                    UpstreamRequest(url: UpstreamURL(upstream.baseURL + "/chat/completions"), apiKey: "csk-test",
+                                    body: UpstreamBody(Array(body.utf8)), connectTimeoutMs: 2_000, verifyTLS: true),
                     delegate: recorder)
                 XCTAssertEqual(recorder.done.wait(timeout: .now() + 10), .success, "request \(index) did not finish")
                 let log = recorder.log.withLockedValue { $0 }

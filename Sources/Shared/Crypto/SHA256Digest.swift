@@ -13,6 +13,17 @@ public enum SHA256Digest {
         return output
     }
 
+    /// The digest of the parts as if they were joined, without joining them.
+    public static func digest(parts: [UnsafeRawBufferPointer]) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
+        let starts = parts.map { $0.baseAddress }
+        let lengths = parts.map { $0.count }
+        output.withUnsafeMutableBufferPointer { out in
+            cg_sha256_parts(starts, lengths, parts.count, out.baseAddress)
+        }
+        return output
+    }
+
     public static func hex(_ bytes: some Collection<UInt8>) -> String {
         hexString(digest(bytes))
     }

@@ -1,10 +1,19 @@
 extension OpenAI.ChatRequest {
     /// The request body, compact, keys in a fixed order: identical requests serialise to identical bytes,
     /// which both Cerebras's prefix cache and the gateway's response cache key rely on.
-    ///
-    /// The messages and tools were written when they were made (and are often a memo's); the body joins them with
-    /// what this request writes around them, in one array of exactly the body's size: nothing zeroed or copied twice.
     public func jsonBytes() -> [UInt8] {
+        withJSONPieces { pieces in
+            let total = pieces.reduce(0) { $0 + $1.count }
+            return [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+                initialized = UnsafeMutableRawBufferPointer(buffer).copyJoined(pieces)
+            }
+        }
+    }
+
+    /// Calls `body` with the request body's bytes in pieces, in order, so that a caller can join them into memory of
+    /// its choosing (the worker's upstream body): the messages and tools were written when they were made (and are
+    /// often a memo's), and only what this request writes around them is written here.
+    public func withJSONPieces<Result>(_ body: ([UnsafeRawBufferPointer]) throws -> Result) rethrows -> Result {
         // What this request writes, in one writer: the head, then what follows the tools.
         var own = JSONWriter(capacity: 320 + model.utf8.count)
         own.raw("{\"model\":")
@@ -14,13 +23,13 @@ extension OpenAI.ChatRequest {
         writeOptions(to: &own)
         let afterSystem: StaticString = system == nil || conversation.isEmpty ? "" : ","
         let afterMessages: StaticString = tools.isEmpty ? "]" : "],\"tools\":"
-        return own.withBytes { own in
-            (system?.json ?? []).withUnsafeBytes { system in
-                conversation.withJSON { messages in
-                    tools.json.withUnsafeBytes { tools in
-                        Self.joined([UnsafeRawBufferPointer(rebasing: own[..<headCount]), system,
-                                     Self.bytes(afterSystem), messages, Self.bytes(afterMessages), tools,
-                                     UnsafeRawBufferPointer(rebasing: own[headCount...])])
+        return try own.withBytes { own in
+            try (system?.json ?? []).withUnsafeBytes { system in
+                try conversation.withJSON { messages in
+                    try tools.json.withUnsafeBytes { tools in
+                        try body([UnsafeRawBufferPointer(rebasing: own[..<headCount]), system,
+                                  Self.bytes(afterSystem), messages, Self.bytes(afterMessages), tools,
+                                  UnsafeRawBufferPointer(rebasing: own[headCount...])])
                     }
                 }
             }
@@ -29,19 +38,6 @@ extension OpenAI.ChatRequest {
 
     private static func bytes(_ literal: StaticString) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
-    }
-
-    /// The pieces one after another, in an array of exactly their size.
-    private static func joined(_ pieces: [UnsafeRawBufferPointer]) -> [UInt8] {
-        let total = pieces.reduce(0) { $0 + $1.count }
-        return [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
-            guard var next = UnsafeMutableRawPointer(buffer.baseAddress) else { return }
-            for piece in pieces where !piece.isEmpty {
-                next.copyMemory(from: piece.baseAddress.unsafelyUnwrapped, byteCount: piece.count)
-                next += piece.count
-            }
-            initialized = total
-        }
     }
 
     /// What follows the tools: `tool_choice` and the sampling options, to the closing brace.

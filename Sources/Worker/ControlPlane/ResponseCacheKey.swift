@@ -12,7 +12,13 @@ enum ResponseCacheKey {
 
     /// SHA-256 over the tenant's key digest and the exact upstream request: a cached answer never crosses keys,
     /// and any difference in what would be asked upstream is a different entry.
-    static func key(tenant: String, upstreamBody: [UInt8]) -> String {
-        SHA256Digest.hex(Array(tenant.utf8) + [0x0A] + upstreamBody)
+    static func key(tenant: String, upstreamBody: UpstreamBody) -> String {
+        let separator: StaticString = "\n"
+        let digest = tenant.withBorrowedUTF8 { tenant in
+            SHA256Digest.digest(parts: [UnsafeRawBufferPointer(tenant),
+                                        UnsafeRawBufferPointer(start: separator.utf8Start, count: 1),
+                                        upstreamBody.bytes])
+        }
+        return SHA256Digest.hexString(digest)
     }
 }

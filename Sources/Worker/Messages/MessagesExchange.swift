@@ -21,7 +21,7 @@ final class MessagesExchange: @unchecked Sendable {
     private(set) var isStreaming = false
     private var requestedModel = ""
     private var estimatedInputTokens = 0
-    private var upstreamBody: [UInt8] = []
+    private var upstreamBody = UpstreamBody([])
     private var messageID = RandomID.make(prefix: "msg_")
 
     private var stream: UpstreamStreamTranslator?
@@ -107,7 +107,7 @@ final class MessagesExchange: @unchecked Sendable {
         }
         backendModel = translated.profile.name
         estimatedInputTokens = translated.estimatedInputTokens
-        upstreamBody = translated.upstream.jsonBytes()
+        upstreamBody = translated.upstream.withJSONPieces { UpstreamBody(joining: $0) }
         admit()
     }
 

@@ -4,7 +4,7 @@ import CCurl
 struct UpstreamRequest: Sendable {
     var url: UpstreamURL
     var apiKey: String
-    var body: [UInt8]
+    var body: UpstreamBody
     var connectTimeoutMs: Int
     var verifyTLS: Bool
 }

@@ -51,14 +51,15 @@ final class UpstreamTransfer: Sendable {
         retainedSelf = unmanaged
         let context = unmanaged.toOpaque()
 
-        // curl copies the body; the URL's parsed handle lives as long as the worker's `UpstreamURL`.
+        // The body and the URL's parsed handle outlive the transfer: the request holds the body, and the handle lives
+        // as long as the worker's `UpstreamURL`.
         if let parsed = request.url.parsed {
             _ = cg_easy_setopt_ptr(easy, CURLOPT_CURLU, UnsafeRawPointer(parsed))
         } else {
             _ = request.url.cString.withUnsafeBufferPointer { cg_easy_setopt_ptr(easy, CURLOPT_URL, $0.baseAddress) }
         }
         _ = cg_easy_setopt_long(easy, CURLOPT_POSTFIELDSIZE, request.body.count)
-        _ = request.body.withUnsafeBytes { cg_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, $0.baseAddress) }
+        _ = cg_easy_setopt_ptr(easy, CURLOPT_POSTFIELDS, request.body.bytes.baseAddress)
         _ = cg_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, headerList)
         _ = cg_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMs)
         _ = cg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, request.verifyTLS ? 1 : 0)
