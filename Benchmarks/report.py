@@ -185,6 +185,10 @@ def main():
         s["ns_c16_added_p99_us"] = per_rep_delta("ns_c16", arm, lambda r: r["latency_us"]["p99"])
         s["cpu_ms_per_1k_requests"] = metric("ns_c16", arm, sut_cpu_req)
         s["fake_cpu_ms_per_1k_requests"] = metric("ns_c16", arm, fake_cpu_req)
+        s["cc_c4_rps"] = metric("cc_c4", arm, lambda r: r["throughput_rps"])
+        s["cc_c4_p50_us"] = metric("cc_c4", arm, lambda r: r["latency_us"]["p50"])
+        s["cc_c4_added_p50_us"] = per_rep_delta("cc_c4", arm, lambda r: r["latency_us"]["p50"])
+        s["cc_c4_cpu_ms_per_1k_requests"] = metric("cc_c4", arm, sut_cpu_req)
         s["rate_p99_10ms_rps"] = metric("ns_rate", arm, lambda r: r["best_rate_rps"])
         s["saturated_rps"] = metric("ns_rate", arm, lambda r: r["saturated_rps"])
         for sc in ("st100", "st500", "st_cerebras", "slow2000"):
@@ -220,6 +224,7 @@ def main():
         "saturated_rps": d.get("saturated_rps"),
         "rate_p99_10ms_rps": d.get("rate_p99_10ms_rps"),
         "st_cerebras_chunks_per_s": d.get("st_cerebras_chunks_per_s"),
+        "cc_c4_rps": d.get("cc_c4_rps"),
     }
     flags = []
     for arm in arms:
@@ -340,6 +345,10 @@ def main():
         ("CPU ms per 1,000 requests (arm)", "cpu_ms_per_1k_requests", 1),
         ("req/s at p99 ≤ 10 ms (open loop)", "rate_p99_10ms_rps", 0),
         ("saturated req/s (closed, c=64)", "saturated_rps", 0),
+        ("Claude Code's request, c=4: req/s", "cc_c4_rps", 0),
+        ("Claude Code's request, c=4: p50", "cc_c4_p50_us", 0),
+        ("Claude Code's request, c=4: added p50", "cc_c4_added_p50_us", 0),
+        ("Claude Code's request, c=4: CPU ms per 1,000 requests (arm)", "cc_c4_cpu_ms_per_1k_requests", 1),
         ("100 streams @20 ms: TTFT p99", "st100_ttft_p99_us", 0),
         ("100 streams @20 ms: gap p50", "st100_gap_p50_us", 0),
         ("100 streams @20 ms: gap p99", "st100_gap_p99_us", 0),

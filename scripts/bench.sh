@@ -15,7 +15,7 @@
 #   BENCH_SCRATCH=.build-bench       swift build scratch path for the release binaries
 #   BENCH_REPS=N                     repetitions (default 3, quick 1)
 #   BENCH_ARMS="direct nginx gateway litellm"
-#   BENCH_SCENARIOS="ns_c1 ns_c16 ns_rate st100 st500 st_cerebras slow2000"
+#   BENCH_SCENARIOS="ns_c1 ns_c16 ns_rate cc_c4 st100 st500 st_cerebras slow2000"
 #   BENCH_SKIP_BUILD=1               use the binaries as they are
 #   BENCH_SKIP_INSTALL=1             never apt-get / pip (arms whose tools are missing are skipped)
 #   FAKE_THREADS=1                   event-loop threads of the fake upstream
@@ -37,7 +37,7 @@ gateway_bin=${GATEWAY_BIN:-$scratch/release/cerebras-gateway}
 baseline_bin=${BASELINE_BIN:-}
 reps=${BENCH_REPS:-$([[ $quick == 1 ]] && echo 1 || echo 3)}
 arms_wanted=${BENCH_ARMS:-direct nginx ${BASELINE_BIN:+baseline }gateway litellm}
-scenarios=${BENCH_SCENARIOS:-ns_c1 ns_c16 ns_rate st100 st500 st_cerebras slow2000}
+scenarios=${BENCH_SCENARIOS:-ns_c1 ns_c16 ns_rate cc_c4 st100 st500 st_cerebras slow2000}
 fake_threads=${FAKE_THREADS:-1}
 gen_threads=${GEN_THREADS:-1}
 litellm_version=${LITELLM_VERSION:-1.106.12}
@@ -269,6 +269,12 @@ model_list:
       model: openai/zai-glm-4.7
       api_base: http://127.0.0.1:$fake_port/v1
       api_key: csk-bench
+  # The model Claude Code's request (the cc_c4 scenario's fixture) names.
+  - model_name: claude-sonnet-4-5-20250929
+    litellm_params:
+      model: openai/zai-glm-4.7
+      api_base: http://127.0.0.1:$fake_port/v1
+      api_key: csk-bench
 litellm_settings:
   drop_params: true
   telemetry: false
@@ -330,6 +336,12 @@ run_one() {
     ns_c1) args=(--connections 1 --duration "$d_ns" --grace 5) ;;
     ns_c16) args=(--connections 16 --duration "$d_ns" --grace 5) ;;
     ns_rate) args=(--connections 64 --find-rate 10 --probe-duration "$probe" --max-probes "$probes" --grace 3) ;;
+    cc_c4)
+        # Claude Code's own request (77 KB: 17 tools, a long system prompt, a conversation), each one a new last
+        # turn of the conversation, as Claude Code sends them.
+        args=(--body-file Tests/Fixtures/claude-code-request/anthropic.request.json --unique --connections 4
+            --duration "$d_ns" --grace 5)
+        ;;
     st100 | st500)
         local c=${scenario#st}
         args=(--stream --scenario "paced;chunks=100;interval_ms=20" --connections "$c" --requests $((c * st_req))
