@@ -55,35 +55,37 @@ final class JSONWriterBufferTests: XCTestCase {
             switch self {
             case .literal: return Array("event: x\n".utf8)
             case .text(let text): return Array(text.utf8)
-            case .string(let text): return Array(Self.quoted(text).utf8)
+            case .string(let text): return Self.quoted(text)
             case .int(let value): return Array(String(value).utf8)
             case .bytes(let bytes): return bytes
             case .bool(let flag): return Array((flag ? "true" : "false").utf8)
             }
         }
 
-        /// JSON's escaping written plainly: the two-character escapes, `\u00xx` for the other control bytes.
-        private static func quoted(_ text: String) -> String {
-            var out = "\""
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                case "\u{8}": out += "\\b"
-                case "\u{C}": out += "\\f"
-                case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-                default: out.unicodeScalars.append(scalar)
+        /// JSON's escaping as a table: the two-character escapes, `\u00xx` for the other control bytes.
+        private static let escapes: [UInt8: String] = [
+            0x22: #"\""#, 0x5C: #"\\"#, 0x0A: #"\n"#, 0x0D: #"\r"#, 0x09: #"\t"#, 0x08: #"\b"#, 0x0C: #"\f"#,
+        ]
+
+        private static func quoted(_ text: String) -> [UInt8] {
+            var out: [UInt8] = [UInt8(ascii: "\"")]
+            for byte in text.utf8 {
+                if let escape = escapes[byte] {
+                    out += Array(escape.utf8)
+                } else if byte < 0x20 {
+                    out += Array(String(format: #"\u%04x"#, byte).utf8)
+                } else {
+                    out.append(byte)
                 }
             }
-            return out + "\""
+            out.append(UInt8(ascii: "\""))
+            return out
         }
     }
 
     private func randomText(_ generator: inout some RandomNumberGenerator) -> String {
-        let alphabet: [Character] = ["a", "Z", "7", " ", "\"", "\\", "\n", "\u{1}", "\u{1F}", "é", "✓", "😀", "\t"]
+        let alphabet: [Character] = ["a", "Z", "7", " ", "\"", "\\", "\n", "\r", "\u{8}", "\u{C}", "\u{1}", "\u{1F}", "é",
+                                     "✓", "😀", "\t"]
         let length = [0, 1, 3, 15, 16, 17, 40, 300].randomElement(using: &generator)!
         let plain = Bool.random(using: &generator)
         return String((0..<length).map { _ in plain ? "x" : alphabet.randomElement(using: &generator)! })
