@@ -21,7 +21,7 @@ final class MessagesExchange: @unchecked Sendable {
     private(set) var isStreaming = false
     private var requestedModel = ""
     private var estimatedInputTokens = 0
-    private var upstreamBody = UpstreamBody([])
+    private var upstreamBody = UpstreamBody.empty
     private var messageID = RandomID.make(prefix: "msg_")
 
     private var stream: UpstreamStreamTranslator?
@@ -457,8 +457,13 @@ final class MessagesExchange: @unchecked Sendable {
             if !isStreaming || cacheKey != nil { fold.consume(event) }
         }
         if isStreaming, !writer.isEmpty {
-            writer.withBytes { request.streamBody($0) }
-            writer.removeAll()
+            // Lent from a local: writing to the client may call back into this exchange (a failed write closes the
+            // connection), and whatever that writes goes through `writer` and out on its own.
+            var outgoing = JSONWriter(capacity: 0)
+            swap(&outgoing, &writer)
+            outgoing.withBytes { request.streamBody($0) }
+            outgoing.removeAll()
+            swap(&outgoing, &writer)
             lastClientWrite = .now()
         }
     }

@@ -29,5 +29,8 @@ final class UpstreamBody: Sendable {
 
     deinit { bytes.deallocate() }
 
+    /// No body yet (an exchange's before its request is translated).
+    static let empty = UpstreamBody([])
+
     var count: Int { bytes.count }
 }
