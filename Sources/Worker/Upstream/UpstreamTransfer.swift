@@ -150,13 +150,21 @@ final class UpstreamTransfer: Sendable {
     /// The same names as they are stored, made once: most are longer than a string stores inline, so a new copy per
     /// header would allocate.
     private static let knownNames = knownNameLiterals.map { "\($0)" }
+    /// Entry `n`: the indexes of the known names `n` bytes long, so that a name is compared with those alone.
+    private static let knownNamesByLength: [[Int]] = {
+        var byLength = [[Int]](repeating: [], count: 1 + knownNameLiterals.map(\.utf8CodeUnitCount).max()!)
+        for (index, name) in knownNameLiterals.enumerated() { byLength[name.utf8CodeUnitCount].append(index) }
+        return byLength
+    }()
     private static let rateLimitPrefix: StaticString = "x-ratelimit-"
 
     /// The lowercased name under which a header field is kept, or nil for a field the gateway does not read. Kept:
     /// the body's type, and the upstream's retry and rate-limit advice (`RetryPolicy`, `UpstreamHeaderMapping`).
     static func keptName(_ name: UnsafeBufferPointer<UInt8>) -> String? {
-        for (index, known) in knownNameLiterals.enumerated() where name.equalsIgnoringASCIICase(known) {
-            return knownNames[index]
+        if name.count < knownNamesByLength.count {
+            for index in knownNamesByLength[name.count] where name.equalsIgnoringASCIICase(knownNameLiterals[index]) {
+                return knownNames[index]
+            }
         }
         let prefixLength = rateLimitPrefix.utf8CodeUnitCount
         guard name.count > prefixLength,
