@@ -54,7 +54,7 @@ struct Authenticator: Sendable {
             }
         }
         for candidate in candidates {
-            let digest = SHA256Digest.digest(Array(candidate.utf8))
+            let digest = SHA256Digest.digest(utf8Of: candidate)
             if let index = match(digest) {
                 let key = keys[index]
                 return Caller(kind: .gatewayKey, tenant: tenants[index],

@@ -3,25 +3,36 @@ import CCrypto
 /// SHA-256 through OpenSSL's libcrypto, and constant-time comparison of digests.
 public enum SHA256Digest {
     public static func digest(_ bytes: some Collection<UInt8>) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        let input = Array(bytes)
-        input.withUnsafeBufferPointer { buffer in
-            output.withUnsafeMutableBufferPointer { out in
-                cg_sha256(buffer.baseAddress, buffer.count, out.baseAddress)
-            }
+        let inPlace = bytes.withContiguousStorageIfAvailable { Self.digest(of: UnsafeRawBufferPointer($0)) }
+        return inPlace ?? Array(bytes).withUnsafeBytes { Self.digest(of: $0) }
+    }
+
+    public static func digest(of bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        withDigestStorage { out in
+            cg_sha256(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, out)
         }
-        return output
+    }
+
+    /// The digest of a string's UTF-8 bytes (an API key as presented), read in place.
+    public static func digest(utf8Of text: String) -> [UInt8] {
+        text.withBorrowedUTF8 { digest(of: UnsafeRawBufferPointer($0)) }
     }
 
     /// The digest of the parts as if they were joined, without joining them.
     public static func digest(parts: [UnsafeRawBufferPointer]) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
         let starts = parts.map { $0.baseAddress }
         let lengths = parts.map { $0.count }
-        output.withUnsafeMutableBufferPointer { out in
-            cg_sha256_parts(starts, lengths, parts.count, out.baseAddress)
+        return withDigestStorage { out in cg_sha256_parts(starts, lengths, parts.count, out) }
+    }
+
+    /// The 32 bytes `fill` writes, computed on the stack and then made an array: `Array(repeating:count:)` goes
+    /// through an allocation entry point the standard library does not specialise (several hundred instructions).
+    private static func withDigestStorage(_ fill: (UnsafeMutablePointer<UInt8>) -> Void) -> [UInt8] {
+        var storage: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &storage) { out in
+            fill(out.bindMemory(to: UInt8.self).baseAddress.unsafelyUnwrapped)
+            return Array(UnsafeRawBufferPointer(out))
         }
-        return output
     }
 
     public static func hex(_ bytes: some Collection<UInt8>) -> String {
