@@ -100,7 +100,7 @@ public struct GatewayConfig: Sendable, Equatable {
         systemMemoEntries = try source.int("SYSTEM_MEMO_ENTRIES", default: 16, range: 0...1024)
         conversationMemoBytes = try source.int("CONVERSATION_MEMO_MB", default: 32, range: 0...4096) * 1024 * 1024
 
-        gatewayKeys = source.list("GATEWAY_API_KEYS").map { GatewayKey(digest: SHA256Digest.digest(Array($0.utf8))) }
+        gatewayKeys = source.list("GATEWAY_API_KEYS").map { GatewayKey(digest: SHA256Digest.digest(utf8Of: $0)) }
         if let keysFileContents { gatewayKeys += try Self.parseKeysFile(keysFileContents) }
         passthroughKeys = try source.bool("PASSTHROUGH_KEYS", default: false)
         allowUnauthenticated = try source.bool("ALLOW_UNAUTHENTICATED", default: false)

@@ -100,7 +100,7 @@ public struct JSONWriter: Sendable {
     // MARK: - JSON out
 
     public mutating func raw(_ literal: StaticString) {
-        rawBytes(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        rawBytes(UnsafeRawBufferPointer(literal: literal))
     }
 
     /// Text known to be valid JSON in place (a number's text, an enum's raw value), copied as it is. Named apart from

@@ -28,16 +28,13 @@ extension OpenAI.ChatRequest {
                 try conversation.withJSON { messages in
                     try tools.json.withUnsafeBytes { tools in
                         try body([UnsafeRawBufferPointer(rebasing: own[..<headCount]), system,
-                                  Self.bytes(afterSystem), messages, Self.bytes(afterMessages), tools,
+                                  UnsafeRawBufferPointer(literal: afterSystem), messages,
+                                  UnsafeRawBufferPointer(literal: afterMessages), tools,
                                   UnsafeRawBufferPointer(rebasing: own[headCount...])])
                     }
                 }
             }
         }
-    }
-
-    private static func bytes(_ literal: StaticString) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
     }
 
     /// What follows the tools: `tool_choice` and the sampling options, to the closing brace.

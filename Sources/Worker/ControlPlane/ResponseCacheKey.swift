@@ -13,10 +13,8 @@ enum ResponseCacheKey {
     /// SHA-256 over the tenant's key digest and the exact upstream request: a cached answer never crosses keys,
     /// and any difference in what would be asked upstream is a different entry.
     static func key(tenant: String, upstreamBody: UpstreamBody) -> String {
-        let separator: StaticString = "\n"
         let digest = tenant.withBorrowedUTF8 { tenant in
-            SHA256Digest.digest(parts: [UnsafeRawBufferPointer(tenant),
-                                        UnsafeRawBufferPointer(start: separator.utf8Start, count: 1),
+            SHA256Digest.digest(parts: [UnsafeRawBufferPointer(tenant), UnsafeRawBufferPointer(literal: "\n"),
                                         upstreamBody.bytes])
         }
         return SHA256Digest.hexString(digest)

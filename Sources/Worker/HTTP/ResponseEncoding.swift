@@ -99,7 +99,7 @@ private struct BoundedWriter {
     }
 
     mutating func append(_ literal: StaticString) {
-        append(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        append(UnsafeRawBufferPointer(literal: literal))
     }
 
     mutating func append(_ text: String) {
