@@ -55,6 +55,8 @@ public struct ConfigOption: Sendable {
         .init("RATE_LIMIT_ENABLED", "false", "Per-key limits", "Rate limits"),
         .init("RATE_LIMIT_RPM", "60", "Requests per minute per key (0: unlimited)", "Rate limits"),
         .init("RATE_LIMIT_TPM", "1000000", "Tokens per minute per key (0: unlimited)", "Rate limits"),
+        .init("RATE_LIMIT_LEASE", "64", "With Redis: requests a worker may take ahead for a busy key (0: ask Redis every time)",
+              "Rate limits"),
         .init("RATE_LIMIT_FAIL_OPEN", "true", "Admit requests when Redis is unreachable (false: 529)", "Rate limits"),
         .init("CACHE_ENABLED", "false", "Cache deterministic answers (temperature ≤ 0.1)", "Cache"),
         .init("CACHE_TTL_SECONDS", "3600", "Cached answer lifetime", "Cache"),

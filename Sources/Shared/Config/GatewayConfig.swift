@@ -64,6 +64,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var rateLimitEnabled: Bool
     public var rateLimitRPM: Int
     public var rateLimitTPM: Int
+    /// The largest rate-limit lease a worker loop takes from Redis, in requests; 0: every request asks Redis.
+    public var rateLimitLease: Int
     public var rateLimitFailOpen: Bool
     public var cacheEnabled: Bool
     public var cacheTTLSeconds: Int
@@ -148,6 +150,7 @@ public struct GatewayConfig: Sendable, Equatable {
         rateLimitEnabled = try source.bool("RATE_LIMIT_ENABLED", default: false)
         rateLimitRPM = try source.int("RATE_LIMIT_RPM", default: 60, range: 0...100_000_000)
         rateLimitTPM = try source.int("RATE_LIMIT_TPM", default: 1_000_000, range: 0...1_000_000_000_000)
+        rateLimitLease = try source.int("RATE_LIMIT_LEASE", default: 64, range: 0...10_000)
         rateLimitFailOpen = try source.bool("RATE_LIMIT_FAIL_OPEN", default: true)
         cacheEnabled = try source.bool("CACHE_ENABLED", default: false)
         cacheTTLSeconds = try source.int("CACHE_TTL_SECONDS", default: 3600, range: 1...30 * 86_400)

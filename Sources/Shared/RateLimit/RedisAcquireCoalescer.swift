@@ -25,18 +25,33 @@ final class RedisAcquireCoalescer: @unchecked Sendable {
         var waiters: [Waiter]
     }
 
+    /// A command of the round sent for a request its loop's lease admitted (the admission's cache lookup), with
+    /// no script call of its own.
+    struct LooseCompanion {
+        let command: [[UInt8]]
+        let completion: @Sendable (Result<RedisReply, RedisError>) -> Void
+    }
+
+    /// What one round sends: its groups' script calls, their companions, then the loose companions.
+    struct Round {
+        var groups: [Group] = []
+        var companions: [LooseCompanion] = []
+
+        var isEmpty: Bool { groups.isEmpty && companions.isEmpty }
+    }
+
     /// Bounds one script call (its arguments and its run inside redis-server, which serves no one else meanwhile).
     static let maxGroupSize = 256
 
     let loop: EventLoop
-    private let send: ([Group]) -> Void
-    /// This round's groups, in the order their buckets were first asked; a round rarely holds more than a few
-    /// buckets, so finding one is a short scan.
-    private var groups: [Group] = []
+    private let send: (Round) -> Void
+    /// This round's groups, in the order their buckets were first asked (a round rarely holds more than a few
+    /// buckets, so finding one is a short scan), and its loose companions.
+    private var round = Round()
     private var flushScheduled = false
 
-    /// `send` gets each round's groups.
-    init(loop: EventLoop, send: @escaping ([Group]) -> Void) {
+    /// `send` gets each round.
+    init(loop: EventLoop, send: @escaping (Round) -> Void) {
         self.loop = loop
         self.send = send
     }
@@ -45,13 +60,24 @@ final class RedisAcquireCoalescer: @unchecked Sendable {
     func add(bucket: String, limits: RateLimits, waiter: Waiter) {
         loop.assertInEventLoop()
         // The last group of the bucket takes it unless full (or asked with other limits, after a reload).
-        if let index = groups.lastIndex(where: { $0.bucket == bucket }), groups[index].limits == limits,
-            groups[index].waiters.count < Self.maxGroupSize
+        if let index = round.groups.lastIndex(where: { $0.bucket == bucket }), round.groups[index].limits == limits,
+            round.groups[index].waiters.count < Self.maxGroupSize
         {
-            groups[index].waiters.append(waiter)
+            round.groups[index].waiters.append(waiter)
         } else {
-            groups.append(Group(bucket: bucket, limits: limits, waiters: [waiter]))
+            round.groups.append(Group(bucket: bucket, limits: limits, waiters: [waiter]))
         }
+        scheduleFlush()
+    }
+
+    /// Queues a command with no script call for the end of the current round; call on `loop`.
+    func add(_ companion: LooseCompanion) {
+        loop.assertInEventLoop()
+        round.companions.append(companion)
+        scheduleFlush()
+    }
+
+    private func scheduleFlush() {
         guard !flushScheduled else { return }
         flushScheduled = true
         // A task runs after the loop has handled its round of ready sockets.
@@ -61,12 +87,13 @@ final class RedisAcquireCoalescer: @unchecked Sendable {
     private func flush() {
         flushScheduled = false
         // Swapped out first: a completion run from `send` (Redis down fails at once) may already ask again.
-        var round: [Group] = []
-        swap(&round, &groups)
-        send(round)
-        if groups.isEmpty {
-            round.removeAll(keepingCapacity: true)
-            groups = round
+        var sent = Round()
+        swap(&sent, &round)
+        send(sent)
+        if round.isEmpty {
+            sent.groups.removeAll(keepingCapacity: true)
+            sent.companions.removeAll(keepingCapacity: true)
+            round = sent
         }
     }
 }

@@ -1,32 +1,40 @@
 extension RedisRateLimiter {
-    /// Sends a round of acquires (`RedisAcquireCoalescer`) as one pipeline: each limited bucket's script call, then
-    /// the waiters' companion commands in order; answers every waiter from the replies.
-    static func send(_ round: [RedisAcquireCoalescer.Group], on client: RedisClient) {
+    /// Sends a round of acquires (`RedisAcquireCoalescer`) as one pipeline: each limited bucket's script call (giving
+    /// back and asking for leases as the loop's `leases` say), then the waiters' companion commands in order, then
+    /// the loose companions; answers every waiter from the replies.
+    static func send(_ round: RedisAcquireCoalescer.Round, leases: RateLimitLeaseBook?, on client: RedisClient) {
+        let now = LocalRateLimiter.monotonicMicroseconds()
         var batch = RedisCommandBatch()
-        for group in round where !group.limits.isUnlimited {
-            batch.append(acquireEvalSHA(bucket: group.bucket, limits: group.limits,
-                                        costs: group.waiters.map(\.tokens), nowMicroseconds: nil))
+        var terms: [RateLimitLeaseBook.Terms] = []
+        terms.reserveCapacity(round.groups.count)
+        for group in round.groups where !group.limits.isUnlimited {
+            let groupTerms = leases?.terms(bucket: group.bucket, limits: group.limits, now: now) ?? .init()
+            terms.append(groupTerms)
+            batch.append(acquireEvalSHA(bucket: group.bucket, limits: group.limits, costs: group.waiters.map(\.tokens),
+                                        terms: groupTerms, nowMicroseconds: nil))
         }
-        for group in round {
+        for group in round.groups {
             for waiter in group.waiters {
                 if let companion = waiter.companion { batch.append(companion) }
             }
         }
+        for companion in round.companions { batch.append(companion.command) }
         // Never empty (`acquire` answers an unlimited ask with nothing sent along at once); were it empty, the
         // pipeline would answer `.success([])`, which `answer` turns into `.unlimited` for every waiter all the same.
         let expected = batch.count
+        let sentTerms = terms
         client.pipeline(batch) { result in
             let replies = result.flatMap { replies in
                 replies.count == expected ? .success(replies) : .failure(RedisError.unexpectedReply("pipeline"))
             }
-            answer(round, replies: replies, on: client)
+            answer(round, terms: sentTerms, replies: replies, leases: leases, on: client)
         }
     }
 
-    /// Hands each waiter of `round` its decision and its companion's reply.
+    /// Hands each waiter of `round` its decision and its companion's reply, and the loop's book its leases.
     private static func answer(
-        _ round: [RedisAcquireCoalescer.Group], replies result: Result<[RedisReply], RedisError>,
-        on client: RedisClient
+        _ round: RedisAcquireCoalescer.Round, terms: [RateLimitLeaseBook.Terms],
+        replies result: Result<[RedisReply], RedisError>, leases: RateLimitLeaseBook?, on client: RedisClient
     ) {
         let replies: [RedisReply]
         switch result {
@@ -34,16 +42,21 @@ extension RedisRateLimiter {
             replies = received
         case .failure(let error):
             let decision = Result<RateLimitDecision, RateLimitError>.failure(rateLimitError(error))
-            for group in round {
+            for (group, groupTerms) in zip(round.groups.filter { !$0.limits.isUnlimited }, terms)
+            where groupTerms.wantRequests > 0 {
+                leases?.granted(bucket: group.bucket, limits: group.limits, nil, now: 0)
+            }
+            for group in round.groups {
                 for waiter in group.waiters {
                     waiter.completion(decision, waiter.companion.map { _ in .failure(error) })
                 }
             }
+            for companion in round.companions { companion.completion(.failure(error)) }
             return
         }
         var scriptReply = 0
-        var companionReply = round.reduce(0) { $0 + ($1.limits.isUnlimited ? 0 : 1) }
-        for group in round {
+        var companionReply = terms.count
+        for group in round.groups {
             let firstCompanion = companionReply
             companionReply += group.waiters.reduce(0) { $0 + ($1.companion == nil ? 0 : 1) }
             guard !group.limits.isUnlimited else {
@@ -52,17 +65,29 @@ extension RedisRateLimiter {
                 continue
             }
             let reply = replies[scriptReply]
+            let groupTerms = terms[scriptReply]
             scriptReply += 1
+            let settle = { @Sendable (grant: RateLimitLeaseBook.Grant?) in
+                guard groupTerms.wantRequests > 0 else { return }
+                leases?.granted(bucket: group.bucket, limits: group.limits, grant,
+                                now: LocalRateLimiter.monotonicMicroseconds())
+            }
             guard !reply.isNoScript else {
                 // Redis lost the script (restart, failover, SCRIPT FLUSH): the single call reloads it and retries.
                 acquire(on: client, bucket: group.bucket, limits: group.limits, costs: group.waiters.map(\.tokens),
-                        nowMicroseconds: nil) { decisions in
+                        terms: groupTerms, nowMicroseconds: nil) { decisions, grant in
+                    settle(grant)
                     answer(group, decisions, replies, firstCompanion: firstCompanion)
                 }
                 continue
             }
-            answer(group, decisions(from: .success(reply), limits: group.limits, count: group.waiters.count), replies,
-                   firstCompanion: firstCompanion)
+            let (decisions, grant) = decisions(from: .success(reply), limits: group.limits, count: group.waiters.count)
+            settle(grant)
+            answer(group, decisions, replies, firstCompanion: firstCompanion)
+        }
+        for companion in round.companions {
+            companion.completion(.success(replies[companionReply]))
+            companionReply += 1
         }
     }
 

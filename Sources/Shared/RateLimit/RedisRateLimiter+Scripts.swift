@@ -36,11 +36,18 @@ extension RedisRateLimiter {
     /// The requests one worker loop admits in one round of its work share a call (`RedisAcquireCoalescer`): the
     /// script's fixed cost in redis-server (dispatch, `TIME`, the `GET`s and `SET`s) is paid once for all of them.
     ///
+    /// The same call hands back what a loop's lease left unused and asks for a new lease (`RateLimitLease`):
+    /// the return is applied first, then the requests are decided, then the lease is granted from what is left —
+    /// at most `1/RateLimitLease.shareDivisor` of the room left in each dimension, so a bucket near its limit is never
+    /// leased and its requests are decided here one by one.
+    ///
     /// KEYS: request TAT key, token TAT key.
-    /// ARGV: requests/min, tokens/min (0 = unlimited), period µs, now µs or '' (server TIME), then one token cost
-    /// per request.
+    /// ARGV: requests/min, tokens/min (0 = unlimited), period µs, now µs or '' (server TIME), lease requests
+    /// wanted, lease tokens wanted, leased requests given back, signed token delta (corrections, less leased tokens
+    /// given back), then one token cost per request (none for a call that only gives back).
     /// Returns, per request in order: allowed, requests remaining, requests reset µs, tokens remaining, tokens
-    /// reset µs, retry-after µs (six integers each, flat).
+    /// reset µs, retry-after µs (six integers each, flat); then the lease: requests granted, tokens granted, and
+    /// the request and token TATs after it, in µs from now.
     static let acquireScript = RedisScript(
         RedisRateLimiter.prelude + """
             if redis.replicate_commands then redis.replicate_commands() end
@@ -48,25 +55,43 @@ extension RedisRateLimiter {
             local tlimit = tonumber(ARGV[2])
             local period = tonumber(ARGV[3])
             local now = now_us(ARGV[4])
+            local lwant = tonumber(ARGV[5])
+            local kwant = tonumber(ARGV[6])
+            local rback = tonumber(ARGV[7])
+            local tdelta = tonumber(ARGV[8])
 
             -- Each limited dimension's TAT now; a request's increment is fixed, so is its capacity (a cost above
             -- the whole limit fits exactly when the bucket is full: admit-when-full).
-            local rtat, rinc, rcapacity = now, 0, period
+            local rtat, rinc, rcapacity, rstored = now, 0, period, nil
             if rlimit > 0 then
-              local stored = tonumber(redis.call('GET', KEYS[1]))
-              if stored and stored > now then rtat = stored end
+              rstored = tonumber(redis.call('GET', KEYS[1]))
+              if rstored and rstored > now then rtat = rstored end
               rinc = muldiv(1, period, rlimit)
               if rinc > rcapacity then rcapacity = rinc end
             end
-            local ttat = now
+            local ttat, tstored = now, nil
             if tlimit > 0 then
-              local stored = tonumber(redis.call('GET', KEYS[2]))
-              if stored and stored > now then ttat = stored end
+              tstored = tonumber(redis.call('GET', KEYS[2]))
+              if tstored and tstored > now then ttat = tstored end
             end
 
-            local charged = false
+            -- What a lease left unused, and the corrections gathered with it, first; never before now.
+            local rchanged, tchanged = false, false
+            if rlimit > 0 and rback > 0 then
+              rtat = rtat - rback * rinc
+              if rtat < now then rtat = now end
+              rchanged = true
+            end
+            if tlimit > 0 and tdelta ~= 0 then
+              local moved = muldiv(math.abs(tdelta), period, tlimit)
+              if tdelta < 0 then moved = -moved end
+              ttat = ttat + moved
+              if ttat < now then ttat = now end
+              tchanged = true
+            end
+
             local out, n = {}, 0
-            for i = 5, #ARGV do
+            for i = 9, #ARGV do
               -- Whether the request fits each dimension, and the wait when not.
               local rfits, rretry = true, 0
               if rlimit > 0 then
@@ -83,7 +108,10 @@ extension RedisRateLimiter {
                 if ahead > capacity then tfits = false; tretry = ahead - capacity end
               end
               local allowed = rfits and tfits
-              if allowed then charged = true end
+              if allowed then
+                if rlimit > 0 then rchanged = true end
+                if tlimit > 0 then tchanged = true end
+              end
 
               -- Charge both when allowed, and report what is left of each.
               local rremaining, rreset, tremaining, treset = 0, 0, 0, 0
@@ -119,12 +147,47 @@ extension RedisRateLimiter {
               n = n + 6
             end
 
-            -- The TATs after the last admitted request, stored once.
-            if charged and rlimit > 0 and rtat > now then
-              redis.call('SET', KEYS[1], string.format('%d', rtat), 'PX', math.ceil((rtat - now) / 1000) + 1000)
+            -- The lease, from the room left: a whole number of requests (each its own increment, so a return gives
+            -- back exactly what was charged) and of tokens, each at most a share of its dimension's room.
+            local lgrant, kgrant = 0, 0
+            if lwant > 0 then
+              lgrant = lwant
+              if rlimit > 0 and rinc > 0 then
+                local room = rcapacity - (rtat - now)
+                local share = 0
+                if room > 0 then share = floor(floor(room / rinc) / \(RateLimitLease.shareDivisor)) end
+                if share < lgrant then lgrant = share end
+              end
+              if tlimit > 0 and kwant > 0 and lgrant > 0 then
+                local room = period - (ttat - now)
+                if room > 0 then kgrant = floor(muldiv(room, tlimit, period) / \(RateLimitLease.shareDivisor)) end
+                if kgrant > kwant then kgrant = kwant end
+                if kgrant < 1 then lgrant, kgrant = 0, 0 end
+              end
+              if lgrant > 0 then
+                if rlimit > 0 then rtat = rtat + lgrant * rinc; rchanged = true end
+                if kgrant > 0 then ttat = ttat + muldiv(kgrant, period, tlimit); tchanged = true end
+              end
             end
-            if charged and tlimit > 0 and ttat > now then
-              redis.call('SET', KEYS[2], string.format('%d', ttat), 'PX', math.ceil((ttat - now) / 1000) + 1000)
+            out[n + 1] = lgrant
+            out[n + 2] = kgrant
+            out[n + 3] = rtat - now
+            out[n + 4] = ttat - now
+
+            -- The TATs once everything is charged, stored once; one back at now is a full bucket.
+            if rchanged then
+              if rtat > now then
+                redis.call('SET', KEYS[1], string.format('%d', rtat), 'PX', math.ceil((rtat - now) / 1000) + 1000)
+              elseif rstored and rstored > now then
+                redis.call('DEL', KEYS[1])
+              end
+            end
+            if tchanged then
+              if ttat > now then
+                redis.call('SET', KEYS[2], string.format('%d', ttat), 'PX', math.ceil((ttat - now) / 1000) + 1000)
+              elseif tstored and tstored > now then
+                redis.call('DEL', KEYS[2])
+              end
             end
             return out
             """

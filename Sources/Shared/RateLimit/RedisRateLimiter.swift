@@ -7,6 +7,10 @@ import Logging
 /// (`RedisAcquireCoalescer`): one script call per bucket, deciding its requests in order as separate calls would,
 /// in one pipeline with the commands sent along with them (`acquire(…along:…)`, the admission's cache lookup).
 ///
+/// With leases on (`leaseRequests` > 0), a loop whose requests ask one bucket often takes a share of its allowance
+/// ahead of need (`RateLimitLease`, kept in the loop's `RateLimitLeaseBook`) and admits the next requests from it
+/// without asking Redis; token corrections of a leased bucket travel with its next script call.
+///
 /// Keys are `cgw:rl:{<bucket>}:req` and `cgw:rl:{<bucket>}:tok`, holding TATs in microseconds with a
 /// `PX` expiry so idle buckets vanish. The braces are a Redis Cluster hash tag: both keys of a bucket
 /// land in the same slot, which a multi-key script requires.
@@ -15,20 +19,39 @@ public final class RedisRateLimiter: RateLimiting {
     public typealias AcquireCompletion =
         @Sendable (Result<RateLimitDecision, RateLimitError>, Result<RedisReply, RedisError>?) -> Void
 
+    /// What the limiter keeps on one loop of the client.
+    private struct LoopShare {
+        let coalescer: RedisAcquireCoalescer
+        /// nil when leases are off.
+        let leases: RateLimitLeaseBook?
+    }
+
     private let client: RedisClient
     private let logger: Logger
     /// One per loop of the client; an acquire asked elsewhere is sent on its own.
-    private let coalescers: [RedisAcquireCoalescer]
+    private let loops: [LoopShare]
 
-    /// Creates a limiter on `client` and registers its scripts so every (re)connect loads them.
-    public init(client: RedisClient, logger: Logger) {
+    /// Creates a limiter on `client` and registers its scripts so every (re)connect loads them. `leaseRequests`: the
+    /// largest lease a loop takes, in requests (0: every request is decided by Redis).
+    public init(client: RedisClient, logger: Logger, leaseRequests: Int = 0) {
         self.client = client
         self.logger = logger
         client.register(Self.acquireScript)
         client.register(Self.correctScript)
-        coalescers = client.eventLoops.map { loop in
-            RedisAcquireCoalescer(loop: loop) { [client] round in Self.send(round, on: client) }
+        loops = client.eventLoops.map { loop in
+            let leases = leaseRequests <= 0 ? nil : RateLimitLeaseBook(loop: loop, maxRequests: leaseRequests) {
+                bucket, limits, terms in Self.giveBack(bucket: bucket, limits: limits, terms: terms, on: client, logger)
+            }
+            let coalescer = RedisAcquireCoalescer(loop: loop) { [client] round in
+                Self.send(round, leases: leases, on: client)
+            }
+            return LoopShare(coalescer: coalescer, leases: leases)
         }
+    }
+
+    /// The lease book of the loop the caller runs on, if leases are on (tests look at it).
+    var leasesOfCurrentLoop: RateLimitLeaseBook? {
+        loops.first { $0.coalescer.loop.inEventLoop }?.leases
     }
 
     /// The key holding the request-dimension TAT of `bucket`.
@@ -58,14 +81,26 @@ public final class RedisRateLimiter: RateLimiting {
             return
         }
         let waiter = RedisAcquireCoalescer.Waiter(tokens: tokens, companion: companion, completion: completion)
-        for coalescer in coalescers where coalescer.loop.inEventLoop {
-            coalescer.add(bucket: bucket, limits: limits, waiter: waiter)
+        for share in loops where share.coalescer.loop.inEventLoop {
+            if !limits.isUnlimited, let leases = share.leases,
+                let decision = leases.admit(bucket: bucket, limits: limits, tokens: tokens,
+                                            now: LocalRateLimiter.monotonicMicroseconds())
+            {
+                guard let companion else { return completion(.success(decision), nil) }
+                share.coalescer.add(.init(command: companion) { completion(.success(decision), $0) })
+                return
+            }
+            share.coalescer.add(bucket: bucket, limits: limits, waiter: waiter)
             return
         }
-        Self.send([.init(bucket: bucket, limits: limits, waiters: [waiter])], on: client)
+        Self.send(.init(groups: [.init(bucket: bucket, limits: limits, waiters: [waiter])]), leases: nil, on: client)
     }
 
     public func correct(bucket: String, limits: RateLimits, deltaTokens: Int) {
+        guard limits.tokensPerMinute > 0, deltaTokens != 0 else { return }
+        if let leases = leasesOfCurrentLoop, leases.correct(bucket: bucket, limits: limits, deltaTokens: deltaTokens) {
+            return
+        }
         let logger = self.logger
         self.correct(bucket: bucket, limits: limits, deltaTokens: deltaTokens, nowMicroseconds: nil) { result in
             if case .failure(let error) = result {
@@ -100,55 +135,80 @@ public final class RedisRateLimiter: RateLimiting {
         nowMicroseconds: Int64?,
         completion: @escaping @Sendable ([Result<RateLimitDecision, RateLimitError>]) -> Void
     ) {
-        Self.acquire(on: client, bucket: bucket, limits: limits, costs: costs, nowMicroseconds: nowMicroseconds,
-                     completion: completion)
+        Self.acquire(on: client, bucket: bucket, limits: limits, costs: costs, terms: .init(),
+                     nowMicroseconds: nowMicroseconds) { decisions, _ in completion(decisions) }
     }
 
+    /// Decides `costs` in one script call that also gives back and asks for what `terms` say; the lease granted
+    /// comes with the decisions.
     static func acquire(
         on client: RedisClient,
         bucket: String,
         limits: RateLimits,
         costs: [Int],
+        terms: RateLimitLeaseBook.Terms,
         nowMicroseconds: Int64?,
-        completion: @escaping @Sendable ([Result<RateLimitDecision, RateLimitError>]) -> Void
+        completion: @escaping @Sendable ([Result<RateLimitDecision, RateLimitError>], RateLimitLeaseBook.Grant?) -> Void
     ) {
         guard !limits.isUnlimited else {
-            completion(Array(repeating: .success(.unlimited), count: costs.count))
+            completion(Array(repeating: .success(.unlimited), count: costs.count), nil)
             return
         }
-        let evalSHA = acquireEvalSHA(bucket: bucket, limits: limits, costs: costs, nowMicroseconds: nowMicroseconds)
+        let evalSHA = acquireEvalSHA(bucket: bucket, limits: limits, costs: costs, terms: terms,
+                                     nowMicroseconds: nowMicroseconds)
         let count = costs.count
         client.evalScript(acquireScript, evalSHA: evalSHA) { result in
-            completion(decisions(from: result, limits: limits, count: count))
+            let (decided, grant) = decisions(from: result, limits: limits, count: count)
+            completion(decided, grant)
         }
     }
 
-    /// The acquire script's `EVALSHA` for requests of one bucket with token costs `costs`; limits not unlimited.
-    static func acquireEvalSHA(bucket: String, limits: RateLimits, costs: [Int], nowMicroseconds: Int64?)
-        -> [RESPArgument]
-    {
+    /// Sends what a loop's lease book gives back for `bucket` on its own; it can wait for the connection's next
+    /// write. A lost give-back leaves the bucket charged for what was not used, until its TAT passes.
+    static func giveBack(
+        bucket: String, limits: RateLimits, terms: RateLimitLeaseBook.Terms, on client: RedisClient, _ logger: Logger
+    ) {
+        let evalSHA = acquireEvalSHA(bucket: bucket, limits: limits, costs: [], terms: terms, nowMicroseconds: nil)
+        client.evalScript(acquireScript, evalSHA: evalSHA, canWait: true) { result in
+            if case .failure(let error) = result {
+                logger.debug("rate limit lease give-back dropped", metadata: ["ratelimit.error": "\(error)"])
+            }
+        }
+    }
+
+    /// The acquire script's `EVALSHA` for requests of one bucket with token costs `costs`, giving back and asking
+    /// for what `terms` say; limits not unlimited.
+    static func acquireEvalSHA(
+        bucket: String, limits: RateLimits, costs: [Int], terms: RateLimitLeaseBook.Terms = .init(),
+        nowMicroseconds: Int64?
+    ) -> [RESPArgument] {
         var args: [RESPArgument] = []
-        args.reserveCapacity(4 + costs.count)
+        args.reserveCapacity(8 + costs.count)
         args.append(.decimal(limits.requestsPerMinute))
         args.append(.decimal(limits.tokensPerMinute))
         args.append(.decimal(Int(GCRA.periodMicroseconds)))
         args.append(nowMicroseconds.map { .decimal(Int($0)) } ?? .bytes([]))
+        args.append(.decimal(max(0, terms.wantRequests)))
+        args.append(.decimal(max(0, terms.wantTokens)))
+        args.append(.decimal(max(0, terms.returnedRequests)))
+        args.append(.decimal(terms.tokenDelta))
         for cost in costs { args.append(.decimal(max(0, cost))) }
         return RedisClient.evalSHACommand(
             acquireScript, keys: [.text(requestKey(bucket: bucket)), .text(tokenKey(bucket: bucket))], args: args)
     }
 
-    /// Reads the acquire script's reply for `count` requests; a failure or a malformed reply fails them all.
+    /// Reads the acquire script's reply for `count` requests and the lease after them; a failure or a malformed
+    /// reply fails them all (and grants nothing).
     static func decisions(from result: Result<RedisReply, RedisError>, limits: RateLimits, count: Int)
-        -> [Result<RateLimitDecision, RateLimitError>]
+        -> ([Result<RateLimitDecision, RateLimitError>], RateLimitLeaseBook.Grant?)
     {
         let fields: [RedisReply]
         switch Self.mapFailure(result) {
         case .failure(let error):
-            return Array(repeating: .failure(error), count: count)
+            return (Array(repeating: .failure(error), count: count), nil)
         case .success(let reply):
-            guard case .array(let array) = reply, array.count == 6 * count else {
-                return Array(repeating: .failure(Self.invalid(reply)), count: count)
+            guard case .array(let array) = reply, array.count == 6 * count + 4 else {
+                return (Array(repeating: .failure(Self.invalid(reply)), count: count), nil)
             }
             fields = array
         }
@@ -158,12 +218,18 @@ public final class RedisRateLimiter: RateLimiting {
             if case .integer(let value) = fields[index] { return value }
             return nil
         }
-        for start in stride(from: 0, to: fields.count, by: 6) {
+        let malformed = (Array(repeating: Result<RateLimitDecision, RateLimitError>.failure(
+            .invalidReply("unexpected reply shape")), count: count), RateLimitLeaseBook.Grant?.none)
+        let leaseStart = 6 * count
+        guard let leasedRequests = integer(leaseStart), let leasedTokens = integer(leaseStart + 1),
+            let requestTAT = integer(leaseStart + 2), let tokenTAT = integer(leaseStart + 3)
+        else { return malformed }
+        for start in stride(from: 0, to: leaseStart, by: 6) {
             guard let allowed = integer(start), let requestsRemaining = integer(start + 1),
                 let requestsReset = integer(start + 2), let tokensRemaining = integer(start + 3),
                 let tokensReset = integer(start + 4), let retryAfter = integer(start + 5)
             else {
-                return Array(repeating: .failure(.invalidReply("unexpected reply shape")), count: count)
+                return malformed
             }
             decisions.append(.success(RateLimitDecision(
                 allowed: allowed == 1,
@@ -175,7 +241,9 @@ public final class RedisRateLimiter: RateLimiting {
                 retryAfterMicroseconds: Int64(retryAfter)
             )))
         }
-        return decisions
+        let grant = RateLimitLeaseBook.Grant(requests: leasedRequests, tokens: leasedTokens,
+                                             requestTAT: Int64(requestTAT), tokenTAT: Int64(tokenTAT))
+        return (decisions, grant)
     }
 
     /// `correct` with a completion and an optional explicit clock.

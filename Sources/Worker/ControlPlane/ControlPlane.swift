@@ -20,7 +20,7 @@ struct ControlPlane: Sendable {
         var limiter: RateLimiting?
         if config.rateLimitEnabled {
             if let redis {
-                limiter = RedisRateLimiter(client: redis, logger: logger)
+                limiter = RedisRateLimiter(client: redis, logger: logger, leaseRequests: config.rateLimitLease)
             } else if let control {
                 limiter = MasterRateLimiter(link: control, loop: loop)
             } else {

@@ -1,0 +1,205 @@
+import NIOCore
+
+/// One event loop's rate-limit leases (`RateLimitLease`): which buckets hold one, how much each bucket is asked on
+/// this loop (the demand that sizes the next lease), and the token corrections waiting to travel with a bucket's
+/// next script call.
+///
+/// A bucket asked at least twice within a lease's lifetime gets a lease as large as that demand (at most
+/// `maxRequests`, and at most what the script's share rule leaves); a bucket asked less often has no lease, and its
+/// requests are decided by Redis one by one as before. A lease ends when it is used up (the next request that finds
+/// it empty goes to Redis, whose call gives back what is left and asks for the next), or when its lifetime is over
+/// (the sweep, run every lifetime while anything is held, gives back its unused part).
+///
+/// `@unchecked Sendable`: after `init`, every member is touched on `loop` only.
+final class RateLimitLeaseBook: @unchecked Sendable {
+    /// What a bucket's script call gives back and asks for.
+    struct Terms: Equatable {
+        var wantRequests = 0
+        var wantTokens = 0
+        var returnedRequests = 0
+        /// Token corrections gathered, less the lease's unused tokens.
+        var tokenDelta = 0
+
+        var givesBack: Bool { returnedRequests > 0 || tokenDelta != 0 }
+    }
+
+    /// A lease as the script granted it: sizes, and the bucket's TATs after it in microseconds from the call.
+    struct Grant: Equatable {
+        var requests: Int
+        var tokens: Int
+        var requestTAT: Int64
+        var tokenTAT: Int64
+    }
+
+    private struct Entry {
+        var limits: RateLimits
+        var lease: RateLimitLease?
+        /// A script call asking for a lease is on its way.
+        var pending = false
+        var windowStart: Int64
+        var asked = 0
+        var tokensAsked = 0
+        var askedBefore = 0
+        var tokensAskedBefore = 0
+        var tokenDelta = 0
+
+        /// Nothing held, nothing owed, not asked for two windows: nothing worth keeping.
+        var isIdle: Bool { lease == nil && !pending && tokenDelta == 0 && asked == 0 && askedBefore == 0 }
+    }
+
+    let loop: EventLoop
+    /// The largest lease asked for, in requests.
+    let maxRequests: Int
+    /// Sends a bucket's give-back (terms that ask for nothing) on its own.
+    private let release: (String, RateLimits, Terms) -> Void
+    private var entries: [String: Entry] = [:]
+    private var sweepTask: RepeatedTask?
+
+    init(loop: EventLoop, maxRequests: Int, release: @escaping (String, RateLimits, Terms) -> Void) {
+        self.loop = loop
+        self.maxRequests = maxRequests
+        self.release = release
+    }
+
+    /// Buckets currently followed.
+    var bucketCount: Int { entries.count }
+
+    /// The lease held for `bucket`, if any.
+    func lease(of bucket: String) -> RateLimitLease? { entries[bucket]?.lease }
+
+    /// Counts the ask as the bucket's demand and admits it from the bucket's lease when the lease can; nil when the
+    /// request must go to Redis.
+    func admit(bucket: String, limits: RateLimits, tokens: Int, now: Int64) -> RateLimitDecision? {
+        if entries[bucket] == nil {
+            entries[bucket] = Entry(limits: limits, windowStart: now)
+            startSweeping()
+        }
+        return modify(bucket) { entry in
+            Self.roll(&entry, now: now)
+            entry.asked += 1
+            entry.tokensAsked += max(0, tokens)
+            return entry.lease?.admit(limits: limits, tokens: tokens, now: now)
+        } ?? nil
+    }
+
+    /// What the bucket's next script call (for requests its lease did not admit) gives back and asks for. A lease
+    /// that is used up or over is given back; one still good is kept (the requests arrived before it did), and no
+    /// other is asked for meanwhile. A lease asked for is marked pending until `granted`.
+    func terms(bucket: String, limits: RateLimits, now: Int64) -> Terms {
+        modify(bucket) { entry in
+            var terms = Terms()
+            if let lease = entry.lease {
+                let tokensLimited = lease.limits.tokensPerMinute > 0
+                let averageCost = Self.averageCost(entry)
+                let usable = lease.limits == limits && !lease.hasExpired(at: now) && lease.requestsLeft > 0
+                    && (!tokensLimited || lease.tokensLeft >= averageCost)
+                if usable { return terms }
+                entry.lease = nil
+                let back = Terms(returnedRequests: lease.requestsLeft, tokenDelta: entry.tokenDelta - lease.tokensLeft)
+                entry.tokenDelta = 0
+                if lease.limits == limits {
+                    terms = back
+                } else if back.givesBack {
+                    // Given back in the units it was charged in.
+                    release(bucket, lease.limits, back)
+                }
+            }
+            entry.limits = limits
+            terms.tokenDelta += entry.tokenDelta
+            entry.tokenDelta = 0
+            guard !entry.pending else { return terms }
+            let demand = max(entry.asked, entry.askedBefore)
+            guard demand >= 2 else { return terms }
+            terms.wantRequests = min(maxRequests, demand)
+            if limits.tokensPerMinute > 0 {
+                terms.wantTokens = terms.wantRequests * max(1, Self.averageCost(entry))
+            }
+            entry.pending = true
+            return terms
+        } ?? Terms()
+    }
+
+    /// Installs the lease a script call granted; with no grant (none could be given, or the call failed) the
+    /// bucket may ask again.
+    func granted(bucket: String, limits: RateLimits, _ grant: Grant?, now: Int64) {
+        modify(bucket) { entry in
+            entry.pending = false
+            guard let grant, grant.requests > 0 else { return }
+            if let old = entry.lease {
+                release(bucket, old.limits, Terms(returnedRequests: old.requestsLeft, tokenDelta: -old.tokensLeft))
+            }
+            entry.lease = RateLimitLease(
+                limits: limits, requests: grant.requests, tokens: grant.tokens, requestTATAfterGrant: grant.requestTAT,
+                tokenTATAfterGrant: grant.tokenTAT, grantedAt: now)
+        }
+    }
+
+    /// Keeps a token correction for the bucket's next script call; false when the bucket is not followed here (or
+    /// under other limits), and the correction must be sent on its own.
+    func correct(bucket: String, limits: RateLimits, deltaTokens: Int) -> Bool {
+        modify(bucket) { entry in
+            guard entry.limits == limits else { return false }
+            entry.tokenDelta += deltaTokens
+            return true
+        } ?? false
+    }
+
+    /// Gives back the leases whose lifetime is over and the corrections of buckets without a lease, and forgets
+    /// buckets idle for two lifetimes.
+    func sweep(now: Int64) {
+        for bucket in Array(entries.keys) {
+            guard var entry = entries[bucket] else { continue }
+            Self.roll(&entry, now: now)
+            if let lease = entry.lease, lease.hasExpired(at: now) {
+                let back = Terms(returnedRequests: lease.requestsLeft, tokenDelta: entry.tokenDelta - lease.tokensLeft)
+                entry.lease = nil
+                entry.tokenDelta = 0
+                if back.givesBack { release(bucket, lease.limits, back) }
+            } else if entry.lease == nil, !entry.pending, entry.tokenDelta != 0 {
+                release(bucket, entry.limits, Terms(tokenDelta: entry.tokenDelta))
+                entry.tokenDelta = 0
+            }
+            entries[bucket] = entry.isIdle ? nil : entry
+        }
+        if entries.isEmpty {
+            sweepTask?.cancel()
+            sweepTask = nil
+        }
+    }
+
+    // MARK: - Internal
+
+    private func modify<Result>(_ bucket: String, _ body: (inout Entry) -> Result) -> Result? {
+        guard entries[bucket] != nil else { return nil }
+        return body(&entries[bucket]!)
+    }
+
+    private func startSweeping() {
+        guard sweepTask == nil else { return }
+        let period = TimeAmount.microseconds(RateLimitLease.lifetimeMicroseconds)
+        sweepTask = loop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] _ in
+            self?.sweep(now: LocalRateLimiter.monotonicMicroseconds())
+        }
+    }
+
+    /// Starts a new demand window when a lifetime has passed since the current one began.
+    private static func roll(_ entry: inout Entry, now: Int64) {
+        let elapsed = now - entry.windowStart
+        guard elapsed >= RateLimitLease.lifetimeMicroseconds else { return }
+        let contiguous = elapsed < 2 * RateLimitLease.lifetimeMicroseconds
+        entry.askedBefore = contiguous ? entry.asked : 0
+        entry.tokensAskedBefore = contiguous ? entry.tokensAsked : 0
+        entry.asked = 0
+        entry.tokensAsked = 0
+        entry.windowStart = now
+    }
+
+    /// The bucket's tokens per request over its last two windows, rounded up.
+    private static func averageCost(_ entry: Entry) -> Int {
+        let asked = entry.asked + entry.askedBefore
+        guard asked > 0 else { return 0 }
+        return (entry.tokensAsked + entry.tokensAskedBefore + asked - 1) / asked
+    }
+
+    deinit { sweepTask?.cancel() }
+}
