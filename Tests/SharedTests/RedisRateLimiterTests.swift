@@ -5,10 +5,10 @@ import XCTest
 @testable import Shared
 
 final class RedisRateLimiterTests: RedisServerTestCase {
-    private func makeLimiter(_ client: RedisClient) -> RedisRateLimiter {
+    private func makeLimiter(_ client: RedisClient, leaseRequests: Int = 0) -> RedisRateLimiter {
         var logger = Logger(label: "test.ratelimit")
         logger.logLevel = .critical
-        return RedisRateLimiter(client: client, logger: logger)
+        return RedisRateLimiter(client: client, logger: logger, leaseRequests: leaseRequests)
     }
 
     private func acquire(
@@ -175,6 +175,134 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         XCTAssertEqual(try after.value.map { try $0.decision.get().requestsRemaining }, [2, 1])
         XCTAssertNil(after.value.first?.along)
         XCTAssertEqual(after.value.last?.along, .success(.bulk(Array("zero".utf8))))
+    }
+
+    /// The script takes back what a lease gives back before deciding, then grants at most an eighth of the room left
+    /// in each dimension, charged like requests; a bucket near its limit gets no lease.
+    func testScriptTakesBackThenGrantsAShareOfTheRoom() throws {
+        let client = try self.connectedClient(try self.startServer())
+        let limits = RateLimits(requestsPerMinute: 800, tokensPerMinute: 80_000)  // 75 ms a request, 750 µs a token
+        let now: Int64 = 1_800_000_000_000_000
+        typealias Outcome = (decisions: [Result<RateLimitDecision, RateLimitError>], grant: RateLimitLeaseBook.Grant?)
+        func call(_ bucket: String, _ limits: RateLimits, _ costs: [Int], _ terms: RateLimitLeaseBook.Terms = .init())
+            throws -> (decisions: [RateLimitDecision], grant: RateLimitLeaseBook.Grant)
+        {
+            let outcome: Outcome = try XCTUnwrap(WaitForCallback.result { done in
+                RedisRateLimiter.acquire(on: client, bucket: bucket, limits: limits, costs: costs, terms: terms,
+                                         nowMicroseconds: now) { done(($0, $1)) }
+            })
+            return (try outcome.decisions.map { try $0.get() }, try XCTUnwrap(outcome.grant))
+        }
+        let bucket = SHA256Digest.hex("lease-script".utf8)
+        let first = try call(bucket, limits, [100], .init(wantRequests: 200, wantTokens: 40_000))
+        XCTAssertEqual(first.decisions.map(\.requestsRemaining), [799])
+        XCTAssertEqual(first.decisions.map(\.tokensRemaining), [79_900])
+        // An eighth of the 799 requests and 79,900 tokens left.
+        XCTAssertEqual(first.grant, .init(requests: 99, tokens: 9_987, requestTAT: 100 * 75_000,
+                                          tokenTAT: 100 * 750 + 9_987 * 750))
+        let second = try call(bucket, limits, [0])
+        XCTAssertEqual(second.decisions.map(\.requestsRemaining), [699])
+        XCTAssertEqual(second.decisions.map(\.tokensRemaining), [69_913])
+        XCTAssertEqual(second.grant.requests, 0)
+        // The whole lease given back: as if only the two requests had been charged.
+        let back = try call(bucket, limits, [], .init(returnedRequests: 99, tokenDelta: -9_987))
+        XCTAssertEqual(back.grant, .init(requests: 0, tokens: 0, requestTAT: 2 * 75_000, tokenTAT: 100 * 750))
+        XCTAssertEqual(try call(bucket, limits, [0]).decisions.map(\.requestsRemaining), [797])
+
+        // Near the limit: five of ten requests left after these, an eighth of which is no whole request.
+        let small = RateLimits(requestsPerMinute: 10, tokensPerMinute: 0)
+        let near = try call(SHA256Digest.hex("lease-near".utf8), small, [0, 0, 0, 0, 0], .init(wantRequests: 5))
+        XCTAssertEqual(near.decisions.map(\.allowed), [true, true, true, true, true])
+        XCTAssertEqual(near.grant.requests, 0)
+
+        // Giving back everything leaves a full bucket, whose key is deleted rather than stored at now.
+        let full = SHA256Digest.hex("lease-full".utf8)
+        XCTAssertTrue(try call(full, limits, [0], .init(wantRequests: 8)).grant.requests == 8)
+        XCTAssertEqual(client.sendAndWait(["EXISTS", RedisRateLimiter.requestKey(bucket: full)]), .success(.integer(1)))
+        _ = try call(full, limits, [], .init(returnedRequests: 9))
+        XCTAssertEqual(client.sendAndWait(["EXISTS", RedisRateLimiter.requestKey(bucket: full)]), .success(.integer(0)))
+    }
+
+    /// Two limiters ("workers") with leases on one bucket: busy loops admit most requests from their leases, far
+    /// fewer script calls than rounds are made, the two never admit more than the limit, and a lease's unused part
+    /// goes back to Redis once its lifetime is over.
+    func testLoopLeasesSaveScriptCallsNeverPassTheLimitAndAreGivenBack() throws {
+        let server = try self.startServer()
+        let clients = [try self.connectedClient(server), try self.connectedClient(server)]
+        let limiters = clients.map { self.makeLimiter($0, leaseRequests: 64) }
+        let loops = try clients.map { try XCTUnwrap($0.eventLoops.first) }
+        let limits = RateLimits(requestsPerMinute: 1_200, tokensPerMinute: 0)  // one request every 50 ms
+
+        /// Asks `count` times on each limiter's loop, in one task per loop (one round); returns the admitted.
+        func round(_ bucket: String, _ count: Int, on which: [Int]) -> Int {
+            let admitted = LockedBox(0)
+            let group = DispatchGroup()
+            for index in which {
+                for _ in 0..<count { group.enter() }
+                loops[index].execute {
+                    for _ in 0..<count {
+                        limiters[index].acquire(bucket: bucket, limits: limits, tokens: 0, along: nil) { decision, _ in
+                            if (try? decision.get())?.allowed == true { admitted.mutate { $0 += 1 } }
+                            group.leave()
+                        }
+                    }
+                }
+            }
+            XCTAssertEqual(group.wait(timeout: .now() + 10), .success)
+            return admitted.value
+        }
+
+        let busy = SHA256Digest.hex("lease-busy".utf8)
+        let started = Date()
+        // 1,000 asks, within the limit: all admitted, most from leases.
+        let callsBefore = try self.evalSHACalls(clients[0])
+        var admitted = 0
+        for _ in 0..<50 { admitted += round(busy, 10, on: [0, 1]) }
+        let calls = try self.evalSHACalls(clients[0]) - callsBefore
+        XCTAssertEqual(admitted, 1_000)
+        // Without leases every round of each loop is a script call (100); with them about one in five here, and at
+        // worst one in two (a loop so slow that each 10-ask round is a lifetime apart still gets leases of 10).
+        XCTAssertLessThanOrEqual(calls, 50, "\(calls) script calls for 100 rounds")
+        // 600 more asks against 1,200 a minute: the limit and what refilled meanwhile, never more; and not much less
+        // (a lease near the limit is small, and both loops go on asking until the end).
+        for _ in 0..<30 { admitted += round(busy, 10, on: [0, 1]) }
+        let elapsed = Date().timeIntervalSince(started)
+        XCTAssertLessThanOrEqual(admitted, 1_200 + Int(elapsed * 20) + 1, "admitted past the limit")
+        XCTAssertGreaterThanOrEqual(admitted, 1_150)
+
+        // A lease left unused goes back: 100 asks on one loop, then the lease's rest is returned by the sweep.
+        let idle = SHA256Digest.hex("lease-idle".utf8)
+        let quiet = RateLimits(requestsPerMinute: 600, tokensPerMinute: 0)  // one request every 100 ms
+        let idleStarted = Date()
+        var used = 0
+        for _ in 0..<5 {
+            let admittedNow = LockedBox(0)
+            let group = DispatchGroup()
+            for _ in 0..<20 { group.enter() }
+            loops[0].execute {
+                for _ in 0..<20 {
+                    limiters[0].acquire(bucket: idle, limits: quiet, tokens: 0, along: nil) { decision, _ in
+                        if (try? decision.get())?.allowed == true { admittedNow.mutate { $0 += 1 } }
+                        group.leave()
+                    }
+                }
+            }
+            XCTAssertEqual(group.wait(timeout: .now() + 10), .success)
+            used += admittedNow.value
+        }
+        XCTAssertEqual(used, 100)
+        let leftover = try loops[0].submit { limiters[0].leasesOfCurrentLoop?.lease(of: idle)?.requestsLeft ?? 0 }.wait()
+        XCTAssertGreaterThan(leftover, 5, "the test needs an unused lease to give back")
+        XCTAssertTrue(WaitForCallback.until {
+            (try? loops[0].submit { limiters[0].leasesOfCurrentLoop?.lease(of: idle) == nil }.wait()) == true
+        })
+        usleep(50_000)  // the give-back waits for the connection's next write, or a few milliseconds
+        let plain = self.makeLimiter(try self.connectedClient(server))
+        let remaining = try XCTUnwrap(self.acquire(plain, idle, quiet, tokens: 0)).get().requestsRemaining
+        // 600 less the 100 used and this one, plus what refilled since (one every 100 ms); without the give-back,
+        // the lease's rest would still be charged.
+        XCTAssertGreaterThanOrEqual(remaining, 600 - 100 - 1)
+        XCTAssertLessThanOrEqual(remaining, 600 - 100 - 1 + Int(Date().timeIntervalSince(idleStarted) * 10) + 1)
     }
 
     /// `EVALSHA` calls redis-server has run so far (`INFO commandstats`).
