@@ -72,6 +72,19 @@ final class RateLimitLeaseTests: XCTestCase {
         XCTAssertEqual(lease.requestsLeft, 4)
     }
 
+    /// A bucket that fills up again during a lease (a large limit, a lease used late) still shows each request's own
+    /// charge: never the whole limit left after a request.
+    func testLeaseViewOfABucketFullAgainStillCountsTheRequest() throws {
+        let limits = RateLimits(requestsPerMinute: 100_000, tokensPerMinute: 1_000_000)  // 600 µs a request, 60 a token
+        var lease = RateLimitLease(limits: limits, requests: 2, tokens: 100, requestTATAfterGrant: 1_200,
+                                   tokenTATAfterGrant: 6_000, grantedAt: 0)
+        let decision = try XCTUnwrap(lease.admit(limits: limits, tokens: 10, now: 50_000))
+        XCTAssertEqual(decision.requestsRemaining, 99_999)
+        XCTAssertEqual(decision.tokensRemaining, 999_990)
+        XCTAssertEqual(decision.requestsResetSeconds, 0.000_6)
+        XCTAssertEqual(decision.tokensResetSeconds, 0.000_6)
+    }
+
     /// The book asks for a lease only for a bucket asked at least twice within a lifetime, never for two at once,
     /// gives back what a lease did not use (with the corrections gathered meanwhile), and forgets idle buckets.
     func testBookLeasesBusyBucketsAndGivesBackWhatIsLeft() throws {

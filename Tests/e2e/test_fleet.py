@@ -2,6 +2,7 @@
 cache that never crosses keys, fail-open through a Redis outage, and fleet metrics."""
 import json
 import socket
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -184,3 +185,42 @@ def test_admission_survives_redis_losing_its_scripts(fleet, redis_server):
     headers = {k.lower(): v for k, v in headers.items()}
     assert status == 200 and headers["x-gateway-cache"] == "HIT"
     assert int(headers["anthropic-ratelimit-requests-remaining"]) < first_remaining, "a cache hit is still counted"
+
+
+def evalsha_calls(redis_server):
+    """Script calls redis-server has run so far (`INFO commandstats`)."""
+    info = subprocess.run(["redis-cli", "-p", str(redis_server.port), "INFO", "commandstats"],
+                          capture_output=True, text=True, check=True).stdout
+    for line in info.splitlines():
+        if line.startswith("cmdstat_evalsha:"):
+            return int(line.split("calls=")[1].split(",")[0])
+    return 0
+
+
+@pytest.mark.parametrize("lease", ["64", "0"])
+def test_a_busy_key_is_admitted_from_leases(fake_upstream, redis_server, lease):
+    """A key asking often takes leases of its allowance: most of its requests are admitted, and their token
+    corrections settled, without a script call of their own; every answer still carries its limit headers. With
+    RATE_LIMIT_LEASE=0 every request is decided by a script call (a loop round's share one) and corrected by another."""
+    gateway = start_gateway(
+        fake_upstream.port, REDIS_URL=redis_server.url, RATE_LIMIT_ENABLED="true", RATE_LIMIT_RPM="100000",
+        RATE_LIMIT_TPM="100000000", RATE_LIMIT_LEASE=lease,
+    )
+    try:
+        before = evalsha_calls(redis_server)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(lambda i: ask(gateway, f"busy {i}"), range(400)))
+        calls = evalsha_calls(redis_server) - before
+        assert [status for status, _, _ in answers] == [200] * 400
+        for _, headers, _ in answers:
+            headers = {k.lower(): v for k, v in headers.items()}
+            assert headers["anthropic-ratelimit-requests-limit"] == "100000"
+            assert 99_000 <= int(headers["anthropic-ratelimit-requests-remaining"]) < 100_000
+            assert int(headers["anthropic-ratelimit-tokens-remaining"]) < 100_000_000
+        print(f"lease {lease}: {calls} script calls for 400 requests")
+        if lease == "0":
+            assert calls >= 400
+        else:
+            assert calls < 100
+    finally:
+        gateway.stop()

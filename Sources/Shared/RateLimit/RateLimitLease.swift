@@ -7,8 +7,9 @@
 /// bucket near its limit is not leased and its requests are decided by Redis one by one.
 ///
 /// The headers of a request admitted from a lease show the holder's view: the bucket as Redis left it at the grant,
-/// less the part of the lease not yet used, refilled by the time since. With one holder that is exact; with several,
-/// it does not see what the others admitted since the grant.
+/// less the part of the lease not yet used, refilled by the time since, plus the request's own charge. With one
+/// holder and a bucket that does not fill up again during the lease, that is exactly what charging each request as
+/// it comes would show; with several holders, it does not see what the others admitted since the grant.
 public struct RateLimitLease: Sendable, Equatable {
     /// The largest share of a dimension's room a lease may take.
     public static let shareDivisor = 8
@@ -54,24 +55,27 @@ public struct RateLimitLease: Sendable, Equatable {
         else { return nil }
         requestsLeft -= 1
         if tokensCounted { tokensLeft -= cost }
-        return decision(now: now)
+        return decision(cost: cost, now: now)
     }
 
-    /// The bucket as the holder sees it at `now`: Redis's TATs at the grant, less the unused part of the lease,
-    /// moved on by the time since.
-    func decision(now: Int64) -> RateLimitDecision {
+    /// The bucket as the holder sees it at `now`, just after admitting a request of `cost` tokens: Redis's TATs at
+    /// the grant less the part of the lease not used before this request, moved on by the time since (never past a
+    /// full bucket), plus this request's charge.
+    func decision(cost: Int, now: Int64) -> RateLimitDecision {
         let elapsed = now - grantedAt
         var requestsRemaining = 0
         var requestsReset: Int64 = 0
         if let gcra = GCRA(limit: limits.requestsPerMinute) {
-            let tat = requestTATAfterGrant - gcra.increment(cost: 1) * Int64(requestsLeft) - elapsed
+            let before = requestTATAfterGrant - gcra.increment(cost: 1) * Int64(requestsLeft + 1) - elapsed
+            let tat = max(before, 0) + gcra.increment(cost: 1)
             requestsRemaining = gcra.remaining(tat: tat, now: 0)
             requestsReset = gcra.resetMicroseconds(tat: tat, now: 0)
         }
         var tokensRemaining = 0
         var tokensReset: Int64 = 0
         if let gcra = GCRA(limit: limits.tokensPerMinute) {
-            let tat = tokenTATAfterGrant - gcra.increment(cost: tokensLeft) - elapsed
+            let before = tokenTATAfterGrant - gcra.increment(cost: tokensLeft + cost) - elapsed
+            let tat = max(before, 0) + gcra.increment(cost: cost)
             tokensRemaining = gcra.remaining(tat: tat, now: 0)
             tokensReset = gcra.resetMicroseconds(tat: tat, now: 0)
         }
