@@ -23,24 +23,29 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         }
     }
 
-    /// The Lua script and `GCRA` must take identical decisions on identical inputs.
+    /// The Lua script and `GCRA` (`LocalRateLimiter`, `RateLimitBucket`) must take identical decisions, and grant
+    /// identical leases, on identical inputs.
     func testLuaScriptAgreesWithLocalLimiterStepByStep() throws {
         let client = try self.connectedClient(try self.startServer())
         let redis = self.makeLimiter(client)
+        // Limits of 5 and 7 a minute leave no room for a lease (an eighth of at most 7 requests); 240 a minute
+        // rarely runs out within these steps.
         let configurations = [
-            RateLimits(requestsPerMinute: 5, tokensPerMinute: 1_000),
-            RateLimits(requestsPerMinute: 0, tokensPerMinute: 777),
-            RateLimits(requestsPerMinute: 13, tokensPerMinute: 0),
-            RateLimits(requestsPerMinute: 7, tokensPerMinute: 100_003),
+            (limits: RateLimits(requestsPerMinute: 5, tokensPerMinute: 1_000), leases: false, denials: true),
+            (limits: RateLimits(requestsPerMinute: 0, tokensPerMinute: 777), leases: true, denials: true),
+            (limits: RateLimits(requestsPerMinute: 13, tokensPerMinute: 0), leases: true, denials: true),
+            (limits: RateLimits(requestsPerMinute: 7, tokensPerMinute: 100_003), leases: false, denials: true),
+            (limits: RateLimits(requestsPerMinute: 240, tokensPerMinute: 50_000), leases: true, denials: false),
         ]
         var random = SplitMix64(seed: 0x5EED)
-        for (index, limits) in configurations.enumerated() {
+        for (index, (limits, expectLeases, expectDenials)) in configurations.enumerated() {
             let local = LocalRateLimiter()
             let bucket = SHA256Digest.hex("bucket-\(index)".utf8)
             var clock = InjectedClock()
             var allowedCount = 0
             var deniedCount = 0
-            for step in 0..<250 {
+            var leasesGranted = 0
+            for step in 0..<400 {
                 let now = clock.now
                 let roll = random.next() % 100
                 if roll < 15 {
@@ -58,18 +63,36 @@ final class RedisRateLimiterTests: RedisServerTestCase {
                         )
                     }
                     XCTAssertNotNil(try corrected?.get(), "step \(step)")
-                } else {
+                } else if roll < 60 {
                     let tokens =
                         roll < 28 ? Int(random.next() % 3_000) + limits.tokensPerMinute : Int(random.next() % 400)
                     let expected = local.acquire(bucket: bucket, limits: limits, tokens: tokens, now: now)
                     let actual = try XCTUnwrap(self.acquire(redis, bucket, limits, tokens: tokens, now: now)).get()
                     XCTAssertEqual(actual, expected, "limits \(limits), step \(step), tokens \(tokens)")
                     if expected.allowed { allowedCount += 1 } else { deniedCount += 1 }
+                } else {
+                    // With a lease's terms: a give-back first, then the request, then a lease from the room left.
+                    let tokens = Int(random.next() % 400)
+                    let terms = RateLimitLease.Terms(
+                        wantRequests: Int(random.next() % 4), wantTokens: Int(random.next() % 2_000),
+                        returnedRequests: Int(random.next() % 3), tokenDelta: Int(random.next() % 600) - 300)
+                    let expected = local.acquire(bucket: bucket, limits: limits, tokens: tokens, terms: terms, now: now)
+                    typealias Outcome = ([Result<RateLimitDecision, RateLimitError>], RateLimitLease.Grant?)
+                    let outcome: Outcome = try XCTUnwrap(WaitForCallback.result { done in
+                        RedisRateLimiter.acquire(on: client, bucket: bucket, limits: limits, costs: [tokens],
+                                                 terms: terms, nowMicroseconds: now) { done(($0, $1)) }
+                    })
+                    let context = "limits \(limits), step \(step), tokens \(tokens), \(terms)"
+                    XCTAssertEqual(try outcome.0.first?.get(), expected.decision, context)
+                    XCTAssertEqual(outcome.1, expected.grant, context)
+                    if expected.grant.requests > 0 { leasesGranted += 1 }
+                    if expected.decision.allowed { allowedCount += 1 } else { deniedCount += 1 }
                 }
             }
             // The sequence must have exercised both outcomes to mean anything.
             XCTAssertGreaterThan(allowedCount, 0, "\(limits)")
-            XCTAssertGreaterThan(deniedCount, 0, "\(limits)")
+            if expectDenials { XCTAssertGreaterThan(deniedCount, 0, "\(limits)") }
+            if expectLeases { XCTAssertGreaterThan(leasesGranted, 0, "\(limits)") }
         }
     }
 
@@ -183,9 +206,9 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         let client = try self.connectedClient(try self.startServer())
         let limits = RateLimits(requestsPerMinute: 800, tokensPerMinute: 80_000)  // 75 ms a request, 750 µs a token
         let now: Int64 = 1_800_000_000_000_000
-        typealias Outcome = (decisions: [Result<RateLimitDecision, RateLimitError>], grant: RateLimitLeaseBook.Grant?)
-        func call(_ bucket: String, _ limits: RateLimits, _ costs: [Int], _ terms: RateLimitLeaseBook.Terms = .init())
-            throws -> (decisions: [RateLimitDecision], grant: RateLimitLeaseBook.Grant)
+        typealias Outcome = (decisions: [Result<RateLimitDecision, RateLimitError>], grant: RateLimitLease.Grant?)
+        func call(_ bucket: String, _ limits: RateLimits, _ costs: [Int], _ terms: RateLimitLease.Terms = .init())
+            throws -> (decisions: [RateLimitDecision], grant: RateLimitLease.Grant)
         {
             let outcome: Outcome = try XCTUnwrap(WaitForCallback.result { done in
                 RedisRateLimiter.acquire(on: client, bucket: bucket, limits: limits, costs: costs, terms: terms,

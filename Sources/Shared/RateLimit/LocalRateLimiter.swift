@@ -45,6 +45,37 @@ public final class LocalRateLimiter: RateLimiting {
         }
     }
 
+    /// Decides at `now` as the acquire script does with `terms`: what a lease gives back first, then the request,
+    /// then the lease asked for (`RateLimitLease`). The grant is empty when none was asked for or none fits.
+    public func acquire(bucket: String, limits: RateLimits, tokens: Int, terms: RateLimitLease.Terms, now: Int64)
+        -> (decision: RateLimitDecision, grant: RateLimitLease.Grant)
+    {
+        let none = RateLimitLease.Grant(requests: 0, tokens: 0, requestTAT: 0, tokenTAT: 0)
+        guard !limits.isUnlimited else { return (.unlimited, none) }
+        return self.state.withLockedValue { state in
+            Self.sweepIfDue(&state, now: now)
+            var entry = state.buckets[bucket] ?? RateLimitBucket()
+            entry.giveBack(limits: limits, returnedRequests: terms.returnedRequests, tokenDelta: terms.tokenDelta,
+                           now: now)
+            let decision = entry.acquire(limits: limits, tokens: tokens, now: now)
+            let grant = entry.lease(limits: limits, wantRequests: terms.wantRequests, wantTokens: terms.wantTokens,
+                                    now: now)
+            state.buckets[bucket] = entry
+            return (decision, grant)
+        }
+    }
+
+    /// Takes back what a lease left unused and the corrections gathered with it, at `now`.
+    public func giveBack(bucket: String, limits: RateLimits, returnedRequests: Int, tokenDelta: Int, now: Int64) {
+        guard !limits.isUnlimited, returnedRequests > 0 || tokenDelta != 0 else { return }
+        self.state.withLockedValue { state in
+            Self.sweepIfDue(&state, now: now)
+            var entry = state.buckets[bucket] ?? RateLimitBucket()
+            entry.giveBack(limits: limits, returnedRequests: returnedRequests, tokenDelta: tokenDelta, now: now)
+            state.buckets[bucket] = entry
+        }
+    }
+
     /// Adjusts the token charge at `now` (microseconds on the limiter's clock).
     public func correct(bucket: String, limits: RateLimits, deltaTokens: Int, now: Int64) {
         guard limits.tokensPerMinute > 0, deltaTokens != 0 else { return }

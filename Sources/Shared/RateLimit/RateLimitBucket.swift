@@ -47,6 +47,55 @@ public struct RateLimitBucket: Sendable, Equatable {
         self.tokenTAT = tokenLimit.corrected(tat: self.tokenTAT, delta: deltaTokens, now: now)
     }
 
+    /// Takes back what a lease left unused — `returnedRequests` whole requests, each its own increment, and a signed
+    /// token delta (corrections less unused tokens) — never before `now`: the acquire script's first step.
+    public mutating func giveBack(limits: RateLimits, returnedRequests: Int, tokenDelta: Int, now: Int64) {
+        if let requests = GCRA(limit: limits.requestsPerMinute), returnedRequests > 0 {
+            let current = max(self.requestTAT ?? now, now)
+            self.requestTAT = max(current - requests.increment(cost: 1) * Int64(returnedRequests), now)
+        }
+        self.correct(limits: limits, deltaTokens: tokenDelta, now: now)
+    }
+
+    /// Grants and charges a lease of up to `wantRequests` requests and `wantTokens` tokens, at most
+    /// `1/RateLimitLease.shareDivisor` of the room left in each dimension: the acquire script's last step. The grant
+    /// carries the TATs after it (µs from `now`; 0 for an unlimited dimension) and is empty when nothing fits.
+    public mutating func lease(limits: RateLimits, wantRequests: Int, wantTokens: Int, now: Int64)
+        -> RateLimitLease.Grant
+    {
+        let requests = GCRA(limit: limits.requestsPerMinute)
+        let tokenLimit = GCRA(limit: limits.tokensPerMinute)
+        let requestIncrement = requests?.increment(cost: 1) ?? 0
+        var granted = max(0, wantRequests)
+        var grantedTokens = 0
+        if granted > 0, requests != nil, requestIncrement > 0 {
+            let current = max(self.requestTAT ?? now, now)
+            let room = max(GCRA.periodMicroseconds, requestIncrement) - (current - now)
+            let share = room > 0 ? Int(room / requestIncrement) / RateLimitLease.shareDivisor : 0
+            granted = min(granted, share)
+        }
+        if let tokenLimit, wantTokens > 0, granted > 0 {
+            let room = GCRA.periodMicroseconds - (max(self.tokenTAT ?? now, now) - now)
+            if room > 0 {
+                let roomTokens = GCRA.multiplyDivide(room, Int64(tokenLimit.limit), GCRA.periodMicroseconds)
+                grantedTokens = min(Int(roomTokens) / RateLimitLease.shareDivisor, wantTokens)
+            }
+            if grantedTokens < 1 { (granted, grantedTokens) = (0, 0) }
+        }
+        if granted > 0 {
+            if requests != nil {
+                self.requestTAT = max(self.requestTAT ?? now, now) + requestIncrement * Int64(granted)
+            }
+            if let tokenLimit, grantedTokens > 0 {
+                self.tokenTAT = max(self.tokenTAT ?? now, now) + tokenLimit.increment(cost: grantedTokens)
+            }
+        }
+        return RateLimitLease.Grant(
+            requests: granted, tokens: grantedTokens,
+            requestTAT: requests == nil ? 0 : max(self.requestTAT ?? now, now) - now,
+            tokenTAT: tokenLimit == nil ? 0 : max(self.tokenTAT ?? now, now) - now)
+    }
+
     /// Whether the bucket is full in both dimensions, so forgetting it changes nothing.
     public func isIdle(now: Int64) -> Bool {
         (self.requestTAT ?? now) <= now && (self.tokenTAT ?? now) <= now

@@ -18,6 +18,42 @@ public struct RateLimitLease: Sendable, Equatable {
     /// its requests can be and how long its unused part is held from other workers.
     public static let lifetimeMicroseconds: Int64 = 100_000
 
+    /// What a call to the bucket's keeper (the acquire script, or the master without Redis) gives back and asks for.
+    public struct Terms: Sendable, Equatable {
+        public var wantRequests = 0
+        public var wantTokens = 0
+        /// Requests of a lease given back unused.
+        public var returnedRequests = 0
+        /// Token corrections gathered, less a lease's unused tokens.
+        public var tokenDelta = 0
+
+        public init(wantRequests: Int = 0, wantTokens: Int = 0, returnedRequests: Int = 0, tokenDelta: Int = 0) {
+            self.wantRequests = wantRequests
+            self.wantTokens = wantTokens
+            self.returnedRequests = returnedRequests
+            self.tokenDelta = tokenDelta
+        }
+
+        /// Whether it gives anything back.
+        public var givesBack: Bool { returnedRequests > 0 || tokenDelta != 0 }
+    }
+
+    /// A lease as the keeper granted it: its sizes (0 requests: none), and the bucket's TATs after it in
+    /// microseconds from the grant.
+    public struct Grant: Sendable, Equatable {
+        public var requests: Int
+        public var tokens: Int
+        public var requestTAT: Int64
+        public var tokenTAT: Int64
+
+        public init(requests: Int, tokens: Int, requestTAT: Int64, tokenTAT: Int64) {
+            self.requests = requests
+            self.tokens = tokens
+            self.requestTAT = requestTAT
+            self.tokenTAT = tokenTAT
+        }
+    }
+
     /// The limits it was granted under; a request with other limits (after a reload) is not admitted from it.
     public let limits: RateLimits
     /// Requests it may still admit.

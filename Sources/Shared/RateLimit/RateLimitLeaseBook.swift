@@ -12,24 +12,8 @@ import NIOCore
 ///
 /// `@unchecked Sendable`: after `init`, every member is touched on `loop` only.
 final class RateLimitLeaseBook: @unchecked Sendable {
-    /// What a bucket's script call gives back and asks for.
-    struct Terms: Equatable {
-        var wantRequests = 0
-        var wantTokens = 0
-        var returnedRequests = 0
-        /// Token corrections gathered, less the lease's unused tokens.
-        var tokenDelta = 0
-
-        var givesBack: Bool { returnedRequests > 0 || tokenDelta != 0 }
-    }
-
-    /// A lease as the script granted it: sizes, and the bucket's TATs after it in microseconds from the call.
-    struct Grant: Equatable {
-        var requests: Int
-        var tokens: Int
-        var requestTAT: Int64
-        var tokenTAT: Int64
-    }
+    typealias Terms = RateLimitLease.Terms
+    typealias Grant = RateLimitLease.Grant
 
     private struct Entry {
         var limits: RateLimits
