@@ -7,16 +7,14 @@ struct EmbeddedRateLimits: ControlRequestHandler {
 
     func handle(_ message: ControlMessage, reply: @escaping @Sendable (ControlMessage) -> Void) {
         switch message {
-        case .rateLimitAcquire(let id, let bucket, let rpm, let tpm, let tokens):
+        case .rateLimitAcquire(let id, let bucket, let rpm, let tpm, let tokens, let lease):
             let limits = RateLimits(requestsPerMinute: rpm, tokensPerMinute: tpm)
-            limiter.acquire(bucket: bucket, limits: limits, tokens: tokens) { result in
-                // The local limiter cannot fail; a failure would mean a bug, and failing open is the documented default.
-                let decision = (try? result.get()) ?? .unlimited
-                reply(.rateLimitDecision(id: id, decision: decision))
-            }
-        case .rateLimitCorrect(let bucket, let rpm, let tpm, let delta):
-            limiter.correct(bucket: bucket, limits: RateLimits(requestsPerMinute: rpm, tokensPerMinute: tpm),
-                            deltaTokens: delta)
+            let answer = limiter.acquire(bucket: bucket, limits: limits, tokens: tokens, terms: lease)
+            reply(.rateLimitDecision(id: id, decision: answer.decision,
+                                     grant: lease.wantRequests > 0 ? answer.grant : nil))
+        case .rateLimitCorrect(let bucket, let rpm, let tpm, let delta, let returned):
+            limiter.giveBack(bucket: bucket, limits: RateLimits(requestsPerMinute: rpm, tokensPerMinute: tpm),
+                             returnedRequests: returned, tokenDelta: delta)
         default:
             break
         }

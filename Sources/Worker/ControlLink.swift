@@ -9,7 +9,7 @@ import Shared
 final class ControlLink: Sendable {
     private struct State {
         var nextID = 1
-        var pendingDecisions: [Int: EventLoopPromise<RateLimitDecision>] = [:]
+        var pendingDecisions: [Int: EventLoopPromise<RateLimitAnswer>] = [:]
         var pendingQueries: [Int: EventLoopPromise<ControlMessage>] = [:]
     }
 
@@ -54,18 +54,24 @@ final class ControlLink: Sendable {
         return channel.writeAndFlush(buffer)
     }
 
-    /// Asks the master's node-wide limiter.
-    func acquire(bucket: String, requestsPerMinute: Int, tokensPerMinute: Int, tokens: Int, on loop: EventLoop)
-        -> EventLoopFuture<RateLimitDecision>
+    /// The master's answer to an acquire: the decision, and the lease granted when one was asked for.
+    struct RateLimitAnswer: Sendable {
+        var decision: RateLimitDecision
+        var grant: RateLimitLease.Grant?
+    }
+
+    /// Asks the master's node-wide limiter, giving back and asking for a lease as `lease` says.
+    func acquire(bucket: String, requestsPerMinute: Int, tokensPerMinute: Int, tokens: Int,
+                 lease: RateLimitLease.Terms = .init(), on loop: EventLoop) -> EventLoopFuture<RateLimitAnswer>
     {
-        let promise = loop.makePromise(of: RateLimitDecision.self)
+        let promise = loop.makePromise(of: RateLimitAnswer.self)
         let id = state.withLockedValue { state -> Int in
             defer { state.nextID += 1 }
             state.pendingDecisions[state.nextID] = promise
             return state.nextID
         }
         send(.rateLimitAcquire(id: id, bucket: bucket, requestsPerMinute: requestsPerMinute,
-                               tokensPerMinute: tokensPerMinute, tokens: tokens))
+                               tokensPerMinute: tokensPerMinute, tokens: tokens, lease: lease))
         return promise.futureResult
     }
 
@@ -85,8 +91,9 @@ final class ControlLink: Sendable {
         switch message {
         case .drain:
             onDrain()
-        case .rateLimitDecision(let id, let verdict):
-            state.withLockedValue { $0.pendingDecisions.removeValue(forKey: id) }?.succeed(verdict)
+        case .rateLimitDecision(let id, let verdict, let grant):
+            state.withLockedValue { $0.pendingDecisions.removeValue(forKey: id) }?
+                .succeed(RateLimitAnswer(decision: verdict, grant: grant))
         case .adminResponse(let id, _, _, _):
             state.withLockedValue { $0.pendingQueries.removeValue(forKey: id) }?.succeed(message)
         default:

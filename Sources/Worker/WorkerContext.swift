@@ -60,11 +60,14 @@ final class WorkerContext: Sendable {
 
 
     /// The worker's metrics, with the Redis client's count of failed commands (every failure, whichever
-    /// feature issued it) and the memos' lookups.
+    /// feature issued it), the requests admitted from rate-limit leases and the memos' lookups.
     func metricsSnapshot() -> MetricsSnapshot {
         var snapshot = metrics.current()
         if let redis = controlPlane.redis {
             snapshot.counters[MetricsSnapshot.Series(MetricFamily.redisErrors.name)] = Double(redis.errors)
+        }
+        if let leased = controlPlane.rateLimiter?.leaseAdmissions, leased > 0 {
+            snapshot.counters[MetricsSnapshot.Series(MetricFamily.rateLimitLeased.name)] = Double(leased)
         }
         Self.add(memos.tools.lookupCounts, as: .toolMemoLookups, to: &snapshot)
         Self.add(memos.systems.lookupCounts, as: .systemMemoLookups, to: &snapshot)

@@ -195,10 +195,40 @@ final class MasterComponentTests: XCTestCase {
             answers.append($0)
         }
         let allowed = answers.all.compactMap { message -> Bool? in
-            guard case .rateLimitDecision(_, let decision) = message else { return nil }
+            guard case .rateLimitDecision(_, let decision, _) = message else { return nil }
             return decision.allowed
         }
         XCTAssertEqual(allowed, [true, true, false], "a correction has no answer")
+    }
+
+    /// The master grants leases by the acquire script's rule (an eighth of the room left at most) and takes back
+    /// what a worker gives back.
+    func testEmbeddedRateLimitsGrantAndTakeBackLeases() throws {
+        let answers = Answers()
+        let limiter = LocalRateLimiter()
+        let handler = EmbeddedRateLimits(limiter: limiter)
+        handler.handle(.rateLimitAcquire(id: 1, bucket: "k", requestsPerMinute: 800, tokensPerMinute: 0, tokens: 0,
+                                         lease: .init(wantRequests: 200))) { answers.append($0) }
+        guard case .rateLimitDecision(1, let decision, let grant?)? = answers.all.first else {
+            return XCTFail("no grant in \(answers.all)")
+        }
+        XCTAssertEqual(decision.requestsRemaining, 799)
+        XCTAssertEqual(grant.requests, 99, "an eighth of the 799 requests left")
+        // No lease asked for: none granted.
+        handler.handle(.rateLimitAcquire(id: 2, bucket: "k", requestsPerMinute: 800, tokensPerMinute: 0, tokens: 0)) {
+            answers.append($0)
+        }
+        guard case .rateLimitDecision(2, let second, nil)? = answers.all.last else {
+            return XCTFail("unexpected \(answers.all)")
+        }
+        XCTAssertLessThanOrEqual(second.requestsRemaining, 699)
+        // The whole lease given back: as if only the two requests had been charged (and a little refilled since).
+        handler.handle(.rateLimitCorrect(bucket: "k", requestsPerMinute: 800, tokensPerMinute: 0, deltaTokens: 0,
+                                         returnedRequests: 99)) { answers.append($0) }
+        let after = limiter.acquire(bucket: "k", limits: RateLimits(requestsPerMinute: 800, tokensPerMinute: 0),
+                                    tokens: 0, terms: .init())
+        XCTAssertGreaterThanOrEqual(after.decision.requestsRemaining, 797)
+        XCTAssertEqual(answers.all.count, 2, "a give-back has no answer")
     }
 }
 

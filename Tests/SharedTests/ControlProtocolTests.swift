@@ -19,6 +19,12 @@ struct ControlProtocolTests {
             .rateLimitAcquire(id: 1, bucket: "ab", requestsPerMinute: 5, tokensPerMinute: 0, tokens: 9),
             .rateLimitCorrect(bucket: "ab", requestsPerMinute: 5, tokensPerMinute: 0, deltaTokens: -3),
             .rateLimitDecision(id: 1, decision: decision), .drain, .adminQuery(id: 7, path: "/metrics"),
+            .rateLimitAcquire(id: 2, bucket: "ab", requestsPerMinute: 5, tokensPerMinute: 60, tokens: 9,
+                              lease: .init(wantRequests: 4, wantTokens: 40, returnedRequests: 2, tokenDelta: -17)),
+            .rateLimitCorrect(bucket: "ab", requestsPerMinute: 5, tokensPerMinute: 60, deltaTokens: 8,
+                              returnedRequests: 3),
+            .rateLimitDecision(id: 2, decision: decision,
+                               grant: .init(requests: 4, tokens: 40, requestTAT: 48_000_000, tokenTAT: 40_000_000)),
             .adminResponse(id: 7, status: 200, contentType: "text/plain", body: "a\nb \"quoted\""),
         ]
         let bytes = messages.flatMap { $0.encoded() }

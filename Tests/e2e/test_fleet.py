@@ -197,15 +197,27 @@ def evalsha_calls(redis_server):
     return 0
 
 
+def leased_total(gateway):
+    """The node's `cerebras_gateway_rate_limit_leased_total`, or None while absent."""
+    _, _, metrics = http_json(f"http://127.0.0.1:{gateway.admin_port}/metrics")
+    for line in metrics.splitlines():
+        if line.startswith("cerebras_gateway_rate_limit_leased_total "):
+            return float(line.split()[1])
+    return None
+
+
+@pytest.mark.parametrize("control", ["redis", "embedded"])
 @pytest.mark.parametrize("lease", ["64", "0"])
-def test_a_busy_key_is_admitted_from_leases(fake_upstream, redis_server, lease):
-    """A key asking often takes leases of its allowance: most of its requests are admitted, and their token
-    corrections settled, without a script call of their own; every answer still carries its limit headers. With
-    RATE_LIMIT_LEASE=0 every request is decided by a script call (a loop round's share one) and corrected by another."""
-    gateway = start_gateway(
-        fake_upstream.port, REDIS_URL=redis_server.url, RATE_LIMIT_ENABLED="true", RATE_LIMIT_RPM="100000",
-        RATE_LIMIT_TPM="100000000", RATE_LIMIT_LEASE=lease,
-    )
+def test_a_busy_key_is_admitted_from_leases(fake_upstream, redis_server, control, lease):
+    """A key asking often takes leases of its allowance, from Redis or (without Redis) from the master: most of its
+    requests are admitted, and their token corrections settled, without a round trip of their own; every answer still
+    carries its limit headers. With RATE_LIMIT_LEASE=0 every request is decided by the keeper (with Redis, a loop
+    round's requests share a script call) and corrected by another call."""
+    settings = dict(RATE_LIMIT_ENABLED="true", RATE_LIMIT_RPM="100000", RATE_LIMIT_TPM="100000000",
+                    RATE_LIMIT_LEASE=lease)
+    if control == "redis":
+        settings["REDIS_URL"] = redis_server.url
+    gateway = start_gateway(fake_upstream.port, **settings)
     try:
         before = evalsha_calls(redis_server)
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -217,10 +229,18 @@ def test_a_busy_key_is_admitted_from_leases(fake_upstream, redis_server, lease):
             assert headers["anthropic-ratelimit-requests-limit"] == "100000"
             assert 99_000 <= int(headers["anthropic-ratelimit-requests-remaining"]) < 100_000
             assert int(headers["anthropic-ratelimit-tokens-remaining"]) < 100_000_000
-        print(f"lease {lease}: {calls} script calls for 400 requests")
+        # Workers report their counters every second.
+        deadline = time.time() + 5
+        leased = leased_total(gateway)
+        while lease != "0" and (leased or 0) < 300 and time.time() < deadline:
+            time.sleep(0.2)
+            leased = leased_total(gateway)
         if lease == "0":
-            assert calls >= 400
+            time.sleep(2.5)
+            assert leased_total(gateway) is None
+            assert calls >= 400 if control == "redis" else calls == 0
         else:
-            assert calls < 100
+            assert leased >= 300, f"only {leased} of 400 requests admitted from leases"
+            assert calls < 100 if control == "redis" else calls == 0
     finally:
         gateway.stop()

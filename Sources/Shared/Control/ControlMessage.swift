@@ -6,15 +6,20 @@ public enum ControlMessage: Sendable, Equatable {
     case ready(pid: Int32)
     /// Liveness plus the worker's cumulative metrics.
     case heartbeat(activeRequests: Int, metrics: MetricsSnapshot)
-    /// Embedded-mode rate limiting: decide and reserve for `bucket` (answered with `rateLimitDecision`).
-    case rateLimitAcquire(id: Int, bucket: String, requestsPerMinute: Int, tokensPerMinute: Int, tokens: Int)
-    /// Embedded-mode correction of a reservation once the real usage is known.
-    case rateLimitCorrect(bucket: String, requestsPerMinute: Int, tokensPerMinute: Int, deltaTokens: Int)
+    /// Embedded-mode rate limiting: decide and reserve for `bucket` (answered with `rateLimitDecision`), giving back
+    /// and asking for a lease as `lease` says (`RateLimitLease`).
+    case rateLimitAcquire(id: Int, bucket: String, requestsPerMinute: Int, tokensPerMinute: Int, tokens: Int,
+                          lease: RateLimitLease.Terms = .init())
+    /// Embedded-mode correction of a reservation once the real usage is known, and a lease's unused requests given
+    /// back.
+    case rateLimitCorrect(bucket: String, requestsPerMinute: Int, tokensPerMinute: Int, deltaTokens: Int,
+                          returnedRequests: Int = 0)
     /// `GET /health` or `GET /metrics` arrived on the API port: the master answers for the whole node.
     case adminQuery(id: Int, path: String)
 
     // MARK: master → worker
-    case rateLimitDecision(id: Int, decision: RateLimitDecision)
+    /// The answer to `rateLimitAcquire`, with the lease granted when one was asked for.
+    case rateLimitDecision(id: Int, decision: RateLimitDecision, grant: RateLimitLease.Grant? = nil)
     /// Stop accepting, finish in-flight requests, exit 0.
     case drain
     case adminResponse(id: Int, status: Int, contentType: String, body: String)
@@ -32,18 +37,31 @@ public enum ControlMessage: Sendable, Equatable {
             return .object(JSONObject([("t", .string("ready")), ("pid", .int(Int(pid)))]))
         case .heartbeat(let active, let metrics):
             return .object(JSONObject([("t", .string("hb")), ("active", .int(active)), ("m", metrics.json())]))
-        case .rateLimitAcquire(let id, let bucket, let rpm, let tpm, let tokens):
-            return .object(JSONObject([
+        case .rateLimitAcquire(let id, let bucket, let rpm, let tpm, let tokens, let lease):
+            var fields: [(key: String, value: JSONValue)] = [
                 ("t", .string("rl")), ("id", .int(id)), ("b", .string(bucket)), ("rpm", .int(rpm)),
                 ("tpm", .int(tpm)), ("tok", .int(tokens)),
-            ]))
-        case .rateLimitCorrect(let bucket, let rpm, let tpm, let delta):
-            return .object(JSONObject([
+            ]
+            // A lease's terms only when there are any.
+            for (key, value) in [("lr", lease.wantRequests), ("lt", lease.wantTokens), ("br", lease.returnedRequests),
+                                 ("bd", lease.tokenDelta)] where value != 0 {
+                fields.append((key, .int(value)))
+            }
+            return .object(JSONObject(fields))
+        case .rateLimitCorrect(let bucket, let rpm, let tpm, let delta, let returned):
+            var fields: [(key: String, value: JSONValue)] = [
                 ("t", .string("rlc")), ("b", .string(bucket)), ("rpm", .int(rpm)), ("tpm", .int(tpm)),
                 ("d", .int(delta)),
-            ]))
-        case .rateLimitDecision(let id, let verdict):
-            return .object(JSONObject([("t", .string("rlr")), ("id", .int(id)), ("v", verdict.json)]))
+            ]
+            if returned != 0 { fields.append(("br", .int(returned))) }
+            return .object(JSONObject(fields))
+        case .rateLimitDecision(let id, let verdict, let grant):
+            var fields: [(key: String, value: JSONValue)] = [("t", .string("rlr")), ("id", .int(id)), ("v", verdict.json)]
+            if let grant {
+                fields.append(("g", .array([.int(grant.requests), .int(grant.tokens), .int(Int(grant.requestTAT)),
+                                            .int(Int(grant.tokenTAT))])))
+            }
+            return .object(JSONObject(fields))
         case .drain:
             return .object(JSONObject([("t", .string("drain"))]))
         case .adminQuery(let id, let path):
@@ -69,16 +87,28 @@ public enum ControlMessage: Sendable, Equatable {
                               metrics: MetricsSnapshot(json: json["m"] ?? .null))
         case "rl":
             guard let id = json["id"]?.intValue, let bucket = json["b"]?.stringValue else { return nil }
+            let lease = RateLimitLease.Terms(
+                wantRequests: json["lr"]?.intValue ?? 0, wantTokens: json["lt"]?.intValue ?? 0,
+                returnedRequests: json["br"]?.intValue ?? 0, tokenDelta: json["bd"]?.intValue ?? 0)
             self = .rateLimitAcquire(id: id, bucket: bucket, requestsPerMinute: json["rpm"]?.intValue ?? 0,
-                                     tokensPerMinute: json["tpm"]?.intValue ?? 0, tokens: json["tok"]?.intValue ?? 0)
+                                     tokensPerMinute: json["tpm"]?.intValue ?? 0, tokens: json["tok"]?.intValue ?? 0,
+                                     lease: lease)
         case "rlc":
             guard let bucket = json["b"]?.stringValue else { return nil }
             self = .rateLimitCorrect(bucket: bucket, requestsPerMinute: json["rpm"]?.intValue ?? 0,
-                                     tokensPerMinute: json["tpm"]?.intValue ?? 0, deltaTokens: json["d"]?.intValue ?? 0)
+                                     tokensPerMinute: json["tpm"]?.intValue ?? 0, deltaTokens: json["d"]?.intValue ?? 0,
+                                     returnedRequests: json["br"]?.intValue ?? 0)
         case "rlr":
             guard let id = json["id"]?.intValue, let verdict = json["v"].flatMap(RateLimitDecision.init(json:))
             else { return nil }
-            self = .rateLimitDecision(id: id, decision: verdict)
+            var grant: RateLimitLease.Grant?
+            if case .array(let values)? = json["g"], values.count == 4 {
+                let numbers = values.compactMap(\.intValue)
+                guard numbers.count == 4 else { return nil }
+                grant = RateLimitLease.Grant(requests: numbers[0], tokens: numbers[1], requestTAT: Int64(numbers[2]),
+                                             tokenTAT: Int64(numbers[3]))
+            }
+            self = .rateLimitDecision(id: id, decision: verdict, grant: grant)
         case "drain":
             self = .drain
         case "aq":

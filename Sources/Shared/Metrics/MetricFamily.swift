@@ -23,6 +23,8 @@ public struct MetricFamily: Sendable {
     public static let activeStreams = MetricFamily("active_streams", .gauge, "Streaming responses in progress")
     public static let activeUpstream = MetricFamily("active_upstream_requests", .gauge, "Upstream requests in flight")
     public static let rateLimited = MetricFamily("rate_limited_total", .counter, "Requests refused by the gateway's rate limits")
+    public static let rateLimitLeased = MetricFamily("rate_limit_leased_total", .counter,
+        "Requests admitted from a worker's rate-limit lease, without a round trip to Redis or the master")
     public static let cacheRequests = MetricFamily("cache_requests_total", .counter,
         "Cache lookups by result (hit, miss, bypass, error)")
     public static let toolMemoLookups = MetricFamily("tool_memo_lookups_total", .counter,
@@ -46,7 +48,7 @@ public struct MetricFamily: Sendable {
 
     public static let all: [MetricFamily] = [
         requests, requestDuration, timeToFirstToken, tokens, upstreamErrors, upstreamRetries, activeStreams,
-        activeUpstream, rateLimited, cacheRequests, toolMemoLookups, systemMemoLookups, conversationMemoLookups,
+        activeUpstream, rateLimited, rateLimitLeased, cacheRequests, toolMemoLookups, systemMemoLookups, conversationMemoLookups,
         redisErrors, shed, workers, workerRestarts, reloads, generation, uptime, buildInfo, redisUp, fleetInstances,
     ]
 

@@ -107,6 +107,19 @@ public final class LocalRateLimiter: RateLimiting {
         self.correct(bucket: bucket, limits: limits, deltaTokens: deltaTokens, now: self.clock())
     }
 
+    /// `acquire(bucket:limits:tokens:terms:now:)` on the limiter's clock.
+    public func acquire(bucket: String, limits: RateLimits, tokens: Int, terms: RateLimitLease.Terms)
+        -> (decision: RateLimitDecision, grant: RateLimitLease.Grant)
+    {
+        self.acquire(bucket: bucket, limits: limits, tokens: tokens, terms: terms, now: self.clock())
+    }
+
+    /// `giveBack(bucket:limits:returnedRequests:tokenDelta:now:)` on the limiter's clock.
+    public func giveBack(bucket: String, limits: RateLimits, returnedRequests: Int, tokenDelta: Int) {
+        self.giveBack(bucket: bucket, limits: limits, returnedRequests: returnedRequests, tokenDelta: tokenDelta,
+                      now: self.clock())
+    }
+
     // MARK: - Clock and sweeping
 
     /// Microseconds from `CLOCK_MONOTONIC`, which wall-clock adjustments cannot move backwards.

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// One event loop's rate-limit leases (`RateLimitLease`): which buckets hold one, how much each bucket is asked on
@@ -11,9 +12,9 @@ import NIOCore
 /// (the sweep, run every lifetime while anything is held, gives back its unused part).
 ///
 /// `@unchecked Sendable`: after `init`, every member is touched on `loop` only.
-final class RateLimitLeaseBook: @unchecked Sendable {
-    typealias Terms = RateLimitLease.Terms
-    typealias Grant = RateLimitLease.Grant
+public final class RateLimitLeaseBook: @unchecked Sendable {
+    public typealias Terms = RateLimitLease.Terms
+    public typealias Grant = RateLimitLease.Grant
 
     private struct Entry {
         var limits: RateLimits
@@ -31,45 +32,52 @@ final class RateLimitLeaseBook: @unchecked Sendable {
         var isIdle: Bool { lease == nil && !pending && tokenDelta == 0 && asked == 0 && askedBefore == 0 }
     }
 
-    let loop: EventLoop
+    public let loop: EventLoop
     /// The largest lease asked for, in requests.
-    let maxRequests: Int
+    public let maxRequests: Int
     /// Sends a bucket's give-back (terms that ask for nothing) on its own.
     private let release: (String, RateLimits, Terms) -> Void
     private var entries: [String: Entry] = [:]
+    /// Requests admitted from leases so far; read from any thread (the worker's metrics).
+    private let admitted = NIOLockedValueBox(0)
     private var sweepTask: RepeatedTask?
 
-    init(loop: EventLoop, maxRequests: Int, release: @escaping (String, RateLimits, Terms) -> Void) {
+    public init(loop: EventLoop, maxRequests: Int, release: @escaping (String, RateLimits, Terms) -> Void) {
         self.loop = loop
         self.maxRequests = maxRequests
         self.release = release
     }
 
+    /// Requests admitted from this loop's leases so far.
+    public var admittedFromLeases: Int { admitted.withLockedValue { $0 } }
+
     /// Buckets currently followed.
-    var bucketCount: Int { entries.count }
+    public var bucketCount: Int { entries.count }
 
     /// The lease held for `bucket`, if any.
-    func lease(of bucket: String) -> RateLimitLease? { entries[bucket]?.lease }
+    public func lease(of bucket: String) -> RateLimitLease? { entries[bucket]?.lease }
 
     /// Counts the ask as the bucket's demand and admits it from the bucket's lease when the lease can; nil when the
     /// request must go to Redis.
-    func admit(bucket: String, limits: RateLimits, tokens: Int, now: Int64) -> RateLimitDecision? {
+    public func admit(bucket: String, limits: RateLimits, tokens: Int, now: Int64) -> RateLimitDecision? {
         if entries[bucket] == nil {
             entries[bucket] = Entry(limits: limits, windowStart: now)
             startSweeping()
         }
-        return modify(bucket) { entry in
+        let decision = modify(bucket) { entry in
             Self.roll(&entry, now: now)
             entry.asked += 1
             entry.tokensAsked += max(0, tokens)
             return entry.lease?.admit(limits: limits, tokens: tokens, now: now)
         } ?? nil
+        if decision != nil { admitted.withLockedValue { $0 += 1 } }
+        return decision
     }
 
     /// What the bucket's next script call (for requests its lease did not admit) gives back and asks for. A lease
     /// that is used up or over is given back; one still good is kept (the requests arrived before it did), and no
     /// other is asked for meanwhile. A lease asked for is marked pending until `granted`.
-    func terms(bucket: String, limits: RateLimits, now: Int64) -> Terms {
+    public func terms(bucket: String, limits: RateLimits, now: Int64) -> Terms {
         modify(bucket) { entry in
             var terms = Terms()
             if let lease = entry.lease {
@@ -105,7 +113,7 @@ final class RateLimitLeaseBook: @unchecked Sendable {
 
     /// Installs the lease a script call granted; with no grant (none could be given, or the call failed) the
     /// bucket may ask again.
-    func granted(bucket: String, limits: RateLimits, _ grant: Grant?, now: Int64) {
+    public func granted(bucket: String, limits: RateLimits, _ grant: Grant?, now: Int64) {
         modify(bucket) { entry in
             entry.pending = false
             guard let grant, grant.requests > 0 else { return }
@@ -120,7 +128,7 @@ final class RateLimitLeaseBook: @unchecked Sendable {
 
     /// Keeps a token correction for the bucket's next script call; false when the bucket is not followed here (or
     /// under other limits), and the correction must be sent on its own.
-    func correct(bucket: String, limits: RateLimits, deltaTokens: Int) -> Bool {
+    public func correct(bucket: String, limits: RateLimits, deltaTokens: Int) -> Bool {
         modify(bucket) { entry in
             guard entry.limits == limits else { return false }
             entry.tokenDelta += deltaTokens
@@ -130,7 +138,7 @@ final class RateLimitLeaseBook: @unchecked Sendable {
 
     /// Gives back the leases whose lifetime is over and the corrections of buckets without a lease, and forgets
     /// buckets idle for two lifetimes.
-    func sweep(now: Int64) {
+    public func sweep(now: Int64) {
         for bucket in Array(entries.keys) {
             guard var entry = entries[bucket] else { continue }
             Self.roll(&entry, now: now)

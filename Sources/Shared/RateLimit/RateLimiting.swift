@@ -10,4 +10,11 @@ public protocol RateLimiting: Sendable {
 
     /// Adjusts the token charge by `deltaTokens` (actual minus estimated) once real usage is known.
     func correct(bucket: String, limits: RateLimits, deltaTokens: Int)
+
+    /// Requests admitted so far from this process's leases (`RateLimitLease`) without asking the limit's keeper.
+    var leaseAdmissions: Int { get }
+}
+
+extension RateLimiting {
+    public var leaseAdmissions: Int { 0 }
 }

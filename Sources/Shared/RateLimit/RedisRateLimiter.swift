@@ -49,6 +49,8 @@ public final class RedisRateLimiter: RateLimiting {
         }
     }
 
+    public var leaseAdmissions: Int { loops.reduce(0) { $0 + ($1.leases?.admittedFromLeases ?? 0) } }
+
     /// The lease book of the loop the caller runs on, if leases are on (tests look at it).
     var leasesOfCurrentLoop: RateLimitLeaseBook? {
         loops.first { $0.coalescer.loop.inEventLoop }?.leases

@@ -22,7 +22,7 @@ struct ControlPlane: Sendable {
             if let redis {
                 limiter = RedisRateLimiter(client: redis, logger: logger, leaseRequests: config.rateLimitLease)
             } else if let control {
-                limiter = MasterRateLimiter(link: control, loop: loop)
+                limiter = MasterRateLimiter(link: control, loop: loop, loops: loops, leaseRequests: config.rateLimitLease)
             } else {
                 // A worker alone (single-process use) is the whole node.
                 limiter = LocalRateLimiter()
