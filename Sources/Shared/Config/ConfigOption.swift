@@ -55,7 +55,7 @@ public struct ConfigOption: Sendable {
         .init("RATE_LIMIT_ENABLED", "false", "Per-key limits", "Rate limits"),
         .init("RATE_LIMIT_RPM", "60", "Requests per minute per key (0: unlimited)", "Rate limits"),
         .init("RATE_LIMIT_TPM", "1000000", "Tokens per minute per key (0: unlimited)", "Rate limits"),
-        .init("RATE_LIMIT_LEASE", "64", "With Redis: a busy key's requests taken ahead (0: each asks Redis)", "Rate limits"),
+        .init("RATE_LIMIT_LEASE", "64", "A busy key's requests a worker takes ahead (0: each asks Redis or the master)", "Rate limits"),
         .init("RATE_LIMIT_FAIL_OPEN", "true", "Admit requests when Redis is unreachable (false: 529)", "Rate limits"),
         .init("CACHE_ENABLED", "false", "Cache deterministic answers (temperature ≤ 0.1)", "Cache"),
         .init("CACHE_TTL_SECONDS", "3600", "Cached answer lifetime", "Cache"),
