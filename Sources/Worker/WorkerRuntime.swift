@@ -57,6 +57,9 @@ public final class WorkerRuntime: @unchecked Sendable {
         let context = self.context
         let loop = group.next()
         return server.drain().flatMap { _ in
+            // What this worker's rate-limit leases did not use goes back to the keeper before it exits.
+            context.controlPlane.rateLimiter?.handBackLeases(on: loop) ?? loop.makeSucceededVoidFuture()
+        }.flatMap { _ in
             // A last heartbeat, written before the process exits, so the master has this worker's final counts.
             guard let control = context.control else { return loop.makeSucceededVoidFuture() }
             return control.send(.heartbeat(activeRequests: 0, metrics: context.metricsSnapshot()))

@@ -90,7 +90,7 @@ final class RateLimitLeaseTests: XCTestCase {
     func testBookLeasesBusyBucketsAndGivesBackWhatIsLeft() throws {
         let loop = EmbeddedEventLoop()
         defer { try? loop.syncShutdownGracefully() }
-        typealias Release = (bucket: String, limits: RateLimits, terms: RateLimitLeaseBook.Terms)
+        typealias Release = (bucket: String, limits: RateLimits, terms: RateLimitLease.Terms)
         var released: [Release] = []
         let book = RateLimitLeaseBook(loop: loop, maxRequests: 4) { released.append(($0, $1, $2)) }
         let limits = RateLimits(requestsPerMinute: 6_000, tokensPerMinute: 60_000)

@@ -328,6 +328,41 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         XCTAssertLessThanOrEqual(remaining, 600 - 100 - 1 + Int(Date().timeIntervalSince(idleStarted) * 10) + 1)
     }
 
+    /// A draining worker hands back what its leases did not use at once, without waiting for their lifetime.
+    func testHandingBackLeasesReturnsWhatTheyDidNotUse() throws {
+        let server = try self.startServer()
+        let client = try self.connectedClient(server)
+        let limiter = self.makeLimiter(client, leaseRequests: 64)
+        let loop = try XCTUnwrap(client.eventLoops.first)
+        let bucket = SHA256Digest.hex("lease-drain".utf8)
+        let limits = RateLimits(requestsPerMinute: 600, tokensPerMinute: 0)  // one request every 100 ms
+        let started = Date()
+        let admitted = LockedBox(0)
+        for _ in 0..<3 {
+            let group = DispatchGroup()
+            for _ in 0..<20 { group.enter() }
+            loop.execute {
+                for _ in 0..<20 {
+                    limiter.acquire(bucket: bucket, limits: limits, tokens: 0, along: nil) { decision, _ in
+                        if (try? decision.get())?.allowed == true { admitted.mutate { $0 += 1 } }
+                        group.leave()
+                    }
+                }
+            }
+            XCTAssertEqual(group.wait(timeout: .now() + 10), .success)
+        }
+        XCTAssertEqual(admitted.value, 60)
+        let leftover = try loop.submit { limiter.leasesOfCurrentLoop?.lease(of: bucket)?.requestsLeft ?? 0 }.wait()
+        XCTAssertGreaterThan(leftover, 5, "the test needs an unused lease to hand back")
+
+        try limiter.handBackLeases(on: loop).wait()
+        XCTAssertNil(try loop.submit { limiter.leasesOfCurrentLoop?.lease(of: bucket) }.wait())
+        let plain = self.makeLimiter(try self.connectedClient(server))
+        let remaining = try XCTUnwrap(self.acquire(plain, bucket, limits, tokens: 0)).get().requestsRemaining
+        XCTAssertGreaterThanOrEqual(remaining, 600 - 60 - 1)
+        XCTAssertLessThanOrEqual(remaining, 600 - 60 - 1 + Int(Date().timeIntervalSince(started) * 10) + 1)
+    }
+
     /// `EVALSHA` calls redis-server has run so far (`INFO commandstats`).
     private func evalSHACalls(_ client: RedisClient) throws -> Int {
         let reply = client.sendAndWait(["INFO", "commandstats"])

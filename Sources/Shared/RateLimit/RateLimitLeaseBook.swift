@@ -159,6 +159,12 @@ public final class RateLimitLeaseBook: @unchecked Sendable {
         }
     }
 
+    /// Ends every lease of the book and sends what it holds (a draining worker); callable from any thread, the
+    /// future completes on `loop`.
+    public func handBack(completingOn loop: EventLoop) -> EventLoopFuture<Void> {
+        self.loop.submit { self.sweep(now: .max) }.hop(to: loop)
+    }
+
     // MARK: - Internal
 
     private func modify<Result>(_ bucket: String, _ body: (inout Entry) -> Result) -> Result? {

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// A per-bucket limiter of requests and tokens per minute, local or shared through Redis.
 public protocol RateLimiting: Sendable {
     /// Admits the request if both one request and `tokens` fit; charges both only when admitting.
@@ -13,8 +15,14 @@ public protocol RateLimiting: Sendable {
 
     /// Requests admitted so far from this process's leases (`RateLimitLease`) without asking the limit's keeper.
     var leaseAdmissions: Int { get }
+
+    /// Gives back every lease this process holds, with the token corrections gathered for them (a draining
+    /// worker); the future completes once the give-backs are sent. Call from any thread.
+    func handBackLeases(on loop: EventLoop) -> EventLoopFuture<Void>
 }
 
 extension RateLimiting {
     public var leaseAdmissions: Int { 0 }
+
+    public func handBackLeases(on loop: EventLoop) -> EventLoopFuture<Void> { loop.makeSucceededVoidFuture() }
 }

@@ -5,7 +5,7 @@ extension RedisRateLimiter {
     static func send(_ round: RedisAcquireCoalescer.Round, leases: RateLimitLeaseBook?, on client: RedisClient) {
         let now = LocalRateLimiter.monotonicMicroseconds()
         var batch = RedisCommandBatch()
-        var terms: [RateLimitLeaseBook.Terms] = []
+        var terms: [RateLimitLease.Terms] = []
         terms.reserveCapacity(round.groups.count)
         for group in round.groups where !group.limits.isUnlimited {
             let groupTerms = leases?.terms(bucket: group.bucket, limits: group.limits, now: now) ?? .init()
@@ -33,7 +33,7 @@ extension RedisRateLimiter {
 
     /// Hands each waiter of `round` its decision and its companion's reply, and the loop's book its leases.
     private static func answer(
-        _ round: RedisAcquireCoalescer.Round, terms: [RateLimitLeaseBook.Terms],
+        _ round: RedisAcquireCoalescer.Round, terms: [RateLimitLease.Terms],
         replies result: Result<[RedisReply], RedisError>, leases: RateLimitLeaseBook?, on client: RedisClient
     ) {
         let replies: [RedisReply]
@@ -67,7 +67,7 @@ extension RedisRateLimiter {
             let reply = replies[scriptReply]
             let groupTerms = terms[scriptReply]
             scriptReply += 1
-            let settle = { @Sendable (grant: RateLimitLeaseBook.Grant?) in
+            let settle = { @Sendable (grant: RateLimitLease.Grant?) in
                 guard groupTerms.wantRequests > 0 else { return }
                 leases?.granted(bucket: group.bucket, limits: group.limits, grant,
                                 now: LocalRateLimiter.monotonicMicroseconds())

@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 
 /// A fleet-wide `RateLimiting` whose state lives in Redis: the `GCRA` math in one Lua script, run atomically with
 /// `EVALSHA` on Redis server time.
@@ -50,6 +51,10 @@ public final class RedisRateLimiter: RateLimiting {
     }
 
     public var leaseAdmissions: Int { loops.reduce(0) { $0 + ($1.leases?.admittedFromLeases ?? 0) } }
+
+    public func handBackLeases(on loop: EventLoop) -> EventLoopFuture<Void> {
+        .andAllComplete(loops.compactMap { $0.leases?.handBack(completingOn: loop) }, on: loop)
+    }
 
     /// The lease book of the loop the caller runs on, if leases are on (tests look at it).
     var leasesOfCurrentLoop: RateLimitLeaseBook? {
@@ -148,9 +153,9 @@ public final class RedisRateLimiter: RateLimiting {
         bucket: String,
         limits: RateLimits,
         costs: [Int],
-        terms: RateLimitLeaseBook.Terms,
+        terms: RateLimitLease.Terms,
         nowMicroseconds: Int64?,
-        completion: @escaping @Sendable ([Result<RateLimitDecision, RateLimitError>], RateLimitLeaseBook.Grant?) -> Void
+        completion: @escaping @Sendable ([Result<RateLimitDecision, RateLimitError>], RateLimitLease.Grant?) -> Void
     ) {
         guard !limits.isUnlimited else {
             completion(Array(repeating: .success(.unlimited), count: costs.count), nil)
@@ -165,13 +170,14 @@ public final class RedisRateLimiter: RateLimiting {
         }
     }
 
-    /// Sends what a loop's lease book gives back for `bucket` on its own; it can wait for the connection's next
-    /// write. A lost give-back leaves the bucket charged for what was not used, until its TAT passes.
+    /// Sends what a loop's lease book gives back for `bucket` on its own, at once (a give-back is rare: once a lease's
+    /// lifetime, and when a worker drains). A lost give-back leaves the bucket charged for what was not used, until
+    /// its TAT passes.
     static func giveBack(
-        bucket: String, limits: RateLimits, terms: RateLimitLeaseBook.Terms, on client: RedisClient, _ logger: Logger
+        bucket: String, limits: RateLimits, terms: RateLimitLease.Terms, on client: RedisClient, _ logger: Logger
     ) {
         let evalSHA = acquireEvalSHA(bucket: bucket, limits: limits, costs: [], terms: terms, nowMicroseconds: nil)
-        client.evalScript(acquireScript, evalSHA: evalSHA, canWait: true) { result in
+        client.evalScript(acquireScript, evalSHA: evalSHA) { result in
             if case .failure(let error) = result {
                 logger.debug("rate limit lease give-back dropped", metadata: ["ratelimit.error": "\(error)"])
             }
@@ -181,7 +187,7 @@ public final class RedisRateLimiter: RateLimiting {
     /// The acquire script's `EVALSHA` for requests of one bucket with token costs `costs`, giving back and asking
     /// for what `terms` say; limits not unlimited.
     static func acquireEvalSHA(
-        bucket: String, limits: RateLimits, costs: [Int], terms: RateLimitLeaseBook.Terms = .init(),
+        bucket: String, limits: RateLimits, costs: [Int], terms: RateLimitLease.Terms = .init(),
         nowMicroseconds: Int64?
     ) -> [RESPArgument] {
         var args: [RESPArgument] = []
@@ -202,7 +208,7 @@ public final class RedisRateLimiter: RateLimiting {
     /// Reads the acquire script's reply for `count` requests and the lease after them; a failure or a malformed
     /// reply fails them all (and grants nothing).
     static func decisions(from result: Result<RedisReply, RedisError>, limits: RateLimits, count: Int)
-        -> ([Result<RateLimitDecision, RateLimitError>], RateLimitLeaseBook.Grant?)
+        -> ([Result<RateLimitDecision, RateLimitError>], RateLimitLease.Grant?)
     {
         let fields: [RedisReply]
         switch Self.mapFailure(result) {
@@ -221,7 +227,7 @@ public final class RedisRateLimiter: RateLimiting {
             return nil
         }
         let malformed = (Array(repeating: Result<RateLimitDecision, RateLimitError>.failure(
-            .invalidReply("unexpected reply shape")), count: count), RateLimitLeaseBook.Grant?.none)
+            .invalidReply("unexpected reply shape")), count: count), RateLimitLease.Grant?.none)
         let leaseStart = 6 * count
         guard let leasedRequests = integer(leaseStart), let leasedTokens = integer(leaseStart + 1),
             let requestTAT = integer(leaseStart + 2), let tokenTAT = integer(leaseStart + 3)
@@ -243,7 +249,7 @@ public final class RedisRateLimiter: RateLimiting {
                 retryAfterMicroseconds: Int64(retryAfter)
             )))
         }
-        let grant = RateLimitLeaseBook.Grant(requests: leasedRequests, tokens: leasedTokens,
+        let grant = RateLimitLease.Grant(requests: leasedRequests, tokens: leasedTokens,
                                              requestTAT: Int64(requestTAT), tokenTAT: Int64(tokenTAT))
         return (decisions, grant)
     }

@@ -35,6 +35,10 @@ final class MasterRateLimiter: RateLimiting {
 
     var leaseAdmissions: Int { loops.reduce(0) { $0 + $1.leases.admittedFromLeases } }
 
+    func handBackLeases(on loop: EventLoop) -> EventLoopFuture<Void> {
+        .andAllComplete(loops.map { $0.leases.handBack(completingOn: loop) }, on: loop)
+    }
+
     /// The lease book of the loop the caller runs on, if leases are on.
     private var leasesOfCurrentLoop: RateLimitLeaseBook? {
         loops.first { $0.loop.inEventLoop }?.leases
