@@ -13,7 +13,8 @@
 # /usr/lib/swift/linux/*.so on the machine that runs it).
 #
 # Release builds also leave out Swift's run-time exclusivity checks (-enforce-exclusivity=unchecked, for the
-# package and its dependencies); set CGW_EXCLUSIVITY_CHECKS=1 to keep them.
+# package and its dependencies); set CGW_EXCLUSIVITY_CHECKS=1 to keep them. They are optimised at link time across
+# all modules (--experimental-lto-mode=full); set CGW_LTO=0 to skip that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +36,7 @@ while (($#)); do
             shift
             ;;
         -h | --help)
-            sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -59,6 +60,12 @@ if [[ "$configuration" == release && "${CGW_EXCLUSIVITY_CHECKS:-0}" != 1 ]]; the
     # a request and a sixth of those of a streamed chunk (BENCHMARKS.md, ninth round). The compile-time checks
     # stay, and debug builds, which `swift test` and the sanitizer runs use, keep the run-time ones.
     flags+=(-Xswiftc -enforce-exclusivity=unchecked)
+fi
+if [[ "$configuration" == release && "${CGW_LTO:-1}" != 0 ]]; then
+    # Link-time optimisation of the whole program (the package, SwiftNIO and swift-log together): calls across
+    # modules are inlined and specialised at link time. 4.6 % fewer instructions for a small request, 11 % fewer for
+    # a relayed chunk, a binary 4 MB smaller (BENCHMARKS.md, nineteenth round); the link takes longer.
+    flags+=(--experimental-lto-mode=full)
 fi
 
 for product in "${products[@]}"; do
