@@ -10,18 +10,13 @@
 set -euo pipefail
 bin=${1:-.build/release}
 rounds=${2:-3}
-work=$(mktemp -d)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+# shellcheck source=Benchmarks/scripts/fake_upstream.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fake_upstream.sh"
 
 redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no > "$work/redis.log" 2>&1 &
 pids+=($!)
-"$bin/fake-cerebras" --port 0 --host 127.0.0.1 --threads 1 > "$work/fake.out" 2>/dev/null &
-pids+=($!)
-sleep 0.5
-fake_port=$(awk '{print $2}' "$work/fake.out")
+for _ in $(seq 50); do redis-cli -p "$redis_port" ping > /dev/null 2>&1 && break; sleep 0.1; done
 
 # Not called in $(…): the pid must reach the cleanup list of this shell.
 start_gateway() { # name, extra env…
@@ -40,7 +35,7 @@ control_plane=(REDIS_URL="redis://127.0.0.1:$redis_port/0" RATE_LIMIT_ENABLED=tr
 start_gateway on "${control_plane[@]}"
 off=$(port_of off)
 on=$(port_of on)
-redis_pid=${pids[0]} off_pid=${pids[2]} on_pid=${pids[3]}
+redis_pid=${pids[1]} off_pid=${pids[2]} on_pid=${pids[3]}
 if [ -n "${BASELINE_BIN:-}" ]; then
     start_gateway base "${control_plane[@]}"
     base=$(port_of base)

@@ -9,15 +9,8 @@
 set -euo pipefail
 bin=${1:-.build/release}
 rounds=${2:-3}
-work=$(mktemp -d)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-"$bin/fake-cerebras" --port 0 --host 127.0.0.1 --threads 1 > "$work/fake.out" 2>/dev/null &
-pids+=($!)
-sleep 0.5
-fake_port=$(awk '{print $2}' "$work/fake.out")
+# shellcheck source=Benchmarks/scripts/fake_upstream.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fake_upstream.sh"
 
 # Not called in $(…): the pid must reach the cleanup list of this shell.
 start_gateway() { # name, binary, extra env…

@@ -5,15 +5,8 @@
 set -euo pipefail
 bin=${1:-.build/release}
 minutes=${2:-10}
-work=$(mktemp -d)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-"$bin/fake-cerebras" --port 0 --host 127.0.0.1 --threads 1 > "$work/fake.out" 2>/dev/null &
-pids+=($!)
-sleep 0.5
-fake_port=$(awk '{print $2}' "$work/fake.out")
+# shellcheck source=Benchmarks/scripts/fake_upstream.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fake_upstream.sh"
 env CEREBRAS_API_KEY=csk-x CEREBRAS_BASE_URL="http://127.0.0.1:$fake_port/v1" GATEWAY_API_KEYS=k PROMPT_TUNING=false \
     LOG_LEVEL=warning ENV_FILE= "$bin/cerebras-gateway" --host 127.0.0.1 --port 0 --admin-port -1 --workers 2 \
     > "$work/gateway.out" 2>/dev/null &
