@@ -1,12 +1,12 @@
-/// A share of one bucket's allowance that a worker loop took from Redis ahead of need, so that the requests it covers
-/// are admitted on the loop without a round trip to Redis.
+/// A share of one bucket's allowance that a worker loop took from the bucket's keeper (Redis's acquire script, or the
+/// master without Redis) ahead of need, so that the requests it covers are admitted on the loop without a round trip.
 ///
-/// Redis charged the whole lease when it granted it, exactly as it charges requests, so the fleet never admits more
-/// than the limit. What the lease has not used when it ends (its lifetime is short) is given back with the bucket's
-/// next script call. The acquire script grants at most `1/shareDivisor` of the room left in each dimension, so a
-/// bucket near its limit is not leased and its requests are decided by Redis one by one.
+/// The keeper charged the whole lease when it granted it, exactly as it charges requests, so the fleet (or node) never
+/// admits more than the limit. What the lease has not used when it ends (its lifetime is short) is given back with
+/// the bucket's next call to the keeper, or on its own. The keeper grants at most `1/shareDivisor` of the room left in
+/// each dimension, so a bucket near its limit is not leased and its requests are decided one by one.
 ///
-/// The headers of a request admitted from a lease show the holder's view: the bucket as Redis left it at the grant,
+/// The headers of a request admitted from a lease show the holder's view: the bucket as the keeper left it at the grant,
 /// less the part of the lease not yet used, refilled by the time since, plus the request's own charge. With one
 /// holder and a bucket that does not fill up again during the lease, that is exactly what charging each request as
 /// it comes would show; with several holders, it does not see what the others admitted since the grant.
@@ -67,7 +67,7 @@ public struct RateLimitLease: Sendable, Equatable {
     /// When it was granted, on the holder's monotonic clock (microseconds).
     let grantedAt: Int64
 
-    /// A lease of `requests` and `tokens`, the TATs Redis reported after charging it (µs from `grantedAt`).
+    /// A lease of `requests` and `tokens`, the TATs the keeper reported after charging it (µs from `grantedAt`).
     public init(limits: RateLimits, requests: Int, tokens: Int, requestTATAfterGrant: Int64, tokenTATAfterGrant: Int64,
                 grantedAt: Int64)
     {
@@ -94,7 +94,7 @@ public struct RateLimitLease: Sendable, Equatable {
         return decision(cost: cost, now: now)
     }
 
-    /// The bucket as the holder sees it at `now`, just after admitting a request of `cost` tokens: Redis's TATs at
+    /// The bucket as the holder sees it at `now`, just after admitting a request of `cost` tokens: the keeper's TATs at
     /// the grant less the part of the lease not used before this request, moved on by the time since (never past a
     /// full bucket), plus this request's charge.
     func decision(cost: Int, now: Int64) -> RateLimitDecision {

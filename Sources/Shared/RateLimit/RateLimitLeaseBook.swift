@@ -3,13 +3,14 @@ import NIOCore
 
 /// One event loop's rate-limit leases (`RateLimitLease`): which buckets hold one, how much each bucket is asked on
 /// this loop (the demand that sizes the next lease), and the token corrections waiting to travel with a bucket's
-/// next script call.
+/// next call to its keeper (Redis's acquire script, or the master without Redis).
 ///
 /// A bucket asked at least twice within a lease's lifetime gets a lease as large as that demand (at most
-/// `maxRequests`, and at most what the script's share rule leaves); a bucket asked less often has no lease, and its
-/// requests are decided by Redis one by one as before. A lease ends when it is used up (the next request that finds
-/// it empty goes to Redis, whose call gives back what is left and asks for the next), or when its lifetime is over
-/// (the sweep, run every lifetime while anything is held, gives back its unused part).
+/// `maxRequests`, and at most what the keeper's share rule leaves); a bucket asked less often has no lease, and its
+/// requests are decided by the keeper one by one as before. A lease ends when it is used up (the next request that
+/// finds it empty goes to the keeper, whose call gives back what is left and asks for the next), when its lifetime is
+/// over (the sweep, run every lifetime while anything is held, gives back its unused part), or when the worker
+/// drains (`handBack`).
 ///
 /// `@unchecked Sendable`: after `init`, every member is touched on `loop` only.
 public final class RateLimitLeaseBook: @unchecked Sendable {
@@ -19,7 +20,7 @@ public final class RateLimitLeaseBook: @unchecked Sendable {
     private struct Entry {
         var limits: RateLimits
         var lease: RateLimitLease?
-        /// A script call asking for a lease is on its way.
+        /// A call asking for a lease is on its way.
         var pending = false
         var windowStart: Int64
         var asked = 0
@@ -58,23 +59,18 @@ public final class RateLimitLeaseBook: @unchecked Sendable {
     public func lease(of bucket: String) -> RateLimitLease? { entries[bucket]?.lease }
 
     /// Counts the ask as the bucket's demand and admits it from the bucket's lease when the lease can; nil when the
-    /// request must go to Redis.
+    /// request must go to the keeper.
     public func admit(bucket: String, limits: RateLimits, tokens: Int, now: Int64) -> RateLimitDecision? {
-        if entries[bucket] == nil {
-            entries[bucket] = Entry(limits: limits, windowStart: now)
-            startSweeping()
-        }
-        let decision = modify(bucket) { entry in
-            Self.roll(&entry, now: now)
-            entry.asked += 1
-            entry.tokensAsked += max(0, tokens)
-            return entry.lease?.admit(limits: limits, tokens: tokens, now: now)
-        } ?? nil
+        let followed = entries.count
+        // One lookup, which adds the bucket when it is new.
+        let decision = Self.count(&entries[bucket, default: Entry(limits: limits, windowStart: now)], limits: limits,
+                                  tokens: tokens, now: now)
+        if entries.count != followed { startSweeping() }
         if decision != nil { admitted.withLockedValue { $0 += 1 } }
         return decision
     }
 
-    /// What the bucket's next script call (for requests its lease did not admit) gives back and asks for. A lease
+    /// What the bucket's next call to the keeper (for requests its lease did not admit) gives back and asks for. A lease
     /// that is used up or over is given back; one still good is kept (the requests arrived before it did), and no
     /// other is asked for meanwhile. A lease asked for is marked pending until `granted`.
     public func terms(bucket: String, limits: RateLimits, now: Int64) -> Terms {
@@ -111,7 +107,7 @@ public final class RateLimitLeaseBook: @unchecked Sendable {
         } ?? Terms()
     }
 
-    /// Installs the lease a script call granted; with no grant (none could be given, or the call failed) the
+    /// Installs the lease a call to the keeper granted; with no grant (none could be given, or the call failed) the
     /// bucket may ask again.
     public func granted(bucket: String, limits: RateLimits, _ grant: Grant?, now: Int64) {
         modify(bucket) { entry in
@@ -126,7 +122,7 @@ public final class RateLimitLeaseBook: @unchecked Sendable {
         }
     }
 
-    /// Keeps a token correction for the bucket's next script call; false when the bucket is not followed here (or
+    /// Keeps a token correction for the bucket's next call to the keeper; false when the bucket is not followed here (or
     /// under other limits), and the correction must be sent on its own.
     public func correct(bucket: String, limits: RateLimits, deltaTokens: Int) -> Bool {
         modify(bucket) { entry in
@@ -168,8 +164,16 @@ public final class RateLimitLeaseBook: @unchecked Sendable {
     // MARK: - Internal
 
     private func modify<Result>(_ bucket: String, _ body: (inout Entry) -> Result) -> Result? {
-        guard entries[bucket] != nil else { return nil }
-        return body(&entries[bucket]!)
+        guard let index = entries.index(forKey: bucket) else { return nil }
+        return body(&entries.values[index])
+    }
+
+    /// Counts an ask in the entry's demand and admits it from the entry's lease when the lease can.
+    private static func count(_ entry: inout Entry, limits: RateLimits, tokens: Int, now: Int64) -> RateLimitDecision? {
+        roll(&entry, now: now)
+        entry.asked += 1
+        entry.tokensAsked += max(0, tokens)
+        return entry.lease?.admit(limits: limits, tokens: tokens, now: now)
     }
 
     private func startSweeping() {
