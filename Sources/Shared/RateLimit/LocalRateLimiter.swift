@@ -36,13 +36,7 @@ public final class LocalRateLimiter: RateLimiting {
     /// Decides at `now` (microseconds on the limiter's clock).
     public func acquire(bucket: String, limits: RateLimits, tokens: Int, now: Int64) -> RateLimitDecision {
         guard !limits.isUnlimited else { return .unlimited }
-        return self.state.withLockedValue { state in
-            Self.sweepIfDue(&state, now: now)
-            var entry = state.buckets[bucket] ?? RateLimitBucket()
-            let decision = entry.acquire(limits: limits, tokens: tokens, now: now)
-            state.buckets[bucket] = entry
-            return decision
-        }
+        return self.withBucket(bucket, now: now) { $0.acquire(limits: limits, tokens: tokens, now: now) }
     }
 
     /// Decides at `now` as the acquire script does with `terms`: what a lease gives back first, then the request,
@@ -52,15 +46,12 @@ public final class LocalRateLimiter: RateLimiting {
     {
         let none = RateLimitLease.Grant(requests: 0, tokens: 0, requestTAT: 0, tokenTAT: 0)
         guard !limits.isUnlimited else { return (.unlimited, none) }
-        return self.state.withLockedValue { state in
-            Self.sweepIfDue(&state, now: now)
-            var entry = state.buckets[bucket] ?? RateLimitBucket()
+        return self.withBucket(bucket, now: now) { entry in
             entry.giveBack(limits: limits, returnedRequests: terms.returnedRequests, tokenDelta: terms.tokenDelta,
                            now: now)
             let decision = entry.acquire(limits: limits, tokens: tokens, now: now)
             let grant = entry.lease(limits: limits, wantRequests: terms.wantRequests, wantTokens: terms.wantTokens,
                                     now: now)
-            state.buckets[bucket] = entry
             return (decision, grant)
         }
     }
@@ -68,23 +59,15 @@ public final class LocalRateLimiter: RateLimiting {
     /// Takes back what a lease left unused and the corrections gathered with it, at `now`.
     public func giveBack(bucket: String, limits: RateLimits, returnedRequests: Int, tokenDelta: Int, now: Int64) {
         guard !limits.isUnlimited, returnedRequests > 0 || tokenDelta != 0 else { return }
-        self.state.withLockedValue { state in
-            Self.sweepIfDue(&state, now: now)
-            var entry = state.buckets[bucket] ?? RateLimitBucket()
-            entry.giveBack(limits: limits, returnedRequests: returnedRequests, tokenDelta: tokenDelta, now: now)
-            state.buckets[bucket] = entry
+        self.withBucket(bucket, now: now) {
+            $0.giveBack(limits: limits, returnedRequests: returnedRequests, tokenDelta: tokenDelta, now: now)
         }
     }
 
     /// Adjusts the token charge at `now` (microseconds on the limiter's clock).
     public func correct(bucket: String, limits: RateLimits, deltaTokens: Int, now: Int64) {
         guard limits.tokensPerMinute > 0, deltaTokens != 0 else { return }
-        self.state.withLockedValue { state in
-            Self.sweepIfDue(&state, now: now)
-            var entry = state.buckets[bucket] ?? RateLimitBucket()
-            entry.correct(limits: limits, deltaTokens: deltaTokens, now: now)
-            state.buckets[bucket] = entry
-        }
+        self.withBucket(bucket, now: now) { $0.correct(limits: limits, deltaTokens: deltaTokens, now: now) }
     }
 
     /// Removes every bucket that is full again; runs by itself every so often.
@@ -118,6 +101,17 @@ public final class LocalRateLimiter: RateLimiting {
     public func giveBack(bucket: String, limits: RateLimits, returnedRequests: Int, tokenDelta: Int) {
         self.giveBack(bucket: bucket, limits: limits, returnedRequests: returnedRequests, tokenDelta: tokenDelta,
                       now: self.clock())
+    }
+
+    /// Runs `body` on `bucket`'s state (a full bucket when it has none) under the lock, sweeping first when due.
+    private func withBucket<Result>(_ bucket: String, now: Int64, _ body: (inout RateLimitBucket) -> Result) -> Result {
+        self.state.withLockedValue { state in
+            Self.sweepIfDue(&state, now: now)
+            var entry = state.buckets[bucket] ?? RateLimitBucket()
+            let result = body(&entry)
+            state.buckets[bucket] = entry
+            return result
+        }
     }
 
     // MARK: - Clock and sweeping
