@@ -205,3 +205,17 @@ public final class RateLimitLeaseBook: @unchecked Sendable {
 
     deinit { sweepTask?.cancel() }
 }
+
+/// A process's lease books, one per event loop, as both limiters that lease keep them.
+extension Array where Element == RateLimitLeaseBook {
+    /// The book of the loop the caller runs on, if any.
+    public var ofCurrentLoop: RateLimitLeaseBook? { first { $0.loop.inEventLoop } }
+
+    /// Requests admitted from all the books' leases so far.
+    public var admittedFromLeases: Int { reduce(0) { $0 + $1.admittedFromLeases } }
+
+    /// Ends every lease of every book (`handBack`); the future completes on `loop` once all have sent theirs.
+    public func handBack(completingOn loop: EventLoop) -> EventLoopFuture<Void> {
+        .andAllComplete(map { $0.handBack(completingOn: loop) }, on: loop)
+    }
+}

@@ -50,10 +50,10 @@ public final class RedisRateLimiter: RateLimiting {
         }
     }
 
-    public var leaseAdmissions: Int { loops.reduce(0) { $0 + ($1.leases?.admittedFromLeases ?? 0) } }
+    public var leaseAdmissions: Int { loops.compactMap(\.leases).admittedFromLeases }
 
     public func handBackLeases(on loop: EventLoop) -> EventLoopFuture<Void> {
-        .andAllComplete(loops.compactMap { $0.leases?.handBack(completingOn: loop) }, on: loop)
+        loops.compactMap(\.leases).handBack(completingOn: loop)
     }
 
     /// The lease book of the loop the caller runs on, if leases are on (tests look at it).

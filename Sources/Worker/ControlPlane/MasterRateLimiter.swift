@@ -9,44 +9,32 @@ import Shared
 /// the master ahead of need (`RateLimitLease`, kept in the loop's `RateLimitLeaseBook`) and admits the next requests
 /// from it without asking; the master grants and takes leases back by the same steps as the Redis script.
 final class MasterRateLimiter: RateLimiting {
-    private struct LoopShare {
-        let loop: EventLoop
-        let leases: RateLimitLeaseBook
-    }
-
     private let link: ControlLink
     /// Where an acquire asked off the worker's loops is answered.
     private let loop: EventLoop
-    private let loops: [LoopShare]
+    /// One per worker loop; none when leases are off.
+    private let leaseBooks: [RateLimitLeaseBook]
 
     /// `loops`: the worker's event loops, each keeping its own leases (none when `leaseRequests` is 0).
     init(link: ControlLink, loop: EventLoop, loops: [EventLoop] = [], leaseRequests: Int = 0) {
         self.link = link
         self.loop = loop
-        self.loops = leaseRequests <= 0 ? [] : loops.map { loop in
-            LoopShare(loop: loop, leases: RateLimitLeaseBook(loop: loop, maxRequests: leaseRequests) {
-                bucket, limits, terms in
+        self.leaseBooks = leaseRequests <= 0 ? [] : loops.map { loop in
+            RateLimitLeaseBook(loop: loop, maxRequests: leaseRequests) { bucket, limits, terms in
                 link.send(.rateLimitCorrect(bucket: bucket, requestsPerMinute: limits.requestsPerMinute,
                                             tokensPerMinute: limits.tokensPerMinute, deltaTokens: terms.tokenDelta,
                                             returnedRequests: terms.returnedRequests))
-            })
+            }
         }
     }
 
-    var leaseAdmissions: Int { loops.reduce(0) { $0 + $1.leases.admittedFromLeases } }
+    var leaseAdmissions: Int { leaseBooks.admittedFromLeases }
 
-    func handBackLeases(on loop: EventLoop) -> EventLoopFuture<Void> {
-        .andAllComplete(loops.map { $0.leases.handBack(completingOn: loop) }, on: loop)
-    }
-
-    /// The lease book of the loop the caller runs on, if leases are on.
-    private var leasesOfCurrentLoop: RateLimitLeaseBook? {
-        loops.first { $0.loop.inEventLoop }?.leases
-    }
+    func handBackLeases(on loop: EventLoop) -> EventLoopFuture<Void> { leaseBooks.handBack(completingOn: loop) }
 
     func acquire(bucket: String, limits: RateLimits, tokens: Int,
                  completion: @escaping @Sendable (Result<RateLimitDecision, RateLimitError>) -> Void) {
-        guard !limits.isUnlimited, let leases = leasesOfCurrentLoop else {
+        guard !limits.isUnlimited, let leases = leaseBooks.ofCurrentLoop else {
             ask(bucket: bucket, limits: limits, tokens: tokens, lease: .init(), on: loop) { answer in
                 completion(answer.map(\.decision))
             }
@@ -70,7 +58,7 @@ final class MasterRateLimiter: RateLimiting {
 
     func correct(bucket: String, limits: RateLimits, deltaTokens: Int) {
         guard limits.tokensPerMinute > 0, deltaTokens != 0 else { return }
-        if let leases = leasesOfCurrentLoop, leases.correct(bucket: bucket, limits: limits, deltaTokens: deltaTokens) {
+        if let leases = leaseBooks.ofCurrentLoop, leases.correct(bucket: bucket, limits: limits, deltaTokens: deltaTokens) {
             return
         }
         link.send(.rateLimitCorrect(bucket: bucket, requestsPerMinute: limits.requestsPerMinute,
