@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import XCTest
 
 @testable import Shared
@@ -200,6 +201,27 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         XCTAssertEqual(after.value.last?.along, .success(.bulk(Array("zero".utf8))))
     }
 
+    /// Asks `limiters[i]` `count` times on `loops[i]` for each i, in one task per loop (one round of its work), and
+    /// waits for every answer; returns how many were admitted.
+    private func askInOneRound(_ limiters: [RedisRateLimiter], on loops: [EventLoop], bucket: String,
+                               limits: RateLimits, count: Int) -> Int {
+        let admitted = LockedBox(0)
+        let group = DispatchGroup()
+        for (limiter, loop) in zip(limiters, loops) {
+            for _ in 0..<count { group.enter() }
+            loop.execute {
+                for _ in 0..<count {
+                    limiter.acquire(bucket: bucket, limits: limits, tokens: 0, along: nil) { decision, _ in
+                        if (try? decision.get())?.allowed == true { admitted.mutate { $0 += 1 } }
+                        group.leave()
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 10), .success)
+        return admitted.value
+    }
+
     /// The script takes back what a lease gives back before deciding, then grants at most an eighth of the room left
     /// in each dimension, charged like requests; a bucket near its limit gets no lease.
     func testScriptTakesBackThenGrantsAShareOfTheRoom() throws {
@@ -256,31 +278,14 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         let loops = try clients.map { try XCTUnwrap($0.eventLoops.first) }
         let limits = RateLimits(requestsPerMinute: 1_200, tokensPerMinute: 0)  // one request every 50 ms
 
-        /// Asks `count` times on each limiter's loop, in one task per loop (one round); returns the admitted.
-        func round(_ bucket: String, _ count: Int, on which: [Int]) -> Int {
-            let admitted = LockedBox(0)
-            let group = DispatchGroup()
-            for index in which {
-                for _ in 0..<count { group.enter() }
-                loops[index].execute {
-                    for _ in 0..<count {
-                        limiters[index].acquire(bucket: bucket, limits: limits, tokens: 0, along: nil) { decision, _ in
-                            if (try? decision.get())?.allowed == true { admitted.mutate { $0 += 1 } }
-                            group.leave()
-                        }
-                    }
-                }
-            }
-            XCTAssertEqual(group.wait(timeout: .now() + 10), .success)
-            return admitted.value
-        }
-
         let busy = SHA256Digest.hex("lease-busy".utf8)
         let started = Date()
         // 1,000 asks, within the limit: all admitted, most from leases.
         let callsBefore = try self.evalSHACalls(clients[0])
         var admitted = 0
-        for _ in 0..<50 { admitted += round(busy, 10, on: [0, 1]) }
+        for _ in 0..<50 {
+            admitted += self.askInOneRound(limiters, on: loops, bucket: busy, limits: limits, count: 10)
+        }
         let calls = try self.evalSHACalls(clients[0]) - callsBefore
         XCTAssertEqual(admitted, 1_000)
         // Without leases every round of each loop is a script call (100); with them about one in five here, and at
@@ -288,7 +293,9 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         XCTAssertLessThanOrEqual(calls, 50, "\(calls) script calls for 100 rounds")
         // 600 more asks against 1,200 a minute: the limit and what refilled meanwhile, never more; and not much less
         // (a lease near the limit is small, and both loops go on asking until the end).
-        for _ in 0..<30 { admitted += round(busy, 10, on: [0, 1]) }
+        for _ in 0..<30 {
+            admitted += self.askInOneRound(limiters, on: loops, bucket: busy, limits: limits, count: 10)
+        }
         let elapsed = Date().timeIntervalSince(started)
         XCTAssertLessThanOrEqual(admitted, 1_200 + Int(elapsed * 20) + 1, "admitted past the limit")
         XCTAssertGreaterThanOrEqual(admitted, 1_150)
@@ -299,19 +306,7 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         let idleStarted = Date()
         var used = 0
         for _ in 0..<5 {
-            let admittedNow = LockedBox(0)
-            let group = DispatchGroup()
-            for _ in 0..<20 { group.enter() }
-            loops[0].execute {
-                for _ in 0..<20 {
-                    limiters[0].acquire(bucket: idle, limits: quiet, tokens: 0, along: nil) { decision, _ in
-                        if (try? decision.get())?.allowed == true { admittedNow.mutate { $0 += 1 } }
-                        group.leave()
-                    }
-                }
-            }
-            XCTAssertEqual(group.wait(timeout: .now() + 10), .success)
-            used += admittedNow.value
+            used += self.askInOneRound([limiters[0]], on: [loops[0]], bucket: idle, limits: quiet, count: 20)
         }
         XCTAssertEqual(used, 100)
         let leftover = try loops[0].submit { limiters[0].leasesOfCurrentLoop?.lease(of: idle)?.requestsLeft ?? 0 }.wait()
@@ -319,7 +314,7 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         XCTAssertTrue(WaitForCallback.until {
             (try? loops[0].submit { limiters[0].leasesOfCurrentLoop?.lease(of: idle) == nil }.wait()) == true
         })
-        usleep(50_000)  // the give-back waits for the connection's next write, or a few milliseconds
+        usleep(50_000)  // the give-back is written at once; redis-server runs it a moment later
         let plain = self.makeLimiter(try self.connectedClient(server))
         let remaining = try XCTUnwrap(self.acquire(plain, idle, quiet, tokens: 0)).get().requestsRemaining
         // 600 less the 100 used and this one, plus what refilled since (one every 100 ms); without the give-back,
@@ -337,21 +332,11 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         let bucket = SHA256Digest.hex("lease-drain".utf8)
         let limits = RateLimits(requestsPerMinute: 600, tokensPerMinute: 0)  // one request every 100 ms
         let started = Date()
-        let admitted = LockedBox(0)
+        var admitted = 0
         for _ in 0..<3 {
-            let group = DispatchGroup()
-            for _ in 0..<20 { group.enter() }
-            loop.execute {
-                for _ in 0..<20 {
-                    limiter.acquire(bucket: bucket, limits: limits, tokens: 0, along: nil) { decision, _ in
-                        if (try? decision.get())?.allowed == true { admitted.mutate { $0 += 1 } }
-                        group.leave()
-                    }
-                }
-            }
-            XCTAssertEqual(group.wait(timeout: .now() + 10), .success)
+            admitted += self.askInOneRound([limiter], on: [loop], bucket: bucket, limits: limits, count: 20)
         }
-        XCTAssertEqual(admitted.value, 60)
+        XCTAssertEqual(admitted, 60)
         let leftover = try loop.submit { limiter.leasesOfCurrentLoop?.lease(of: bucket)?.requestsLeft ?? 0 }.wait()
         XCTAssertGreaterThan(leftover, 5, "the test needs an unused lease to hand back")
 
