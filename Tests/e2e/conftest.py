@@ -181,3 +181,14 @@ def ask(gateway, content="hello", key=GATEWAY_KEY, temperature=None, stream=Fals
     if stream:
         body["stream"] = True
     return http_json(f"{gateway.url}/v1/messages", "POST", body, {"x-api-key": key})
+
+
+def poll_until(read, done, seconds=10, interval=0.2):
+    """Calls `read()` until `done(value)` holds or `seconds` have passed; returns the last value, for the caller to
+    assert on. For what the gateway does a moment later: heartbeats, reconnects, stores that wait for a flush."""
+    deadline = time.time() + seconds
+    while True:
+        value = read()
+        if done(value) or time.time() >= deadline:
+            return value
+        time.sleep(interval)

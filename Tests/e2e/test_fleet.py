@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import anthropic
 import pytest
 
-from conftest import GATEWAY_KEY, ManagedProcess, ask, http_json, start_gateway
+from conftest import GATEWAY_KEY, ManagedProcess, ask, http_json, poll_until, start_gateway
 
 MODEL = "claude-sonnet-4-5"
 
@@ -74,18 +74,16 @@ def test_a_concurrent_burst_is_decided_request_by_request(fleet):
 
 
 def ask_until_cached(gateway, content):
-    """Asks `content` again until the answer comes from the cache (or 50 tries pass); returns the last answer.
+    """Asks `content` again until the answer comes from the cache (or a second passes); returns the last answer.
 
     A cache store leaves with its worker's next write to Redis or within 1 ms (a command that can wait), so a request
     that reaches another worker or replica sooner than that may still miss: the answer must be there a moment later.
     """
-    for _ in range(50):
+    def asked():
         status, headers, body = ask(gateway, content, temperature=0)
-        headers = {k.lower(): v for k, v in headers.items()}
-        if headers.get("x-gateway-cache") != "MISS":
-            break
-        time.sleep(0.01)
-    return status, headers, body
+        return status, {k.lower(): v for k, v in headers.items()}, body
+
+    return poll_until(asked, lambda answer: answer[1].get("x-gateway-cache") != "MISS", seconds=1, interval=0.01)
 
 
 def test_cache_is_shared_by_replicas_and_scoped_to_keys(fleet, fake_upstream):
@@ -120,13 +118,12 @@ def test_redis_outage_fails_open_and_recovers(fake_upstream, redis_server):
         for i in range(10):
             status, _, _ = ask(gateway, f"during outage {i}", temperature=0)
             assert status == 200, "requests keep succeeding while Redis is down (fail open)"
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            _, _, health = http_json(f"http://127.0.0.1:{gateway.admin_port}/health")
-            if health["redis"] == "down":
-                break
-            time.sleep(0.2)
-        assert health["redis"] == "down" and health["status"] == "degraded"
+
+        def health():
+            return http_json(f"http://127.0.0.1:{gateway.admin_port}/health")[2]
+
+        health_now = poll_until(health, lambda h: h["redis"] == "down")
+        assert health_now["redis"] == "down" and health_now["status"] == "degraded"
         _, _, metrics = http_json(f"http://127.0.0.1:{gateway.admin_port}/metrics")
         assert "cerebras_gateway_redis_errors_total" in metrics
         assert "cerebras_gateway_redis_up 0" in metrics
@@ -135,23 +132,13 @@ def test_redis_outage_fails_open_and_recovers(fake_upstream, redis_server):
             ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         )
         try:
-            deadline = time.time() + 15
-            while time.time() < deadline:
-                _, _, health = http_json(f"http://127.0.0.1:{gateway.admin_port}/health")
-                if health["redis"] == "up":
-                    break
-                time.sleep(0.2)
-            assert health["redis"] == "up"
+            assert poll_until(health, lambda h: h["redis"] == "up", seconds=15)["redis"] == "up"
             # /health shows the master's connection; each worker reconnects on its own backoff (up to 2 s), and a
             # request on a worker still down fails open, without limit headers.
-            deadline = time.time() + 10
-            while True:
-                status, headers, _ = ask(gateway, "after recovery")
-                limited = "anthropic-ratelimit-requests-limit" in {k.lower() for k in headers}
-                if limited or time.time() > deadline:
-                    break
-                time.sleep(0.2)
-            assert status == 200 and limited
+            status, headers, _ = poll_until(
+                lambda: ask(gateway, "after recovery"),
+                lambda answer: "anthropic-ratelimit-requests-limit" in {k.lower() for k in answer[1]})
+            assert status == 200 and "anthropic-ratelimit-requests-limit" in {k.lower() for k in headers}
         finally:
             restarted.stop()
     finally:
@@ -173,13 +160,11 @@ def test_fleet_metrics_equal_the_sum_of_node_metrics(fleet):
 
     node = 'cerebras_gateway_requests_total{model="zai-glm-4.7",route="messages",status="2xx",stream="false"}'
     fleet_series = node.replace("cerebras_gateway_", "cerebras_gateway_fleet_")
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        text_a, text_b = scrape(a), scrape(b)
-        nodes = value(text_a, node) + value(text_b, node)
-        if nodes == 8 and value(text_a, fleet_series) == 8 and value(text_b, fleet_series) == 8:
-            break
-        time.sleep(0.5)
+    text_a, text_b = poll_until(
+        lambda: (scrape(a), scrape(b)),
+        lambda texts: value(texts[0], node) + value(texts[1], node) == 8
+        and all(value(text, fleet_series) == 8 for text in texts),
+        seconds=20, interval=0.5)
     assert value(text_a, node) == 3 and value(text_b, node) == 5
     assert value(text_a, fleet_series) == 8 and value(text_b, fleet_series) == 8
     assert "cerebras_gateway_fleet_instances 2" in text_a
@@ -251,16 +236,12 @@ def test_a_busy_key_is_admitted_from_leases(fake_upstream, redis_server, control
             assert 99_000 <= int(headers["anthropic-ratelimit-requests-remaining"]) < 100_000
             assert int(headers["anthropic-ratelimit-tokens-remaining"]) < 100_000_000
         # Workers report their counters every second.
-        deadline = time.time() + 5
-        leased = leased_total(gateway)
-        while lease != "0" and (leased or 0) < 200 and time.time() < deadline:
-            time.sleep(0.2)
-            leased = leased_total(gateway)
         if lease == "0":
             time.sleep(2.5)
             assert leased_total(gateway) is None
             assert calls >= 400 if control == "redis" else calls == 0
         else:
+            leased = poll_until(lambda: leased_total(gateway), lambda total: (total or 0) >= 200, seconds=5)
             # A lease lasts 100 ms, so a slow run takes more of them: the bounds leave room for that and still fail
             # without leases (none admitted from one, a script call for every request).
             assert leased >= 200, f"only {leased} of 400 requests admitted from leases"

@@ -1,7 +1,7 @@
 """Keys never leak: not into logs, metrics, Redis or response headers; metric labels stay bounded."""
 import socket
 
-from conftest import GATEWAY_KEY, http_json, start_gateway
+from conftest import GATEWAY_KEY, http_json, poll_until, start_gateway
 
 PASSTHROUGH_KEY = "csk-client-secret-0123456789"
 
@@ -59,16 +59,15 @@ def test_metric_labels_stay_bounded_whatever_clients_send(gateway):
         body = {"model": f"claude-made-up-{i}", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
         http_json(f"{gateway.url}/v1/messages", "POST", body, {"x-api-key": GATEWAY_KEY})
         http_json(f"{gateway.url}/nothing/{i}")
-    import time
+
+    def messages_counted(metrics):
+        return sum(float(line.split()[-1]) for line in metrics.splitlines()
+                   if line.startswith("cerebras_gateway_requests_total") and 'route="messages"' in line)
+
     # Heartbeats (every second) carry the workers' counters to the master: wait until the 30 requests are counted.
-    deadline = time.time() + 10
-    while True:
-        _, _, metrics = http_json(f"http://127.0.0.1:{gateway.admin_port}/metrics")
-        series = [line for line in metrics.splitlines() if line.startswith("cerebras_gateway_requests_total")]
-        counted = sum(float(line.split()[-1]) for line in series if 'route="messages"' in line)
-        if counted >= 30 or time.time() > deadline:
-            break
-        time.sleep(0.2)
-    assert counted >= 30, metrics
+    metrics = poll_until(lambda: http_json(f"http://127.0.0.1:{gateway.admin_port}/metrics")[2],
+                         lambda text: messages_counted(text) >= 30)
+    assert messages_counted(metrics) >= 30, metrics
+    series = [line for line in metrics.splitlines() if line.startswith("cerebras_gateway_requests_total")]
     assert not any("made-up" in line or "nothing" in line for line in metrics.splitlines())
     assert len(series) < 10
