@@ -6,6 +6,8 @@
 #   MODE: request (5,000 non-streaming requests at concurrency $CONNECTIONS, default 1), stream (10 streams of 50
 #   chunks at 20 ms pacing, or $CONNECTIONS streams at once and $STREAMS in all), cerebras (10 streams of 2,000
 #   chunks at 0.33 ms pacing, 20 in all)
+# LOAD_ARGS adds `gateway-bench load` options (e.g. "--temperature 0 --unique": every request a cache miss); the
+# worker inherits the environment, so gateway settings (REDIS_URL, CACHE_ENABLED, …) apply to it.
 # Each binary runs as `cerebras-gateway worker --standalone` against one fake upstream, warmed up with 200 requests;
 # name the same binaries alternately (A B A B) to see how much a figure moves between runs. Needs perf (the
 # linux-perf package) and the benchmark build of fake-cerebras and gateway-bench in $BIN_DIR (default
@@ -41,7 +43,8 @@ for binary in "$@"; do
     perf stat -e "$events" -p "$worker" -o "$work/perf.txt" &
     counter=$!
     sleep 0.5
-    "$bin/gateway-bench" load --url "$url" --key k "${load[@]}" > "$work/load.json" 2>/dev/null
+    # shellcheck disable=SC2086 # the extra options are split into words on purpose
+    "$bin/gateway-bench" load --url "$url" --key k "${load[@]}" ${LOAD_ARGS:-} > "$work/load.json" 2>/dev/null
     kill -INT "$counter"
     wait "$counter" 2>/dev/null || true
     kill "$worker"
