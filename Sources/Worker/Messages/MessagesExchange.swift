@@ -51,7 +51,7 @@ final class MessagesExchange: @unchecked Sendable {
     private var retries = 0
 
     /// Watches the running attempt for both upstream timeouts (see `checkUpstreamTimeouts`).
-    private var watchdog: Scheduled<Void>?
+    private var watchdog: NIOScheduledCallback?
     private var attemptStartedAt = NIODeadline.now()
     /// When the upstream last sent something (its response head first); nil while the attempt waits for the head.
     private var lastUpstreamActivity: NIODeadline?
@@ -359,12 +359,11 @@ final class MessagesExchange: @unchecked Sendable {
         }
     }
 
+    /// A scheduled callback, not a task: no promise and future to make and free for every request. Scheduling
+    /// fails only on a loop that is shutting down, which ends the exchange anyway.
     private func armWatchdog(in delay: TimeAmount) {
         watchdog?.cancel()
-        watchdog = loop.scheduleTask(in: delay) { [self] in
-            watchdog = nil
-            checkUpstreamTimeouts()
-        }
+        watchdog = try? loop.scheduleCallback(in: delay, handler: self)
     }
 
     private func stopWatchdog() {
@@ -603,5 +602,13 @@ final class MessagesExchange: @unchecked Sendable {
         }
         if let upstreamStatus { metadata["upstream.status"] = .string(String(upstreamStatus)) }
         return metadata
+    }
+}
+
+extension MessagesExchange: NIOScheduledCallbackHandler {
+    /// The upstream watchdog fired (`armWatchdog`).
+    func handleScheduledCallback(eventLoop: some EventLoop) {
+        watchdog = nil
+        checkUpstreamTimeouts()
     }
 }
