@@ -12,7 +12,9 @@ scripts/install-deps.sh --test
 echo "== swift build (debug, with tests)"
 swift build --build-tests
 echo "== swift test"
-contained swift test --skip-build
+# Bounded, as is the end-to-end suite below (each takes a minute or two): a test that hangs fails the run instead
+# of holding it until CI's own limit.
+contained timeout 1500 swift test --skip-build
 
 echo "== release build (the same script the Dockerfile uses)"
 release_bin="$(dirname "$(scripts/build.sh --release --product fake-cerebras --product cerebras-gateway | tail -n 1)")"
@@ -23,4 +25,4 @@ if [[ ! -x "$venv/bin/pytest" ]] || ! "$venv/bin/python" -c "import anthropic, y
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "anthropic>=0.40" "pytest>=7" "pyyaml>=6"
 fi
-contained env CGW_BIN_DIR="$release_bin" "$venv/bin/python" -m pytest -q -p no:cacheprovider Tests/e2e
+contained env CGW_BIN_DIR="$release_bin" timeout 1200 "$venv/bin/python" -m pytest -q -p no:cacheprovider Tests/e2e
