@@ -10,8 +10,8 @@
 # worker inherits the environment, so gateway settings (REDIS_URL, CACHE_ENABLED, …) apply to it.
 # Each binary runs as `cerebras-gateway worker --standalone` against one fake upstream, warmed up with 200 requests;
 # name the same binaries alternately (A B A B) to see how much a figure moves between runs. Needs perf (the
-# linux-perf package) and the benchmark build of fake-cerebras and gateway-bench in $BIN_DIR (default
-# .build-bench/release).
+# linux-perf package, installed with apt-get when missing) and the benchmark build of fake-cerebras and
+# gateway-bench in $BIN_DIR (default .build-bench/release).
 set -euo pipefail
 mode=${1:?MODE: request, stream or cerebras}
 shift
@@ -29,6 +29,11 @@ stream)
 cerebras) load=(--stream --scenario 'paced;chunks=2000;interval_us=330' --connections 10 --requests 20); units=40000 ;;
 *) echo "MODE must be request, stream or cerebras" >&2; exit 2 ;;
 esac
+if ! command -v perf >/dev/null 2>&1; then
+    sudo_cmd=$([[ $(id -u) == 0 ]] || echo sudo)
+    $sudo_cmd apt-get update -qq >&2 || true
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends linux-perf >&2
+fi
 events=syscalls:sys_enter_epoll_wait,syscalls:sys_enter_poll,raw_syscalls:sys_enter,task-clock,context-switches
 
 for binary in "$@"; do
