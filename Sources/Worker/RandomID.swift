@@ -20,14 +20,17 @@ enum RandomID {
                 index += 1
             }
             var remaining = length
-            while remaining > 0 {
-                var value = generator.withLockedValue { $0.next() }
-                for _ in 0..<min(10, remaining) {
-                    bytes[index] = alphabet[Int(value % 62)]
-                    value /= 62
-                    index += 1
+            // One lock for the whole id, not one per draw.
+            generator.withLockedValue { generator in
+                while remaining > 0 {
+                    var value = generator.next()
+                    for _ in 0..<min(10, remaining) {
+                        bytes[index] = alphabet[Int(value % 62)]
+                        value /= 62
+                        index += 1
+                    }
+                    remaining -= min(10, remaining)
                 }
-                remaining -= min(10, remaining)
             }
             return index
         }

@@ -147,6 +147,12 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
         exchange.run(body: body)
     }
 
+    /// Lets go of the exchange, and it of this handler (it holds the handler strongly until then).
+    private func releaseExchange() {
+        exchange?.detachSink()
+        exchange = nil
+    }
+
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         exchange?.clientWritabilityChanged(context.channel.isWritable)
         context.fireChannelWritabilityChanged()
@@ -154,7 +160,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
 
     func channelInactive(context: ChannelHandlerContext) {
         exchange?.clientClosed()
-        exchange = nil
+        releaseExchange()
         finishRequest()
         state = .idle
         waiting.removeAll()
@@ -291,7 +297,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
 
     /// The response is written: flushes it, then closes the connection or takes up the next request.
     private func finishResponse(_ context: ChannelHandlerContext) {
-        exchange = nil
+        releaseExchange()
         bodyBuffer = nil
         finishRequest()
         timeouts.awaitNextRequest()

@@ -9,7 +9,11 @@ final class RequestExchange: @unchecked Sendable {
     let worker: WorkerContext
     let head: RequestHead
     let route: Route
-    private weak var sink: (any ResponseSink)?
+    /// The connection's handler, until it lets go of this exchange (`detachSink`): the response is written or the
+    /// client left. Held strongly and let go of explicitly rather than held weakly: a weak reference gives the
+    /// handler a side table, which sends every retain and release of it (several per relayed chunk) down the
+    /// runtime's slow path.
+    private var sink: (any ResponseSink)?
     let eventLoop: EventLoop
     private var messages: MessagesExchange?
     private var finished = false
@@ -130,6 +134,11 @@ final class RequestExchange: @unchecked Sendable {
     }
 
     // MARK: - Responding
+
+    /// The connection is done with this exchange: whatever it still sends goes nowhere.
+    func detachSink() {
+        sink = nil
+    }
 
     var isClientWritable: Bool { sink?.isClientWritable ?? false }
 

@@ -1,12 +1,16 @@
-import NIOConcurrencyHelpers
 import NIOCore
 
 /// Relays one upstream attempt's callbacks from inside curl to the exchange, through its event loop's `HandOffInbox`
 /// (curl's callbacks may not call back into curl, which the exchange does), tagged with the attempt number so that
 /// a late callback of an abandoned attempt is recognised and ignored.
-final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
-    /// Client writability as curl's callbacks must see it to pause a transfer (backpressure).
-    struct Flow {
+///
+/// Event-loop confined, without locks: curl runs on the loop of the exchange (`UpstreamClient`), so its callbacks,
+/// the hand-off and the exchange all run on that one thread.
+// @unchecked: every member is touched on the exchange's event loop only.
+final class AttemptDelegate: UpstreamTransferDelegate, @unchecked Sendable {
+    /// Client writability as curl's callbacks must see it to pause a transfer (backpressure). One per exchange,
+    /// shared by its attempts' delegates.
+    final class Flow {
         var clientWritable = true
         var paused = false
         /// Whether this exchange applies backpressure at all (a non-streamed response is folded in memory).
@@ -27,11 +31,11 @@ final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
 
     private let attempt: Int
     private let inbox: HandOffInbox
-    private let flow: NIOLockedValueBox<Flow>
-    private let pending = NIOLockedValueBox(Pending())
+    private let flow: Flow
+    private var pending = Pending()
     private let exchange: MessagesExchange
 
-    init(attempt: Int, inbox: HandOffInbox, flow: NIOLockedValueBox<Flow>, exchange: MessagesExchange) {
+    init(attempt: Int, inbox: HandOffInbox, flow: Flow, exchange: MessagesExchange) {
         self.attempt = attempt
         self.inbox = inbox
         self.flow = flow
@@ -39,25 +43,23 @@ final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
     }
 
     func upstreamReceivedHead(status: Int, headers: [(name: String, value: String)]) {
-        enqueue { $0.head = (status, headers) }
+        pending.head = (status, headers)
+        queueHandOff()
     }
 
     func upstreamReceived(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        let (accept, streaming) = flow.withLockedValue { flow -> (Bool, Bool) in
-            guard flow.streaming, !flow.clientWritable else { return (true, flow.streaming) }
+        if flow.streaming, !flow.clientWritable {
             flow.paused = true
-            return (false, true)
+            return false
         }
-        guard accept else { return false }
-        enqueue { pending in
-            // A non-streamed answer arrives as several chunks of a few hundred bytes, all folded in memory: room for
-            // a typical one at once saves the buffer growing (and copying) four times. A stream's buffer is recycled
-            // batch after batch (`deliverPending`), so it keeps the size its batches need and no more.
-            if !streaming, pending.bytes.capacity == 0 {
-                pending.bytes.reserveCapacity(max(Self.foldedAnswerCapacity, bytes.count))
-            }
-            pending.bytes.append(contentsOf: bytes)
+        // A non-streamed answer arrives as several chunks of a few hundred bytes, all folded in memory: room for a
+        // typical one at once saves the buffer growing (and copying) four times. A stream's buffer is recycled batch
+        // after batch (`deliverPending`), so it keeps the size its batches need and no more.
+        if !flow.streaming, pending.bytes.capacity == 0 {
+            pending.bytes.reserveCapacity(max(Self.foldedAnswerCapacity, bytes.count))
         }
+        pending.bytes.append(contentsOf: bytes)
+        queueHandOff()
         return true
     }
 
@@ -65,37 +67,29 @@ final class AttemptDelegate: UpstreamTransferDelegate, Sendable {
     private static let foldedAnswerCapacity = 4096
 
     func upstreamCompleted(error: UpstreamTransportError?) {
-        enqueue { pending in
-            pending.completed = true
-            pending.failure = error
-        }
+        pending.completed = true
+        pending.failure = error
+        queueHandOff()
     }
 
-    /// Records a report and, unless a hand-off is already queued, posts this delegate to its event loop's inbox.
-    private func enqueue(_ record: (inout Pending) -> Void) {
-        let queueHandOff = pending.withLockedValue { pending -> Bool in
-            record(&pending)
-            defer { pending.handOffQueued = true }
-            return !pending.handOffQueued
-        }
-        if queueHandOff { inbox.post(self) }
+    /// After a report is recorded: unless a hand-off is already queued, posts this delegate to its loop's inbox.
+    private func queueHandOff() {
+        guard !pending.handOffQueued else { return }
+        pending.handOffQueued = true
+        inbox.post(self)
     }
 
-    /// On the event loop: hands everything reported so far to the exchange, in the order it happened.
+    /// After the curl pass: hands everything reported so far to the exchange, in the order it happened.
     func deliverPending() {
-        var taken = pending.withLockedValue { pending -> Pending in
-            defer { pending = Pending() }
-            return pending
-        }
+        var taken = Pending()
+        swap(&taken, &pending)
         if let head = taken.head { exchange.upstreamHead(attempt: attempt, status: head.status, headers: head.headers) }
         if !taken.bytes.isEmpty {
             exchange.upstreamBody(attempt: attempt, bytes: taken.bytes)
             // The emptied buffer, capacity and all, takes the next bytes: a new one grew by doubling, copying as it
             // went, for every batch of a stream.
             taken.bytes.removeAll(keepingCapacity: true)
-            pending.withLockedValue { pending in
-                if pending.bytes.isEmpty { swap(&pending.bytes, &taken.bytes) }
-            }
+            if pending.bytes.isEmpty { swap(&pending.bytes, &taken.bytes) }
         }
         if taken.completed { exchange.upstreamCompleted(attempt: attempt, error: taken.failure) }
     }

@@ -1,14 +1,15 @@
-import NIOConcurrencyHelpers
-
 /// What curl has for one event loop: the attempt delegates with reports waiting. One pass of curl reads every
 /// socket found ready, for many transfers, and often brings a response's head, body and end together; they reach
 /// the exchanges together once the pass has ended (curl's callbacks may not call into curl, which an exchange does
 /// when it cancels, retries or resumes). The client says when: at once after the passes the loop makes, and in a
-/// task after one an exchange's own call made (see `UpstreamPassObserver`).
-final class HandOffInbox: UpstreamPassObserver {
+/// task after one an exchange's own call made (see `UpstreamPassObserver`). Event-loop confined, as its client is.
+// @unchecked: every member is touched on the client's event loop only.
+final class HandOffInbox: UpstreamPassObserver, @unchecked Sendable {
     /// The client whose passes this inbox hears the end of (on the client's loop).
     let upstream: UpstreamClient
-    private let waiting = NIOLockedValueBox<[AttemptDelegate]>([])
+    private var waiting: [AttemptDelegate] = []
+    /// An empty list with the capacity of an earlier delivery's, to take the next posts without allocating.
+    private var spare: [AttemptDelegate] = []
 
     init(upstream: UpstreamClient) {
         self.upstream = upstream
@@ -18,18 +19,17 @@ final class HandOffInbox: UpstreamPassObserver {
     /// delivery. The first post since the loop last emptied the inbox asks to hear when the pass ends; posts
     /// made before the loop gets to the inbox join that delivery.
     func post(_ delegate: AttemptDelegate) {
-        let isFirst = waiting.withLockedValue { waiting -> Bool in
-            defer { waiting.append(delegate) }
-            return waiting.isEmpty
-        }
-        if isFirst { upstream.notifyAtPassEnd(self) }
+        if waiting.isEmpty { upstream.notifyAtPassEnd(self) }
+        waiting.append(delegate)
     }
 
     func upstreamPassEnded() {
-        let delegates = waiting.withLockedValue { waiting -> [AttemptDelegate] in
-            defer { waiting.removeAll(keepingCapacity: true) }
-            return waiting
-        }
+        // The posts are taken out first: what the deliveries post in turn joins the next delivery.
+        var delegates: [AttemptDelegate] = []
+        swap(&delegates, &spare)
+        swap(&delegates, &waiting)
         for delegate in delegates { delegate.deliverPending() }
+        delegates.removeAll(keepingCapacity: true)
+        if spare.capacity < delegates.capacity { spare = delegates }
     }
 }

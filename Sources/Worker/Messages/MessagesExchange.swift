@@ -1,15 +1,15 @@
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import Shared
 
 /// One `POST /v1/messages`: translation, the upstream attempts with their retries, and the response — streamed
-/// as SSE or folded into one message. Event-loop confined; curl-thread callbacks arrive via `AttemptDelegate`.
+/// as SSE or folded into one message. Event-loop confined; curl's callbacks arrive via `AttemptDelegate`, after
+/// the curl pass they came in.
 ///
 /// The upstream is always asked to stream, whatever the client asked: one translation path for both modes,
 /// idle-timeout detection, and an immediate upstream cancel when the client leaves.
-// @unchecked: every member is touched on the request's event loop only (curl callbacks hop there first).
+// @unchecked: every member is touched on the request's event loop only (curl runs on that loop too).
 final class MessagesExchange: @unchecked Sendable {
     private let request: RequestExchange
     private let caller: Caller
@@ -69,7 +69,7 @@ final class MessagesExchange: @unchecked Sendable {
     /// What the limiter charged, to correct once the real usage is known.
     private var rateLimit: (limits: RateLimits, reservation: Int)?
     private var rateLimitCorrection: Int?
-    private let flow = NIOLockedValueBox(AttemptDelegate.Flow())
+    private let flow = AttemptDelegate.Flow()
 
     init(request: RequestExchange, caller: Caller) {
         self.request = request
@@ -230,7 +230,7 @@ final class MessagesExchange: @unchecked Sendable {
         stream = makeStream()
         stream?.start(into: &events)
         if isStreaming {
-            flow.withLockedValue { $0.streaming = true }
+            flow.streaming = true
             var headers = streamHeaders()
             headers.add(contentsOf: responseHeaders)
             request.beginStream(headers: headers)
@@ -572,13 +572,10 @@ final class MessagesExchange: @unchecked Sendable {
     }
 
     func clientWritabilityChanged(_ writable: Bool) {
-        let resume = flow.withLockedValue { flow -> Bool in
-            flow.clientWritable = writable
-            guard writable, flow.paused else { return false }
-            flow.paused = false
-            return true
-        }
-        if resume, let transfer { worker.upstream(for: loop).resume(transfer) }
+        flow.clientWritable = writable
+        guard writable, flow.paused else { return }
+        flow.paused = false
+        if let transfer { worker.upstream(for: loop).resume(transfer) }
     }
 
     /// The client left: stop the upstream at once — every further token costs real money.

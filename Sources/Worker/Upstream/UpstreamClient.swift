@@ -44,6 +44,8 @@ final class UpstreamClient: @unchecked Sendable {
     private let headers: UpstreamHeaderList
     /// Who asked, during the current pass, to be told when it ends.
     private var passObservers: [UpstreamPassObserver] = []
+    /// The hook that tells this client when its loop's ticks end; it holds the client until `shutdown`.
+    private var ticks: UpstreamTickHook?
 
     /// Opens libcurl and initialises it. Call once per process before any thread starts (libcurl's rule for
     /// `curl_global_init`); a worker that cannot open libcurl cannot serve. `library` replaces libcurl.so.4.
@@ -58,6 +60,7 @@ final class UpstreamClient: @unchecked Sendable {
             let client = UpstreamClient(loop: loop)
             try client.readiness.nest(into: loopEpoll)
             ticks.register(client)
+            client.ticks = ticks
             return client
         }
     }
@@ -116,6 +119,8 @@ final class UpstreamClient: @unchecked Sendable {
             armedTimer = nil
             cg_multi_cleanup(multi)
             readiness.unnest()
+            ticks?.unregister(self)
+            ticks = nil
         }
     }
 

@@ -6,11 +6,13 @@ import NIOPosix
 /// client is told, with whether the tick ran tasks, and looks for ready upstream sockets when it may have some
 /// (`UpstreamClient.loopTickEnded`).
 ///
-/// Holds the clients weakly: a client holds its loop, and the loop holds this hook.
+/// Holds the clients strongly from `register` to `unregister` (the client's `shutdown`). Not weakly: a weak
+/// reference gives the client a side table, which sends every retain and release of it, several per tick, down
+/// the runtime's slow path.
 final class UpstreamTickHook: NIOEventLoopMetricsDelegate {
     private struct Registration {
         let loop: ObjectIdentifier
-        weak var client: UpstreamClient?
+        let client: UpstreamClient
     }
 
     /// One per event loop, a handful: searched in order, which costs less per tick than hashing the loop's
@@ -25,6 +27,10 @@ final class UpstreamTickHook: NIOEventLoopMetricsDelegate {
             clients.removeAll { $0.loop == loop }
             clients.append(Registration(loop: loop, client: client))
         }
+    }
+
+    func unregister(_ client: UpstreamClient) {
+        clients.withLockedValue { clients in clients.removeAll { $0.client === client } }
     }
 
     func processedTick(info: NIOEventLoopTickInfo) {

@@ -1,13 +1,14 @@
 import CCurl
-import NIOConcurrencyHelpers
 import Shared
+import Synchronization
 
 /// One upstream HTTP exchange: the curl easy handle it runs on (touched on the client's event loop only) and the
 /// delegate it reports to.
 final class UpstreamTransfer: Sendable {
     let request: UpstreamRequest
     let delegate: UpstreamTransferDelegate
-    private let cancelled = NIOLockedValueBox(false)
+    /// Set by `markCancelled`, possibly from another thread (tests); read in curl's callbacks on the loop.
+    private let cancelled = Atomic(false)
 
     // Touched only on the client's event loop (set in `attach`, cleared in `detach`).
     nonisolated(unsafe) private(set) var easy: UnsafeMutableRawPointer?
@@ -21,8 +22,8 @@ final class UpstreamTransfer: Sendable {
         self.delegate = delegate
     }
 
-    var isCancelled: Bool { cancelled.withLockedValue { $0 } }
-    func markCancelled() { cancelled.withLockedValue { $0 = true } }
+    var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
+    func markCancelled() { cancelled.store(true, ordering: .releasing) }
 
     /// Sets what every transfer on a new easy handle has in common. A handle keeps its options when the client
     /// reuses it (it is not reset), and `attach` sets every option that differs between transfers.
