@@ -1,3 +1,4 @@
+import NIOHTTP1
 import XCTest
 
 @testable import Worker
@@ -25,6 +26,22 @@ final class UpstreamHeaderLineTests: XCTestCase {
         }
         // A rate-limit field Cerebras does not send today is kept too, under its lowercased name.
         XCTAssertEqual(keptName("X-RateLimit-Limit-Tokens-Hour"), "x-ratelimit-limit-tokens-hour")
+    }
+
+    /// The fields as a transfer keeps them (names through `keptName`) reach the client as Anthropic's token figures,
+    /// each from its own field: two of the three names are the same length.
+    func testTheTokenFiguresAreReadFromTheKeptFields() throws {
+        let lines = [("Content-Type", "text/event-stream"), ("X-RateLimit-Reset-Requests-Day", "33011.4"),
+                     ("X-RateLimit-Reset-Tokens-Minute", "10.2"), ("x-ratelimit-limit-requests-day", "1000"),
+                     ("X-RATELIMIT-LIMIT-TOKENS-MINUTE", "60000"), ("x-ratelimit-remaining-tokens-minute", "59000")]
+        let kept = try lines.map { (name: try XCTUnwrap(keptName($0.0)), value: $0.1) }
+        let headers = UpstreamHeaderMapping.rateLimitHeaders(from: kept, now: 0)
+        XCTAssertEqual(headers["anthropic-ratelimit-tokens-limit"], ["60000"])
+        XCTAssertEqual(headers["anthropic-ratelimit-tokens-remaining"], ["59000"])
+        XCTAssertEqual(headers["anthropic-ratelimit-tokens-reset"], ["1970-01-01T00:00:11Z"])
+        XCTAssertTrue(UpstreamHeaderMapping.rateLimitHeaders(from: Array(kept.prefix(4)), now: 0)
+            .contains(name: "anthropic-ratelimit-tokens-reset"))
+        XCTAssertEqual(UpstreamHeaderMapping.rateLimitHeaders(from: Array(kept.prefix(2)), now: 0).count, 0)
     }
 
     func testOtherFieldsAreDropped() {

@@ -5,20 +5,29 @@ import Shared
 /// meaning matches: Cerebras's per-minute token budget. (Its request budget is per day; Anthropic's request
 /// headers are per minute, so those are not translated.)
 enum UpstreamHeaderMapping {
+    private static let limitName = UpstreamTransfer.storedName("x-ratelimit-limit-tokens-minute")
+    private static let remainingName = UpstreamTransfer.storedName("x-ratelimit-remaining-tokens-minute")
+    private static let resetName = UpstreamTransfer.storedName("x-ratelimit-reset-tokens-minute")
+
     static func rateLimitHeaders(
         from upstream: [(name: String, value: String)], now: Double = WallClock.now()
     ) -> HTTPHeaders {
-        func value(_ name: String) -> String? { upstream.first { $0.name == name }?.value }
+        // The lengths first: of the nine fields Cerebras sends, most differ from a name in length, and the one
+        // that matches is the very string looked up (`storedName`), which `==` settles without reading bytes.
+        func value(_ name: String) -> String? {
+            let length = name.utf8.count
+            return upstream.first { $0.name.utf8.count == length && $0.name == name }?.value
+        }
         // One array, not `HTTPHeaders.add` per field (see `RequestExchange.baseHeaders`).
         var fields: [(String, String)] = []
         fields.reserveCapacity(3)
-        if let limit = value("x-ratelimit-limit-tokens-minute") {
+        if let limit = value(limitName) {
             fields.append(("anthropic-ratelimit-tokens-limit", limit))
         }
-        if let remaining = value("x-ratelimit-remaining-tokens-minute") {
+        if let remaining = value(remainingName) {
             fields.append(("anthropic-ratelimit-tokens-remaining", remaining))
         }
-        if let reset = value("x-ratelimit-reset-tokens-minute").flatMap(Double.init) {
+        if let reset = value(resetName).flatMap(Double.init) {
             fields.append(("anthropic-ratelimit-tokens-reset", RFC3339.format(now + reset, rounding: .up)))
         }
         return HTTPHeaders(fields)

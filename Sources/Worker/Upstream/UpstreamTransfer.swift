@@ -159,6 +159,12 @@ final class UpstreamTransfer: Sendable {
     }()
     private static let rateLimitPrefix: StaticString = "x-ratelimit-"
 
+    /// The string a known name (`literal`, lowercased) is stored as: a reader that looks a field up by it finds the
+    /// very string stored, which `==` recognises without comparing bytes.
+    static func storedName(_ literal: StaticString) -> String {
+        literal.withUTF8Buffer { keptName($0) } ?? "\(literal)"
+    }
+
     /// The lowercased name under which a header field is kept, or nil for a field the gateway does not read. Kept:
     /// the body's type, and the upstream's retry and rate-limit advice (`RetryPolicy`, `UpstreamHeaderMapping`).
     static func keptName(_ name: UnsafeBufferPointer<UInt8>) -> String? {
