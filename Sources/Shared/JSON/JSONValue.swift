@@ -25,7 +25,10 @@ public struct JSONObject: Sendable, Equatable {
 
     public subscript(key: String) -> JSONValue? {
         get {
-            for index in fields.indices.reversed() where fields[index].key == key {
+            // Lengths first: most keys passed over differ in length, which settles it without a string comparison.
+            let length = key.utf8.count
+            for index in fields.indices.reversed()
+            where fields[index].key.utf8.count == length && fields[index].key == key {
                 return fields[index].value
             }
             return nil
