@@ -288,7 +288,7 @@ final class MessagesExchange: @unchecked Sendable {
         upstreamStatus = status
         upstreamHeaders = headers
         if status == 200 {
-            let contentType = headers.first { $0.name == "content-type" }?.value ?? ""
+            let contentType = headers.firstValue(named: "content-type") ?? ""
             isJSONBody = contentType.lowercased().hasPrefix("application/json")
         }
     }

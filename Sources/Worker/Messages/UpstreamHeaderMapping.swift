@@ -12,22 +12,16 @@ enum UpstreamHeaderMapping {
     static func rateLimitHeaders(
         from upstream: [(name: String, value: String)], now: Double = WallClock.now()
     ) -> HTTPHeaders {
-        // The lengths first: of the nine fields Cerebras sends, most differ from a name in length, and the one
-        // that matches is the very string looked up (`storedName`), which `==` settles without reading bytes.
-        func value(_ name: String) -> String? {
-            let length = name.utf8.count
-            return upstream.first { $0.name.utf8.count == length && $0.name == name }?.value
-        }
         // One array, not `HTTPHeaders.add` per field (see `RequestExchange.baseHeaders`).
         var fields: [(String, String)] = []
         fields.reserveCapacity(3)
-        if let limit = value(limitName) {
+        if let limit = upstream.firstValue(named: limitName) {
             fields.append(("anthropic-ratelimit-tokens-limit", limit))
         }
-        if let remaining = value(remainingName) {
+        if let remaining = upstream.firstValue(named: remainingName) {
             fields.append(("anthropic-ratelimit-tokens-remaining", remaining))
         }
-        if let reset = value(resetName).flatMap(Double.init) {
+        if let reset = upstream.firstValue(named: resetName).flatMap(Double.init) {
             fields.append(("anthropic-ratelimit-tokens-reset", RFC3339.format(now + reset, rounding: .up)))
         }
         return HTTPHeaders(fields)

@@ -24,15 +24,13 @@ struct RetryPolicy: Sendable {
     /// The wait the upstream asked for: `retry-after` (seconds or an HTTP date is not used by Cerebras, so
     /// seconds only), else the smallest positive `x-ratelimit-reset-*` that is exhausted.
     static func serverDelay(headers: [(name: String, value: String)]) -> Double? {
-        if let retryAfter = headers.first(where: { $0.name == "retry-after" }), let seconds = Double(retryAfter.value),
-            seconds >= 0
-        {
+        if let retryAfter = headers.firstValue(named: "retry-after"), let seconds = Double(retryAfter), seconds >= 0 {
             return seconds
         }
         var delay: Double?
         for header in headers where header.name.hasPrefix("x-ratelimit-reset-") {
             let dimension = header.name.dropFirst("x-ratelimit-reset-".count)
-            let remaining = headers.first { $0.name == "x-ratelimit-remaining-\(dimension)" }.flatMap { Double($0.value) }
+            let remaining = headers.firstValue(named: "x-ratelimit-remaining-\(dimension)").flatMap(Double.init)
             guard (remaining ?? 0) <= 0, let seconds = Double(header.value), seconds > 0 else { continue }
             delay = min(delay ?? seconds, seconds)
         }
