@@ -1,6 +1,6 @@
 # Sourced by the benchmark scripts: a scratch directory, a list of processes stopped (by PID) on exit, and the fake
 # upstream started on a free loopback port. Needs $bin (the directory holding fake-cerebras); sets $work, $pids,
-# $fake_port.
+# $fake_port. Also two helpers: `install_if_missing` and `start_standalone_worker`.
 work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -10,3 +10,31 @@ trap cleanup EXIT
 pids+=($!)
 sleep 0.5
 fake_port=$(awk '{print $2}' "$work/fake.out")
+
+# Installs PACKAGE with apt-get when COMMAND is missing.
+install_if_missing() { # command package
+    command -v "$1" >/dev/null 2>&1 && return 0
+    local sudo_cmd
+    sudo_cmd=$([[ $(id -u) == 0 ]] || echo sudo)
+    $sudo_cmd apt-get update -qq >&2 || true
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "$2" >&2
+}
+
+# Starts `COMMAND… worker --standalone` against the fake (COMMAND: a gateway binary, or a wrapper such as valgrind
+# and its options before one), with the environment the scripts measure in (which it also inherits, so gateway
+# settings such as REDIS_URL apply), and waits up to SECONDS for it to listen. Sets $worker (its pid, added to
+# $pids) and $worker_port; its output goes to $work/worker.out. Returns 1 when it does not listen in time.
+start_standalone_worker() { # seconds command...
+    local seconds=$1 _
+    shift
+    : >"$work/empty.env"
+    : >"$work/worker.out"
+    env CEREBRAS_API_KEY=csk-bench "CEREBRAS_BASE_URL=http://127.0.0.1:$fake_port/v1" GATEWAY_API_KEYS=k \
+        PROMPT_TUNING=false LOG_LEVEL=warning "ENV_FILE=$work/empty.env" MAX_CONCURRENT_UPSTREAM=4096 \
+        GNUTLS_NO_IMPLICIT_INIT=1 "$@" worker --standalone --host 127.0.0.1 --port 0 >"$work/worker.out" 2>&1 &
+    worker=$!
+    pids+=("$worker")
+    for _ in $(seq $((seconds * 10))); do grep -q LISTENING "$work/worker.out" && break; sleep 0.1; done
+    worker_port=$(awk '/LISTENING/{print $2}' "$work/worker.out")
+    [[ -n $worker_port ]]
+}

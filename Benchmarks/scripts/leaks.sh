@@ -15,28 +15,17 @@
 set -euo pipefail
 (($#)) || { echo "usage: $0 BINARY..." >&2; exit 2; }
 bin=${BIN_DIR:-.build-bench/release}
-if ! command -v valgrind >/dev/null 2>&1; then
-    sudo_cmd=$([[ $(id -u) == 0 ]] || echo sudo)
-    $sudo_cmd apt-get update -qq >&2 || true
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends valgrind >&2
-fi
 # shellcheck source=Benchmarks/scripts/fake_upstream.sh
 source "$(dirname "${BASH_SOURCE[0]}")/fake_upstream.sh"
-: >"$work/empty.env"
+install_if_missing valgrind valgrind
 
 for binary in "$@"; do
     # Valgrind cannot read the DWARF 5 debug information of Swift 6 binaries: a copy without it (symbols kept).
     objcopy --strip-debug "$binary" "$work/measured"
-    : >"$work/worker.out"
-    env CEREBRAS_API_KEY=csk-bench "CEREBRAS_BASE_URL=http://127.0.0.1:$fake_port/v1" GATEWAY_API_KEYS=k \
-        PROMPT_TUNING=false LOG_LEVEL=warning "ENV_FILE=$work/empty.env" GNUTLS_NO_IMPLICIT_INIT=1 \
-        valgrind --leak-check=full --show-leak-kinds=definite,indirect "--log-file=$work/memcheck.txt" \
-        "$work/measured" worker --standalone --host 127.0.0.1 --port 0 >"$work/worker.out" 2>&1 &
-    worker=$!
-    pids+=("$worker")
-    for _ in $(seq 600); do grep -q LISTENING "$work/worker.out" && break; sleep 0.1; done
-    port=$(awk '/LISTENING/{print $2}' "$work/worker.out")
-    [[ -n $port ]] || { echo "$binary: the worker did not start under valgrind" >&2; exit 1; }
+    start_standalone_worker 60 valgrind --leak-check=full --show-leak-kinds=definite,indirect \
+        "--log-file=$work/memcheck.txt" "$work/measured" ||
+        { echo "$binary: the worker did not start under valgrind" >&2; exit 1; }
+    port=$worker_port
     "$bin/gateway-bench" load --url "http://127.0.0.1:$port" --key k --connections 4 --requests 200 >/dev/null
     "$bin/gateway-bench" load --url "http://127.0.0.1:$port" --key k --stream \
         --scenario 'paced;chunks=20;interval_ms=5' --connections 4 --requests 40 >/dev/null

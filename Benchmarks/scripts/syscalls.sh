@@ -18,7 +18,6 @@ shift
 bin=${BIN_DIR:-.build-bench/release}
 # shellcheck source=Benchmarks/scripts/fake_upstream.sh
 source "$(dirname "${BASH_SOURCE[0]}")/fake_upstream.sh"
-: > "$work/empty.env"
 case $mode in
 request) load=(--connections "${CONNECTIONS:-1}" --requests 5000); units=5000 ;;
 stream)
@@ -29,21 +28,12 @@ stream)
 cerebras) load=(--stream --scenario 'paced;chunks=2000;interval_us=330' --connections 10 --requests 20); units=40000 ;;
 *) echo "MODE must be request, stream or cerebras" >&2; exit 2 ;;
 esac
-if ! command -v perf >/dev/null 2>&1; then
-    sudo_cmd=$([[ $(id -u) == 0 ]] || echo sudo)
-    $sudo_cmd apt-get update -qq >&2 || true
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends linux-perf >&2
-fi
+install_if_missing perf linux-perf
 events=syscalls:sys_enter_epoll_wait,syscalls:sys_enter_poll,raw_syscalls:sys_enter,task-clock,context-switches
 
 for binary in "$@"; do
-    env CEREBRAS_API_KEY=csk-bench "CEREBRAS_BASE_URL=http://127.0.0.1:$fake_port/v1" GATEWAY_API_KEYS=k \
-        PROMPT_TUNING=false LOG_LEVEL=warning "ENV_FILE=$work/empty.env" MAX_CONCURRENT_UPSTREAM=4096 \
-        "$binary" worker --standalone --host 127.0.0.1 --port 0 > "$work/worker.out" 2>&1 &
-    worker=$!
-    pids+=("$worker")
-    for _ in $(seq 100); do grep -q LISTENING "$work/worker.out" && break; sleep 0.1; done
-    url=http://127.0.0.1:$(awk '/LISTENING/{print $2}' "$work/worker.out")
+    start_standalone_worker 10 "$binary" || { echo "$binary: the worker did not start" >&2; exit 1; }
+    url=http://127.0.0.1:$worker_port
     "$bin/gateway-bench" load --url "$url" --key k --connections 1 --requests 200 > /dev/null 2>&1
     perf stat -e "$events" -p "$worker" -o "$work/perf.txt" &
     counter=$!
