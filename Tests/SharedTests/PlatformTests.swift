@@ -32,6 +32,29 @@ final class PlatformTests: XCTestCase {
         XCTAssertEqual(RFC3339.format(seconds: 253_402_300_799, milliseconds: 999), "9999-12-31T23:59:59.999Z")
     }
 
+    /// `format(_:rounding:)` keeps the last seconds it wrote: a repeat must give that second's text, a change the new
+    /// one's, whatever order the seconds come in and from however many threads.
+    func testRFC3339RepeatsAndChangesOfTheSecondFromManyThreads() {
+        let instants = [1_764_057_600.2, 1_764_057_600.9, 1_764_057_601.5, 1_764_057_600.0, 4_102_444_799.2, 0.5]
+        for instant in instants + instants.reversed() + instants {
+            XCTAssertEqual(RFC3339.format(instant, rounding: .up),
+                           RFC3339.format(seconds: Int(instant.rounded(.up)), milliseconds: nil))
+            XCTAssertEqual(RFC3339.format(instant, rounding: .down),
+                           RFC3339.format(seconds: Int(instant.rounded(.down)), milliseconds: nil))
+        }
+        let mismatches = LockedBox(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            for step in 0..<5_000 {
+                let seconds = 1_764_057_600 + (step * 7 + thread) % 5
+                if RFC3339.format(Double(seconds) + 0.25, rounding: .down)
+                    != RFC3339.format(seconds: seconds, milliseconds: nil) {
+                    mismatches.mutate { $0 += 1 }
+                }
+            }
+        }
+        XCTAssertEqual(mismatches.value, 0)
+    }
+
     func testWallClockAgreesWithDate() {
         XCTAssertEqual(WallClock.now(), Date().timeIntervalSince1970, accuracy: 1)
     }

@@ -28,6 +28,11 @@ final class RedisCacheStoreTests: RedisServerTestCase {
         }
         XCTAssertGreaterThan(ttl, 0)
         XCTAssertLessThanOrEqual(ttl, 30)
+
+        // A value far larger than a command's first buffer, every byte value in it, comes back whole.
+        let large = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        store.put(key: "tenant:large", value: large, ttlSeconds: 30)
+        XCTAssertEqual(self.get(store, "tenant:large"), .success(large))
     }
 
     func testEntriesExpire() throws {

@@ -152,7 +152,7 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         for _ in order { group.enter() }
         loop.execute {
             for (index, bucket) in order.enumerated() {
-                let along = index % 3 == 0 ? [Array("GET".utf8), Array("along-\(index)".utf8)] : nil
+                let along: [RESPArgument]? = index % 3 == 0 ? [.text("GET"), .text("along-\(index)")] : nil
                 limiter.acquire(bucket: buckets[bucket], limits: bucket == 2 ? unlimited : limits, tokens: 0,
                                 along: along) { decision, reply in
                     outcomes.mutate { $0[index] = (decision, reply) }
@@ -188,7 +188,7 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         group.enter()
         group.enter()
         loop.execute {
-            for along in [nil, [Array("GET".utf8), Array("along-0".utf8)]] {
+            for along: [RESPArgument]? in [nil, [.text("GET"), .text("along-0")]] {
                 limiter.acquire(bucket: buckets[1], limits: limits, tokens: 0, along: along) { decision, reply in
                     after.mutate { $0.append((decision, reply)) }
                     group.leave()
@@ -465,7 +465,7 @@ final class RedisRateLimiterTests: RedisServerTestCase {
         loop.execute {
             for _ in 0..<3 {
                 limiter.acquire(bucket: "down", limits: RateLimits(requestsPerMinute: 5, tokensPerMinute: 0),
-                                tokens: 0, along: [Array("GET".utf8), Array("k".utf8)]) { decision, reply in
+                                tokens: 0, along: [.text("GET"), .text("k")]) { decision, reply in
                     if case .failure(.unavailable) = decision, case .failure(.unavailable)? = reply {
                         failures.mutate { $0 += 1 }
                     }

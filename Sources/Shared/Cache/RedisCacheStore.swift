@@ -23,9 +23,10 @@ public struct RedisCacheStore: ResponseCacheStore {
         }
     }
 
-    /// The `GET` for `key`, for pipelining it with other commands.
-    public static func getCommand(key: String) -> [[UInt8]] {
-        [Array("GET".utf8), Array((Self.keyPrefix + key).utf8)]
+    /// The `GET` for `key`, for pipelining it with other commands. Encoded from its parts, as the `SET` is: no byte
+    /// array per argument on the way (a cacheable request sends both).
+    public static func getCommand(key: String) -> [RESPArgument] {
+        [.text("GET"), .text(Self.keyPrefix + key)]
     }
 
     /// Reads the reply to `getCommand`: the stored value, or nil for a miss.
@@ -46,9 +47,8 @@ public struct RedisCacheStore: ResponseCacheStore {
 
     public func put(key: String, value: [UInt8], ttlSeconds: Int) {
         guard ttlSeconds > 0, value.count <= self.maxEntryBytes else { return }
-        let command: [[UInt8]] = [
-            Array("SET".utf8), Array((Self.keyPrefix + key).utf8), value,
-            Array("EX".utf8), Array(String(ttlSeconds).utf8),
+        let command: [RESPArgument] = [
+            .text("SET"), .text(Self.keyPrefix + key), .bytes(value), .text("EX"), .decimal(ttlSeconds),
         ]
         let logger = self.logger
         // The answer has gone to the client already: the store can ride along with the connection's next write.

@@ -3,13 +3,41 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// RFC 3339 timestamps in UTC: `2026-11-25T08:00:00Z`, or `2026-11-25T08:00:00.123Z` with milliseconds.
 public enum RFC3339 {
     /// Second precision. `rounding` picks the second: rate-limit resets round up (a client waiting until then is
     /// never early), the reload record rounds down (as `Date.ISO8601Format()` did).
     public static func format(_ secondsSinceEpoch: Double, rounding: FloatingPointRoundingRule) -> String {
-        format(seconds: Int(secondsSinceEpoch.rounded(rounding)), milliseconds: nil)
+        let seconds = Int(secondsSinceEpoch.rounded(rounding))
+        if let text = recent.withLock({ $0.text(of: seconds) }) { return text }
+        let text = format(seconds: seconds, milliseconds: nil)
+        recent.withLock { $0.keep(text, of: seconds) }
+        return text
+    }
+
+    /// The seconds `format(_:rounding:)` wrote last: the rate-limit headers of every response in one second name the
+    /// same resets (one for requests, one for tokens), and breaking a time into calendar fields (`gmtime_r`) costs
+    /// more than a lock.
+    private static let recent = Mutex(RecentSeconds())
+
+    private struct RecentSeconds {
+        private var first: (seconds: Int, text: String)?
+        private var second: (seconds: Int, text: String)?
+        private var replacesFirst = true
+
+        func text(of seconds: Int) -> String? {
+            if let first, first.seconds == seconds { return first.text }
+            if let second, second.seconds == seconds { return second.text }
+            return nil
+        }
+
+        /// Keeps `text` in place of the older of the two.
+        mutating func keep(_ text: String, of seconds: Int) {
+            if replacesFirst { first = (seconds, text) } else { second = (seconds, text) }
+            replacesFirst.toggle()
+        }
     }
 
     /// `milliseconds` (0…999) adds a fraction of three digits; nil leaves it out. Written digit by digit into the

@@ -14,7 +14,7 @@ final class RedisAcquireCoalescer: @unchecked Sendable {
     /// One request's acquire: its token cost, the command sent along with it, and who is told the outcome.
     struct Waiter {
         let tokens: Int
-        let companion: [[UInt8]]?
+        let companion: [RESPArgument]?
         let completion: RedisRateLimiter.AcquireCompletion
     }
 
@@ -28,7 +28,7 @@ final class RedisAcquireCoalescer: @unchecked Sendable {
     /// A command of the round sent for a request its loop's lease admitted (the admission's cache lookup), with
     /// no script call of its own.
     struct LooseCompanion {
-        let command: [[UInt8]]
+        let command: [RESPArgument]
         let completion: @Sendable (Result<RedisReply, RedisError>) -> Void
     }
 

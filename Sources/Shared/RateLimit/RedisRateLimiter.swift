@@ -79,7 +79,7 @@ public final class RedisRateLimiter: RateLimiting {
     /// `acquire`, with `companion` (a command whose reply is needed at the same time: the admission's cache
     /// lookup) sent in the same pipeline; its reply comes with the decision.
     public func acquire(
-        bucket: String, limits: RateLimits, tokens: Int, along companion: [[UInt8]]?,
+        bucket: String, limits: RateLimits, tokens: Int, along companion: [RESPArgument]?,
         completion: @escaping AcquireCompletion
     ) {
         guard !limits.isUnlimited || companion != nil else {

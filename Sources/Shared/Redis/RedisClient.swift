@@ -78,8 +78,27 @@ public final class RedisClient: Sendable {
             completion(.failure(.invalidCommand("empty command")))
             return
         }
+        send(RedisCommandBatch([args]), canWait: canWait, completion: completion)
+    }
+
+    /// `send`, the command given as `RESPArgument`s: encoded straight from its parts, without a byte array made for
+    /// each argument first (the cache's `SET` of every cacheable answer).
+    public func send(_ command: [RESPArgument], canWait: Bool = false,
+                     completion: @escaping @Sendable (Result<RedisReply, RedisError>) -> Void) {
+        guard !command.isEmpty else {
+            completion(.failure(.invalidCommand("empty command")))
+            return
+        }
+        var batch = RedisCommandBatch(capacity: RESPEncoder.size(of: command))
+        batch.append(command)
+        send(batch, canWait: canWait, completion: completion)
+    }
+
+    /// Sends a batch of one command and delivers its reply.
+    private func send(_ batch: RedisCommandBatch, canWait: Bool,
+                      completion: @escaping @Sendable (Result<RedisReply, RedisError>) -> Void) {
         enqueue(
-            RedisPendingCommand(commands: [args], canWait: canWait) { result in
+            RedisPendingCommand(batch, canWait: canWait) { result in
                 completion(
                     result.flatMap { replies in
                         replies.first.map { .success($0) } ?? .failure(.unexpectedReply("no reply"))
