@@ -177,17 +177,19 @@ struct StreamChunkScannerTests {
     func repeatedMembers() throws {
         let head = #"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"m","#
         let first = Array((head + #""choices":[{"index":0,"delta":{"content":"a"},"logprobs":null}]}"#).utf8)
-        let second = Array((head + #""choices":[{"index":0,"delta":{"content":"b"},"logprobs":null}]}"#).utf8)
-        var memo = StreamChunkScanner.RepeatedMembers()
+        // Thinking after text: not the bytes around the text's string (`StreamChunkFrame`), so the members are scanned.
+        let second = Array((head + #""choices":[{"index":0,"delta":{"reasoning":"b"},"logprobs":null}]}"#).utf8)
+        var memo = StreamChunkScanner.Memo()
         let decodedFirst = first.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
         #expect(decodedFirst == OpenAI.StreamChunk(delta: OpenAI.Delta(content: "a")))
-        #expect(memo.root.map { String(decoding: $0, as: UTF8.self) }
+        #expect(memo.members.root.map { String(decoding: $0, as: UTF8.self) }
             == [#""id":"chatcmpl-1""#, #""object":"chat.completion.chunk""#, #""created":1700000000"#, #""model":"m""#])
-        #expect(memo.choice.map { String(decoding: $0, as: UTF8.self) } == [#""index":0"#, #""logprobs":null"#])
-        let kept = memo.root
+        #expect(memo.members.choice.map { String(decoding: $0, as: UTF8.self) }
+            == [#""index":0"#, #""logprobs":null"#])
+        let kept = memo.members.root
         let decodedSecond = second.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
-        #expect(decodedSecond == OpenAI.StreamChunk(delta: OpenAI.Delta(content: "b")))
-        #expect(memo.root == kept)
+        #expect(decodedSecond == OpenAI.StreamChunk(delta: OpenAI.Delta(reasoning: "b")))
+        #expect(memo.members.root == kept)
 
         // Near misses: a number that goes on, a longer string, a literal followed by junk, whitespace moved.
         for (previous, next) in [
@@ -203,9 +205,9 @@ struct StreamChunkScannerTests {
             (#"{"choices":[{"index":0}]}"#, #"{"choices":[{"index":01}]}"#),
             (#"{"choices":[{"index":0,"delta":{"content":"a"}}]}"#, #"{"choices":[{"index":0}"#),
         ] {
-            var memo = StreamChunkScanner.RepeatedMembers()
+            var memo = StreamChunkScanner.Memo()
             _ = Array(previous.utf8).withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
-            #expect(!(memo.root + memo.choice).isEmpty, "\(previous) left members to remember")
+            #expect(!(memo.members.root + memo.members.choice).isEmpty, "\(previous) left members to remember")
             let bytes = Array(next.utf8)
             let fast = bytes.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
             if let fast { #expect(generic(bytes) == fast, "\(next) after \(previous)") }
@@ -216,19 +218,23 @@ struct StreamChunkScannerTests {
     @Test("decodes every fixture stream chunk by chunk with one memo, as without it")
     func fixtureStreamsWithAMemo() throws {
         var decoded = 0
+        var framed = 0
         for fixture in try FixtureCase.all() {
             guard let stream = fixture.bytes("openai.stream.sse") else { continue }
             var parser = SSEParser()
             parser.append(stream)
-            var memo = StreamChunkScanner.RepeatedMembers()
+            var memo = StreamChunkScanner.Memo()
             while let event = try parser.next() {
                 if event.data.elementsEqual("[DONE]".utf8) { continue }
+                if event.data.withUnsafeBufferPointer({ memo.frame.decode($0) }) != nil { framed += 1 }
                 let withMemo = event.data.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
                 #expect(withMemo == scanned(Array(event.data)), "\(String(decoding: event.data, as: UTF8.self))")
                 if withMemo != nil { decoded += 1 }
             }
         }
         #expect(decoded > 100)
+        // Chunks of text, thinking and arguments after the first of their kind decode from the bytes around it.
+        #expect(framed > 30)
     }
 
     @Test("agrees with the generic path on 40,000 mutations of the fixtures' chunks")
@@ -252,7 +258,7 @@ struct StreamChunkScannerTests {
             expectAgreement(bytes)
             if scanned(bytes) != nil { accepted += 1 }
             // The same mutation as the chunk after its original, with the original's members remembered.
-            var memo = StreamChunkScanner.RepeatedMembers()
+            var memo = StreamChunkScanner.Memo()
             _ = original.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
             let afterOriginal = bytes.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
             if let afterOriginal {

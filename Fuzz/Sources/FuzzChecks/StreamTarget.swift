@@ -63,7 +63,7 @@ private func checkChunkScanner(_ body: [UInt8]) {
     var parser = SSEParser()
     parser.append(body)
     // As the translator decodes a stream: each chunk after the members of the one before are remembered.
-    var memo = StreamChunkScanner.RepeatedMembers()
+    var memo = StreamChunkScanner.Memo()
     while let event = try? parser.next() {
         let generic = try? OpenAI.StreamChunk(json: JSONParser.parse(event.data))
         if let scanned = event.data.withUnsafeBufferPointer({ StreamChunkScanner.decode($0) }) {

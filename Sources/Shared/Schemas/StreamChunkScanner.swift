@@ -12,6 +12,16 @@ public struct StreamChunkScanner {
     /// Why the scanner handed a document back to the generic path.
     private struct Unsupported: Error {}
 
+    /// What a stream's chunks repeat of each other, kept from one chunk to the next to decode them faster: the
+    /// bytes around a text chunk's one string (`StreamChunkFrame`) and the members a chunk skipped
+    /// (`RepeatedMembers`). Owned by one stream: `UpstreamStreamTranslator`.
+    public struct Memo {
+        var members = RepeatedMembers()
+        var frame = StreamChunkFrame()
+
+        public init() {}
+    }
+
     /// The members one chunk of a stream skipped, kept to recognise them in the next chunk: a stream's chunks repeat
     /// `"id":…`, `"object":…`, `"created":…`, `"model":…` and their choice's `"index":0` byte for byte.
     ///
@@ -19,8 +29,8 @@ public struct StreamChunkScanner {
     /// choice) is stepped over with one comparison. That decodes exactly as scanning it would: the remembered bytes
     /// were a whole member that was validated and skipped, and a member parses the same wherever it stands. (A
     /// number that goes on past the remembered bytes leaves a digit where `,` or `}` must follow, and the document
-    /// goes to the generic path as any other unusual one.) Owned by one stream: `UpstreamStreamTranslator`.
-    public struct RepeatedMembers {
+    /// goes to the generic path as any other unusual one.)
+    struct RepeatedMembers {
         /// Members longer than this are not kept (a stream remembers at most a few hundred bytes).
         static let maxMemberBytes = 160
         /// The first this many skipped members of each object are kept.
@@ -29,14 +39,15 @@ public struct StreamChunkScanner {
         /// The skipped members of the root object, and of its first choice, in order.
         fileprivate(set) var root: [[UInt8]] = []
         fileprivate(set) var choice: [[UInt8]] = []
-
-        public init() {}
     }
 
     private enum SkippedIn { case root, choice }
 
     private var parser: JSONParser
     private var memo: RepeatedMembers
+    /// The strings read so far (values of the members the chunk is decoded from, not those skipped), and the last.
+    private var stringsRead = 0
+    private var lastString: (range: Range<Int>, slot: StreamChunkFrame.Slot?) = (0..<0, nil)
 
     private init(_ buffer: UnsafeBufferPointer<UInt8>, memo: RepeatedMembers) {
         parser = JSONParser(buffer: buffer, maxDepth: JSONParser.defaultMaxDepth)
@@ -45,19 +56,30 @@ public struct StreamChunkScanner {
 
     /// The chunk, or nil when the document needs the generic path (it is unusual, or not valid JSON at all).
     public static func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> OpenAI.StreamChunk? {
-        var memo = RepeatedMembers()
-        return decode(bytes, repeating: &memo)
+        var members = RepeatedMembers()
+        return scan(bytes, remembering: &members)?.chunk
     }
 
-    /// The chunk as `decode(_:)` gives it, stepping over members that repeat the previous chunk's (`memo`, which is
-    /// updated for the next chunk).
-    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>,
-                              repeating memo: inout RepeatedMembers) -> OpenAI.StreamChunk? {
-        // The memo moves into the scanner and back, so that its arrays stay uniquely held and change in place.
+    /// The chunk as `decode(_:)` gives it, from the bytes around the previous text chunk's string when it repeats
+    /// them, else stepping over the members it repeats of the chunks before (`memo`, updated for the next chunk).
+    public static func decode(_ bytes: UnsafeBufferPointer<UInt8>, repeating memo: inout Memo) -> OpenAI.StreamChunk? {
+        if let chunk = memo.frame.decode(bytes) { return chunk }
+        guard let (chunk, string) = scan(bytes, remembering: &memo.members) else { return nil }
+        if let string { memo.frame.keep(bytes, string: string.range, slot: string.slot, decoded: chunk) }
+        return chunk
+    }
+
+    /// The chunk and, when the members read held exactly one string and it went to a frame's slot, where it was.
+    private static func scan(
+        _ bytes: UnsafeBufferPointer<UInt8>, remembering members: inout RepeatedMembers
+    ) -> (chunk: OpenAI.StreamChunk, string: (range: Range<Int>, slot: StreamChunkFrame.Slot)?)? {
+        // The members move into the scanner and back, so that their arrays stay uniquely held and change in place.
         var scanner = StreamChunkScanner(bytes, memo: RepeatedMembers())
-        swap(&scanner.memo, &memo)
-        defer { swap(&scanner.memo, &memo) }
-        return try? scanner.document()
+        swap(&scanner.memo, &members)
+        defer { swap(&scanner.memo, &members) }
+        guard let chunk = try? scanner.document() else { return nil }
+        guard scanner.stringsRead == 1, let slot = scanner.lastString.slot else { return (chunk, nil) }
+        return (chunk, (scanner.lastString.range, slot))
     }
 
     private mutating func document() throws -> OpenAI.StreamChunk {
@@ -127,13 +149,13 @@ public struct StreamChunkScanner {
                 chunk.delta = try delta()
             } else if Self.key(key, is: "finish_reason") {
                 try seen.first(1)
-                chunk.finishReason = try stringValue(depth: 3)
+                chunk.finishReason = try stringValue(depth: 3, slot: nil)
             } else if Self.key(key, is: "stop_reason") {
                 try seen.first(2)
-                stopReason = try stringValue(depth: 3)
+                stopReason = try stringValue(depth: 3, slot: nil)
             } else if Self.key(key, is: "matched_stop") {
                 try seen.first(3)
-                matchedStop = try stringValue(depth: 3)
+                matchedStop = try stringValue(depth: 3, slot: nil)
             } else if Self.key(key, is: "message") {
                 throw Unsupported()
             } else {
@@ -155,13 +177,13 @@ public struct StreamChunkScanner {
         while let key = try nextKey(&members, likely: Self.likelyDeltaKeys) {
             if Self.key(key, is: "content") {
                 try seen.first(0)
-                delta.content = try stringValue(depth: 4)
+                delta.content = try stringValue(depth: 4, slot: .content)
             } else if Self.key(key, is: "reasoning") {
                 try seen.first(1)
-                reasoning = try stringValue(depth: 4)
+                reasoning = try stringValue(depth: 4, slot: .reasoning)
             } else if Self.key(key, is: "reasoning_content") {
                 try seen.first(2)
-                reasoningContent = try stringValue(depth: 4)
+                reasoningContent = try stringValue(depth: 4, slot: .reasoning)
             } else if Self.key(key, is: "tool_calls") {
                 try seen.first(3)
                 delta.toolCalls = try toolCalls()
@@ -200,7 +222,7 @@ public struct StreamChunkScanner {
                 call.index = try intValue(depth: 6) ?? position
             } else if Self.key(key, is: "id") {
                 try seen.first(1)
-                call.id = try stringValue(depth: 6)
+                call.id = try stringValue(depth: 6, slot: nil)
             } else if Self.key(key, is: "function") {
                 try seen.first(2)
                 guard try parser.peek() == UInt8(ascii: "{") else {
@@ -222,10 +244,10 @@ public struct StreamChunkScanner {
         while let key = try nextKey(&members) {
             if Self.key(key, is: "name") {
                 try seen.first(0)
-                call.name = try stringValue(depth: 7)
+                call.name = try stringValue(depth: 7, slot: nil)
             } else if Self.key(key, is: "arguments") {
                 try seen.first(1)
-                call.arguments = try stringValue(depth: 7)
+                call.arguments = try stringValue(depth: 7, slot: .toolArguments)
             } else {
                 try parser.skipValue(depth: 7)
             }
@@ -276,13 +298,17 @@ public struct StreamChunkScanner {
 
     // MARK: - Values, as `JSONValue.stringValue` and `intValue` read them
 
-    /// The string, or nil for any other type (skipped).
-    private mutating func stringValue(depth: Int) throws -> String? {
+    /// The string, or nil for any other type (skipped). `slot` says where a frame puts the string (nil: nowhere).
+    private mutating func stringValue(depth: Int, slot: StreamChunkFrame.Slot?) throws -> String? {
         guard try parser.peek() == UInt8(ascii: "\"") else {
             try parser.skipValue(depth: depth)
             return nil
         }
-        return try parser.parseString()
+        let start = parser.position
+        let string = try parser.parseString()
+        stringsRead += 1
+        lastString = (start..<parser.position, slot)
+        return string
     }
 
     /// The number as an integer under `JSONValue.intValue`'s rules, or nil for any other type (skipped).

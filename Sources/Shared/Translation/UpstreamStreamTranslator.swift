@@ -5,8 +5,8 @@ public struct UpstreamStreamTranslator {
     private var parser: SSEParser
     public private(set) var translator: OpenAIStreamToAnthropic
     private static let done = Array("[DONE]".utf8)
-    /// What this stream's chunks repeat of each other, for the scanner to step over.
-    private var repeatedMembers = StreamChunkScanner.RepeatedMembers()
+    /// What this stream's chunks repeat of each other, for the scanner to decode the next one faster.
+    private var chunkMemo = StreamChunkScanner.Memo()
 
     public init(translator: OpenAIStreamToAnthropic, maxLineBytes: Int = 16 * 1024 * 1024) {
         self.translator = translator
@@ -53,7 +53,7 @@ public struct UpstreamStreamTranslator {
             return
         }
         do {
-            let scanned = data.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &repeatedMembers) }
+            let scanned = data.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &chunkMemo) }
             let chunk = try scanned ?? OpenAI.StreamChunk(json: JSONParser.parse(data))
             translator.receive(chunk, into: &events)
         } catch {

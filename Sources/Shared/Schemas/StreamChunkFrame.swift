@@ -1,0 +1,103 @@
+import Glibc
+
+/// The bytes a stream's text chunks share around their one string, kept to decode the next such chunk without
+/// scanning it.
+///
+/// A stream's chunks of text are the same bytes but for the token: `{"id":…,"choices":[{"index":0,"delta":
+/// {"content":"`, the token, then `"},"finish_reason":null}]}`; so are its chunks of thinking and of one tool call's
+/// arguments. Once the scanner has read a whole chunk and found exactly one string in the members it reads (the
+/// text, the thinking or the arguments), the bytes before that string and after it are kept with the chunk they
+/// decoded to. A next chunk made of the same bytes around another string decodes to that chunk with the new string
+/// in its place: one comparison of each side and the string's own parse, instead of a scan of every member.
+///
+/// That is exactly what scanning it gives. The scanner reads a document from its first byte on, so the same bytes
+/// before the string bring it to the same point, reading a string where the kept one was read; the value goes to
+/// the same place and nothing the scanner decides depends on it; the same bytes after it then parse as they did.
+/// A string that does not parse, or that ends anywhere but where the kept bytes after it start, leaves the chunk to
+/// the scan. Owned by one stream, inside `StreamChunkScanner.Memo`.
+struct StreamChunkFrame {
+    /// Where a chunk's one string goes.
+    enum Slot {
+        case content
+        case reasoning
+        /// The arguments of the chunk's one tool call.
+        case toolArguments
+    }
+
+    /// Chunks longer than this around their string are not kept (a stream keeps at most this much).
+    static let maxBytes = 1024
+
+    /// The bytes before the string, then those after it (one array: one allocation a stream).
+    private var kept: [UInt8] = []
+    /// Where the string stood: the count of bytes before it.
+    private var stringStart = 0
+    /// Nil until a chunk has been kept.
+    private var slot: Slot?
+    /// The chunk the kept bytes decoded to, its string left out.
+    private var rest = OpenAI.StreamChunk()
+    /// Whether `rest` is nothing but an empty delta (nearly every text or thinking chunk): the chunk is then made
+    /// afresh around its string instead of copied from `rest`.
+    private var restIsEmpty = false
+
+    /// The chunk, when `bytes` are the kept bytes around one string; nil otherwise.
+    func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> OpenAI.StreamChunk? {
+        guard let slot, let base = bytes.baseAddress,
+              // The shortest string, `""`, between the kept bytes.
+              bytes.count >= kept.count + 2, base[stringStart] == UInt8(ascii: "\"")
+        else { return nil }
+        let string = kept.withUnsafeBufferPointer { kept -> String? in
+            guard let keptBase = kept.baseAddress, memcmp(base, keptBase, stringStart) == 0 else { return nil }
+            var parser = JSONParser(buffer: bytes, maxDepth: JSONParser.defaultMaxDepth)
+            parser.position = stringStart
+            let afterCount = kept.count - stringStart
+            guard let string = try? parser.parseString(), bytes.count - parser.position == afterCount,
+                  memcmp(base + parser.position, keptBase + stringStart, afterCount) == 0
+            else { return nil }
+            return string
+        }
+        // Made outside the closure: a chunk returned through it was copied once more on the way out.
+        return string.map { chunk($0, in: slot) }
+    }
+
+    /// The chunk with `string` in its slot: made afresh when there is nothing else to it, else a copy of `rest`.
+    private func chunk(_ string: String, in slot: Slot) -> OpenAI.StreamChunk {
+        if restIsEmpty, slot == .content { return OpenAI.StreamChunk(delta: OpenAI.Delta(content: string)) }
+        if restIsEmpty, slot == .reasoning { return OpenAI.StreamChunk(delta: OpenAI.Delta(reasoning: string)) }
+        return restWith(string, in: slot)
+    }
+
+    /// Kept apart so that the copy of `rest` stays out of the common case.
+    @inline(never)
+    private func restWith(_ string: String, in slot: Slot) -> OpenAI.StreamChunk {
+        var chunk = rest
+        switch slot {
+        case .content: chunk.delta?.content = string
+        case .reasoning: chunk.delta?.reasoning = string
+        case .toolArguments: chunk.delta?.toolCalls[0].arguments = string
+        }
+        return chunk
+    }
+
+    /// Keeps `bytes`, just decoded to `decoded` by a scan that read one string (at `string`, quotes included) into
+    /// `slot`, for the chunks after it. A chunk too long to keep, or without the slot, leaves the frame as it was.
+    mutating func keep(_ bytes: UnsafeBufferPointer<UInt8>, string: Range<Int>, slot: Slot,
+                       decoded: OpenAI.StreamChunk) {
+        guard bytes.count - string.count <= Self.maxBytes, decoded.delta != nil else { return }
+        var rest = decoded
+        switch slot {
+        case .content: rest.delta?.content = nil
+        case .reasoning: rest.delta?.reasoning = nil
+        case .toolArguments:
+            guard rest.delta?.toolCalls.count == 1 else { return }
+            rest.delta?.toolCalls[0].arguments = nil
+        }
+        restIsEmpty = slot != .toolArguments && rest == OpenAI.StreamChunk(delta: OpenAI.Delta())
+        self.rest = rest
+        // The array keeps its capacity: a stream whose chunks never repeat replaces it without allocating.
+        kept.removeAll(keepingCapacity: true)
+        kept.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[..<string.lowerBound]))
+        kept.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[string.upperBound...]))
+        stringStart = string.lowerBound
+        self.slot = slot
+    }
+}
