@@ -71,7 +71,7 @@ enum EventLoopEpoll {
         var entries: [(descriptor: CInt, inode: UInt64)] = []
         var line = [CChar](repeating: 0, count: 512)
         while fgets(&line, CInt(line.count), file) != nil {
-            let text = String(cString: line)
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             guard text.hasPrefix("tfd:") else { continue }
             let fields = text.dropFirst(4).split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
             guard let first = fields.first, let watched = CInt(first),
