@@ -55,7 +55,6 @@ struct StreamChunkFrame {
             else { return nil }
             return string
         }
-        // Made outside the closure: a chunk returned through it was copied once more on the way out.
         return string.map { chunk($0, in: slot) }
     }
 
@@ -63,12 +62,6 @@ struct StreamChunkFrame {
     private func chunk(_ string: String, in slot: Slot) -> OpenAI.StreamChunk {
         if restIsEmpty, slot == .content { return OpenAI.StreamChunk(delta: OpenAI.Delta(content: string)) }
         if restIsEmpty, slot == .reasoning { return OpenAI.StreamChunk(delta: OpenAI.Delta(reasoning: string)) }
-        return restWith(string, in: slot)
-    }
-
-    /// Kept apart so that the copy of `rest` stays out of the common case.
-    @inline(never)
-    private func restWith(_ string: String, in slot: Slot) -> OpenAI.StreamChunk {
         var chunk = rest
         switch slot {
         case .content: chunk.delta?.content = string
