@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# CPU per non-streaming request at concurrency 1 and 16, user and system time apart, of nginx (the benchmark's
+# reverse proxy, 2 workers) and of the gateway (master + 2 workers), both in front of one fake upstream, measured
+# alternately in one run; with the fake called directly too, for the latency each proxy adds (and the fake's own
+# CPU as that arm's).
+#
+#   Benchmarks/scripts/cpu_by_concurrency.sh [GATEWAY_BINARY] [ROUNDS]
+#
+# Default: the benchmark build's .build-bench/release/cerebras-gateway, 3 rounds. CPU is read from
+# /proc/<pid>/stat (utime, stime) of every process of the arm before and after a closed-loop run of gateway-bench
+# (10,000 requests at c=1, 40,000 at c=16; the kernel counts in 10 ms ticks, so a figure is good to about 1 %),
+# after 2,000 warm-up requests. Prints each run, then the medians and their ratios.
+#
+# What it shows: at concurrency 1 a proxy sleeps between requests and shares the two cores with the generator and
+# the fake, so each request runs with cold caches and pays two wake-ups; its CPU per request is then a multiple of
+# its CPU at c=16, for nginx as for the gateway, and the added latency at c=1 is about that CPU (BENCHMARKS.md,
+# "Twenty-fourth round"). Needs nginx (installed with apt-get when missing) and the benchmark build of
+# fake-cerebras and gateway-bench in $BIN_DIR (default .build-bench/release).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bin=${BIN_DIR:-.build-bench/release}
+gateway=${1:-$bin/cerebras-gateway}
+rounds=${2:-3}
+# shellcheck source=Benchmarks/scripts/fake_upstream.sh
+source Benchmarks/scripts/fake_upstream.sh
+install_if_missing nginx nginx
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+hz=$(getconf CLK_TCK)
+
+# nginx as scripts/bench.sh runs it: 2 workers, keep-alive to the upstream, no response buffering.
+nginx_port=$(free_port)
+mkdir -p "$work/nginx"
+cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes 2;
+daemon off;
+master_process on;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 16384; multi_accept on; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/body;
+    proxy_temp_path $work/nginx/proxy;
+    fastcgi_temp_path $work/nginx/fastcgi;
+    uwsgi_temp_path $work/nginx/uwsgi;
+    scgi_temp_path $work/nginx/scgi;
+    upstream fake { server 127.0.0.1:$fake_port; keepalive 1024; keepalive_requests 1000000; keepalive_timeout 120s; }
+    server {
+        listen 127.0.0.1:$nginx_port backlog=4096;
+        keepalive_requests 1000000;
+        keepalive_timeout 120s;
+        location / {
+            proxy_pass http://fake;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+        }
+    }
+}
+EOF
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+nginx_pid=$!
+pids+=("$nginx_pid")
+
+gateway_port=$(free_port)
+: >"$work/empty.env"
+env CEREBRAS_API_KEY=csk-bench "CEREBRAS_BASE_URL=http://127.0.0.1:$fake_port/v1" GATEWAY_API_KEYS=k \
+    PROMPT_TUNING=false LOG_LEVEL=warning "ENV_FILE=$work/empty.env" MAX_CONCURRENT_UPSTREAM=4096 \
+    GNUTLS_NO_IMPLICIT_INIT=1 WORKERS=2 HOST=127.0.0.1 "PORT=$gateway_port" "ADMIN_PORT=$(free_port)" \
+    "$gateway" >"$work/gateway.out" 2>&1 &
+gateway_pid=$!
+pids+=("$gateway_pid")
+for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$gateway_port/health" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+curl -sf "http://127.0.0.1:$gateway_port/health" >/dev/null || { echo "the gateway did not start" >&2; exit 1; }
+
+# The arm's processes: the master (which idles) and its workers.
+tree() { echo "$1 $(pgrep -P "$1" | tr '\n' ' ')"; }
+ticks() { # pids… → "utime stime" summed
+    local pid u s tu=0 ts=0
+    for pid in "$@"; do
+        read -r u s < <(awk '{print $14, $15}' "/proc/$pid/stat")
+        tu=$((tu + u)) ts=$((ts + s))
+    done
+    echo "$tu $ts"
+}
+
+results=$work/results.txt
+: >"$results"
+measure() { # arm connections
+    local arm=$1 connections=$2 url api key requests procs u0 s0 u1 s1
+    case $arm in
+    direct) url=http://127.0.0.1:$fake_port api=openai key=csk-bench procs=${pids[0]} ;;
+    nginx) url=http://127.0.0.1:$nginx_port api=openai key=csk-bench procs=$(tree "$nginx_pid") ;;
+    gateway) url=http://127.0.0.1:$gateway_port api=anthropic key=k procs=$(tree "$gateway_pid") ;;
+    esac
+    requests=$([[ $connections == 1 ]] && echo 10000 || echo 40000)
+    "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" --connections 4 --requests 2000 >/dev/null 2>&1
+    # shellcheck disable=SC2086 # a list of pids
+    read -r u0 s0 < <(ticks $procs)
+    "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" --connections "$connections" \
+        --requests "$requests" >"$work/load.json" 2>/dev/null
+    # shellcheck disable=SC2086
+    read -r u1 s1 < <(ticks $procs)
+    python3 - "$arm" "$connections" "$requests" "$hz" "$u0" "$s0" "$u1" "$s1" "$work/load.json" <<'PY' | tee -a "$results"
+import json, sys
+arm, connections, requests, hz, u0, s0, u1, s1, load = sys.argv[1:]
+requests, hz = int(requests), float(hz)
+user = (int(u1) - int(u0)) / hz * 1e6 / requests
+system = (int(s1) - int(s0)) / hz * 1e6 / requests
+report = json.load(open(load))
+print(f"{arm} c={connections}: user {user:.1f} us, system {system:.1f} us, CPU {user + system:.1f} us per request; "
+      f"{report['ok']} ok, p50 {report['latency_us'].get('p50', 0):.0f} us")
+PY
+}
+
+for round in $(seq "$rounds"); do
+    echo "-- round $round"
+    for connections in 1 16; do
+        measure direct "$connections"
+        measure nginx "$connections"
+        measure gateway "$connections"
+    done
+done
+
+python3 - "$results" <<'PY'
+import re, statistics, sys
+cpu, latency = {}, {}
+for line in open(sys.argv[1]):
+    m = re.match(r"(\w+) c=(\d+): user ([\d.]+) us, system ([\d.]+) us, CPU ([\d.]+) us per request; \d+ ok, p50 (\d+) us", line)
+    if m:
+        key = (m.group(1), int(m.group(2)))
+        cpu.setdefault(key, []).append((float(m.group(3)), float(m.group(4)), float(m.group(5))))
+        latency.setdefault(key, []).append(float(m.group(6)))
+print("\nmedians (us per request; the direct arm's CPU is the fake's):")
+median = {}
+for key in sorted(cpu):
+    user, system, total = (statistics.median(v[i] for v in cpu[key]) for i in range(3))
+    median[key] = total
+    p50 = statistics.median(latency[key])
+    direct = statistics.median(latency.get(("direct", key[1]), [p50]))
+    print(f"  {key[0]:8} c={key[1]:<3} user {user:6.1f}  system {system:6.1f}  CPU {total:6.1f}  "
+          f"p50 {p50:6.0f}  added p50 {p50 - direct:6.0f}")
+for arm in ("nginx", "gateway"):
+    if (arm, 1) in median and (arm, 16) in median:
+        print(f"  {arm}: CPU at c=1 / CPU at c=16 = {median[(arm, 1)] / median[(arm, 16)]:.2f}x")
+for connections in (1, 16):
+    if ("nginx", connections) in median and ("gateway", connections) in median:
+        print(f"  c={connections}: gateway / nginx = {median[('gateway', connections)] / median[('nginx', connections)]:.2f}x")
+PY
