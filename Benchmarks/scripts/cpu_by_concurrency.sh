@@ -14,7 +14,7 @@
 # What it shows: at concurrency 1 a proxy sleeps between requests and shares the two cores with the generator and
 # the fake, so each request runs with cold caches and pays two wake-ups; its CPU per request is then a multiple of
 # its CPU at c=16, for nginx as for the gateway, and the added latency at c=1 is about that CPU (BENCHMARKS.md,
-# "Twenty-fourth round"). Needs nginx (installed with apt-get when missing) and the benchmark build of
+# "Twenty-fourth round"). Needs nginx (nginx-light installed with apt-get when missing) and the benchmark build of
 # fake-cerebras and gateway-bench in $BIN_DIR (default .build-bench/release).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,7 +23,7 @@ gateway=${1:-$bin/cerebras-gateway}
 rounds=${2:-3}
 # shellcheck source=Benchmarks/scripts/fake_upstream.sh
 source Benchmarks/scripts/fake_upstream.sh
-install_if_missing nginx nginx
+install_if_missing nginx nginx-light
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 hz=$(getconf CLK_TCK)
