@@ -30,6 +30,9 @@ final class UpstreamClient: @unchecked Sendable {
     private var armedTimer: (task: Scheduled<Void>, deadline: NIODeadline)?
     /// A task to let curl read ready sockets is queued (found by `loopTickEnded`).
     private var driveQueued = false
+    /// That task, made once: a closure made for every drive is an allocation per relayed chunk. It holds the client,
+    /// as the tick hook does, until `shutdown`.
+    private var driveTask: (@Sendable () -> Void)?
     /// Ticks in a row that ran no task while the set held only parked connections (see `loopTickEnded`).
     private var quietTicks = 0
     private static let quietTicksBeforeLook = 4
@@ -44,6 +47,9 @@ final class UpstreamClient: @unchecked Sendable {
     private let headers: UpstreamHeaderList
     /// Who asked, during the current pass, to be told when it ends.
     private var passObservers: [UpstreamPassObserver] = []
+    /// An empty list with the capacity of an earlier pass's, swapped in for the next pass's observers: copying the
+    /// list out and emptying it in place would allocate a new buffer for every pass that has observers.
+    private var spareObservers: [UpstreamPassObserver] = []
     /// The hook that tells this client when its loop's ticks end; it holds the client until `shutdown`.
     private var ticks: UpstreamTickHook?
 
@@ -59,6 +65,7 @@ final class UpstreamClient: @unchecked Sendable {
         EventLoopEpoll.descriptor(of: loop).flatMapThrowing { loopEpoll in
             let client = UpstreamClient(loop: loop)
             try client.readiness.nest(into: loopEpoll)
+            client.driveTask = { [client] in client.driveReadySockets() }
             ticks.register(client)
             client.ticks = ticks
             return client
@@ -121,6 +128,7 @@ final class UpstreamClient: @unchecked Sendable {
             readiness.unnest()
             ticks?.unregister(self)
             ticks = nil
+            driveTask = nil
         }
     }
 
@@ -148,19 +156,22 @@ final class UpstreamClient: @unchecked Sendable {
             quietTicks = 0
         }
         readiness.poll(into: &ready)
-        guard !ready.isEmpty else { return }
+        guard !ready.isEmpty, let driveTask else { return }
         driveQueued = true
-        loop.execute { [self] in
-            driveQueued = false
-            pass(.loop) {
-                var running: Int32 = 0
-                for event in ready {
-                    var mask: Int32 = 0
-                    if event.readable { mask |= CURL_CSELECT_IN }
-                    if event.writable { mask |= CURL_CSELECT_OUT }
-                    if event.failed { mask |= CURL_CSELECT_ERR }
-                    cg_multi_socket_action(multi, event.fd, mask, &running)
-                }
+        loop.execute(driveTask)
+    }
+
+    /// The task `loopTickEnded` queues: curl reads the sockets found ready.
+    private func driveReadySockets() {
+        driveQueued = false
+        pass(.loop) {
+            var running: Int32 = 0
+            for event in ready {
+                var mask: Int32 = 0
+                if event.readable { mask |= CURL_CSELECT_IN }
+                if event.writable { mask |= CURL_CSELECT_OUT }
+                if event.failed { mask |= CURL_CSELECT_ERR }
+                cg_multi_socket_action(multi, event.fd, mask, &running)
             }
         }
     }
@@ -193,14 +204,20 @@ final class UpstreamClient: @unchecked Sendable {
         reportCompletions()
         armTimer()
         guard !passObservers.isEmpty else { return }
-        let observers = passObservers
-        passObservers.removeAll(keepingCapacity: true)
+        // The spare list is moved, not copied, into place: a copy would share its buffer and the next pass's first
+        // `notifyAtPassEnd` would allocate again.
+        var observers: [UpstreamPassObserver] = []
+        swap(&observers, &spareObservers)
+        swap(&observers, &passObservers)
         switch origin {
         case .loop:
             for observer in observers { observer.upstreamPassEnded() }
+            observers.removeAll(keepingCapacity: true)
+            spareObservers = observers
         case .caller:
+            let told = observers
             loop.execute {
-                for observer in observers { observer.upstreamPassEnded() }
+                for observer in told { observer.upstreamPassEnded() }
             }
         }
     }
