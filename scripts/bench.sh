@@ -29,6 +29,8 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# shellcheck source=Benchmarks/scripts/nginx_proxy.sh
+source Benchmarks/scripts/nginx_proxy.sh
 
 quick=${BENCH_QUICK:-0}
 mode=${GATEWAY_MODE:-master}
@@ -175,45 +177,7 @@ arm_pid[direct]=""
 start_nginx() {
     local port dir=$run_dir/nginx
     port=$(free_port)
-    mkdir -p "$dir"
-    cat >"$dir/nginx.conf" <<EOF
-# Reverse proxy with the settings an SSE relay needs: no response buffering, upstream keep-alive.
-worker_processes 2;
-daemon off;
-master_process on;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-worker_rlimit_nofile $(ulimit -n);
-events { worker_connections 16384; multi_accept on; }
-http {
-    access_log off;
-    client_body_temp_path $dir/body;
-    proxy_temp_path $dir/proxy;
-    fastcgi_temp_path $dir/fastcgi;
-    uwsgi_temp_path $dir/uwsgi;
-    scgi_temp_path $dir/scgi;
-    upstream fake {
-        server 127.0.0.1:$fake_port;
-        keepalive 1024;
-        keepalive_requests 1000000;
-        keepalive_timeout 120s;
-    }
-    server {
-        listen 127.0.0.1:$port backlog=4096;
-        keepalive_requests 1000000;
-        keepalive_timeout 120s;
-        client_max_body_size 64m;
-        client_body_buffer_size 1m;
-        location / {
-            proxy_pass http://fake;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_buffering off;
-            proxy_read_timeout 300s;
-        }
-    }
-}
-EOF
+    write_nginx_proxy_conf "$dir" "$port" "$fake_port"
     nginx -c "$dir/nginx.conf" -p "$dir/" >"$dir/out.log" 2>&1 &
     arm_pid[nginx]=$!
     pids_started+=("${arm_pid[nginx]}")

@@ -23,43 +23,17 @@ gateway=${1:-$bin/cerebras-gateway}
 rounds=${2:-3}
 # shellcheck source=Benchmarks/scripts/fake_upstream.sh
 source Benchmarks/scripts/fake_upstream.sh
+# shellcheck source=Benchmarks/scripts/nginx_proxy.sh
+source Benchmarks/scripts/nginx_proxy.sh
 install_if_missing nginx nginx-light
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 hz=$(getconf CLK_TCK)
 
-# nginx as scripts/bench.sh runs it: 2 workers, keep-alive to the upstream, no response buffering.
+# nginx as scripts/bench.sh runs it.
 nginx_port=$(free_port)
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<EOF
-worker_processes 2;
-daemon off;
-master_process on;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 16384; multi_accept on; }
-http {
-    access_log off;
-    client_body_temp_path $work/nginx/body;
-    proxy_temp_path $work/nginx/proxy;
-    fastcgi_temp_path $work/nginx/fastcgi;
-    uwsgi_temp_path $work/nginx/uwsgi;
-    scgi_temp_path $work/nginx/scgi;
-    upstream fake { server 127.0.0.1:$fake_port; keepalive 1024; keepalive_requests 1000000; keepalive_timeout 120s; }
-    server {
-        listen 127.0.0.1:$nginx_port backlog=4096;
-        keepalive_requests 1000000;
-        keepalive_timeout 120s;
-        location / {
-            proxy_pass http://fake;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_buffering off;
-        }
-    }
-}
-EOF
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+write_nginx_proxy_conf "$work/nginx" "$nginx_port" "$fake_port"
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx/" &
 nginx_pid=$!
 pids+=("$nginx_pid")
 
