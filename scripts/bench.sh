@@ -168,7 +168,7 @@ fake_pid=$!
 pids_started+=("$fake_pid")
 fake_port=$(wait_for_line "$run_dir/fake.out" '^LISTENING' 20 | awk '{print $2}') || { log "fake did not start"; exit 1; }
 
-declare -A arm_url arm_api arm_key arm_pid arm_idle_rss
+declare -A arm_url arm_api arm_key arm_pid
 arm_url[direct]=http://127.0.0.1:$fake_port
 arm_api[direct]=openai
 arm_key[direct]=csk-bench
