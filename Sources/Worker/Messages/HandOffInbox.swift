@@ -7,9 +7,7 @@
 final class HandOffInbox: UpstreamPassObserver, @unchecked Sendable {
     /// The client whose passes this inbox hears the end of (on the client's loop).
     let upstream: UpstreamClient
-    private var waiting: [AttemptDelegate] = []
-    /// An empty list with the capacity of an earlier delivery's, to take the next posts without allocating.
-    private var spare: [AttemptDelegate] = []
+    private var waiting = RecycledList<AttemptDelegate>()
 
     init(upstream: UpstreamClient) {
         self.upstream = upstream
@@ -25,11 +23,8 @@ final class HandOffInbox: UpstreamPassObserver, @unchecked Sendable {
 
     func upstreamPassEnded() {
         // The posts are taken out first: what the deliveries post in turn joins the next delivery.
-        var delegates: [AttemptDelegate] = []
-        swap(&delegates, &spare)
-        swap(&delegates, &waiting)
+        var delegates = waiting.takeAll()
         for delegate in delegates { delegate.deliverPending() }
-        delegates.removeAll(keepingCapacity: true)
-        if spare.capacity < delegates.capacity { spare = delegates }
+        waiting.recycle(&delegates)
     }
 }

@@ -46,10 +46,7 @@ final class UpstreamClient: @unchecked Sendable {
     private var spareHandles: [UnsafeMutableRawPointer] = []
     private let headers: UpstreamHeaderList
     /// Who asked, during the current pass, to be told when it ends.
-    private var passObservers: [UpstreamPassObserver] = []
-    /// An empty list with the capacity of an earlier pass's, swapped in for the next pass's observers: copying the
-    /// list out and emptying it in place would allocate a new buffer for every pass that has observers.
-    private var spareObservers: [UpstreamPassObserver] = []
+    private var passObservers = RecycledList<UpstreamPassObserver>()
     /// The hook that tells this client when its loop's ticks end; it holds the client until `shutdown`.
     private var ticks: UpstreamTickHook?
 
@@ -204,16 +201,11 @@ final class UpstreamClient: @unchecked Sendable {
         reportCompletions()
         armTimer()
         guard !passObservers.isEmpty else { return }
-        // The spare list is moved, not copied, into place: a copy would share its buffer and the next pass's first
-        // `notifyAtPassEnd` would allocate again.
-        var observers: [UpstreamPassObserver] = []
-        swap(&observers, &spareObservers)
-        swap(&observers, &passObservers)
+        var observers = passObservers.takeAll()
         switch origin {
         case .loop:
             for observer in observers { observer.upstreamPassEnded() }
-            observers.removeAll(keepingCapacity: true)
-            spareObservers = observers
+            passObservers.recycle(&observers)
         case .caller:
             let told = observers
             loop.execute {
