@@ -1,7 +1,10 @@
 import Logging
 
 /// A `ResponseCacheStore` shared by all replicas: `GET` / `SET … EX` under `cgw:cache:`.
-public struct RedisCacheStore: ResponseCacheStore {
+///
+/// A class: the worker holds it as `any ResponseCacheStore`, and a cacheable request copies that out for its lookup
+/// and its store; as a struct each copy retained the client and the logger's parts one by one.
+public final class RedisCacheStore: ResponseCacheStore {
     /// Prefix of every cache key in Redis.
     public static let keyPrefix = "cgw:cache:"
 

@@ -17,8 +17,7 @@ final class RedisLoopConnection: NIOScheduledCallbackHandler, @unchecked Sendabl
     }
 
     private struct InFlight {
-        var item: RedisPendingCommand
-        var replies: [RedisReply] = []
+        let item: RedisPendingCommand
         let deadline: NIODeadline
     }
 
@@ -42,6 +41,10 @@ final class RedisLoopConnection: NIOScheduledCallbackHandler, @unchecked Sendabl
     private var waitingCommands = 0
     private var inFlight = CircularBuffer<InFlight>()
     private var inFlightCommands = 0
+    /// The replies read so far for the head of `inFlight` (only the head is ever partly answered). Kept here rather
+    /// than in the element: a `CircularBuffer` element changed in place is copied out and back, which retained
+    /// everything it holds and copied its reply list for every reply.
+    private var headReplies: [RedisReply] = []
     private var backoff: RedisBackoff
     private var reportedOutage = false
     private var lastActivity = NIODeadline.now()
@@ -166,13 +169,16 @@ final class RedisLoopConnection: NIOScheduledCallbackHandler, @unchecked Sendabl
             case .success(nil):
                 return
             case .success(let reply?):
-                guard !inFlight.isEmpty else { return lose(reason: "a reply nobody asked for") }
-                inFlight[inFlight.startIndex].replies.append(reply)
-                let head = inFlight[inFlight.startIndex]
-                if head.replies.count == head.item.commandCount {
-                    inFlight.removeFirst()
-                    inFlightCommands -= head.item.commandCount
-                    head.item.completion(.success(head.replies))
+                guard let headCommands = inFlight.first?.item.commandCount else {
+                    return lose(reason: "a reply nobody asked for")
+                }
+                headReplies.append(reply)
+                if headReplies.count == headCommands {
+                    let head = inFlight.removeFirst()
+                    inFlightCommands -= headCommands
+                    let replies = headReplies
+                    headReplies = []
+                    head.item.completion(.success(replies))
                     // A completion may have shut the client down or broken the connection.
                     guard generation == self.generation else { return }
                 }
@@ -322,6 +328,7 @@ final class RedisLoopConnection: NIOScheduledCallbackHandler, @unchecked Sendabl
         canWaitUnflushed = false
         let stranded = inFlight.map(\.item) + waiting
         inFlight.removeAll()
+        headReplies = []
         inFlightCommands = 0
         waiting = []
         waitingCommands = 0
