@@ -11,7 +11,8 @@
 #   GATEWAY_MODE=master|standalone   master: `cerebras-gateway --workers 2` (default); standalone: one worker
 #   GATEWAY_BIN=path                 gateway binary (default $BENCH_SCRATCH/release/cerebras-gateway)
 #   BASELINE_BIN=path                adds a `baseline` arm: another gateway binary (say, built from the commit before
-#                                    an optimisation), run exactly like the gateway arm, so before/after is one run
+#                                    an optimisation), run exactly like the gateway arm, so before/after is one run;
+#                                    a directory names the cerebras-gateway in it, as the Benchmarks/scripts take it
 #   BENCH_SCRATCH=.build-bench       swift build scratch path for the release binaries
 #   BENCH_REPS=N                     repetitions (default 3, quick 1)
 #   BENCH_ARMS="direct nginx gateway litellm"
@@ -37,6 +38,7 @@ mode=${GATEWAY_MODE:-master}
 scratch=${BENCH_SCRATCH:-.build-bench}
 gateway_bin=${GATEWAY_BIN:-$scratch/release/cerebras-gateway}
 baseline_bin=${BASELINE_BIN:-}
+[[ -n $baseline_bin && -d $baseline_bin ]] && baseline_bin=$baseline_bin/cerebras-gateway
 reps=${BENCH_REPS:-$([[ $quick == 1 ]] && echo 1 || echo 3)}
 arms_wanted=${BENCH_ARMS:-direct nginx ${BASELINE_BIN:+baseline }gateway litellm}
 scenarios=${BENCH_SCENARIOS:-ns_c1 ns_c16 ns_rate cc_c4 st100 st500 st_cerebras slow2000}
@@ -146,7 +148,11 @@ for arm in $arms_wanted; do
         if [[ -x $gateway_bin ]]; then arms+=(gateway); else note "gateway arm skipped: $gateway_bin missing"; fi
         ;;
     baseline)
-        if [[ -x $baseline_bin ]]; then arms+=(baseline); else note "baseline arm skipped: BASELINE_BIN '$baseline_bin' missing"; fi
+        if [[ -f $baseline_bin && -x $baseline_bin ]]; then
+            arms+=(baseline)
+        else
+            note "baseline arm skipped: BASELINE_BIN '$baseline_bin' is not an executable file"
+        fi
         ;;
     litellm)
         if [[ ! -x $venv/bin/litellm && ${BENCH_SKIP_INSTALL:-0} != 1 ]]; then
