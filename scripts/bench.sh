@@ -274,6 +274,10 @@ for arm in "${arms[@]}"; do
         ;;
     esac
 done
+if ((${#live_arms[@]} == 0)); then
+    log "no arm started (see the notes above): nothing to measure, no results written"
+    exit 1
+fi
 log "arms: ${live_arms[*]} (fake on port $fake_port, gateway mode $mode)"
 
 sleep 2
