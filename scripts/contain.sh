@@ -5,6 +5,7 @@
 #
 # A session rather than a process group: Foundation's Process puts each child in a group of its own, but children
 # stay in the session. Reads /proc only (no procps needed on a slim image).
+# shellcheck shell=bash
 
 # The PIDs of the processes in session $1, one per line.
 session_members() {

@@ -1,6 +1,9 @@
 # Sourced by the benchmark scripts: a scratch directory, a list of processes stopped (by PID) on exit, and the fake
 # upstream started on a free loopback port. Needs $bin (the directory holding fake-cerebras); sets $work, $pids,
 # $fake_port. Also two helpers: `install_if_missing` and `start_standalone_worker`.
+# shellcheck shell=bash
+# shellcheck disable=SC2154 # $bin is the sourcing script's
+: "${bin:?set bin to the directory holding fake-cerebras before sourcing fake_upstream.sh}"
 work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }

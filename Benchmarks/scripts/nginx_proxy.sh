@@ -1,5 +1,6 @@
 # Sourced by scripts/bench.sh and the benchmark scripts: the nginx arm's configuration, written in one place so
 # that every script measures the same reverse proxy.
+# shellcheck shell=bash
 
 # Writes DIR/nginx.conf: nginx in front of the fake on 127.0.0.1:UPSTREAM_PORT, listening on 127.0.0.1:PORT, with
 # the settings an SSE relay needs (no response buffering, upstream keep-alive), 2 workers, in the foreground, every

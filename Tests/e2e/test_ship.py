@@ -33,7 +33,14 @@ PROMETHEUS = ROOT / "deploy" / "prometheus.yml"
 DASHBOARD = ROOT / "deploy" / "grafana" / "cerebras-gateway.json"
 CONFIG_OPTION = ROOT / "Sources" / "Shared" / "Config" / "ConfigOption.swift"
 METRIC_FAMILY = ROOT / "Sources" / "Shared" / "Metrics" / "MetricFamily.swift"
-SCRIPTS = ["build.sh", "install-systemd.sh", "smoke_test.sh"]
+# Every shell script in the repository, by its path from the root. A library that is only sourced (no `#!` line,
+# not executable) declares its shell with a `# shellcheck shell=bash` directive instead.
+SCRIPTS = sorted(
+    str(path.relative_to(ROOT))
+    for folder in ("scripts", "Benchmarks/scripts", ".ci")
+    for path in (ROOT / folder).iterdir()
+    if path.suffix == ".sh" or path.name == "run"
+)
 
 # Shared libraries every Debian image has: libc6 (libc, libm, libresolv, the dynamic loader), libgcc-s1 and
 # libstdc++6 are in debian:bookworm-slim already (apt itself needs them).
@@ -296,13 +303,25 @@ def test_runtime_packages_provide_every_shared_library():
 # ---- scripts ----------------------------------------------------------------------------------------------------
 
 
+def test_every_script_is_checked():
+    for name in ("scripts/bench.sh", "scripts/run.sh", "scripts/test.sh", "Benchmarks/scripts/fake_upstream.sh",
+                 ".ci/run"):
+        assert name in SCRIPTS
+
+
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_script_is_valid_bash(script):
-    path = ROOT / "scripts" / script
-    assert os.access(path, os.X_OK), f"{path} is not executable"
+    path = ROOT / script
+    sourced = not path.read_text().startswith("#!")
+    if sourced:
+        assert "# shellcheck shell=bash" in path.read_text(), f"{path} is sourced: it needs a shell directive"
+        assert not os.access(path, os.X_OK), f"{path} has no #! line but is executable"
+    else:
+        assert os.access(path, os.X_OK), f"{path} is not executable"
     subprocess.run(["bash", "-n", str(path)], check=True)
     if shutil.which("shellcheck"):
-        subprocess.run(["shellcheck", "-S", "warning", str(path)], check=True)
+        # -x follows `source` lines, from the directory of the script that names them.
+        subprocess.run(["shellcheck", "-x", "-P", "SCRIPTDIR", "-S", "warning", str(path)], check=True, cwd=ROOT)
 
 
 # ---- .env.example -----------------------------------------------------------------------------------------------
