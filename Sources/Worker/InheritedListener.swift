@@ -29,14 +29,17 @@ final class InheritedListener: Sendable {
         guard flags >= 0, fcntl(descriptor, F_SETFL, flags | O_NONBLOCK) == 0 else {
             throw IOError(errnoCode: errno, reason: "fcntl on the inherited listener")
         }
+        try ClientSocketOptions.set(on: descriptor)
         self.descriptor = descriptor
     }
 
-    /// Starts the accept thread; `makeBootstrap` gives the bootstrap that wraps an accepted socket in a channel.
+    /// Starts the accept thread; `makeBootstrap` gives the bootstrap that wraps an accepted socket in a channel
+    /// (made once, on that thread).
     func start(makeBootstrap: @escaping @Sendable () -> ClientBootstrap, loop: EventLoop) {
         let promise = loop.makePromise(of: Void.self)
         finished.withLockedValue { $0 = promise }
         DetachedThread.start(name: "accept") { [self] in
+            let bootstrap = makeBootstrap()
             while !stopped.withLockedValue({ $0 }) {
                 var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
                 // A short timeout bounds how long `stop()` waits for this thread.
@@ -52,7 +55,7 @@ final class InheritedListener: Sendable {
                         if errno == EMFILE || errno == ENFILE { usleep(50_000) }
                         break
                     }
-                    makeBootstrap().withConnectedSocket(connection).whenFailure { _ in close(connection) }
+                    bootstrap.withConnectedSocket(connection).whenFailure { _ in close(connection) }
                 }
             }
             promise.succeed(())

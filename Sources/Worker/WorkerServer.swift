@@ -51,11 +51,9 @@ final class WorkerServer {
         case .inherited(let descriptor):
             let group = self.group
             let inherited = try InheritedListener(descriptor: descriptor)
+            // No per-connection socket options: accepted sockets inherit the listener's (`ClientSocketOptions`).
             inherited.start(makeBootstrap: {
-                ClientBootstrap(group: group)
-                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .channelOption(.socketOption(.so_keepalive), value: 1)
-                    .channelInitializer(initializeConnection)
+                ClientBootstrap(group: group).channelInitializer(initializeConnection)
             }, loop: group.next())
             inheritedListener = inherited
             return Self.boundPort(of: descriptor)
@@ -64,8 +62,9 @@ final class WorkerServer {
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelOption(.maxMessagesPerRead, value: 64)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .childChannelOption(.socketOption(.so_keepalive), value: 1)
+                // Set on the listener, where accepted sockets inherit them (`ClientSocketOptions`).
+                .serverChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .serverChannelOption(.socketOption(.so_keepalive), value: 1)
                 .childChannelInitializer(initializeConnection)
                 .bind(host: host, port: port).wait()
             self.channel = channel
