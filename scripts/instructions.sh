@@ -16,6 +16,14 @@
 #                                              Tests/Fixtures/claude-code-request/anthropic.request.json)
 #   INSTRUCTIONS_LOAD_ARGS="…"                 more `gateway-bench load` options for the measured requests, e.g.
 #                                              "--temperature 0 --unique" (cacheable, every one a cache miss)
+#   INSTRUCTIONS_LISTENER=standalone|inherited standalone (default): the worker binds its own socket (NIO's server
+#                                              channel accepts); inherited: it serves a listening socket it inherits,
+#                                              as under the master (its accept thread hands each connection to the
+#                                              event loop) — the product's path, which a new connection costs more on
+#   INSTRUCTIONS_BURSTS=B                      run the measured load B times (default 1) after one more warm-up run of
+#                                              it; with INSTRUCTIONS_CONNECTIONS=INSTRUCTIONS_COUNT each run is a burst
+#                                              of new connections with one request each, and the warm-up leaves curl's
+#                                              upstream connections open as the benchmark's first repetition does
 #   INSTRUCTIONS_KEEP=DIR                      keep each binary's profile as DIR/callgrind.<binary name>, to read
 #                                              with `callgrind_annotate --inclusive=yes DIR/callgrind.<name>`
 #   REDIS_TIMEOUT_MS=N                         the worker's Redis timeout, 60000 here by default: under callgrind a
@@ -27,9 +35,9 @@
 # LD_LIBRARY_PATH=<dir> makes it load a libcurl.so.4 from <dir>: one built with symbols from the distribution's own
 # curl source names curl's functions in the profile (BENCHMARKS.md, "Eleventh round").
 #
-# Each binary runs as one standalone worker (`cerebras-gateway worker --standalone`) under callgrind against the
-# fake upstream; counters are zeroed after 200 warm-up requests, so start-up is not counted. Needs valgrind
-# (installed with apt-get when missing) and the benchmark build of fake-cerebras and gateway-bench
+# Each binary runs as one worker (`cerebras-gateway worker --standalone`, or on an inherited listener) under
+# callgrind against the fake upstream; counters are zeroed after 200 warm-up requests, so start-up is not counted.
+# Needs valgrind (installed with apt-get when missing) and the benchmark build of fake-cerebras and gateway-bench
 # (`scripts/build.sh --release --scratch-path .build-bench --product fake-cerebras --product gateway-bench`). Valgrind cannot read the DWARF 5
 # debug information of Swift 6 binaries, so each binary is measured through a copy without it (symbols kept).
 set -euo pipefail
@@ -37,6 +45,10 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 mode=${INSTRUCTIONS_MODE:-request}
+listener=${INSTRUCTIONS_LISTENER:-standalone}
+bursts=${INSTRUCTIONS_BURSTS:-1}
+[[ $listener == standalone || $listener == inherited ]] || { echo "INSTRUCTIONS_LISTENER must be standalone or inherited" >&2; exit 2; }
+[[ $bursts =~ ^[1-9][0-9]*$ ]] || { echo "INSTRUCTIONS_BURSTS must be a positive number" >&2; exit 2; }
 scratch=${BENCH_SCRATCH:-.build-bench}
 bench_bin=$scratch/release/gateway-bench
 fake_bin=$scratch/release/fake-cerebras
@@ -95,6 +107,34 @@ pids+=($!)
 fake_port=$(wait_for_line "$work/fake.out" '^LISTENING' 10 | awk '{print $2}')
 : >"$work/empty.env"
 
+launcher=()
+worker_args=(worker --standalone --host 127.0.0.1 --port 0)
+if [[ $listener == inherited ]]; then
+    # Prints "PORT <port> PID <valgrind's pid>" and starts `… worker --slot 0 --generation 1` on fd 3 and 4.
+    launcher=(python3 "$root/Benchmarks/scripts/inherited_listener.py")
+    worker_args=()
+fi
+
+wait_for_health() {  # port seconds: the listener accepts before the worker serves, so ask until it answers
+    python3 - "$@" <<'PY'
+import sys, time, urllib.request
+deadline = time.time() + float(sys.argv[2])
+while time.time() < deadline:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/health", timeout=5)
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.2)
+sys.exit("the worker did not answer /health")
+PY
+}
+
+measured_load() {
+    # shellcheck disable=SC2086 # the extra options are split into words on purpose
+    "$bench_bin" load --url "$url" --api anthropic --key bench-key "${body[@]}" "${load[@]}" ${INSTRUCTIONS_LOAD_ARGS:-} \
+        --duration 600 --grace 60 2>/dev/null
+}
+
 for binary in "${binaries[@]}"; do
     name=$binary
     objcopy --strip-debug "$binary" "$work/measured"
@@ -102,28 +142,36 @@ for binary in "${binaries[@]}"; do
         PROMPT_TUNING=false LOG_LEVEL=warning MAX_CONCURRENT_UPSTREAM=4096 "ENV_FILE=$work/empty.env" \
         "REDIS_TIMEOUT_MS=${REDIS_TIMEOUT_MS:-60000}" \
         GNUTLS_NO_IMPLICIT_INIT=1 \
-        valgrind --tool=callgrind "--callgrind-out-file=$work/callgrind.%p" \
-        "$work/measured" worker --standalone --host 127.0.0.1 --port 0 >"$work/worker.out" 2>"$work/worker.err" &
-    worker=$!
-    pids+=("$worker")
-    port=$(wait_for_line "$work/worker.out" '^LISTENING' 120 | awk '{print $2}')
+        "${launcher[@]}" valgrind --tool=callgrind "--callgrind-out-file=$work/callgrind.%p" \
+        "$work/measured" "${worker_args[@]}" >"$work/worker.out" 2>"$work/worker.err" &
+    launched=$!
+    pids+=("$launched")
+    if [[ $listener == standalone ]]; then
+        worker=$launched
+        port=$(wait_for_line "$work/worker.out" '^LISTENING' 120 | awk '{print $2}')
+    else
+        read -r _ port _ worker < <(wait_for_line "$work/worker.out" '^PORT' 10)
+        pids+=("$worker")
+        wait_for_health "$port" 120
+    fi
     url=http://127.0.0.1:$port
     "$bench_bin" load --url "$url" --api anthropic --key bench-key "${body[@]}" --connections 1 --requests 200 --duration 120 \
         --grace 30 >/dev/null 2>&1
+    [[ $bursts == 1 ]] || measured_load >/dev/null
     callgrind_control --zero "$worker" >/dev/null 2>&1
-    # shellcheck disable=SC2086 # the extra options are split into words on purpose
-    "$bench_bin" load --url "$url" --api anthropic --key bench-key "${body[@]}" "${load[@]}" ${INSTRUCTIONS_LOAD_ARGS:-} \
-        --duration 600 --grace 60 \
-        >"$work/load.json" 2>/dev/null
+    ok=0
+    for ((burst = 0; burst < bursts; burst++)); do
+        measured_load >"$work/load.json"
+        ok=$((ok + $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$work/load.json")))
+    done
     callgrind_control --dump "$worker" >/dev/null 2>&1
     kill "$worker"
-    wait "$worker" 2>/dev/null || true
+    wait "$launched" 2>/dev/null || true
     # The dump after the load is the file with part number 1 (the other is written at exit).
     instructions=$(awk '/^summary:/{print $2}' "$work/callgrind.$worker.1")
-    ok=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$work/load.json")
-    per_unit=$((instructions / count / chunks_per_unit))
-    printf '%s: %s instructions per %s (%s of %s %ss answered)\n' "$name" "$per_unit" "$unit" "$ok" "$count" \
-        "$([[ $mode == request ]] && echo request || echo stream)"
+    per_unit=$((instructions / (count * bursts) / chunks_per_unit))
+    printf '%s: %s instructions per %s (%s of %s %ss answered)\n' "$name" "$per_unit" "$unit" "$ok" \
+        "$((count * bursts))" "$([[ $mode == request ]] && echo request || echo stream)"
     # A warning means the measured path was not the usual one (Redis unreachable, say, so requests failed open).
     warnings=$(cat "$work/worker.out" "$work/worker.err" | grep -c '"level":"\(warning\|error\|critical\)"' || true)
     if [[ $warnings -gt 0 ]]; then
