@@ -9,9 +9,9 @@ import NIOCore
 /// of waiting for the client's delayed ACK) and `SO_KEEPALIVE` (a peer that vanished without a FIN is found).
 ///
 /// They are set on the listening socket, once: Linux makes an accepted socket as a copy of its listener, options
-/// included, so every connection starts with them. Setting them per connection cost two `setsockopt` calls and
-/// NIO's option futures, about a fifth of what a new connection cost a worker (BENCHMARKS.md, "Twenty-sixth round").
-/// A worker sets them on the socket it inherits, so it never depends on what the master did.
+/// included, so every connection starts with them. Set per connection they cost two `setsockopt` calls and NIO's
+/// option futures: about 30,000 of the 180,000 instructions a new connection added (BENCHMARKS.md, "Twenty-sixth
+/// round"). A worker sets them on the socket it inherits, so it never depends on what the master did.
 enum ClientSocketOptions {
     private static let options: [(level: CInt, name: CInt)] = [
         (CInt(IPPROTO_TCP), CInt(TCP_NODELAY)),
