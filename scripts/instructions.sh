@@ -38,8 +38,9 @@
 # Each binary runs as one worker (`cerebras-gateway worker --standalone`, or on an inherited listener) under
 # callgrind against the fake upstream; counters are zeroed after 200 warm-up requests, so start-up is not counted.
 # Needs valgrind (installed with apt-get when missing) and the benchmark build of fake-cerebras and gateway-bench
-# (`scripts/build.sh --release --scratch-path .build-bench --product fake-cerebras --product gateway-bench`). Valgrind cannot read the DWARF 5
-# debug information of Swift 6 binaries, so each binary is measured through a copy without it (symbols kept).
+# (`scripts/build.sh --release --scratch-path .build-bench --product fake-cerebras --product gateway-bench`).
+# Valgrind cannot read the DWARF 5 debug information of Swift 6 binaries, so each binary is measured through a copy
+# without it (symbols kept).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -47,7 +48,10 @@ cd "$root"
 mode=${INSTRUCTIONS_MODE:-request}
 listener=${INSTRUCTIONS_LISTENER:-standalone}
 bursts=${INSTRUCTIONS_BURSTS:-1}
-[[ $listener == standalone || $listener == inherited ]] || { echo "INSTRUCTIONS_LISTENER must be standalone or inherited" >&2; exit 2; }
+if [[ $listener != standalone && $listener != inherited ]]; then
+    echo "INSTRUCTIONS_LISTENER must be standalone or inherited" >&2
+    exit 2
+fi
 [[ $bursts =~ ^[1-9][0-9]*$ ]] || { echo "INSTRUCTIONS_BURSTS must be a positive number" >&2; exit 2; }
 scratch=${BENCH_SCRATCH:-.build-bench}
 bench_bin=$scratch/release/gateway-bench
@@ -131,8 +135,8 @@ PY
 
 measured_load() {
     # shellcheck disable=SC2086 # the extra options are split into words on purpose
-    "$bench_bin" load --url "$url" --api anthropic --key bench-key "${body[@]}" "${load[@]}" ${INSTRUCTIONS_LOAD_ARGS:-} \
-        --duration 600 --grace 60 2>/dev/null
+    "$bench_bin" load --url "$url" --api anthropic --key bench-key "${body[@]}" "${load[@]}" \
+        ${INSTRUCTIONS_LOAD_ARGS:-} --duration 600 --grace 60 2>/dev/null
 }
 
 for binary in "${binaries[@]}"; do
@@ -155,8 +159,8 @@ for binary in "${binaries[@]}"; do
         wait_for_health "$port" 120
     fi
     url=http://127.0.0.1:$port
-    "$bench_bin" load --url "$url" --api anthropic --key bench-key "${body[@]}" --connections 1 --requests 200 --duration 120 \
-        --grace 30 >/dev/null 2>&1
+    "$bench_bin" load --url "$url" --api anthropic --key bench-key "${body[@]}" --connections 1 --requests 200 \
+        --duration 120 --grace 30 >/dev/null 2>&1
     [[ $bursts == 1 ]] || measured_load >/dev/null
     callgrind_control --zero "$worker" >/dev/null 2>&1
     ok=0

@@ -26,13 +26,4 @@ enum ClientSocketOptions {
             throw IOError(errnoCode: errno, reason: "setsockopt on the listening socket")
         }
     }
-
-    /// Whether a socket has every option (a connection, or a listener).
-    static func areSet(on socket: CInt) -> Bool {
-        options.allSatisfy { option in
-            var value: CInt = 0
-            var length = socklen_t(MemoryLayout<CInt>.size)
-            return getsockopt(socket, option.level, option.name, &value, &length) == 0 && value != 0
-        }
-    }
 }
