@@ -19,6 +19,8 @@ final class WorkerContext: Sendable {
     let upstreamURL: UpstreamURL
     /// One inbox (with the upstream client it serves) per event loop of the worker, by the loop's identity.
     private let inboxes: [ObjectIdentifier: HandOffInbox]
+    /// One ping clock per event loop, for the streams it serves.
+    private let pingClocks: [ObjectIdentifier: PingClock]
     /// Upstream requests in flight, against `MAX_CONCURRENT_UPSTREAM`.
     private let inFlight = NIOLockedValueBox(0)
     /// Requests being served (any route), reported in heartbeats and awaited when draining.
@@ -42,10 +44,22 @@ final class WorkerContext: Sendable {
         inboxes = Dictionary(uniqueKeysWithValues: upstreams.map {
             (ObjectIdentifier($0.loop), HandOffInbox(upstream: $0))
         })
+        let pingInterval = TimeAmount.fromSeconds(config.pingInterval)
+        pingClocks = Dictionary(uniqueKeysWithValues: upstreams.map {
+            (ObjectIdentifier($0.loop), PingClock(loop: $0.loop, interval: pingInterval))
+        })
     }
 
     /// The upstream client `loop` drives (a loop of this worker's group).
     func upstream(for loop: EventLoop) -> UpstreamClient { inbox(for: loop).upstream }
+
+    /// The clock that pings the silent streams `loop` serves (a loop of this worker's group).
+    func pingClock(for loop: EventLoop) -> PingClock {
+        guard let clock = pingClocks[ObjectIdentifier(loop)] else {
+            preconditionFailure("an event loop outside the worker's group")
+        }
+        return clock
+    }
 
     /// Every upstream client of the worker, one per event loop.
     var allUpstreams: [UpstreamClient] { inboxes.values.map(\.upstream) }

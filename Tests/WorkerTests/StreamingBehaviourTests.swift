@@ -35,6 +35,30 @@ final class StreamingBehaviourTests: XCTestCase {
         XCTAssertEqual(names.last, "message_stop")
     }
 
+    /// Every silence of a stream is filled with pings, mid-stream too: the event loop's ping clock looks after each
+    /// stream from its start to its end.
+    func testPingsFillEachSilenceBetweenChunks() throws {
+        try start(["PING_INTERVAL_SECONDS": "0.2"])
+        let response = try gateway.messages(messagesBody(stream: true, scenario: "paced;chunks=3;interval_ms=700"))
+        let names = response.events.map(\.name)
+        let deltas = names.indices.filter { names[$0] == "content_block_delta" }
+        XCTAssertEqual(deltas.count, 3, "\(names)")
+        for (previous, next) in zip(deltas, deltas.dropFirst()) {
+            // 700 ms apart, a ping due after 200 ms of silence and looked for every 50 ms: two at the least.
+            XCTAssertGreaterThanOrEqual(names[previous..<next].filter { $0 == "ping" }.count, 2, "\(names)")
+        }
+        XCTAssertEqual(names.last, "message_stop")
+    }
+
+    /// A stream that keeps writing gets no pings: they are for silences only.
+    func testAStreamThatKeepsWritingGetsNoPings() throws {
+        try start(["PING_INTERVAL_SECONDS": "0.5"])
+        let response = try gateway.messages(messagesBody(stream: true, scenario: "paced;chunks=20;interval_ms=50"))
+        let names = response.events.map(\.name)
+        XCTAssertEqual(names.filter { $0 == "content_block_delta" }.count, 20, "\(names)")
+        XCTAssertFalse(names.contains("ping"), "\(names)")
+    }
+
     func testClientDisconnectCancelsTheUpstreamAtOnce() throws {
         try start()
         let connection = try openStream("idle")

@@ -56,8 +56,9 @@ final class MessagesExchange: @unchecked Sendable {
     /// When the upstream last sent something (its response head first); nil while the attempt waits for the head.
     private var lastUpstreamActivity: NIODeadline?
     private var retryTimer: Scheduled<Void>?
-    private var pingTask: RepeatedTask?
-    private var lastClientWrite = NIODeadline.now()
+    /// The clock that pings this stream's client while it is silent; set while the stream runs.
+    private var pingClock: PingClock?
+    private(set) var lastClientWrite = NIODeadline.now()
     private var timeToFirstToken: Double?
     private var holdsUpstreamSlot = false
     private var finished = false
@@ -522,7 +523,8 @@ final class MessagesExchange: @unchecked Sendable {
         transfer = nil
         stopWatchdog()
         retryTimer?.cancel()
-        pingTask?.cancel()
+        pingClock?.remove(self)
+        pingClock = nil
         if holdsUpstreamSlot {
             holdsUpstreamSlot = false
             worker.releaseUpstream()
@@ -564,11 +566,9 @@ final class MessagesExchange: @unchecked Sendable {
     // MARK: - Pings, backpressure, client departure
 
     private func startPings() {
-        let interval = TimeAmount.fromSeconds(config.pingInterval)
-        pingTask = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
-            guard !finished, NIODeadline.now() - lastClientWrite >= interval - .milliseconds(5) else { return }
-            emit([.ping])
-        }
+        let clock = worker.pingClock(for: loop)
+        clock.add(self)
+        pingClock = clock
     }
 
     func clientWritabilityChanged(_ writable: Bool) {
@@ -599,6 +599,13 @@ final class MessagesExchange: @unchecked Sendable {
         }
         if let upstreamStatus { metadata["upstream.status"] = .string(String(upstreamStatus)) }
         return metadata
+    }
+}
+
+extension MessagesExchange: PingSubscriber {
+    func sendPing() {
+        guard !finished else { return }
+        emit([.ping])
     }
 }
 
