@@ -17,10 +17,14 @@ final class WorkerContext: Sendable {
     let memos: TranslationMemos
     /// Where every upstream request goes: the chat-completions URL of `CEREBRAS_BASE_URL`.
     let upstreamURL: UpstreamURL
-    /// One inbox (with the upstream client it serves) per event loop of the worker, by the loop's identity.
-    private let inboxes: [ObjectIdentifier: HandOffInbox]
-    /// One ping clock per event loop, for the streams it serves.
-    private let pingClocks: [ObjectIdentifier: PingClock]
+    /// What each event loop of the worker has of its own, by the loop's identity.
+    private struct LoopServices {
+        /// The inbox through which curl's reports reach the loop, with the upstream client it serves.
+        let inbox: HandOffInbox
+        /// The clock that pings the loop's silent streams.
+        let pingClock: PingClock
+    }
+    private let loops: [ObjectIdentifier: LoopServices]
     /// Upstream requests in flight, against `MAX_CONCURRENT_UPSTREAM`.
     private let inFlight = NIOLockedValueBox(0)
     /// Requests being served (any route), reported in heartbeats and awaited when draining.
@@ -41,35 +45,30 @@ final class WorkerContext: Sendable {
                                  systems: SystemPromptMemo(capacity: config.systemMemoEntries),
                                  conversations: ConversationMemo(budgetBytes: config.conversationMemoBytes))
         upstreamURL = UpstreamURL(config.upstreamBaseURL + "/chat/completions")
-        inboxes = Dictionary(uniqueKeysWithValues: upstreams.map {
-            (ObjectIdentifier($0.loop), HandOffInbox(upstream: $0))
-        })
         let pingInterval = TimeAmount.fromSeconds(config.pingInterval)
-        pingClocks = Dictionary(uniqueKeysWithValues: upstreams.map {
-            (ObjectIdentifier($0.loop), PingClock(loop: $0.loop, interval: pingInterval))
+        loops = Dictionary(uniqueKeysWithValues: upstreams.map {
+            (ObjectIdentifier($0.loop), LoopServices(inbox: HandOffInbox(upstream: $0),
+                                                     pingClock: PingClock(loop: $0.loop, interval: pingInterval)))
         })
     }
 
     /// The upstream client `loop` drives (a loop of this worker's group).
-    func upstream(for loop: EventLoop) -> UpstreamClient { inbox(for: loop).upstream }
+    func upstream(for loop: EventLoop) -> UpstreamClient { services(of: loop).inbox.upstream }
 
     /// The clock that pings the silent streams `loop` serves (a loop of this worker's group).
-    func pingClock(for loop: EventLoop) -> PingClock {
-        guard let clock = pingClocks[ObjectIdentifier(loop)] else {
-            preconditionFailure("an event loop outside the worker's group")
-        }
-        return clock
-    }
+    func pingClock(for loop: EventLoop) -> PingClock { services(of: loop).pingClock }
 
     /// Every upstream client of the worker, one per event loop.
-    var allUpstreams: [UpstreamClient] { inboxes.values.map(\.upstream) }
+    var allUpstreams: [UpstreamClient] { loops.values.map(\.inbox.upstream) }
 
     /// The inbox through which curl's reports reach `loop` (a loop of this worker's group).
-    func inbox(for loop: EventLoop) -> HandOffInbox {
-        guard let inbox = inboxes[ObjectIdentifier(loop)] else {
+    func inbox(for loop: EventLoop) -> HandOffInbox { services(of: loop).inbox }
+
+    private func services(of loop: EventLoop) -> LoopServices {
+        guard let services = loops[ObjectIdentifier(loop)] else {
             preconditionFailure("an event loop outside the worker's group")
         }
-        return inbox
+        return services
     }
 
 
