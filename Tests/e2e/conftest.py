@@ -154,6 +154,14 @@ def redis_server():
     proc.stop()
 
 
+def worker_pids(master_pid):
+    """The master's children (its workers), from every one of its threads' /proc children lists."""
+    pids = []
+    for task in Path(f"/proc/{master_pid}/task").iterdir():
+        pids += [int(pid) for pid in (task / "children").read_text().split()]
+    return pids
+
+
 def http_json(url, method="GET", body=None, headers=None, timeout=30):
     """(status, headers, parsed JSON or text)."""
     data = json.dumps(body).encode() if body is not None else None

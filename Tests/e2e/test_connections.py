@@ -12,16 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN_DIR, GATEWAY_KEY, ManagedProcess
+from conftest import BIN_DIR, GATEWAY_KEY, ManagedProcess, worker_pids
 
 SYS_PIDFD_GETFD = 438  # x86-64 and aarch64 alike
-
-
-def workers_of(master_pid):
-    children = []
-    for task in Path(f"/proc/{master_pid}/task").iterdir():
-        children += [int(pid) for pid in (task / "children").read_text().split()]
-    return children
 
 
 def socket_inode(local_port, remote_port):
@@ -79,7 +72,7 @@ def check_connections(port, holders):
 
 
 def test_accepted_connections_have_nodelay_and_keepalive(gateway):
-    check_connections(gateway.port, lambda: workers_of(gateway.pid))
+    check_connections(gateway.port, lambda: worker_pids(gateway.pid))
 
 
 def test_a_standalone_workers_connections_have_them_too(fake_upstream):

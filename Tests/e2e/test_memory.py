@@ -3,14 +3,12 @@ every upstream exchange, ~13 KiB each, found by the benchmark suite)."""
 import json
 import socket
 
-from conftest import GATEWAY_KEY, start_gateway
+from conftest import GATEWAY_KEY, start_gateway, worker_pids
 
 
 def worker_rss_kib(master_pid):
     total = 0
-    with open(f"/proc/{master_pid}/task/{master_pid}/children") as handle:
-        children = [int(pid) for pid in handle.read().split()]
-    for pid in children:
+    for pid in worker_pids(master_pid):
         with open(f"/proc/{pid}/status") as status:
             for line in status:
                 if line.startswith("VmRSS:"):
