@@ -21,8 +21,8 @@ final class WorkerContext: Sendable {
     private struct LoopServices {
         /// The inbox through which curl's reports reach the loop, with the upstream client it serves.
         let inbox: HandOffInbox
-        /// The clock that pings the loop's silent streams.
-        let pingClock: PingClock
+        /// The clock that looks after the loop's connection timeouts, upstream timeouts and pings.
+        let clock: LoopClock
     }
     private let loops: [ObjectIdentifier: LoopServices]
     /// Upstream requests in flight, against `MAX_CONCURRENT_UPSTREAM`.
@@ -45,18 +45,18 @@ final class WorkerContext: Sendable {
                                  systems: SystemPromptMemo(capacity: config.systemMemoEntries),
                                  conversations: ConversationMemo(budgetBytes: config.conversationMemoBytes))
         upstreamURL = UpstreamURL(config.upstreamBaseURL + "/chat/completions")
-        let pingInterval = TimeAmount.fromSeconds(config.pingInterval)
+        let tick = LoopClock.tick(for: config)
         loops = Dictionary(uniqueKeysWithValues: upstreams.map {
             (ObjectIdentifier($0.loop), LoopServices(inbox: HandOffInbox(upstream: $0),
-                                                     pingClock: PingClock(loop: $0.loop, interval: pingInterval)))
+                                                     clock: LoopClock(loop: $0.loop, tick: tick)))
         })
     }
 
     /// The upstream client `loop` drives (a loop of this worker's group).
     func upstream(for loop: EventLoop) -> UpstreamClient { services(of: loop).inbox.upstream }
 
-    /// The clock that pings the silent streams `loop` serves (a loop of this worker's group).
-    func pingClock(for loop: EventLoop) -> PingClock { services(of: loop).pingClock }
+    /// The clock of the connections and requests `loop` serves (a loop of this worker's group).
+    func clock(for loop: EventLoop) -> LoopClock { services(of: loop).clock }
 
     /// Every upstream client of the worker, one per event loop.
     var allUpstreams: [UpstreamClient] { loops.values.map(\.inbox.upstream) }

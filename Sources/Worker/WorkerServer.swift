@@ -37,7 +37,8 @@ final class WorkerServer {
         let initializeConnection: @Sendable (Channel) -> EventLoopFuture<Void> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 let timeouts = ConnectionTimeouts(requestTimeout: .fromSeconds(config.requestTimeout),
-                                                  idleTimeout: .fromSeconds(config.idleTimeout))
+                                                  idleTimeout: .fromSeconds(config.idleTimeout),
+                                                  clock: worker.clock(for: channel.eventLoop))
                 let sync = channel.pipeline.syncOperations
                 try sync.addHandler(timeouts)
                 // Requests are decoded by NIO; responses are framed and pipelining is handled by the connection

@@ -1,15 +1,14 @@
 import NIOCore
 
-/// The two clocks of a client connection, kept without a timer per request:
+/// The two clocks of a client connection, kept without a timer of its own:
 /// - a request must arrive completely within `REQUEST_TIMEOUT_SECONDS` of its first byte (slowloris);
 /// - a keep-alive connection with no request under way for `IDLE_TIMEOUT_SECONDS` is closed.
 ///
 /// Sits before the HTTP decoder and sees raw bytes, so a request's clock starts at its first byte (or at its head,
-/// for a pipelined request whose bytes came with the one before: `requestBegan`). Requests only record times. One
-/// check per connection is scheduled; when it runs it closes the connection or schedules itself again, never later
-/// than the next deadline and never more than a request timeout ahead, so a request that begins meanwhile finds it
-/// due soon enough and the check is moved only when the idle timeout is the shorter one.
-final class ConnectionTimeouts: ChannelInboundHandler {
+/// for a pipelined request whose bytes came with the one before: `requestBegan`). Requests only record times; the
+/// event loop's clock (`LoopClock`) looks at them while the connection is open, and a tick that finds a deadline
+/// passed closes the connection.
+final class ConnectionTimeouts: ChannelInboundHandler, LoopClockSubscriber {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
@@ -24,19 +23,22 @@ final class ConnectionTimeouts: ChannelInboundHandler {
 
     private let requestTimeout: TimeAmount
     private let idleTimeout: TimeAmount
+    private let clock: LoopClock
     private var phase = Phase.idle(since: .now())
-    private var check: (task: Scheduled<Void>, due: NIODeadline)?
     private var channel: Channel?
+    var loopClockSlot: Int?
 
-    init(requestTimeout: TimeAmount, idleTimeout: TimeAmount) {
+    /// - Parameter clock: the clock of the event loop the connection is served on.
+    init(requestTimeout: TimeAmount, idleTimeout: TimeAmount, clock: LoopClock) {
         self.requestTimeout = requestTimeout
         self.idleTimeout = idleTimeout
+        self.clock = clock
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         channel = context.channel
         phase = .idle(since: .now())
-        runCheck()
+        clock.add(self)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -45,17 +47,14 @@ final class ConnectionTimeouts: ChannelInboundHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        check?.task.cancel()
-        check = nil
+        clock.remove(self)
         channel = nil
     }
 
     /// Bytes or a head of a new request arrived: its clock starts unless it already runs.
     func requestBegan() {
         guard case .idle = phase else { return }
-        let now = NIODeadline.now()
-        phase = .receiving(since: now)
-        checkNoLaterThan(now + requestTimeout)
+        phase = .receiving(since: .now())
     }
 
     /// The request arrived whole: its clock stops while it is answered.
@@ -65,45 +64,17 @@ final class ConnectionTimeouts: ChannelInboundHandler {
 
     /// The response is done: the connection is idle until the next request begins.
     func awaitNextRequest() {
-        let now = NIODeadline.now()
-        phase = .idle(since: now)
-        checkNoLaterThan(now + idleTimeout)
+        phase = .idle(since: .now())
     }
 
-    private func checkNoLaterThan(_ deadline: NIODeadline) {
-        if let check, check.due <= deadline { return }
-        schedule(at: deadline)
-    }
-
-    private func schedule(at due: NIODeadline) {
-        guard let channel else { return }
-        check?.task.cancel()
-        let task = channel.eventLoop.assumeIsolated().scheduleTask(deadline: due) { [self] in
-            check = nil
-            runCheck()
-        }
-        check = (task, due)
-    }
-
-    private func runCheck() {
-        let now = NIODeadline.now()
-        let next: NIODeadline
+    func loopClockTicked(now: NIODeadline) {
         switch phase {
-        case .idle(let since):
-            guard now < since + idleTimeout else {
-                channel?.close(promise: nil)
-                return
-            }
-            next = min(since + idleTimeout, now + requestTimeout)
-        case .receiving(let since):
-            guard now < since + requestTimeout else {
-                channel?.close(promise: nil)
-                return
-            }
-            next = since + requestTimeout
-        case .responding:
-            next = now + requestTimeout
+        case .idle(let since) where now - since >= idleTimeout,
+             .receiving(let since) where now - since >= requestTimeout:
+            clock.remove(self)
+            channel?.close(promise: nil)
+        case .idle, .receiving, .responding:
+            break
         }
-        schedule(at: next)
     }
 }

@@ -50,15 +50,15 @@ final class MessagesExchange: @unchecked Sendable {
     private var firstAttemptAt = NIODeadline.now()
     private var retries = 0
 
-    /// Watches the running attempt for both upstream timeouts (see `checkUpstreamTimeouts`).
-    private var watchdog: NIOScheduledCallback?
     private var attemptStartedAt = NIODeadline.now()
     /// When the upstream last sent something (its response head first); nil while the attempt waits for the head.
     private var lastUpstreamActivity: NIODeadline?
     private var retryTimer: Scheduled<Void>?
-    /// The clock that pings this stream's client while it is silent; set while the stream runs.
-    private var pingClock: PingClock?
-    private(set) var lastClientWrite = NIODeadline.now()
+    /// The loop's clock, which looks at the running attempt's upstream timeouts and pings a streaming client that
+    /// has been sent nothing for a while; registered from the first attempt until the exchange finishes.
+    private var clock: LoopClock?
+    var loopClockSlot: Int?
+    private var lastClientWrite = NIODeadline.now()
     private var timeToFirstToken: Double?
     private var holdsUpstreamSlot = false
     private var finished = false
@@ -235,8 +235,10 @@ final class MessagesExchange: @unchecked Sendable {
             var headers = streamHeaders()
             headers.add(contentsOf: responseHeaders)
             request.beginStream(headers: headers)
-            startPings()
         }
+        let clock = worker.clock(for: loop)
+        clock.add(self)
+        self.clock = clock
         deliverEvents()
         firstAttemptAt = .now()
         startAttempt()
@@ -280,7 +282,6 @@ final class MessagesExchange: @unchecked Sendable {
             delegate: delegate)
         attemptStartedAt = .now()
         lastUpstreamActivity = nil
-        armWatchdog(in: .fromSeconds(min(config.upstreamFirstByteTimeout, config.upstreamIdleTimeout)))
     }
 
     func upstreamHead(attempt: Int, status: Int, headers: [(name: String, value: String)]) {
@@ -314,7 +315,6 @@ final class MessagesExchange: @unchecked Sendable {
     func upstreamCompleted(attempt: Int, error: UpstreamTransportError?) {
         guard attempt == self.attempt, !finished else { return }
         transfer = nil
-        stopWatchdog()
         if let error {
             attemptFailed(.transport(error))
         } else if let status = upstreamStatus, status != 200 {
@@ -334,42 +334,22 @@ final class MessagesExchange: @unchecked Sendable {
         guard !finished, let transfer else { return }
         worker.upstream(for: loop).cancel(transfer)
         self.transfer = nil
-        stopWatchdog()
         attemptFailed(.transport(error))
     }
 
-    /// One timer per attempt watches for both upstream timeouts: no response head within the first-byte timeout,
-    /// then no byte within the idle timeout. It is armed once, for the sooner of the two, and when it fires early
-    /// it sleeps again for what is still missing: upstream bytes only note the time, with no timer to move (a
-    /// schedule and a cancel per chunk), and a response costs one schedule and one cancel in all.
-    private func checkUpstreamTimeouts() {
-        guard !finished, transfer != nil else { return }
-        let now = NIODeadline.now()
+    /// The running attempt's two upstream timeouts, looked at on each tick of the loop's clock: no response head
+    /// within the first-byte timeout, then no byte within the idle timeout. Upstream bytes only note the time.
+    private func checkUpstreamTimeouts(now: NIODeadline) {
+        guard transfer != nil else { return }
         if let lastUpstreamActivity {
-            let limit = TimeAmount.fromSeconds(config.upstreamIdleTimeout)
-            let silence = now - lastUpstreamActivity
-            guard silence >= limit else { return armWatchdog(in: limit - silence) }
+            guard now - lastUpstreamActivity >= .fromSeconds(config.upstreamIdleTimeout) else { return }
             abandonAttempt(UpstreamTransportError(
                 kind: .timeout, detail: "upstream sent nothing for \(config.upstreamIdleTimeout) s"))
         } else {
-            let limit = TimeAmount.fromSeconds(config.upstreamFirstByteTimeout)
-            let waited = now - attemptStartedAt
-            guard waited >= limit else { return armWatchdog(in: limit - waited) }
+            guard now - attemptStartedAt >= .fromSeconds(config.upstreamFirstByteTimeout) else { return }
             abandonAttempt(UpstreamTransportError(
                 kind: .timeout, detail: "upstream sent no response within \(config.upstreamFirstByteTimeout) s"))
         }
-    }
-
-    /// A scheduled callback, not a task: no promise and future to make and free for every request. Scheduling
-    /// fails only on a loop that is shutting down, which ends the exchange anyway.
-    private func armWatchdog(in delay: TimeAmount) {
-        watchdog?.cancel()
-        watchdog = try? loop.scheduleCallback(in: delay, handler: self)
-    }
-
-    private func stopWatchdog() {
-        watchdog?.cancel()
-        watchdog = nil
     }
 
     private enum AttemptFailure {
@@ -439,7 +419,6 @@ final class MessagesExchange: @unchecked Sendable {
             events.removeAll(keepingCapacity: true)
             transfer.map { worker.upstream(for: loop).cancel($0) }
             transfer = nil
-            stopWatchdog()
             stream = makeStream()
             var discarded: [AnthropicEvent] = []
             stream?.start(into: &discarded)
@@ -521,10 +500,9 @@ final class MessagesExchange: @unchecked Sendable {
         // The transfer's delegate holds this exchange until curl reports the end of the body, which can come after
         // the answer is complete (`[DONE]` arrives first): the reference must not be kept from this side as well.
         transfer = nil
-        stopWatchdog()
         retryTimer?.cancel()
-        pingClock?.remove(self)
-        pingClock = nil
+        clock?.remove(self)
+        clock = nil
         if holdsUpstreamSlot {
             holdsUpstreamSlot = false
             worker.releaseUpstream()
@@ -563,13 +541,7 @@ final class MessagesExchange: @unchecked Sendable {
         if let model = backendModel { worker.metrics.recordFirstToken(model: model, seconds: seconds) }
     }
 
-    // MARK: - Pings, backpressure, client departure
-
-    private func startPings() {
-        let clock = worker.pingClock(for: loop)
-        clock.add(self)
-        pingClock = clock
-    }
+    // MARK: - Backpressure, client departure
 
     func clientWritabilityChanged(_ writable: Bool) {
         flow.clientWritable = writable
@@ -602,17 +574,15 @@ final class MessagesExchange: @unchecked Sendable {
     }
 }
 
-extension MessagesExchange: PingSubscriber {
-    func sendPing() {
+extension MessagesExchange: LoopClockSubscriber {
+    /// A tick of the loop's clock: the upstream timeouts of the running attempt, and `event: ping` to a streaming
+    /// client that has been sent nothing for `PING_INTERVAL_SECONDS` (clients, and the proxies between them, take
+    /// a long-silent stream for a dead one).
+    func loopClockTicked(now: NIODeadline) {
         guard !finished else { return }
-        emit([.ping])
-    }
-}
-
-extension MessagesExchange: NIOScheduledCallbackHandler {
-    /// The upstream watchdog fired (`armWatchdog`).
-    func handleScheduledCallback(eventLoop: some EventLoop) {
-        watchdog = nil
-        checkUpstreamTimeouts()
+        checkUpstreamTimeouts(now: now)
+        if isStreaming, !finished, now - lastClientWrite >= .fromSeconds(config.pingInterval) {
+            emit([.ping])
+        }
     }
 }
