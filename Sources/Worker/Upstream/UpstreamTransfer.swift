@@ -37,8 +37,10 @@ final class UpstreamTransfer: Sendable {
         _ = cg_easy_setopt_write_function(easy, CURLOPT_WRITEFUNCTION, UpstreamTransfer.onBody)
         _ = cg_easy_setopt_write_function(easy, CURLOPT_HEADERFUNCTION, UpstreamTransfer.onHeader)
         if !UpstreamProxyEnvironment.namesAProxy {
-            // No proxy named: saves curl looking for one in the environment before every transfer.
+            // No proxy named: saves curl looking for one in the environment before every transfer, and for the
+            // hosts that bypass it (`no_proxy`, `NO_PROXY`), which it reads even when told there is no proxy.
             _ = "".withCString { cg_easy_setopt_ptr(easy, CURLOPT_PROXY, $0) }
+            _ = "".withCString { cg_easy_setopt_ptr(easy, CURLOPT_NOPROXY, $0) }
         }
     }
 
