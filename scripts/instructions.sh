@@ -31,7 +31,9 @@
 #                                              connection and requests fail open, which is not the path to measure
 #
 # A run in which the worker logs a warning or an error says so on stderr: its figure is not the usual path's.
-# The measured worker inherits the environment, so gateway settings (TOOL_MEMO_ENTRIES=0, say) apply to it, and
+# The measured worker starts with the allocator setting a master gives its workers (GLIBC_TUNABLES, unless set: an
+# empty value measures glibc's defaults). It inherits the environment, so gateway settings (TOOL_MEMO_ENTRIES=0,
+# say) apply to it, and
 # LD_LIBRARY_PATH=<dir> makes it load a libcurl.so.4 from <dir>: one built with symbols from the distribution's own
 # curl source names curl's functions in the profile (BENCHMARKS.md, "Eleventh round").
 #
@@ -145,7 +147,7 @@ for binary in "${binaries[@]}"; do
     env CEREBRAS_API_KEY=csk-bench "CEREBRAS_BASE_URL=http://127.0.0.1:$fake_port/v1" GATEWAY_API_KEYS=bench-key \
         PROMPT_TUNING=false LOG_LEVEL=warning MAX_CONCURRENT_UPSTREAM=4096 "ENV_FILE=$work/empty.env" \
         "REDIS_TIMEOUT_MS=${REDIS_TIMEOUT_MS:-60000}" \
-        GNUTLS_NO_IMPLICIT_INIT=1 \
+        GNUTLS_NO_IMPLICIT_INIT=1 "GLIBC_TUNABLES=${GLIBC_TUNABLES-glibc.malloc.tcache_count=64}" \
         "${launcher[@]}" valgrind --tool=callgrind "--callgrind-out-file=$work/callgrind.%p" \
         "$work/measured" "${worker_args[@]}" >"$work/worker.out" 2>"$work/worker.err" &
     launched=$!

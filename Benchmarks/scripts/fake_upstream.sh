@@ -25,7 +25,8 @@ install_if_missing() { # command package
 
 # Starts `COMMAND… worker --standalone` against the fake (COMMAND: a gateway binary, or a wrapper such as valgrind
 # and its options before one), with the environment the scripts measure in (which it also inherits, so gateway
-# settings such as REDIS_URL apply), and waits up to SECONDS for it to listen. Sets $worker (its pid, added to
+# settings such as REDIS_URL apply; GLIBC_TUNABLES, unless set, is what a master gives its workers), and waits up
+# to SECONDS for it to listen. Sets $worker (its pid, added to
 # $pids) and $worker_port; its output goes to $work/worker.out. Returns 1 when it does not listen in time.
 start_standalone_worker() { # seconds command...
     local seconds=$1 _
@@ -34,7 +35,8 @@ start_standalone_worker() { # seconds command...
     : >"$work/worker.out"
     env CEREBRAS_API_KEY=csk-bench "CEREBRAS_BASE_URL=http://127.0.0.1:$fake_port/v1" GATEWAY_API_KEYS=k \
         PROMPT_TUNING=false LOG_LEVEL=warning "ENV_FILE=$work/empty.env" MAX_CONCURRENT_UPSTREAM=4096 \
-        GNUTLS_NO_IMPLICIT_INIT=1 "$@" worker --standalone --host 127.0.0.1 --port 0 >"$work/worker.out" 2>&1 &
+        GNUTLS_NO_IMPLICIT_INIT=1 "GLIBC_TUNABLES=${GLIBC_TUNABLES-glibc.malloc.tcache_count=64}" \
+        "$@" worker --standalone --host 127.0.0.1 --port 0 >"$work/worker.out" 2>&1 &
     worker=$!
     pids+=("$worker")
     for _ in $(seq $((seconds * 10))); do grep -q LISTENING "$work/worker.out" && break; sleep 0.1; done

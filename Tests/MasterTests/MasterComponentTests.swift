@@ -15,8 +15,8 @@ final class MasterComponentTests: XCTestCase {
             configuration: ConfigSource(values: ["PORT": "0", "WORKERS": "2", "LOG_LEVEL": "debug",
                                                  "ENV_FILE": "/etc/gateway.env"]))
         XCTAssertEqual(environment, [
-            "ADMIN_PORT=9091", "GNUTLS_NO_IMPLICIT_INIT=1", "HOST=127.0.0.1", "LISTEN_FDS=1", "LOG_LEVEL=debug",
-            "PATH=/bin", "PORT=41234", "WORKERS=2",
+            "ADMIN_PORT=9091", "GLIBC_TUNABLES=glibc.malloc.tcache_count=64", "GNUTLS_NO_IMPLICIT_INIT=1",
+            "HOST=127.0.0.1", "LISTEN_FDS=1", "LOG_LEVEL=debug", "PATH=/bin", "PORT=41234", "WORKERS=2",
         ])
     }
 
@@ -25,6 +25,20 @@ final class MasterComponentTests: XCTestCase {
             processEnvironment: ["GNUTLS_NO_IMPLICIT_INIT": "0"], configuration: ConfigSource(values: [:]))
         XCTAssertTrue(environment.contains("GNUTLS_NO_IMPLICIT_INIT=0"))
         XCTAssertFalse(environment.contains("GNUTLS_NO_IMPLICIT_INIT=1"))
+    }
+
+    /// The allocator setting is the gateway's default only: any value of the operator's wins, an empty one too
+    /// (glibc's own defaults), and one in the configuration file reaches the workers like the file's other lines.
+    func testWorkerEnvironmentKeepsTheOperatorsAllocatorTunables() {
+        for (process, file, expected) in [
+            (["GLIBC_TUNABLES": "glibc.malloc.arena_max=2"], [:], "GLIBC_TUNABLES=glibc.malloc.arena_max=2"),
+            (["GLIBC_TUNABLES": ""], [:], "GLIBC_TUNABLES="),
+            ([:], ["GLIBC_TUNABLES": "glibc.malloc.tcache_count=16"], "GLIBC_TUNABLES=glibc.malloc.tcache_count=16"),
+        ] as [([String: String], [String: String], String)] {
+            let environment = WorkerEnvironment(host: "127.0.0.1", port: 1, adminPort: -1).build(
+                processEnvironment: process, configuration: ConfigSource(values: file))
+            XCTAssertEqual(environment.filter { $0.hasPrefix("GLIBC_TUNABLES=") }, [expected])
+        }
     }
 
     // MARK: - SystemdNotifier

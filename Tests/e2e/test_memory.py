@@ -1,6 +1,7 @@
 """Memory stays flat under repeated requests: nothing is retained per request (a regression test for a leak of
 every upstream exchange, ~13 KiB each, found by the benchmark suite)."""
 import json
+import os
 import socket
 
 from conftest import GATEWAY_KEY, start_gateway, worker_pids
@@ -44,3 +45,24 @@ def test_worker_memory_is_flat_across_thousands_of_requests(fake_upstream):
         assert growth < 12 * 1024, f"worker RSS grew by {growth} KiB"
     finally:
         gateway.stop()
+
+
+def environment_of(pid):
+    with open(f"/proc/{pid}/environ", "rb") as environ:
+        return dict(entry.decode().split("=", 1) for entry in environ.read().split(b"\0") if entry)
+
+
+def test_workers_start_with_more_room_in_the_allocators_per_thread_cache(fake_upstream):
+    """The master starts its workers with GLIBC_TUNABLES=glibc.malloc.tcache_count=64 (BENCHMARKS.md, "Twenty-seventh
+    round"); a value of the operator's, an empty one included, is passed on instead."""
+    expected = os.environ.get("GLIBC_TUNABLES", "glibc.malloc.tcache_count=64")
+    for settings, wanted in [({}, expected), ({"GLIBC_TUNABLES": ""}, "")]:
+        gateway = start_gateway(fake_upstream.port, LOG_LEVEL="warning", **settings)
+        try:
+            workers = worker_pids(gateway.pid)
+            assert len(workers) == 2
+            for pid in workers:
+                assert environment_of(pid).get("GLIBC_TUNABLES") == wanted, settings
+            keep_alive_requests(gateway.port, 50)
+        finally:
+            gateway.stop()

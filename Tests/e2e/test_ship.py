@@ -324,6 +324,18 @@ def test_script_is_valid_bash(script):
         subprocess.run(["shellcheck", "-x", "-P", "SCRIPTDIR", "-S", "warning", str(path)], check=True, cwd=ROOT)
 
 
+def test_scripts_start_standalone_workers_with_the_masters_allocator_setting():
+    """Scripts that measure a standalone worker as a stand-in for a master's give it the GLIBC_TUNABLES value the
+    master gives its workers (WorkerEnvironment.swift): the two must not drift apart."""
+    source = (ROOT / "Sources" / "Master" / "WorkerEnvironment.swift").read_text()
+    value = re.search(r'static let mallocTunables = "([^"]+)"', source).group(1)
+    users = [script for script in SCRIPTS if "GLIBC_TUNABLES" in (ROOT / script).read_text()]
+    assert {"scripts/instructions.sh", "Benchmarks/scripts/fake_upstream.sh"} <= set(users)
+    for script in users:
+        settings = re.findall(r"GLIBC_TUNABLES-([^}]*)}", (ROOT / script).read_text())
+        assert settings and set(settings) == {value}, f"{script}: {settings}, the master's {value}"
+
+
 # ---- .env.example -----------------------------------------------------------------------------------------------
 
 
