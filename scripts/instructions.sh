@@ -33,9 +33,8 @@
 # A run in which the worker logs a warning or an error says so on stderr: its figure is not the usual path's.
 # The measured worker starts with the allocator setting a master gives its workers (GLIBC_TUNABLES, unless set: an
 # empty value measures glibc's defaults). It inherits the environment, so gateway settings (TOOL_MEMO_ENTRIES=0,
-# say) apply to it, and
-# LD_LIBRARY_PATH=<dir> makes it load a libcurl.so.4 from <dir>: one built with symbols from the distribution's own
-# curl source names curl's functions in the profile (BENCHMARKS.md, "Eleventh round").
+# say) apply to it, and LD_LIBRARY_PATH=<dir> makes it load a libcurl.so.4 from <dir>: one built with symbols from
+# the distribution's own curl source names curl's functions in the profile (BENCHMARKS.md, "Eleventh round").
 #
 # Each binary runs as one worker (`cerebras-gateway worker --standalone`, or on an inherited listener) under
 # callgrind against the fake upstream; counters are zeroed after 200 warm-up requests, so start-up is not counted.

@@ -26,8 +26,8 @@ install_if_missing() { # command package
 # Starts `COMMAND… worker --standalone` against the fake (COMMAND: a gateway binary, or a wrapper such as valgrind
 # and its options before one), with the environment the scripts measure in (which it also inherits, so gateway
 # settings such as REDIS_URL apply; GLIBC_TUNABLES, unless set, is what a master gives its workers), and waits up
-# to SECONDS for it to listen. Sets $worker (its pid, added to
-# $pids) and $worker_port; its output goes to $work/worker.out. Returns 1 when it does not listen in time.
+# to SECONDS for it to listen. Sets $worker (its pid, added to $pids) and $worker_port; its output goes to
+# $work/worker.out. Returns 1 when it does not listen in time.
 start_standalone_worker() { # seconds command...
     local seconds=$1 _
     shift
