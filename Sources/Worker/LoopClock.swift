@@ -22,7 +22,7 @@ protocol LoopClockSubscriber: AnyObject {
 // @unchecked: every member is touched on `loop` only (the subscribers registering run on it).
 final class LoopClock: NIOScheduledCallbackHandler, @unchecked Sendable {
     private let loop: EventLoop
-    let tick: TimeAmount
+    private let tick: TimeAmount
     private var subscribers: [LoopClockSubscriber] = []
     private(set) var isTicking = false
 

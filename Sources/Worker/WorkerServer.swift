@@ -59,15 +59,16 @@ final class WorkerServer {
             inheritedListener = inherited
             return Self.boundPort(of: descriptor)
         case .bind(let host, let port):
-            let channel = try ServerBootstrap(group: group)
+            var bootstrap = ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelOption(.maxMessagesPerRead, value: 64)
-                // Set on the listener, where accepted sockets inherit them (`ClientSocketOptions`).
-                .serverChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .serverChannelOption(.socketOption(.so_keepalive), value: 1)
                 .childChannelInitializer(initializeConnection)
-                .bind(host: host, port: port).wait()
+            // Set on the listener, where accepted sockets inherit them.
+            for option in ClientSocketOptions.channelOptions {
+                bootstrap = bootstrap.serverChannelOption(option, value: 1)
+            }
+            let channel = try bootstrap.bind(host: host, port: port).wait()
             self.channel = channel
             return channel.localAddress?.port ?? 0
         }

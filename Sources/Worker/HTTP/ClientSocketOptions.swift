@@ -18,6 +18,12 @@ enum ClientSocketOptions {
         (SOL_SOCKET, SO_KEEPALIVE),
     ]
 
+    /// The same options as NIO channel options, for the listener a standalone worker has NIO bind (set to 1).
+    static var channelOptions: [ChannelOptions.Types.SocketOption] {
+        options.map { ChannelOptions.Types.SocketOption(level: NIOBSDSocket.OptionLevel(rawValue: $0.level),
+                                                        name: NIOBSDSocket.Option(rawValue: $0.name)) }
+    }
+
     /// Sets the options on a listening socket, so that the connections it accepts inherit them.
     static func set(on listener: CInt) throws {
         var on: CInt = 1
