@@ -15,7 +15,7 @@ import Shared
 /// connection this one was woken for. SwiftNIO's server channel asserts that an accept after a readable event
 /// succeeds (swift-nio#3500; fixed upstream only in open PRs), which kills a debug build. Accepting here instead —
 /// poll, then a non-blocking `accept` where losing the race is an ordinary EAGAIN — is correct in every build, and
-/// costs one hand-off per connection (keep-alive amortises it).
+/// costs one hand-off to the loop per wake-up (what a wake-up accepts goes over together).
 final class InheritedListener: Sendable {
     /// The most connections taken from the queue per wake-up.
     private static let acceptsPerWake = 64
@@ -33,19 +33,28 @@ final class InheritedListener: Sendable {
         self.descriptor = descriptor
     }
 
-    /// Starts the accept thread; `makeBootstrap` gives the bootstrap that wraps an accepted socket in a channel
-    /// (made once, on that thread).
-    func start(makeBootstrap: @escaping @Sendable () -> ClientBootstrap, loop: EventLoop) {
-        let promise = loop.makePromise(of: Void.self)
+    /// Starts the accept thread. What one wake-up accepts goes to the event loops in turn, each loop's share as one
+    /// task, and becomes a channel on the loop that serves it, through that loop's bootstrap (`makeBootstrap`, called
+    /// once per loop on the accept thread). Made on the accept thread, as before, each channel then reached its loop
+    /// through a task and a future of its own, about 4 % of a new connection's instructions (BENCHMARKS.md,
+    /// "Twenty-eighth round").
+    func start(loops: [EventLoop], makeBootstrap: @escaping @Sendable (EventLoop) -> ClientBootstrap) {
+        precondition(!loops.isEmpty, "no event loop to serve the accepted connections")
+        let promise = loops[0].makePromise(of: Void.self)
         finished.withLockedValue { $0 = promise }
         DetachedThread.start(name: "accept") { [self] in
-            let bootstrap = makeBootstrap()
+            // Each loop's bootstrap is read on that loop only.
+            let bootstraps = loops.map { loop in
+                NIOLoopBoundBox.makeBoxSendingValue(makeBootstrap(loop), as: ClientBootstrap.self, eventLoop: loop)
+            }
+            var nextLoop = 0
             while !stopped.withLockedValue({ $0 }) {
                 var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
                 // A short timeout bounds how long `stop()` waits for this thread.
                 guard poll(&poller, 1, 100) > 0 else { continue }
-                // Take what is queued (a burst of new connections costs one poll, not one each), up to a bound so
-                // that `stop()` is still seen.
+                // Take what is queued (a burst of new connections costs one poll and one task per loop, not one
+                // each), up to a bound so that `stop()` is still seen.
+                var accepted = [[CInt]](repeating: [], count: loops.count)
                 for _ in 0..<Self.acceptsPerWake {
                     // Close-on-exec set atomically: the worker never spawns processes, but nothing is left to chance.
                     let connection = cg_accept_cloexec(descriptor)
@@ -55,7 +64,16 @@ final class InheritedListener: Sendable {
                         if errno == EMFILE || errno == ENFILE { usleep(50_000) }
                         break
                     }
-                    bootstrap.withConnectedSocket(connection).whenFailure { _ in close(connection) }
+                    accepted[nextLoop].append(connection)
+                    nextLoop = (nextLoop + 1) % loops.count
+                }
+                for (index, connections) in accepted.enumerated() where !connections.isEmpty {
+                    let bootstrap = bootstraps[index]
+                    loops[index].execute {
+                        for connection in connections {
+                            bootstrap.value.withConnectedSocket(connection).whenFailure { _ in close(connection) }
+                        }
+                    }
                 }
             }
             promise.succeed(())

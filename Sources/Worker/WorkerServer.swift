@@ -53,9 +53,10 @@ final class WorkerServer {
             let group = self.group
             let inherited = try InheritedListener(descriptor: descriptor)
             // No per-connection socket options: accepted sockets inherit the listener's (`ClientSocketOptions`).
-            inherited.start(makeBootstrap: {
-                ClientBootstrap(group: group).channelInitializer(initializeConnection)
-            }, loop: group.next())
+            // A bootstrap per loop, whose group is that loop alone: it makes the channel on the loop's own thread.
+            inherited.start(loops: Array(group.makeIterator())) { loop in
+                ClientBootstrap(group: loop).channelInitializer(initializeConnection)
+            }
             inheritedListener = inherited
             return Self.boundPort(of: descriptor)
         case .bind(let host, let port):
