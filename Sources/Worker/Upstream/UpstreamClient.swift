@@ -17,8 +17,13 @@ import Shared
 /// Everything runs on `loop`; calls from another thread (tests) hop to it. Each call into curl is a pass;
 /// callbacks of transfers run inside it and must not call back into the client, except `notifyAtPassEnd`.
 final class UpstreamClient: @unchecked Sendable {
-    /// Idle easy handles kept for the next transfers: reusing one skips its allocation and set-up.
-    private static let maxSpareHandles = 64
+    /// Idle connections to the upstream curl keeps for reuse (`CURLMOPT_MAXCONNECTS`, per event loop).
+    private static let maxIdleConnections = 256
+    /// Idle easy handles kept for the next transfers: reusing one skips its allocation and set-up (about 15,000
+    /// instructions). As many as the idle connections, so that a burst the connections are kept for does not make
+    /// and free a handle per transfer: at most about 1.4 MB a loop once a burst is over (BENCHMARKS.md,
+    /// "Twenty-eighth round").
+    private static let maxSpareHandles = maxIdleConnections
     private static let socketTimeout: curl_socket_t = -1  // CURL_SOCKET_TIMEOUT
 
     let loop: EventLoop
@@ -78,8 +83,7 @@ final class UpstreamClient: @unchecked Sendable {
         headers = UpstreamHeaderList()
         readiness = ReadinessSet()
         ready.reserveCapacity(256)
-        // Reuse up to this many idle connections to the upstream (per event loop).
-        _ = cg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 256)
+        _ = cg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, Self.maxIdleConnections)
         // Unretained: the client outlives the multi handle (`shutdown` cleans it up).
         let context = Unmanaged.passUnretained(self).toOpaque()
         _ = cg_multi_setopt_ptr(multi, CURLMOPT_SOCKETDATA, context)
