@@ -15,7 +15,7 @@ import Shared
 /// connection this one was woken for. SwiftNIO's server channel asserts that an accept after a readable event
 /// succeeds (swift-nio#3500; fixed upstream only in open PRs), which kills a debug build. Accepting here instead —
 /// poll, then a non-blocking `accept` where losing the race is an ordinary EAGAIN — is correct in every build, and
-/// costs one hand-off to the loop per wake-up (what a wake-up accepts goes over together).
+/// costs one hand-off to each loop per wake-up (what a wake-up accepts goes over together).
 final class InheritedListener: Sendable {
     /// The most connections taken from the queue per wake-up.
     private static let acceptsPerWake = 64
@@ -35,9 +35,8 @@ final class InheritedListener: Sendable {
 
     /// Starts the accept thread. What one wake-up accepts goes to the event loops in turn, each loop's share as one
     /// task, and becomes a channel on the loop that serves it, through that loop's bootstrap (`makeBootstrap`, called
-    /// once per loop on the accept thread). Made on the accept thread, as before, each channel then reached its loop
-    /// through a task and a future of its own, about 4 % of a new connection's instructions (BENCHMARKS.md,
-    /// "Twenty-eighth round").
+    /// once per loop on the accept thread). A channel made on the accept thread would reach its loop through a task
+    /// and a future of its own: about 4 % of a new connection's instructions (BENCHMARKS.md, "Twenty-eighth round").
     func start(loops: [EventLoop], makeBootstrap: @escaping @Sendable (EventLoop) -> ClientBootstrap) {
         precondition(!loops.isEmpty, "no event loop to serve the accepted connections")
         let promise = loops[0].makePromise(of: Void.self)
