@@ -399,10 +399,14 @@ for ((rep = 1; rep <= reps; rep++)); do
     ((rep > 1)) && wait_quiet "$((${BENCH_QUIET_WAIT:-120} > 30 ? 30 : ${BENCH_QUIET_WAIT:-120}))"
     for scenario in $scenarios; do
         log "rep $rep/$reps: $scenario"
-        # Rotate the arm order every repetition so no arm always runs first (or right after the heaviest).
+        # Rotate the arm order every repetition so no arm always runs first (or right after the heaviest), and run
+        # every second repetition backwards: an arm runs in the wake of the one before it (its closed connections,
+        # the fake's leftovers), so each pair of arms takes turns at following the other.
         n=${#live_arms[@]}
         for ((k = 0; k < n; k++)); do
-            run_one "$scenario" "${live_arms[$(((k + rep - 1) % n))]}" "$rep"
+            position=$(((k + rep - 1) % n))
+            ((rep % 2 == 1)) || position=$(((n - 1 - k + rep - 1) % n))
+            run_one "$scenario" "${live_arms[$position]}" "$rep"
         done
     done
 done
