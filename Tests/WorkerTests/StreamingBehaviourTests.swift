@@ -35,8 +35,8 @@ final class StreamingBehaviourTests: XCTestCase {
         XCTAssertEqual(names.last, "message_stop")
     }
 
-    /// Every silence of a stream is filled with pings, mid-stream too: the event loop's ping clock looks after each
-    /// stream from its start to its end.
+    /// Every silence of a stream is filled with pings, mid-stream too: the event loop's clock (`LoopClock`) looks
+    /// after each stream from its start to its end.
     func testPingsFillEachSilenceBetweenChunks() throws {
         try start(["PING_INTERVAL_SECONDS": "0.2"])
         let response = try gateway.messages(messagesBody(stream: true, scenario: "paced;chunks=3;interval_ms=700"))
