@@ -34,17 +34,19 @@ final class InheritedListener: Sendable {
     }
 
     /// Starts the accept thread. What one wake-up accepts goes to the event loops in turn, each loop's share as one
-    /// task, and becomes a channel on the loop that serves it, through that loop's bootstrap (`makeBootstrap`, called
-    /// once per loop on the accept thread). A channel made on the accept thread would reach its loop through a task
-    /// and a future of its own: about 4 % of a new connection's instructions (BENCHMARKS.md, "Twenty-eighth round").
-    func start(loops: [EventLoop], makeBootstrap: @escaping @Sendable (EventLoop) -> ClientBootstrap) {
+    /// task, and becomes a channel on the loop that serves it (`ConnectionAdopter`), set up by
+    /// `initializeConnection`. A channel made on the accept thread would reach its loop through a task and a future of
+    /// its own: about 4 % of a new connection's instructions (BENCHMARKS.md, "Twenty-eighth round").
+    func start(loops: [EventLoop], initializeConnection: @escaping @Sendable (Channel) -> EventLoopFuture<Void>) {
         precondition(!loops.isEmpty, "no event loop to serve the accepted connections")
         let promise = loops[0].makePromise(of: Void.self)
         finished.withLockedValue { $0 = promise }
         DetachedThread.start(name: "accept") { [self] in
-            // Each loop's bootstrap is read on that loop only.
-            let bootstraps = loops.map { loop in
-                NIOLoopBoundBox.makeBoxSendingValue(makeBootstrap(loop), as: ClientBootstrap.self, eventLoop: loop)
+            // Each loop's adopter is used on that loop only.
+            let adopters = loops.map { loop in
+                NIOLoopBoundBox.makeBoxSendingValue(
+                    ConnectionAdopter(loop: loop, initializeConnection: initializeConnection),
+                    as: ConnectionAdopter.self, eventLoop: loop)
             }
             var nextLoop = 0
             while !stopped.withLockedValue({ $0 }) {
@@ -67,11 +69,9 @@ final class InheritedListener: Sendable {
                     nextLoop = (nextLoop + 1) % loops.count
                 }
                 for (index, connections) in accepted.enumerated() where !connections.isEmpty {
-                    let bootstrap = bootstraps[index]
+                    let adopter = adopters[index]
                     loops[index].execute {
-                        for connection in connections {
-                            bootstrap.value.withConnectedSocket(connection).whenFailure { _ in close(connection) }
-                        }
+                        for connection in connections { adopter.value.adopt(connection) }
                     }
                 }
             }
@@ -84,5 +84,46 @@ final class InheritedListener: Sendable {
     func stop() -> EventLoopFuture<Void>? {
         stopped.withLockedValue { $0 = true }
         return finished.withLockedValue { $0 }?.futureResult.map { [descriptor] in close(descriptor) }
+    }
+}
+
+/// Makes the connections the accept thread hands one event loop into channels, on that loop and through a bootstrap
+/// whose group is that loop alone. Used on its loop only.
+///
+/// Who closes a connection whose channel cannot be set up depends on how far NIO got. Once it has made a channel of
+/// the descriptor, it owns it and closes it itself when setting the channel up fails (`initializeConnection`
+/// throwing; a failed registration with epoll NIO treats as fatal); closing it again here could close whatever took
+/// the descriptor's number in between, such as another client's connection or an upstream socket. Only when it
+/// could not make a channel at all is the descriptor still this side's to close. The bootstrap's initializer says
+/// which: on the loop, with no channel options to apply, NIO runs it before `withConnectedSocket` returns, exactly
+/// when it has made the channel. (Today's `initializeConnection` cannot throw; the rule holds for one that does.)
+private final class ConnectionAdopter {
+    /// Set by the bootstrap's initializer for the connection being adopted.
+    private final class ChannelMade: @unchecked Sendable {
+        /// Touched on the adopter's loop only.
+        var value = false
+    }
+
+    private let bootstrap: ClientBootstrap
+    private let channelMade = ChannelMade()
+
+    init(loop: EventLoop, initializeConnection: @escaping @Sendable (Channel) -> EventLoopFuture<Void>) {
+        let channelMade = channelMade
+        bootstrap = ClientBootstrap(group: loop)
+            // Drops NIO's one default channel option, TCP_NODELAY, which an accepted socket already has from the
+            // listener (`ClientSocketOptions`): `enableMPTCP` is NIO's only way to drop it, and otherwise matters only
+            // to a socket the bootstrap creates itself, never to one it is handed. It also leaves no option whose
+            // setting could fail before the initializer runs.
+            .enableMPTCP(true)
+            .channelInitializer { channel in
+                channelMade.value = true
+                return initializeConnection(channel)
+            }
+    }
+
+    func adopt(_ connection: CInt) {
+        channelMade.value = false
+        let channel = bootstrap.withConnectedSocket(connection)
+        if !channelMade.value { channel.whenFailure { _ in close(connection) } }
     }
 }

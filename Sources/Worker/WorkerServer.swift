@@ -53,15 +53,7 @@ final class WorkerServer {
             let group = self.group
             let inherited = try InheritedListener(descriptor: descriptor)
             // No per-connection socket options: accepted sockets inherit the listener's (`ClientSocketOptions`).
-            // A bootstrap per loop, whose group is that loop alone: it makes the channel on the loop's own thread.
-            inherited.start(loops: Array(group.makeIterator())) { loop in
-                ClientBootstrap(group: loop)
-                    // Drops NIO's one default channel option, TCP_NODELAY, which the accepted socket already has from
-                    // the listener: `enableMPTCP` is NIO's only way to drop it, and otherwise matters only to a
-                    // socket the bootstrap creates itself, never to one it is handed.
-                    .enableMPTCP(true)
-                    .channelInitializer(initializeConnection)
-            }
+            inherited.start(loops: Array(group.makeIterator()), initializeConnection: initializeConnection)
             inheritedListener = inherited
             return Self.boundPort(of: descriptor)
         case .bind(let host, let port):
