@@ -5,6 +5,12 @@
 # CPU as that arm's).
 #
 #   Benchmarks/scripts/cpu_by_concurrency.sh [GATEWAY_BINARY] [ROUNDS]
+#   SAME_UPSTREAM=1 Benchmarks/scripts/cpu_by_concurrency.sh …
+#
+# With SAME_UPSTREAM=1 the direct and nginx arms ask for the answer streamed, as the gateway asks the upstream for
+# every answer (TRANSLATION.md: a non-streaming client's answer is folded from a stream), so each proxy relays the
+# same upstream bytes: the fake writes each event of the stream as it would send each token, where its
+# non-streamed answer is one write. The gateway's client still asks for a non-streamed answer.
 #
 # Default: the benchmark build's .build-bench/release/cerebras-gateway, 3 rounds. CPU is read from
 # /proc/<pid>/stat (utime, stime) of every process of the arm before and after a closed-loop run of gateway-bench
@@ -71,11 +77,14 @@ measure() { # arm connections
     nginx) url=http://127.0.0.1:$nginx_port api=openai key=csk-bench procs=$(tree "$nginx_pid") ;;
     gateway) url=http://127.0.0.1:$gateway_port api=anthropic key=k procs=$(tree "$gateway_pid") ;;
     esac
+    local form=()
+    [[ ${SAME_UPSTREAM:-0} == 1 && $arm != gateway ]] && form=(--stream)
     requests=$([[ $connections == 1 ]] && echo 10000 || echo 40000)
-    "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" --connections 4 --requests 2000 >/dev/null 2>&1
+    "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" "${form[@]}" --connections 4 --requests 2000 \
+        >/dev/null 2>&1
     # shellcheck disable=SC2086 # a list of pids
     read -r u0 s0 < <(ticks $procs)
-    "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" --connections "$connections" \
+    "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" "${form[@]}" --connections "$connections" \
         --requests "$requests" >"$work/load.json" 2>/dev/null
     # shellcheck disable=SC2086
     read -r u1 s1 < <(ticks $procs)
