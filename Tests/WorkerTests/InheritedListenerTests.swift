@@ -22,6 +22,15 @@ final class InheritedListenerTests: XCTestCase {
     }
 
     private struct SetUpFailed: Error {}
+    private struct TimedOut: Error {}
+
+    /// A promise that fails by itself after 10 s, so that a connection that never arrives fails the test instead of
+    /// hanging it (a second completion is ignored).
+    private func promise<Value>(of type: Value.Type) -> EventLoopPromise<Value> {
+        let promise = loop.makePromise(of: type)
+        loop.scheduleTask(in: .seconds(10)) { promise.fail(TimedOut()) }
+        return promise
+    }
 
     /// A connection whose channel NIO made but could not set up is NIO's to close, and only NIO's: closing its
     /// descriptor a second time would close whatever took that number in between. The initializer here closes the
@@ -32,7 +41,7 @@ final class InheritedListenerTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(listening, 0)
         let port = try XCTUnwrap(Loopback.listen(listening, backlog: 16))
         let listener = try InheritedListener(descriptor: listening)
-        let takenOver = loop.makePromise(of: CInt.self)
+        let takenOver = promise(of: CInt.self)
         listener.start(loops: [loop]) { channel in
             guard let number = Self.acceptedDescriptor(listenerPort: port) else {
                 takenOver.fail(SetUpFailed())
@@ -73,7 +82,7 @@ final class InheritedListenerTests: XCTestCase {
         let listener = try InheritedListener(descriptor: listening)
         let loop = self.loop
         let channels = NIOLockedValueBox<[Channel]>([])
-        let bothMade = loop.makePromise(of: Void.self)
+        let bothMade = promise(of: Void.self)
         listener.start(loops: [loop]) { channel in
             XCTAssertTrue(loop.inEventLoop)
             let count = channels.withLockedValue { $0.append(channel); return $0.count }
