@@ -9,18 +9,7 @@ import XCTest
 
 /// `InheritedListener`: connections accepted on a listening socket the worker was handed, made into channels on
 /// the event loops. Driven through a real listener, a real client connection and NIO's bootstrap.
-final class InheritedListenerTests: XCTestCase {
-    private var group: MultiThreadedEventLoopGroup!
-    private var loop: EventLoop { group.next() }
-
-    override func setUp() {
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    }
-
-    override func tearDown() {
-        try? group.syncShutdownGracefully()
-    }
-
+final class InheritedListenerTests: SingleLoopTestCase {
     private struct SetUpFailed: Error {}
     private struct TimedOut: Error {}
 

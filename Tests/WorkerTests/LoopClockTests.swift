@@ -7,18 +7,7 @@ import XCTest
 @testable import Worker
 
 /// `LoopClock`: one timer per event loop that looks at every registered subscriber on each tick.
-final class LoopClockTests: XCTestCase {
-    private var group: MultiThreadedEventLoopGroup!
-    private var loop: EventLoop { group.next() }
-
-    override func setUp() {
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    }
-
-    override func tearDown() {
-        try? group.syncShutdownGracefully()
-    }
-
+final class LoopClockTests: SingleLoopTestCase {
     /// Records its ticks; on a tick it may remove subscribers (itself among them) from the clock.
     private final class Recorder: LoopClockSubscriber, @unchecked Sendable {
         var loopClockSlot: Int?
