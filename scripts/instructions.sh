@@ -26,6 +26,10 @@
 #                                              upstream connections open as the benchmark's first repetition does
 #   INSTRUCTIONS_KEEP=DIR                      keep each binary's profile as DIR/callgrind.<binary name>, to read
 #                                              with `callgrind_annotate --inclusive=yes DIR/callgrind.<name>`
+#   INSTRUCTIONS_UPSTREAM=plain|tls            plain (default): the worker calls the fake over HTTP/1.1 in clear;
+#                                              tls: through nginx in front of the fake, with TLS and HTTP/2 offered
+#                                              (ALPN), the protocol the gateway speaks to api.cerebras.ai (nginx is
+#                                              installed with apt-get when missing; its own work is not counted)
 #   REDIS_TIMEOUT_MS=N                         the worker's Redis timeout, 60000 here by default: under callgrind a
 #                                              worker is so slow that the gateway's own default (50 ms) drops the
 #                                              connection and requests fail open, which is not the path to measure
@@ -47,6 +51,11 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 mode=${INSTRUCTIONS_MODE:-request}
+upstream=${INSTRUCTIONS_UPSTREAM:-plain}
+if [[ $upstream != plain && $upstream != tls ]]; then
+    echo "INSTRUCTIONS_UPSTREAM must be plain or tls" >&2
+    exit 2
+fi
 listener=${INSTRUCTIONS_LISTENER:-standalone}
 bursts=${INSTRUCTIONS_BURSTS:-1}
 if [[ $listener != standalone && $listener != inherited ]]; then
@@ -83,11 +92,10 @@ body=()
 for tool in "$bench_bin" "$fake_bin"; do
     [[ -x $tool ]] || { echo "missing $tool: build the benchmark products first (see BENCHMARKS.md)" >&2; exit 2; }
 done
-if ! command -v valgrind >/dev/null 2>&1; then
-    sudo_cmd=$([[ $(id -u) == 0 ]] || echo sudo)
-    $sudo_cmd apt-get update -qq >&2 || true
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends valgrind >&2
-fi
+# shellcheck source=Benchmarks/scripts/install_if_missing.sh
+source "$root/Benchmarks/scripts/install_if_missing.sh"
+install_if_missing valgrind valgrind
+[[ $upstream == plain ]] || install_if_missing nginx nginx-light
 
 work=$(mktemp -d /tmp/gateway-instructions.XXXXXX)
 pids=()
@@ -111,6 +119,16 @@ wait_for_line() {  # file pattern seconds
 pids+=($!)
 fake_port=$(wait_for_line "$work/fake.out" '^LISTENING' 10 | awk '{print $2}')
 : >"$work/empty.env"
+upstream_url=http://127.0.0.1:$fake_port/v1
+upstream_env=()
+if [[ $upstream == tls ]]; then
+    # shellcheck source=Benchmarks/scripts/nginx_proxy.sh
+    source "$root/Benchmarks/scripts/nginx_proxy.sh"
+    front_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    start_nginx_proxy "$work/nginx" "$front_port" "$fake_port" tls || { echo "nginx did not start" >&2; exit 1; }
+    upstream_url=https://127.0.0.1:$front_port/v1
+    upstream_env=(UPSTREAM_VERIFY_TLS=false)
+fi
 
 launcher=()
 worker_args=(worker --standalone --host 127.0.0.1 --port 0)
@@ -143,7 +161,7 @@ measured_load() {
 for binary in "${binaries[@]}"; do
     name=$binary
     objcopy --strip-debug "$binary" "$work/measured"
-    env CEREBRAS_API_KEY=csk-bench "CEREBRAS_BASE_URL=http://127.0.0.1:$fake_port/v1" GATEWAY_API_KEYS=bench-key \
+    env CEREBRAS_API_KEY=csk-bench "CEREBRAS_BASE_URL=$upstream_url" "${upstream_env[@]}" GATEWAY_API_KEYS=bench-key \
         PROMPT_TUNING=false LOG_LEVEL=warning MAX_CONCURRENT_UPSTREAM=4096 "ENV_FILE=$work/empty.env" \
         "REDIS_TIMEOUT_MS=${REDIS_TIMEOUT_MS:-60000}" \
         GNUTLS_NO_IMPLICIT_INIT=1 "GLIBC_TUNABLES=${GLIBC_TUNABLES-glibc.malloc.tcache_count=64}" \

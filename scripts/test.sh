@@ -21,8 +21,8 @@ release_bin="$(dirname "$(scripts/build.sh --release --product fake-cerebras --p
 
 echo "== end-to-end suite"
 venv=.build-venv
-if [[ ! -x "$venv/bin/pytest" ]] || ! "$venv/bin/python" -c "import anthropic, yaml" 2>/dev/null; then
+if [[ ! -x "$venv/bin/pytest" ]] || ! "$venv/bin/python" -c "import anthropic, yaml, h2" 2>/dev/null; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "anthropic>=0.40" "pytest>=7" "pyyaml>=6"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "anthropic>=0.40" "pytest>=7" "pyyaml>=6" "h2>=4"
 fi
 contained env CGW_BIN_DIR="$release_bin" timeout 1200 "$venv/bin/python" -m pytest -q -p no:cacheprovider Tests/e2e

@@ -14,14 +14,8 @@ pids+=($!)
 sleep 0.5
 fake_port=$(awk '{print $2}' "$work/fake.out")
 
-# Installs PACKAGE with apt-get when COMMAND is missing.
-install_if_missing() { # command package
-    command -v "$1" >/dev/null 2>&1 && return 0
-    local sudo_cmd
-    sudo_cmd=$([[ $(id -u) == 0 ]] || echo sudo)
-    $sudo_cmd apt-get update -qq >&2 || true
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "$2" >&2
-}
+# shellcheck source=Benchmarks/scripts/install_if_missing.sh
+source "$(dirname "${BASH_SOURCE[0]}")/install_if_missing.sh"
 
 # Starts `COMMAND… worker --standalone` against the fake (COMMAND: a gateway binary, or a wrapper such as valgrind
 # and its options before one), with the environment the scripts measure in (which it also inherits, so gateway

@@ -5,9 +5,19 @@
 # Writes DIR/nginx.conf: nginx in front of the fake on 127.0.0.1:UPSTREAM_PORT, listening on 127.0.0.1:PORT, with
 # the settings an SSE relay needs (no response buffering, upstream keep-alive), 2 workers, in the foreground, every
 # file it writes under DIR. Run it with `nginx -c DIR/nginx.conf -p DIR/`.
-write_nginx_proxy_conf() { # dir port upstream_port
-    local dir=$1 port=$2 upstream_port=$3
+# With a fourth argument `tls`, it listens with TLS and offers HTTP/2 (ALPN), as api.cerebras.ai does, on a
+# self-signed certificate written to DIR (clients connect with certificate checks off): a front that lets the
+# gateway's upstream client speak the production protocol to the fake, which itself serves HTTP/1.1 in clear.
+write_nginx_proxy_conf() { # dir port upstream_port [tls]
+    local dir=$1 port=$2 upstream_port=$3 mode=${4:-}
+    local listen_tls="" tls_files=""
     mkdir -p "$dir"
+    if [[ $mode == tls ]]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+            -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+        listen_tls=" ssl http2"
+        tls_files="ssl_certificate $dir/cert.pem; ssl_certificate_key $dir/key.pem;"
+    fi
     cat >"$dir/nginx.conf" <<EOF
 # Reverse proxy with the settings an SSE relay needs: no response buffering, upstream keep-alive.
 worker_processes 2;
@@ -31,7 +41,8 @@ http {
         keepalive_timeout 120s;
     }
     server {
-        listen 127.0.0.1:$port backlog=4096;
+        listen 127.0.0.1:$port$listen_tls backlog=4096;
+        $tls_files
         keepalive_requests 1000000;
         keepalive_timeout 120s;
         client_max_body_size 64m;
@@ -46,4 +57,19 @@ http {
     }
 }
 EOF
+}
+
+# Starts nginx with write_nginx_proxy_conf's configuration in DIR, adds its pid to the caller's $pids (stopped by the
+# caller's cleanup) and waits up to 10 s for it to answer. Returns 1 when it does not.
+start_nginx_proxy() { # dir port upstream_port [tls]
+    local dir=$1 port=$2 scheme=http
+    write_nginx_proxy_conf "$@"
+    [[ ${4:-} == tls ]] && scheme=https
+    nginx -c "$dir/nginx.conf" -p "$dir/" >"$dir/out.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do
+        curl -sk -o /dev/null "$scheme://127.0.0.1:$port/" && return 0
+        sleep 0.1
+    done
+    return 1
 }

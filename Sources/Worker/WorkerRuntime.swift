@@ -24,7 +24,10 @@ public final class WorkerRuntime: @unchecked Sendable {
         let loops = group.makeIterator().map { $0 }
         let upstreams: [UpstreamClient]
         do {
-            upstreams = try loops.map { try UpstreamClient.make(on: $0, ticks: ticks).wait() }
+            upstreams = try loops.map {
+                try UpstreamClient.make(on: $0, ticks: ticks,
+                                        streamsPerConnection: config.upstreamStreamsPerConnection).wait()
+            }
         } catch {
             try? group.syncShutdownGracefully()
             throw error

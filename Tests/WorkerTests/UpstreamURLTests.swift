@@ -14,6 +14,16 @@ final class UpstreamURLTests: XCTestCase {
         }
     }
 
+    /// Only an HTTPS upstream can offer HTTP/2 in its handshake, so only a request to one waits to share a
+    /// connection (Tests/e2e/test_upstream_multiplexing.py drives both kinds through curl).
+    func testAnHTTPSURLIsToldFromAPlainOne() throws {
+        try withUpstreamClient { _ in
+            XCTAssertTrue(UpstreamURL("https://api.cerebras.ai/v1/chat/completions").isHTTPS)
+            XCTAssertFalse(UpstreamURL("http://127.0.0.1:9/v1/chat/completions").isHTTPS)
+            XCTAssertFalse(UpstreamURL("http://https.example/v1/chat/completions").isHTTPS)
+        }
+    }
+
     func testARequestToAURLCurlRefusesFailsCleanly() throws {
         let gateway = try GatewayUnderTest(upstream: nil, settings: [
             "CEREBRAS_BASE_URL": "http://bad host/v1", "UPSTREAM_MAX_RETRIES": "0",

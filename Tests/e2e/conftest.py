@@ -191,6 +191,21 @@ def ask(gateway, content="hello", key=GATEWAY_KEY, temperature=None, stream=Fals
     return http_json(f"{gateway.url}/v1/messages", "POST", body, {"x-api-key": key})
 
 
+def read_text_stream(response):
+    """Reads an Anthropic SSE answer to its end: (the text of its text deltas, the last event's name, the stop
+    reason)."""
+    text, stop_reason, event = [], None, None
+    for raw in response:
+        line = raw.decode()
+        if line.startswith("event: "):
+            event = line[7:].strip()
+        elif line.startswith("data: ") and event == "content_block_delta":
+            text.append(json.loads(line[6:])["delta"].get("text", ""))
+        elif line.startswith("data: ") and event == "message_delta":
+            stop_reason = json.loads(line[6:])["delta"]["stop_reason"]
+    return "".join(text), event, stop_reason
+
+
 def poll_until(read, done, seconds=10, interval=0.2):
     """Calls `read()` until `done(value)` holds or `seconds` have passed; returns the last value, for the caller to
     assert on. For what the gateway does a moment later: heartbeats, reconnects, stores that wait for a flush."""

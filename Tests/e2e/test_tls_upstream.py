@@ -9,7 +9,7 @@ from pathlib import Path
 import anthropic
 import pytest
 
-from conftest import GATEWAY_KEY, ManagedProcess, start_gateway
+from conftest import GATEWAY_KEY, ManagedProcess, read_text_stream, start_gateway
 
 TLS_UPSTREAM = Path(__file__).resolve().parent / "tls_upstream.py"
 
@@ -68,15 +68,9 @@ def test_a_slow_reader_over_https_gets_every_token_in_order():
                            headers={"x-api-key": GATEWAY_KEY, "content-type": "application/json"})
         response = connection.getresponse()
         assert response.status == 200
-        text, last_event = [], None
-        for raw in response:
-            line = raw.decode()
-            if line.startswith("event: "):
-                last_event = line[7:].strip()
-            elif line.startswith("data: ") and last_event == "content_block_delta":
-                text.append(json.loads(line[6:])["delta"].get("text", ""))
+        text, last_event, _ = read_text_stream(response)
         assert last_event == "message_stop"
-        assert "".join(text) == expected(tokens)
+        assert text == expected(tokens)
     finally:
         gateway.stop()
         upstream.stop()

@@ -26,6 +26,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var upstreamRetryBudget: Double
     public var upstreamRetryBaseMs: Int
     public var upstreamVerifyTLS: Bool
+    /// Requests an event loop's upstream client may multiplex on one HTTP/2 connection; 1 turns multiplexing off.
+    public var upstreamStreamsPerConnection: Int
 
     public var catalog: ModelCatalog
     public var translation: TranslationOptions
@@ -91,6 +93,7 @@ public struct GatewayConfig: Sendable, Equatable {
         upstreamRetryBudget = try source.double("UPSTREAM_RETRY_BUDGET_SECONDS", default: 30, range: 0...600)
         upstreamRetryBaseMs = try source.int("UPSTREAM_RETRY_BASE_MS", default: 250, range: 1...60_000)
         upstreamVerifyTLS = try source.bool("UPSTREAM_VERIFY_TLS", default: true)
+        upstreamStreamsPerConnection = try source.int("UPSTREAM_STREAMS_PER_CONNECTION", default: 1, range: 1...1000)
 
         catalog = try Self.catalog(from: source)
         let clamp = source["MAX_OUTPUT_TOKENS"] == nil

@@ -27,6 +27,18 @@ final class UpstreamClient: @unchecked Sendable {
     private static let socketTimeout: curl_socket_t = -1  // CURL_SOCKET_TIMEOUT
 
     let loop: EventLoop
+    /// Whether transfers share HTTP/2 connections (`UPSTREAM_STREAMS_PER_CONNECTION` above 1).
+    ///
+    /// Off by default: with libcurl 7.88 a wake-up for a shared connection's socket runs every transfer on that
+    /// connection, so a relayed chunk costs work for each stream sharing it (at 100 streams on one connection, 1.7×
+    /// the CPU per chunk of a connection each: BENCHMARKS.md, "Thirtieth round"). Each open request then has a
+    /// connection of its own, kept for the next one; HTTP/2 still ends a cancelled stream without closing it.
+    /// On, a transfer to an `https://` upstream that finds the first connection still in its TLS handshake waits to
+    /// share it (`CURLOPT_PIPEWAIT`), so a burst of new requests costs one handshake for up to that many streams
+    /// instead of one each; an upstream without HTTP/2 says so in the same handshake, and the waiting transfers open
+    /// their own. Over plain HTTP nothing waits: curl would learn that an `http://` upstream cannot multiplex only
+    /// from the first answer's head, and hold the burst until then.
+    private let sharesConnections: Bool
     private let multi: UnsafeMutableRawPointer
     private let readiness: ReadinessSet
     /// When curl wants `CURL_SOCKET_TIMEOUT` called; nil: no timer.
@@ -62,10 +74,12 @@ final class UpstreamClient: @unchecked Sendable {
         cg_global_init(Int(CURL_GLOBAL_DEFAULT))
     }
 
-    /// A client driven by `loop`, a loop of a group made with `ticks` as its metrics delegate.
-    static func make(on loop: EventLoop, ticks: UpstreamTickHook) -> EventLoopFuture<UpstreamClient> {
+    /// A client driven by `loop`, a loop of a group made with `ticks` as its metrics delegate; up to
+    /// `streamsPerConnection` of its transfers share one HTTP/2 connection (1: none do).
+    static func make(on loop: EventLoop, ticks: UpstreamTickHook,
+                     streamsPerConnection: Int = 1) -> EventLoopFuture<UpstreamClient> {
         EventLoopEpoll.descriptor(of: loop).flatMapThrowing { loopEpoll in
-            let client = UpstreamClient(loop: loop)
+            let client = UpstreamClient(loop: loop, streamsPerConnection: streamsPerConnection)
             try client.readiness.nest(into: loopEpoll)
             client.driveTask = { [client] in client.driveReadySockets() }
             ticks.register(client)
@@ -74,7 +88,7 @@ final class UpstreamClient: @unchecked Sendable {
         }
     }
 
-    private init(loop: EventLoop) {
+    private init(loop: EventLoop, streamsPerConnection: Int) {
         // A worker has loaded libcurl at boot (`globalInit`); this covers clients made without it, as in tests.
         do { try Libcurl.load() } catch { fatalError("\(error)") }
         guard let multi = cg_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
@@ -84,6 +98,11 @@ final class UpstreamClient: @unchecked Sendable {
         readiness = ReadinessSet()
         ready.reserveCapacity(256)
         _ = cg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, Self.maxIdleConnections)
+        sharesConnections = streamsPerConnection > 1
+        _ = cg_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(sharesConnections ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING))
+        if sharesConnections {
+            _ = cg_multi_setopt_long(multi, CURLMOPT_MAX_CONCURRENT_STREAMS, streamsPerConnection)
+        }
         // Unretained: the client outlives the multi handle (`shutdown` cleans it up).
         let context = Unmanaged.passUnretained(self).toOpaque()
         _ = cg_multi_setopt_ptr(multi, CURLMOPT_SOCKETDATA, context)
@@ -254,7 +273,8 @@ final class UpstreamClient: @unchecked Sendable {
             transfer.delegate.upstreamCompleted(error: UpstreamTransportError(kind: .other, detail: "curl_easy_init failed"))
             return
         }
-        guard transfer.attach(to: easy, headers: headers) else {
+        guard transfer.attach(to: easy, headers: headers,
+                              waitToShare: sharesConnections && transfer.request.url.isHTTPS) else {
             spareHandles.append(easy)
             transfer.delegate.upstreamCompleted(error: UpstreamTransportError(kind: .other, detail: "out of memory"))
             return

@@ -16,6 +16,8 @@ struct UpstreamRequest: Sendable {
 final class UpstreamURL: Sendable, CustomStringConvertible {
     let description: String
     let cString: ContiguousArray<CChar>
+    /// An `https://` URL: the only kind whose server can offer HTTP/2 (in its TLS handshake) to this client.
+    let isHTTPS: Bool
     /// curl's parse of the URL (a `CURLU *`); nil when curl refuses it, and then transfers take the string and
     /// fail with curl's own error.
     nonisolated(unsafe) let parsed: OpaquePointer?
@@ -23,6 +25,7 @@ final class UpstreamURL: Sendable, CustomStringConvertible {
     init(_ url: String) {
         description = url
         cString = url.utf8CString
+        isHTTPS = url.hasPrefix("https://")
         var handle = cg_url()
         if let parsing = handle, cString.withUnsafeBufferPointer({
             cg_url_set(parsing, CURLUPART_URL, $0.baseAddress, 0)

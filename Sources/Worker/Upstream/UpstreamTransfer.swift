@@ -45,8 +45,9 @@ final class UpstreamTransfer: Sendable {
     }
 
     /// Sets this transfer's options on an easy handle made ready by `configure` and holds the transfer alive while
-    /// curl may call back into it. False when the header list cannot be allocated.
-    func attach(to easy: UnsafeMutableRawPointer, headers: UpstreamHeaderList) -> Bool {
+    /// curl may call back into it. `waitToShare`: wait for a connection still in its handshake rather than open one
+    /// (`CURLOPT_PIPEWAIT`, see `UpstreamClient`). False when the header list cannot be allocated.
+    func attach(to easy: UnsafeMutableRawPointer, headers: UpstreamHeaderList, waitToShare: Bool) -> Bool {
         guard let headerList = headers.withAuthorization(key: request.apiKey) else { return false }
         self.headerList = headerList
         self.easy = easy
@@ -67,6 +68,7 @@ final class UpstreamTransfer: Sendable {
         _ = cg_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMs)
         _ = cg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, request.verifyTLS ? 1 : 0)
         _ = cg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, request.verifyTLS ? 2 : 0)
+        _ = cg_easy_setopt_long(easy, CURLOPT_PIPEWAIT, waitToShare ? 1 : 0)
         _ = cg_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, context)
         _ = cg_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, context)
         return true

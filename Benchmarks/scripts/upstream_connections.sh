@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# How the worker's upstream connections behave over the protocol the gateway speaks to Cerebras: TLS with HTTP/2
+# offered in the handshake (nginx in front of the fake, `write_nginx_proxy_conf … tls`). Arms are measured
+# alternately, a fresh standalone worker for every measurement.
+#
+#   Benchmarks/scripts/upstream_connections.sh ARM... [-- ROUNDS]
+#
+# An ARM is a command that runs a gateway binary, split into words: a binary, or `env NAME=VALUE… binary`, e.g.
+#   Benchmarks/scripts/upstream_connections.sh .build-bench/release/cerebras-gateway \
+#       "env UPSTREAM_STREAMS_PER_CONNECTION=100 .build-bench/release/cerebras-gateway" -- 3
+#
+# Two measurements per arm and round (default 3 rounds):
+#   cold burst   BURST_SIZES (default "50 500") streaming requests sent at once to a worker that has no upstream
+#                connection yet (as after a start or a long idle), 5 chunks 20 ms apart: requests answered, TTFT p50
+#                and p99, the worker's CPU for the burst, and the upstream connections it holds afterwards (at most 256
+#                stay open, curl's idle limit);
+#   steady       STREAMS (default 100) streams at a time, 300 streams of 200 chunks 20 ms apart after a warm-up
+#                burst: the worker's CPU per relayed chunk, the gap p99 and the upstream connections it holds.
+# CPU is read from /proc/<pid>/stat (10 ms ticks). Prints every measurement, then the medians. Needs nginx
+# (nginx-light installed with apt-get when missing) and the benchmark build of fake-cerebras and gateway-bench in
+# $BIN_DIR (default .build-bench/release).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+arms=()
+while [[ $# -gt 0 && $1 != -- ]]; do arms+=("$1"); shift; done
+[[ ${1:-} == -- ]] && shift
+rounds=${1:-3}
+[[ ${#arms[@]} -gt 0 ]] || { echo "usage: $0 ARM... [-- ROUNDS]" >&2; exit 2; }
+burst_sizes=${BURST_SIZES:-50 500}
+streams=${STREAMS:-100}
+bin=${BIN_DIR:-.build-bench/release}
+# shellcheck source=Benchmarks/scripts/fake_upstream.sh
+source Benchmarks/scripts/fake_upstream.sh
+# shellcheck source=Benchmarks/scripts/nginx_proxy.sh
+source Benchmarks/scripts/nginx_proxy.sh
+install_if_missing nginx nginx-light
+
+front_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+start_nginx_proxy "$work/nginx" "$front_port" "$fake_port" tls || { echo "nginx did not start" >&2; exit 1; }
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+upstream_connections() { ss -Htn state established "( dport = :$front_port )" | wc -l; }
+load() { # connections requests chunks: a streaming load on the current worker, its JSON summary in $work/load.json
+    "$bin/gateway-bench" load --url "http://127.0.0.1:$worker_port" --api anthropic --key k --connections "$1" \
+        --requests "$2" --duration 120 --stream --scenario "paced;chunks=$3;interval_ms=20" 2>/dev/null |
+        tail -n 1 > "$work/load.json"
+}
+summary() { # fields of $work/load.json, in milliseconds where a latency
+    python3 - "$work/load.json" "$@" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+values = {"ok": d["ok"], "ttft_p50": d["ttft_us"]["p50"] / 1000, "ttft_p99": d["ttft_us"]["p99"] / 1000,
+          "gap_p99": d.get("gap_us", {}).get("p99", 0) / 1000}
+print(" ".join(f"{values[name]:.1f}" if isinstance(values[name], float) else str(values[name]) for name in sys.argv[2:]))
+PY
+}
+start_arm() { # arm
+    # shellcheck disable=SC2086 # an arm is a command split into words
+    start_standalone_worker 20 env "CEREBRAS_BASE_URL=https://127.0.0.1:$front_port/v1" UPSTREAM_VERIFY_TLS=false $1 ||
+        { echo "$1 did not start" >&2; exit 1; }
+}
+stop_arm() { kill "$worker"; wait "$worker" 2>/dev/null || true; }
+
+: > "$work/results"
+for round in $(seq "$rounds"); do
+    for arm in "${arms[@]}"; do
+        for size in $burst_sizes; do
+            start_arm "$arm"
+            before=$(cpu_ticks "$worker")
+            load "$size" "$size" 5
+            cpu_ms=$(( ($(cpu_ticks "$worker") - before) * 10 ))
+            read -r ok p50 p99 <<<"$(summary ok ttft_p50 ttft_p99)"
+            echo "burst-$size|$arm|$ok $p50 $p99 $cpu_ms $(upstream_connections)" | tee -a "$work/results"
+            stop_arm
+        done
+        start_arm "$arm"
+        load "$streams" "$streams" 20
+        before=$(cpu_ticks "$worker")
+        load "$streams" $((streams * 3)) 200
+        cpu_us_per_chunk=$(python3 -c "print(round(($(cpu_ticks "$worker") - $before) * 10000 / ($streams * 3 * 200), 2))")
+        read -r ok gap <<<"$(summary ok gap_p99)"
+        echo "steady-$streams|$arm|$ok $cpu_us_per_chunk $gap $(upstream_connections)" | tee -a "$work/results"
+        stop_arm
+    done
+done
+
+echo
+echo "medians (burst: ok, TTFT p50 ms, TTFT p99 ms, worker CPU ms, upstream connections;" \
+    "steady: ok, worker CPU µs per chunk, gap p99 ms, upstream connections):"
+python3 - "$work/results" <<'PY'
+import statistics, sys
+groups = {}
+for line in open(sys.argv[1]).read().splitlines():
+    kind, arm, values = line.split("|")
+    groups.setdefault((kind, arm), []).append([float(v) for v in values.split()])
+for (kind, arm), runs in sorted(groups.items()):
+    medians = " ".join(f"{statistics.median(column):g}" for column in zip(*runs))
+    print(f"{kind:<11} {medians:<32} {arm}")
+PY
