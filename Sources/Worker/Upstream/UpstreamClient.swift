@@ -30,9 +30,9 @@ final class UpstreamClient: @unchecked Sendable {
     /// Whether transfers share HTTP/2 connections (`UPSTREAM_STREAMS_PER_CONNECTION` above 1).
     ///
     /// Off by default: with libcurl 7.88 a wake-up for a shared connection's socket runs every transfer on that
-    /// connection, so a relayed chunk costs work for each stream sharing it (at 100 streams on one connection, 1.7×
-    /// the CPU per chunk of a connection each: BENCHMARKS.md, "Thirtieth round"). Each open request then has a
-    /// connection of its own, kept for the next one; HTTP/2 still ends a cancelled stream without closing it.
+    /// connection, so a relayed chunk costs work for each stream sharing it (at 100 streams on one connection,
+    /// 1.5–2.1× the CPU per chunk of a connection each: BENCHMARKS.md, "Thirtieth round"). Each open request then
+    /// has a connection of its own, kept for the next one; HTTP/2 still ends a cancelled stream without closing it.
     /// On, a transfer to an `https://` upstream that finds the first connection still in its TLS handshake waits to
     /// share it (`CURLOPT_PIPEWAIT`), so a burst of new requests costs one handshake for up to that many streams
     /// instead of one each; an upstream without HTTP/2 says so in the same handshake, and the waiting transfers open
@@ -99,7 +99,8 @@ final class UpstreamClient: @unchecked Sendable {
         ready.reserveCapacity(256)
         _ = cg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, Self.maxIdleConnections)
         sharesConnections = streamsPerConnection > 1
-        _ = cg_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(sharesConnections ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING))
+        let pipelining = sharesConnections ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING
+        _ = cg_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(pipelining))
         if sharesConnections {
             _ = cg_multi_setopt_long(multi, CURLMOPT_MAX_CONCURRENT_STREAMS, streamsPerConnection)
         }
