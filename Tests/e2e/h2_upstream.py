@@ -4,7 +4,8 @@ shares upstream connections.
 POST /v1/chat/completions answers 200 at once, then holds the stream for `HOLD_MS` before sending `TOKENS` content
 chunks ("tok0 ", "tok1 ", …), a finish chunk, a usage chunk and `[DONE]` as DATA frames, as Cerebras streams: the hold
 keeps the streams of a burst open together. After every change it rewrites the JSON file `STATS` with the TCP
-connections it has accepted and the most streams it has had open at once. The certificate is the self-signed test
+connections it has accepted, the most streams it has had open at once, the streams it answered in full, and the
+streams the client gave up (reset, or on a connection it closed) before their end, counted when that happens. The certificate is the self-signed test
 certificate of tls_upstream.py, trusted by the gateway only with UPSTREAM_VERIFY_TLS=false.
 
     python3 h2_upstream.py TOKENS HOLD_MS STATS      prints "LISTENING <port>" once it serves
@@ -30,12 +31,13 @@ class Stats:
         self.open_streams = 0
         self.peak_streams = 0
         self.completed = 0
+        self.abandoned = 0
 
     def write(self):
         temporary = self.path + ".tmp"
         with open(temporary, "w") as handle:
             json.dump({"connections": self.connections, "peak_streams": self.peak_streams,
-                       "completed": self.completed}, handle)
+                       "completed": self.completed, "abandoned": self.abandoned}, handle)
         os.replace(temporary, self.path)
 
 
@@ -44,6 +46,8 @@ class Upstream(asyncio.Protocol):
         self.stats, self.tokens, self.hold = stats, tokens, hold
         self.h2 = H2Connection(config=H2Configuration(client_side=False, header_encoding="utf-8"))
         self.bodies = {}
+        self.answering = set()  # streams whose answer is under way
+        self.given_up = set()  # streams the client reset, or all of them once the connection is lost
 
     def connection_made(self, transport):
         self.transport = transport
@@ -63,9 +67,20 @@ class Upstream(asyncio.Protocol):
                 asyncio.ensure_future(self.answer(event.stream_id, json.loads(self.bodies.pop(event.stream_id))))
             elif isinstance(event, StreamReset):
                 self.bodies.pop(event.stream_id, None)
+                self.give_up({event.stream_id})
             elif isinstance(event, ConnectionTerminated):
                 self.transport.close()
         self.flush()
+
+    def connection_lost(self, error):
+        self.give_up(set(self.answering))
+
+    def give_up(self, streams):
+        newly = (streams & self.answering) - self.given_up
+        self.given_up |= streams
+        if newly:
+            self.stats.abandoned += len(newly)
+            self.stats.write()
 
     def flush(self):
         outgoing = self.h2.data_to_send()
@@ -74,12 +89,15 @@ class Upstream(asyncio.Protocol):
 
     async def answer(self, stream_id, body):
         self.stats.open_streams += 1
+        self.answering.add(stream_id)
         self.stats.peak_streams = max(self.stats.peak_streams, self.stats.open_streams)
         self.stats.write()
         try:
             self.h2.send_headers(stream_id, [(":status", "200"), ("content-type", "text/event-stream")])
             self.flush()
             await asyncio.sleep(self.hold)
+            if stream_id in self.given_up:
+                return
             base = {"id": "chatcmpl-h2", "object": "chat.completion.chunk", "created": 1, "model": body["model"]}
             events = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}]
             events += [{**base, "choices": [{"index": 0, "delta": {"content": f"tok{i} "}}]} for i in range(self.tokens)]
@@ -95,6 +113,7 @@ class Upstream(asyncio.Protocol):
         except Exception:  # the client reset the stream or left: nothing more to send
             pass
         finally:
+            self.answering.discard(stream_id)
             self.stats.open_streams -= 1
             self.stats.write()
 

@@ -61,15 +61,22 @@ def burst_of_streams(gateway, count):
     return run_together(count, lambda index, connection: streamed_text(connection, index), prepare=connect)
 
 
-def burst_through_http2(**settings):
-    """A burst of BURST streams through one worker (one event loop: one upstream client) to an HTTP/2 upstream; the
-    upstream's statistics afterwards."""
+def start_http2_upstream_and_gateway(**settings):
+    """The HTTP/2 test upstream (streams held 1.5 s), the path of its statistics file, and a gateway with one worker
+    (one event loop: one upstream client) in front of it."""
     stats_path = Path(tempfile.mkdtemp(prefix="cgw-h2-")) / "stats.json"
     upstream = ManagedProcess([sys.executable, str(H2_UPSTREAM), str(TOKENS), "1500", str(stats_path)],
                               ready_prefix="LISTENING")
     upstream_port = int(upstream.first_line.split()[1])
     gateway = start_gateway(upstream_port, CEREBRAS_BASE_URL=f"https://127.0.0.1:{upstream_port}/v1",
                             UPSTREAM_VERIFY_TLS="false", WORKERS="1", **settings)
+    return upstream, stats_path, gateway
+
+
+def burst_through_http2(**settings):
+    """A burst of BURST streams through one worker to the HTTP/2 test upstream; the upstream's statistics
+    afterwards."""
+    upstream, stats_path, gateway = start_http2_upstream_and_gateway(**settings)
     try:
         # Connected first and sent together, so the requests reach the worker before the first upstream
         # connection has finished its TLS handshake.
@@ -87,6 +94,31 @@ def burst_through_http2(**settings):
 
 def test_by_default_each_stream_has_an_http2_connection_of_its_own():
     assert burst_through_http2()["connections"] == BURST
+
+
+def test_a_stream_the_client_leaves_ends_upstream_at_once():
+    # The upstream bills every token it generates. libcurl 7.88 queues an HTTP/2 stream's reset until its connection
+    # is used again, so the gateway closes the connection of a stream the client leaves (none other shares it here).
+    upstream, stats_path, gateway = start_http2_upstream_and_gateway()
+    try:
+        leaving = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=30)
+        body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 50, "stream": True,
+                           "messages": [{"role": "user", "content": "left"}]})
+        leaving.request("POST", "/v1/messages", body=body,
+                        headers={"x-api-key": GATEWAY_KEY, "content-type": "application/json"})
+        poll_until(lambda: json.loads(stats_path.read_text())["peak_streams"], lambda peak: peak == 1, seconds=5,
+                   interval=0.05)
+        leaving.close()  # while the upstream holds the stream, 1.5 s
+        stats = poll_until(lambda: json.loads(stats_path.read_text()), lambda s: s["abandoned"] == 1, seconds=1)
+        assert stats["abandoned"] == 1 and stats["completed"] == 0, stats
+
+        # The next request is answered in full, on a new connection.
+        assert burst_of_streams(gateway, 1) == [(200, expected(TOKENS), "end_turn")]
+        stats = json.loads(stats_path.read_text())
+        assert (stats["completed"], stats["abandoned"], stats["connections"]) == (1, 1, 2), stats
+    finally:
+        gateway.stop()
+        upstream.stop()
 
 
 def test_a_burst_of_streams_shares_one_http2_connection_when_streams_may_share():

@@ -32,7 +32,7 @@ final class UpstreamClient: @unchecked Sendable {
     /// Off by default: with libcurl 7.88 a wake-up for a shared connection's socket runs every transfer on that
     /// connection, so a relayed chunk costs work for each stream sharing it (at 100 streams on one connection,
     /// 1.5–2.1× the CPU per chunk of a connection each: BENCHMARKS.md, "Thirtieth round"). Each open request then
-    /// has a connection of its own, kept for the next one; HTTP/2 still ends a cancelled stream without closing it.
+    /// has a connection of its own, kept for the next one (unless the request was cancelled: see `cancel`).
     /// On, a transfer to an `https://` upstream that finds the first connection still in its TLS handshake waits to
     /// share it (`CURLOPT_PIPEWAIT`), so a burst of new requests costs one handshake for up to that many streams
     /// instead of one each; an upstream without HTTP/2 says so in the same handshake, and the waiting transfers open
@@ -130,9 +130,16 @@ final class UpstreamClient: @unchecked Sendable {
     }
 
     /// Stops a transfer at once (the client left, or a timeout fired). The delegate hears nothing more.
+    ///
+    /// The upstream must hear of it at once: it generates, and bills, every token until then. Over HTTP/1.1 curl
+    /// closes the connection of a transfer removed before its end. Over HTTP/2, libcurl 7.88 keeps the connection and
+    /// queues the stream's reset, which leaves only when the connection is next used, so an idle worker's cancelled
+    /// stream ran to its end upstream. The transfer's connection is therefore not kept for reuse
+    /// (`CURLOPT_FORBID_REUSE`): curl closes it, unless other streams still use it (with
+    /// `UPSTREAM_STREAMS_PER_CONNECTION` above 1), and then the reset leaves with their traffic.
     func cancel(_ transfer: UpstreamTransfer) {
         transfer.markCancelled()
-        onLoop { [self] in pass(.caller) { remove(transfer) } }
+        onLoop { [self] in pass(.caller) { remove(transfer, endingConnection: true) } }
     }
 
     /// Ends every transfer and frees the multi handle; completes on the loop.
@@ -284,9 +291,13 @@ final class UpstreamClient: @unchecked Sendable {
         cg_multi_add_handle(multi, easy)
     }
 
-    private func remove(_ transfer: UpstreamTransfer) {
+    /// `endingConnection`: the transfer's connection is closed rather than kept (when no other transfer uses it).
+    private func remove(_ transfer: UpstreamTransfer, endingConnection: Bool = false) {
         guard let easy = transfer.easy else { return }
+        if endingConnection { _ = cg_easy_setopt_long(easy, CURLOPT_FORBID_REUSE, 1) }
         cg_multi_remove_handle(multi, easy)
+        // The handle is kept for other transfers, whose connections are kept.
+        if endingConnection { _ = cg_easy_setopt_long(easy, CURLOPT_FORBID_REUSE, 0) }
         live[easy] = nil
         transfer.detach()
         if spareHandles.count < Self.maxSpareHandles, !isShutDown {
