@@ -125,7 +125,10 @@ if [[ $upstream == tls ]]; then
     # shellcheck source=Benchmarks/scripts/nginx_proxy.sh
     source "$root/Benchmarks/scripts/nginx_proxy.sh"
     front_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    start_nginx_proxy "$work/nginx" "$front_port" "$fake_port" tls || { echo "nginx did not start" >&2; exit 1; }
+    started=0
+    start_nginx_proxy "$work/nginx" "$front_port" "$fake_port" tls && started=1
+    pids+=("$nginx_pid")
+    [[ $started == 1 ]] || { echo "nginx did not start" >&2; exit 1; }
     upstream_url=https://127.0.0.1:$front_port/v1
     upstream_env=(UPSTREAM_VERIFY_TLS=false)
 fi

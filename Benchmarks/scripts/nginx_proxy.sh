@@ -59,14 +59,15 @@ http {
 EOF
 }
 
-# Starts nginx with write_nginx_proxy_conf's configuration in DIR, adds its pid to the caller's $pids (stopped by the
-# caller's cleanup) and waits up to 10 s for it to answer. Returns 1 when it does not.
+# Starts nginx with write_nginx_proxy_conf's configuration in DIR, sets $nginx_pid (for the caller to stop) and waits
+# up to 10 s for it to answer. Returns 1 when it does not.
 start_nginx_proxy() { # dir port upstream_port [tls]
     local dir=$1 port=$2 scheme=http
     write_nginx_proxy_conf "$@"
     [[ ${4:-} == tls ]] && scheme=https
     nginx -c "$dir/nginx.conf" -p "$dir/" >"$dir/out.log" 2>&1 &
-    pids+=($!)
+    # shellcheck disable=SC2034 # read by the caller
+    nginx_pid=$!
     for _ in $(seq 100); do
         curl -sk -o /dev/null "$scheme://127.0.0.1:$port/" && return 0
         sleep 0.1

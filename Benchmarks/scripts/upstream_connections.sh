@@ -36,7 +36,10 @@ source Benchmarks/scripts/nginx_proxy.sh
 install_if_missing nginx nginx-light
 
 front_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-start_nginx_proxy "$work/nginx" "$front_port" "$fake_port" tls || { echo "nginx did not start" >&2; exit 1; }
+started=0
+start_nginx_proxy "$work/nginx" "$front_port" "$fake_port" tls && started=1
+pids+=("$nginx_pid")
+[[ $started == 1 ]] || { echo "nginx did not start" >&2; exit 1; }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 upstream_connections() { ss -Htn state established "( dport = :$front_port )" | wc -l; }
@@ -62,7 +65,7 @@ start_arm() { # arm
 stop_arm() { kill "$worker"; wait "$worker" 2>/dev/null || true; }
 
 : > "$work/results"
-for round in $(seq "$rounds"); do
+for _ in $(seq "$rounds"); do
     for arm in "${arms[@]}"; do
         for size in $burst_sizes; do
             start_arm "$arm"
