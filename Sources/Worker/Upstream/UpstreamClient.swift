@@ -136,7 +136,7 @@ final class UpstreamClient: @unchecked Sendable {
     /// queues the stream's reset, which leaves only when the connection is next used, so an idle worker's cancelled
     /// stream ran to its end upstream. The transfer's connection is therefore not kept for reuse
     /// (`CURLOPT_FORBID_REUSE`): curl closes it, unless other streams still use it (with
-    /// `UPSTREAM_STREAMS_PER_CONNECTION` above 1), and then the reset leaves with their traffic.
+    /// `UPSTREAM_STREAMS_PER_CONNECTION` above 1); the reset then leaves when curl next writes there for them.
     func cancel(_ transfer: UpstreamTransfer) {
         transfer.markCancelled()
         onLoop { [self] in pass(.caller) { remove(transfer, endingConnection: true) } }
