@@ -68,8 +68,12 @@ def start_http2_upstream_and_gateway(**settings):
     upstream = ManagedProcess([sys.executable, str(H2_UPSTREAM), str(TOKENS), "1500", str(stats_path)],
                               ready_prefix="LISTENING")
     upstream_port = int(upstream.first_line.split()[1])
-    gateway = start_gateway(upstream_port, CEREBRAS_BASE_URL=f"https://127.0.0.1:{upstream_port}/v1",
-                            UPSTREAM_VERIFY_TLS="false", WORKERS="1", **settings)
+    try:
+        gateway = start_gateway(upstream_port, CEREBRAS_BASE_URL=f"https://127.0.0.1:{upstream_port}/v1",
+                                UPSTREAM_VERIFY_TLS="false", WORKERS="1", **settings)
+    except Exception:
+        upstream.stop()
+        raise
     return upstream, stats_path, gateway
 
 
