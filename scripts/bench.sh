@@ -89,22 +89,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 wait_for_line() {  # file pattern seconds → prints the matching line
     local file=$1 pattern=$2 limit=$3 i
     for ((i = 0; i < limit * 10; i++)); do
         if grep -m1 -E "$pattern" "$file" 2>/dev/null; then return 0; fi
         sleep 0.1
-    done
-    return 1
-}
-wait_for_http() {  # url seconds
-    local url=$1 limit=$2 i
-    for ((i = 0; i < limit * 5; i++)); do
-        if curl -s -o /dev/null --max-time 2 "$url"; then return 0; fi
-        sleep 0.2
     done
     return 1
 }
@@ -181,13 +170,10 @@ arm_key[direct]=csk-bench
 arm_pid[direct]=""
 
 start_nginx() {
-    local port dir=$run_dir/nginx
-    port=$(free_port)
-    write_nginx_proxy_conf "$dir" "$port" "$fake_port"
-    nginx -c "$dir/nginx.conf" -p "$dir/" >"$dir/out.log" 2>&1 &
-    arm_pid[nginx]=$!
+    start_nginx_proxy "$run_dir/nginx" "$fake_port"
+    arm_pid[nginx]=$nginx_pid
     pids_started+=("${arm_pid[nginx]}")
-    arm_url[nginx]=http://127.0.0.1:$port
+    arm_url[nginx]=$nginx_url
     arm_api[nginx]=openai
     arm_key[nginx]=csk-bench
     wait_for_http "${arm_url[nginx]}/" 20 || { note "nginx arm skipped: did not start"; return 1; }

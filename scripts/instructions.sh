@@ -92,8 +92,8 @@ body=()
 for tool in "$bench_bin" "$fake_bin"; do
     [[ -x $tool ]] || { echo "missing $tool: build the benchmark products first (see BENCHMARKS.md)" >&2; exit 2; }
 done
-# shellcheck source=Benchmarks/scripts/install_if_missing.sh
-source "$root/Benchmarks/scripts/install_if_missing.sh"
+# shellcheck source=Benchmarks/scripts/script_helpers.sh
+source "$root/Benchmarks/scripts/script_helpers.sh"
 install_if_missing valgrind valgrind
 [[ $upstream == plain ]] || install_if_missing nginx nginx-light
 
@@ -124,12 +124,10 @@ upstream_env=()
 if [[ $upstream == tls ]]; then
     # shellcheck source=Benchmarks/scripts/nginx_proxy.sh
     source "$root/Benchmarks/scripts/nginx_proxy.sh"
-    front_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    started=0
-    start_nginx_proxy "$work/nginx" "$front_port" "$fake_port" tls && started=1
+    start_nginx_proxy "$work/nginx" "$fake_port" tls
     pids+=("$nginx_pid")
-    [[ $started == 1 ]] || { echo "nginx did not start" >&2; exit 1; }
-    upstream_url=https://127.0.0.1:$front_port/v1
+    wait_for_http "$nginx_url/" 10 || { echo "nginx did not start" >&2; exit 1; }
+    upstream_url=$nginx_url/v1
     upstream_env=(UPSTREAM_VERIFY_TLS=false)
 fi
 

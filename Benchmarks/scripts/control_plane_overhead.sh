@@ -13,7 +13,7 @@ rounds=${2:-3}
 # shellcheck source=Benchmarks/scripts/fake_upstream.sh
 source "$(dirname "${BASH_SOURCE[0]}")/fake_upstream.sh"
 
-redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no > "$work/redis.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do redis-cli -p "$redis_port" ping > /dev/null 2>&1 && break; sleep 0.1; done

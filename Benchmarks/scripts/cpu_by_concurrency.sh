@@ -33,14 +33,10 @@ source Benchmarks/scripts/fake_upstream.sh
 source Benchmarks/scripts/nginx_proxy.sh
 install_if_missing nginx nginx-light
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 hz=$(getconf CLK_TCK)
 
 # nginx as scripts/bench.sh runs it.
-nginx_port=$(free_port)
-write_nginx_proxy_conf "$work/nginx" "$nginx_port" "$fake_port"
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx/" &
-nginx_pid=$!
+start_nginx_proxy "$work/nginx" "$fake_port"
 pids+=("$nginx_pid")
 
 gateway_port=$(free_port)
@@ -74,7 +70,7 @@ measure() { # arm connections
     local arm=$1 connections=$2 url api key requests procs u0 s0 u1 s1
     case $arm in
     direct) url=http://127.0.0.1:$fake_port api=openai key=csk-bench procs=${pids[0]} ;;
-    nginx) url=http://127.0.0.1:$nginx_port api=openai key=csk-bench procs=$(tree "$nginx_pid") ;;
+    nginx) url=$nginx_url api=openai key=csk-bench procs=$(tree "$nginx_pid") ;;
     gateway) url=http://127.0.0.1:$gateway_port api=anthropic key=k procs=$(tree "$gateway_pid") ;;
     esac
     local form=()

@@ -14,8 +14,8 @@ pids+=($!)
 sleep 0.5
 fake_port=$(awk '{print $2}' "$work/fake.out")
 
-# shellcheck source=Benchmarks/scripts/install_if_missing.sh
-source "$(dirname "${BASH_SOURCE[0]}")/install_if_missing.sh"
+# shellcheck source=Benchmarks/scripts/script_helpers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/script_helpers.sh"
 
 # Starts `COMMAND… worker --standalone` against the fake (COMMAND: a gateway binary, or a wrapper such as valgrind
 # and its options before one), with the environment the scripts measure in (which it also inherits, so gateway

@@ -1,6 +1,8 @@
 # Sourced by scripts/bench.sh and the benchmark scripts: the nginx arm's configuration, written in one place so
 # that every script measures the same reverse proxy.
 # shellcheck shell=bash
+# shellcheck source=Benchmarks/scripts/script_helpers.sh
+source "$(dirname "${BASH_SOURCE[0]}")/script_helpers.sh"
 
 # Writes DIR/nginx.conf: nginx in front of the fake on 127.0.0.1:UPSTREAM_PORT, listening on 127.0.0.1:PORT, with
 # the settings an SSE relay needs (no response buffering, upstream keep-alive), 2 workers, in the foreground, every
@@ -59,18 +61,16 @@ http {
 EOF
 }
 
-# Starts nginx with write_nginx_proxy_conf's configuration in DIR, sets $nginx_pid (for the caller to stop) and waits
-# up to 10 s for it to answer. Returns 1 when it does not.
-start_nginx_proxy() { # dir port upstream_port [tls]
-    local dir=$1 port=$2 scheme=http
-    write_nginx_proxy_conf "$@"
-    [[ ${4:-} == tls ]] && scheme=https
+# Starts nginx with write_nginx_proxy_conf's configuration in DIR, on a free port, in front of the fake on
+# UPSTREAM_PORT; sets $nginx_pid (the caller stops it) and $nginx_url. It may not answer yet: see wait_for_http.
+start_nginx_proxy() { # dir upstream_port [tls]
+    local dir=$1 port scheme=http
+    port=$(free_port)
+    write_nginx_proxy_conf "$dir" "$port" "$2" "${3:-}"
+    [[ ${3:-} == tls ]] && scheme=https
     nginx -c "$dir/nginx.conf" -p "$dir/" >"$dir/out.log" 2>&1 &
     # shellcheck disable=SC2034 # read by the caller
     nginx_pid=$!
-    for _ in $(seq 100); do
-        curl -sk -o /dev/null "$scheme://127.0.0.1:$port/" && return 0
-        sleep 0.1
-    done
-    return 1
+    # shellcheck disable=SC2034
+    nginx_url=$scheme://127.0.0.1:$port
 }

@@ -35,11 +35,10 @@ source Benchmarks/scripts/fake_upstream.sh
 source Benchmarks/scripts/nginx_proxy.sh
 install_if_missing nginx nginx-light
 
-front_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-started=0
-start_nginx_proxy "$work/nginx" "$front_port" "$fake_port" tls && started=1
+start_nginx_proxy "$work/nginx" "$fake_port" tls
 pids+=("$nginx_pid")
-[[ $started == 1 ]] || { echo "nginx did not start" >&2; exit 1; }
+wait_for_http "$nginx_url/" 10 || { echo "nginx did not start" >&2; exit 1; }
+front_port=${nginx_url##*:}
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 upstream_connections() { ss -Htn state established "( dport = :$front_port )" | wc -l; }
@@ -59,7 +58,7 @@ PY
 }
 start_arm() { # arm
     # shellcheck disable=SC2086 # an arm is a command split into words
-    start_standalone_worker 20 env "CEREBRAS_BASE_URL=https://127.0.0.1:$front_port/v1" UPSTREAM_VERIFY_TLS=false $1 ||
+    start_standalone_worker 20 env "CEREBRAS_BASE_URL=$nginx_url/v1" UPSTREAM_VERIFY_TLS=false $1 ||
         { echo "$1 did not start" >&2; exit 1; }
 }
 stop_arm() { kill "$worker"; wait "$worker" 2>/dev/null || true; }

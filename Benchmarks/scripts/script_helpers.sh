@@ -1,0 +1,27 @@
+# Sourced by the benchmark scripts (and scripts/bench.sh, scripts/instructions.sh): small helpers they share.
+# shellcheck shell=bash
+
+# Installs PACKAGE with apt-get when COMMAND is missing (with sudo unless root).
+install_if_missing() { # command package
+    command -v "$1" >/dev/null 2>&1 && return 0
+    local sudo_cmd
+    sudo_cmd=$([[ $(id -u) == 0 ]] || echo sudo)
+    $sudo_cmd apt-get update -qq >&2 || true
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "$2" >&2
+}
+
+# Prints a TCP port on 127.0.0.1 that is free now.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits until URL answers at all (any status; an https URL's certificate is not checked), for up to SECONDS.
+# Returns 1 when it never does.
+wait_for_http() { # url seconds
+    local url=$1 limit=$2 i
+    for ((i = 0; i < limit * 5; i++)); do
+        if curl -sk -o /dev/null --max-time 2 "$url"; then return 0; fi
+        sleep 0.2
+    done
+    return 1
+}
