@@ -26,10 +26,11 @@
 #                                              upstream connections open as the benchmark's first repetition does
 #   INSTRUCTIONS_KEEP=DIR                      keep each binary's profile as DIR/callgrind.<binary name>, to read
 #                                              with `callgrind_annotate --inclusive=yes DIR/callgrind.<name>`
-#   INSTRUCTIONS_UPSTREAM=plain|tls            plain (default): the worker calls the fake over HTTP/1.1 in clear;
+#   INSTRUCTIONS_UPSTREAM=plain|tls|tls-h1     plain (default): the worker calls the fake over HTTP/1.1 in clear;
 #                                              tls: through nginx in front of the fake, with TLS and HTTP/2 offered
 #                                              (ALPN), the protocol the gateway speaks to api.cerebras.ai (nginx is
-#                                              installed with apt-get when missing; its own work is not counted)
+#                                              installed with apt-get when missing; its own work is not counted);
+#                                              tls-h1: the same front offering HTTP/1.1 only
 #   REDIS_TIMEOUT_MS=N                         the worker's Redis timeout, 60000 here by default: under callgrind a
 #                                              worker is so slow that the gateway's own default (50 ms) drops the
 #                                              connection and requests fail open, which is not the path to measure
@@ -52,8 +53,8 @@ cd "$root"
 
 mode=${INSTRUCTIONS_MODE:-request}
 upstream=${INSTRUCTIONS_UPSTREAM:-plain}
-if [[ $upstream != plain && $upstream != tls ]]; then
-    echo "INSTRUCTIONS_UPSTREAM must be plain or tls" >&2
+if [[ $upstream != plain && $upstream != tls && $upstream != tls-h1 ]]; then
+    echo "INSTRUCTIONS_UPSTREAM must be plain, tls or tls-h1" >&2
     exit 2
 fi
 listener=${INSTRUCTIONS_LISTENER:-standalone}
@@ -121,10 +122,10 @@ fake_port=$(wait_for_line "$work/fake.out" '^LISTENING' 10 | awk '{print $2}')
 : >"$work/empty.env"
 upstream_url=http://127.0.0.1:$fake_port/v1
 upstream_env=()
-if [[ $upstream == tls ]]; then
+if [[ $upstream != plain ]]; then
     # shellcheck source=Benchmarks/scripts/nginx_proxy.sh
     source "$root/Benchmarks/scripts/nginx_proxy.sh"
-    start_nginx_proxy "$work/nginx" "$fake_port" tls
+    start_nginx_proxy "$work/nginx" "$fake_port" "$upstream"
     pids+=("$nginx_pid")
     wait_for_http "$nginx_url/" 10 || { echo "nginx did not start" >&2; exit 1; }
     upstream_url=$nginx_url/v1

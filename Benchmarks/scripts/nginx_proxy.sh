@@ -10,14 +10,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/script_helpers.sh"
 # With a fourth argument `tls`, it listens with TLS and offers HTTP/2 (ALPN), as api.cerebras.ai does, on a
 # self-signed certificate written to DIR (clients connect with certificate checks off): a front that lets the
 # gateway's upstream client speak the production protocol to the fake, which itself serves HTTP/1.1 in clear.
-write_nginx_proxy_conf() { # dir port upstream_port [tls]
+# `tls-h1` is the same front offering HTTP/1.1 only.
+write_nginx_proxy_conf() { # dir port upstream_port [tls|tls-h1]
     local dir=$1 port=$2 upstream_port=$3 mode=${4:-}
     local listen_tls="" tls_files=""
     mkdir -p "$dir"
-    if [[ $mode == tls ]]; then
+    if [[ $mode == tls || $mode == tls-h1 ]]; then
         openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
             -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
-        listen_tls=" ssl http2"
+        listen_tls=" ssl"
+        [[ $mode == tls ]] && listen_tls+=" http2"
         tls_files="ssl_certificate $dir/cert.pem; ssl_certificate_key $dir/key.pem;"
     fi
     cat >"$dir/nginx.conf" <<EOF
@@ -63,11 +65,11 @@ EOF
 
 # Starts nginx with write_nginx_proxy_conf's configuration in DIR, on a free port, in front of the fake on
 # UPSTREAM_PORT; sets $nginx_pid (the caller stops it) and $nginx_url. It may not answer yet: see wait_for_http.
-start_nginx_proxy() { # dir upstream_port [tls]
+start_nginx_proxy() { # dir upstream_port [tls|tls-h1]
     local dir=$1 port scheme=http
     port=$(free_port)
     write_nginx_proxy_conf "$dir" "$port" "$2" "${3:-}"
-    [[ ${3:-} == tls ]] && scheme=https
+    [[ ${3:-} == tls* ]] && scheme=https
     nginx -c "$dir/nginx.conf" -p "$dir/" >"$dir/out.log" 2>&1 &
     # shellcheck disable=SC2034 # read by the caller
     nginx_pid=$!

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# How the worker's upstream connections behave over the protocol the gateway speaks to Cerebras: TLS with HTTP/2
-# offered in the handshake (nginx in front of the fake, `write_nginx_proxy_conf … tls`). Arms are measured
-# alternately, a fresh standalone worker for every measurement.
+# How the worker's upstream connections behave over the protocol the gateway speaks to Cerebras: TLS, with HTTP/2
+# accepted in the handshake (nginx in front of the fake, `write_nginx_proxy_conf … tls`; FRONT=tls-h1: a front that
+# accepts HTTP/1.1 only). Arms are measured alternately, a fresh standalone worker for every measurement.
 #
 #   Benchmarks/scripts/upstream_connections.sh ARM... [-- ROUNDS]
 #
@@ -9,13 +9,16 @@
 #   Benchmarks/scripts/upstream_connections.sh .build-bench/release/cerebras-gateway \
 #       "env UPSTREAM_STREAMS_PER_CONNECTION=100 .build-bench/release/cerebras-gateway" -- 3
 #
-# Two measurements per arm and round (default 3 rounds):
+# Three measurements per arm and round (default 3 rounds):
 #   cold burst   BURST_SIZES (default "50 500") streaming requests sent at once to a worker that has no upstream
 #                connection yet (as after a start or a long idle), 5 chunks 20 ms apart: requests answered, TTFT p50
 #                and p99, the worker's CPU for the burst, and the upstream connections it holds afterwards (at most 256
 #                stay open, curl's idle limit);
 #   steady       STREAMS (default 100) streams at a time, 300 streams of 200 chunks 20 ms apart after a warm-up
-#                burst: the worker's CPU per relayed chunk, the gap p99 and the upstream connections it holds.
+#                burst: the worker's CPU per relayed chunk, the gap p99, the upstream connections it holds and its peak
+#                RSS (VmHWM: the streams' memory on top of an idle worker's);
+#   requests     REQUESTS (default 20000) non-streamed requests on 16 kept-alive connections after a warm-up of 2,000:
+#                the worker's CPU per request, the latency p50 and p99.
 # CPU is read from /proc/<pid>/stat (10 ms ticks). Prints every measurement, then the medians. Needs nginx
 # (nginx-light installed with apt-get when missing) and the benchmark build of fake-cerebras and gateway-bench in
 # $BIN_DIR (default .build-bench/release).
@@ -28,6 +31,9 @@ rounds=${1:-3}
 [[ ${#arms[@]} -gt 0 ]] || { echo "usage: $0 ARM... [-- ROUNDS]" >&2; exit 2; }
 burst_sizes=${BURST_SIZES:-50 500}
 streams=${STREAMS:-100}
+requests=${REQUESTS:-20000}
+front=${FRONT:-tls}
+[[ $front == tls || $front == tls-h1 ]] || { echo "FRONT must be tls or tls-h1" >&2; exit 2; }
 bin=${BIN_DIR:-.build-bench/release}
 # shellcheck source=Benchmarks/scripts/fake_upstream.sh
 source Benchmarks/scripts/fake_upstream.sh
@@ -35,24 +41,28 @@ source Benchmarks/scripts/fake_upstream.sh
 source Benchmarks/scripts/nginx_proxy.sh
 install_if_missing nginx nginx-light
 
-start_nginx_proxy "$work/nginx" "$fake_port" tls
+start_nginx_proxy "$work/nginx" "$fake_port" "$front"
 pids+=("$nginx_pid")
 wait_for_http "$nginx_url/" 10 || { echo "nginx did not start" >&2; exit 1; }
 front_port=${nginx_url##*:}
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 upstream_connections() { ss -Htn state established "( dport = :$front_port )" | wc -l; }
-load() { # connections requests chunks: a streaming load on the current worker, its JSON summary in $work/load.json
+load() { # connections requests [chunks]: a streaming load (non-streamed without chunks) on the current worker, its
+    # JSON summary in $work/load.json
+    local kind=(--scenario text)
+    [[ -n ${3:-} ]] && kind=(--stream --scenario "paced;chunks=$3;interval_ms=20")
     "$bin/gateway-bench" load --url "http://127.0.0.1:$worker_port" --api anthropic --key k --connections "$1" \
-        --requests "$2" --duration 120 --stream --scenario "paced;chunks=$3;interval_ms=20" 2>/dev/null |
-        tail -n 1 > "$work/load.json"
+        --requests "$2" --duration 120 "${kind[@]}" 2>/dev/null | tail -n 1 > "$work/load.json"
 }
 summary() { # fields of $work/load.json, in milliseconds where a latency
     python3 - "$work/load.json" "$@" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
-values = {"ok": d["ok"], "ttft_p50": d["ttft_us"]["p50"] / 1000, "ttft_p99": d["ttft_us"]["p99"] / 1000,
-          "gap_p99": d.get("gap_us", {}).get("p99", 0) / 1000}
+ms = lambda histogram, quantile: d.get(histogram, {}).get(quantile, 0) / 1000
+values = {"ok": d["ok"], "ttft_p50": ms("ttft_us", "p50"), "ttft_p99": ms("ttft_us", "p99"),
+          "gap_p99": ms("gap_us", "p99"), "latency_p50": ms("latency_us", "p50"), "latency_p99": ms("latency_us", "p99")}
 print(" ".join(f"{values[name]:.1f}" if isinstance(values[name], float) else str(values[name]) for name in sys.argv[2:]))
 PY
 }
@@ -81,14 +91,24 @@ for _ in $(seq "$rounds"); do
         load "$streams" $((streams * 3)) 200
         cpu_us_per_chunk=$(python3 -c "print(round(($(cpu_ticks "$worker") - $before) * 10000 / ($streams * 3 * 200), 2))")
         read -r ok gap <<<"$(summary ok gap_p99)"
-        echo "steady-$streams|$arm|$ok $cpu_us_per_chunk $gap $(upstream_connections)" | tee -a "$work/results"
+        echo "steady-$streams|$arm|$ok $cpu_us_per_chunk $gap $(upstream_connections) $(peak_rss_kib "$worker")" |
+            tee -a "$work/results"
+        stop_arm
+        start_arm "$arm"
+        load 16 2000
+        before=$(cpu_ticks "$worker")
+        load 16 "$requests"
+        cpu_us_per_request=$(python3 -c "print(round(($(cpu_ticks "$worker") - $before) * 10000 / $requests, 2))")
+        read -r ok p50 p99 <<<"$(summary ok latency_p50 latency_p99)"
+        echo "requests-16|$arm|$ok $cpu_us_per_request $p50 $p99" | tee -a "$work/results"
         stop_arm
     done
 done
 
 echo
 echo "medians (burst: ok, TTFT p50 ms, TTFT p99 ms, worker CPU ms, upstream connections;" \
-    "steady: ok, worker CPU µs per chunk, gap p99 ms, upstream connections):"
+    "steady: ok, worker CPU µs per chunk, gap p99 ms, upstream connections, worker peak RSS KiB;" \
+    "requests: ok, worker CPU µs per request, latency p50 ms, latency p99 ms):"
 python3 - "$work/results" <<'PY'
 import statistics, sys
 groups = {}

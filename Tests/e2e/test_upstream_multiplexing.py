@@ -1,6 +1,6 @@
-"""How a burst of new requests reaches the upstream. By default each request has an upstream connection of its own;
-with UPSTREAM_STREAMS_PER_CONNECTION above 1 and an HTTPS upstream that offers HTTP/2, the burst shares the first
-connection (one TLS handshake, not one each); over plain HTTP every request still leaves at once."""
+"""How a burst of new requests reaches the upstream. By default each request has an HTTP/1.1 upstream connection of
+its own; with UPSTREAM_STREAMS_PER_CONNECTION above 1 and an HTTPS upstream that accepts HTTP/2, the burst shares the
+first connection (one TLS handshake, not one each); over plain HTTP every request still leaves at once."""
 import http.client
 import json
 import sys
@@ -8,10 +8,12 @@ import tempfile
 import threading
 from pathlib import Path
 
+import pytest
+
 from conftest import GATEWAY_KEY, ManagedProcess, ask, http_json, poll_until, read_text_stream, start_gateway
 from test_tls_upstream import expected, start_tls_upstream
 
-H2_UPSTREAM = Path(__file__).resolve().parent / "h2_upstream.py"
+TEST_UPSTREAM = Path(__file__).resolve().parent / "h2_upstream.py"
 BURST = 20
 TOKENS = 5
 
@@ -61,11 +63,11 @@ def burst_of_streams(gateway, count):
     return run_together(count, lambda index, connection: streamed_text(connection, index), prepare=connect)
 
 
-def start_http2_upstream_and_gateway(**settings):
-    """The HTTP/2 test upstream (streams held 1.5 s), the path of its statistics file, and a gateway with one worker
-    (one event loop: one upstream client) in front of it."""
+def start_test_upstream_and_gateway(**settings):
+    """The TLS test upstream that speaks HTTP/2 or HTTP/1.1 (streams held 1.5 s), the path of its statistics file,
+    and a gateway with one worker (one event loop: one upstream client) in front of it."""
     stats_path = Path(tempfile.mkdtemp(prefix="cgw-h2-")) / "stats.json"
-    upstream = ManagedProcess([sys.executable, str(H2_UPSTREAM), str(TOKENS), "1500", str(stats_path)],
+    upstream = ManagedProcess([sys.executable, str(TEST_UPSTREAM), str(TOKENS), "1500", str(stats_path)],
                               ready_prefix="LISTENING")
     upstream_port = int(upstream.first_line.split()[1])
     try:
@@ -77,10 +79,9 @@ def start_http2_upstream_and_gateway(**settings):
     return upstream, stats_path, gateway
 
 
-def burst_through_http2(**settings):
-    """A burst of BURST streams through one worker to the HTTP/2 test upstream; the upstream's statistics
-    afterwards."""
-    upstream, stats_path, gateway = start_http2_upstream_and_gateway(**settings)
+def burst_over_tls(**settings):
+    """A burst of BURST streams through one worker to the TLS test upstream; the upstream's statistics afterwards."""
+    upstream, stats_path, gateway = start_test_upstream_and_gateway(**settings)
     try:
         # Connected first and sent together, so the requests reach the worker before the first upstream
         # connection has finished its TLS handshake.
@@ -96,14 +97,19 @@ def burst_through_http2(**settings):
         upstream.stop()
 
 
-def test_by_default_each_stream_has_an_http2_connection_of_its_own():
-    assert burst_through_http2()["connections"] == BURST
+def test_by_default_each_stream_has_an_http1_connection_of_its_own():
+    # The upstream accepts HTTP/2, but with nothing to share HTTP/2 only costs more: the gateway does not offer it.
+    stats = burst_over_tls()
+    assert (stats["connections"], stats["protocols"]) == (BURST, {"http/1.1": BURST}), stats
 
 
-def test_a_stream_the_client_leaves_ends_upstream_at_once():
-    # The upstream bills every token it generates. libcurl 7.88 queues an HTTP/2 stream's reset until its connection
-    # is used again, so the gateway closes the connection of a stream the client leaves (none other shares it here).
-    upstream, stats_path, gateway = start_http2_upstream_and_gateway()
+@pytest.mark.parametrize("streams_per_connection, protocol", [("1", "http/1.1"), ("100", "h2")])
+def test_a_stream_the_client_leaves_ends_upstream_at_once(streams_per_connection, protocol):
+    # The upstream bills every token it generates. Over HTTP/1.1 curl closes the connection of a transfer removed
+    # before its end; libcurl 7.88 queues an HTTP/2 stream's reset until its connection is used again, so the gateway
+    # closes the connection of a stream the client leaves (none other shares it here).
+    upstream, stats_path, gateway = start_test_upstream_and_gateway(
+        UPSTREAM_STREAMS_PER_CONNECTION=streams_per_connection)
     try:
         leaving = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=30)
         body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 50, "stream": True,
@@ -120,6 +126,7 @@ def test_a_stream_the_client_leaves_ends_upstream_at_once():
         assert burst_of_streams(gateway, 1) == [(200, expected(TOKENS), "end_turn")]
         stats = json.loads(stats_path.read_text())
         assert (stats["completed"], stats["abandoned"], stats["connections"]) == (1, 1, 2), stats
+        assert stats["protocols"] == {protocol: 2}, stats
     finally:
         gateway.stop()
         upstream.stop()
@@ -127,8 +134,8 @@ def test_a_stream_the_client_leaves_ends_upstream_at_once():
 
 def test_a_burst_of_streams_shares_one_http2_connection_when_streams_may_share():
     # Without waiting for the first handshake, the requests that arrive during it open connections of their own.
-    stats = burst_through_http2(UPSTREAM_STREAMS_PER_CONNECTION="100")
-    assert stats["connections"] == 1, stats
+    stats = burst_over_tls(UPSTREAM_STREAMS_PER_CONNECTION="100")
+    assert (stats["connections"], stats["protocols"]) == (1, {"h2": 1}), stats
 
 
 def test_a_burst_to_a_plain_http_upstream_is_not_held_behind_the_first_answer(fake_upstream):

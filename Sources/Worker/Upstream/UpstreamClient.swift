@@ -32,12 +32,14 @@ final class UpstreamClient: @unchecked Sendable {
     /// Off by default: with libcurl 7.88 a wake-up for a shared connection's socket runs every transfer on that
     /// connection, so a relayed chunk costs work for each stream sharing it (at 100 streams on one connection,
     /// 1.5–2.1× the CPU per chunk of a connection each: BENCHMARKS.md, "Thirtieth round"). Each open request then
-    /// has a connection of its own, kept for the next one (unless the request was cancelled: see `cancel`).
-    /// On, a transfer to an `https://` upstream that finds the first connection still in its TLS handshake waits to
-    /// share it (`CURLOPT_PIPEWAIT`), so a burst of new requests costs one handshake for up to that many streams
-    /// instead of one each; an upstream without HTTP/2 says so in the same handshake, and the waiting transfers open
-    /// their own. Over plain HTTP nothing waits: curl would learn that an `http://` upstream cannot multiplex only
-    /// from the first answer's head, and hold the burst until then.
+    /// has a connection of its own, kept for the next one (unless the request was cancelled: see `cancel`), and
+    /// speaks HTTP/1.1: with nothing to share, HTTP/2 only adds work (a kept-alive request over TLS 1.19× the
+    /// instructions, a relayed chunk 1.06×: "Thirty-first round").
+    /// On, curl offers HTTP/2 in the TLS handshake, and a transfer to an `https://` upstream that finds the first
+    /// connection still in its handshake waits to share it (`CURLOPT_PIPEWAIT`), so a burst of new requests costs one
+    /// handshake for up to that many streams instead of one each; an upstream without HTTP/2 says so in the same
+    /// handshake, and the waiting transfers open their own. Over plain HTTP nothing waits: curl would learn that an
+    /// `http://` upstream cannot multiplex only from the first answer's head, and hold the burst until then.
     private let sharesConnections: Bool
     private let multi: UnsafeMutableRawPointer
     private let readiness: ReadinessSet
@@ -132,11 +134,11 @@ final class UpstreamClient: @unchecked Sendable {
     /// Stops a transfer at once (the client left, or a timeout fired). The delegate hears nothing more.
     ///
     /// The upstream must hear of it at once: it generates, and bills, every token until then. Over HTTP/1.1 curl
-    /// closes the connection of a transfer removed before its end. Over HTTP/2, libcurl 7.88 keeps the connection and
-    /// queues the stream's reset, which leaves only when the connection is next used, so an idle worker's cancelled
-    /// stream ran to its end upstream. The transfer's connection is therefore not kept for reuse
-    /// (`CURLOPT_FORBID_REUSE`): curl closes it, unless other streams still use it (with
-    /// `UPSTREAM_STREAMS_PER_CONNECTION` above 1); the reset then leaves when curl next writes there for them.
+    /// closes the connection of a transfer removed before its end. Over HTTP/2 (`UPSTREAM_STREAMS_PER_CONNECTION`
+    /// above 1), libcurl 7.88 keeps the connection and queues the stream's reset, which leaves only when the
+    /// connection is next used, so an idle worker's cancelled stream ran to its end upstream. The transfer's
+    /// connection is therefore not kept for reuse (`CURLOPT_FORBID_REUSE`): curl closes it, unless other streams
+    /// still use it; the reset then leaves when curl next writes there for them.
     func cancel(_ transfer: UpstreamTransfer) {
         transfer.markCancelled()
         onLoop { [self] in pass(.caller) { remove(transfer, endingConnection: true) } }
@@ -309,7 +311,7 @@ final class UpstreamClient: @unchecked Sendable {
 
     private func newHandle() -> UnsafeMutableRawPointer? {
         guard let easy = cg_easy_init() else { return nil }
-        UpstreamTransfer.configure(easy)
+        UpstreamTransfer.configure(easy, offeringHTTP2: sharesConnections)
         // The client opens and closes curl's sockets, so that its set may keep idle connections registered.
         let context = Unmanaged.passUnretained(self).toOpaque()
         _ = cg_easy_setopt_opensocket_function(easy, UpstreamClient.onOpenSocket)

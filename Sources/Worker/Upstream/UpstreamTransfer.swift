@@ -27,13 +27,14 @@ final class UpstreamTransfer: Sendable {
 
     /// Sets what every transfer on a new easy handle has in common. A handle keeps its options when the client
     /// reuses it (it is not reset), and `attach` sets every option that differs between transfers.
-    static func configure(_ easy: UnsafeMutableRawPointer) {
+    /// `offeringHTTP2`: HTTP/2 where the upstream accepts it in the TLS handshake; otherwise HTTP/1.1 always.
+    static func configure(_ easy: UnsafeMutableRawPointer, offeringHTTP2: Bool) {
         _ = cg_easy_setopt_long(easy, CURLOPT_POST, 1)
         _ = cg_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
         _ = cg_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
         _ = cg_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
-        // HTTP/2 where the upstream offers it over TLS; plain HTTP/1.1 otherwise.
-        _ = cg_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
+        let version = offeringHTTP2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1
+        _ = cg_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(version))
         _ = cg_easy_setopt_write_function(easy, CURLOPT_WRITEFUNCTION, UpstreamTransfer.onBody)
         _ = cg_easy_setopt_write_function(easy, CURLOPT_HEADERFUNCTION, UpstreamTransfer.onHeader)
         if !UpstreamProxyEnvironment.namesAProxy {
