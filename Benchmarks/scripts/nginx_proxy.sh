@@ -8,7 +8,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/script_helpers.sh"
 # the settings an SSE relay needs (no response buffering, upstream keep-alive), 2 workers, in the foreground, every
 # file it writes under DIR. Run it with `nginx -c DIR/nginx.conf -p DIR/`.
 # With a fourth argument `tls`, it listens with TLS and offers HTTP/2 (ALPN), as api.cerebras.ai does, on a
-# self-signed certificate written to DIR (clients connect with certificate checks off): a front that lets the
+# self-signed certificate for 127.0.0.1 written to DIR/cert.pem (clients connect with certificate checks off, or trust
+# that file): a front that lets the
 # gateway's upstream client speak the production protocol to the fake, which itself serves HTTP/1.1 in clear.
 # `tls-h1` is the same front offering HTTP/1.1 only.
 write_nginx_proxy_conf() { # dir port upstream_port [tls|tls-h1]
@@ -16,7 +17,7 @@ write_nginx_proxy_conf() { # dir port upstream_port [tls|tls-h1]
     local listen_tls="" tls_files=""
     mkdir -p "$dir"
     if [[ $mode == tls || $mode == tls-h1 ]]; then
-        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
             -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
         listen_tls=" ssl"
         [[ $mode == tls ]] && listen_tls+=" http2"

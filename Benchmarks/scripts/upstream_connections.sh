@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # How the worker's upstream connections behave over the protocol the gateway speaks to Cerebras: TLS, with HTTP/2
 # accepted in the handshake (nginx in front of the fake, `write_nginx_proxy_conf … tls`; FRONT=tls-h1: a front that
-# accepts HTTP/1.1 only). Arms are measured alternately, a fresh standalone worker for every measurement.
+# accepts HTTP/1.1 only). Arms are measured alternately, a fresh standalone worker for every measurement. The
+# front's certificate is not checked (UPSTREAM_VERIFY_TLS=false); VERIFY=1 checks it as in production, against the
+# system's CA bundle with the front's certificate added (UPSTREAM_CA_FILE: builds from the thirty-first round on).
 #
 #   Benchmarks/scripts/upstream_connections.sh ARM... [-- ROUNDS]
 #
@@ -34,6 +36,7 @@ streams=${STREAMS:-100}
 requests=${REQUESTS:-20000}
 front=${FRONT:-tls}
 [[ $front == tls || $front == tls-h1 ]] || { echo "FRONT must be tls or tls-h1" >&2; exit 2; }
+verify=${VERIFY:-0}
 bin=${BIN_DIR:-.build-bench/release}
 # shellcheck source=Benchmarks/scripts/fake_upstream.sh
 source Benchmarks/scripts/fake_upstream.sh
@@ -45,6 +48,11 @@ start_nginx_proxy "$work/nginx" "$fake_port" "$front"
 pids+=("$nginx_pid")
 wait_for_http "$nginx_url/" 10 || { echo "nginx did not start" >&2; exit 1; }
 front_port=${nginx_url##*:}
+trust=(UPSTREAM_VERIFY_TLS=false)
+if [[ $verify == 1 ]]; then
+    cat /etc/ssl/certs/ca-certificates.crt "$work/nginx/cert.pem" > "$work/trusted.pem"
+    trust=(UPSTREAM_VERIFY_TLS=true "UPSTREAM_CA_FILE=$work/trusted.pem")
+fi
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
@@ -68,7 +76,7 @@ PY
 }
 start_arm() { # arm
     # shellcheck disable=SC2086 # an arm is a command split into words
-    start_standalone_worker 20 env "CEREBRAS_BASE_URL=$nginx_url/v1" UPSTREAM_VERIFY_TLS=false $1 ||
+    start_standalone_worker 20 env "CEREBRAS_BASE_URL=$nginx_url/v1" "${trust[@]}" $1 ||
         { echo "$1 did not start" >&2; exit 1; }
 }
 stop_arm() { kill "$worker"; wait "$worker" 2>/dev/null || true; }

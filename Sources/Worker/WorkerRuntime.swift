@@ -25,8 +25,7 @@ public final class WorkerRuntime: @unchecked Sendable {
         let upstreams: [UpstreamClient]
         do {
             upstreams = try loops.map {
-                try UpstreamClient.make(on: $0, ticks: ticks,
-                                        streamsPerConnection: config.upstreamStreamsPerConnection).wait()
+                try UpstreamClient.make(on: $0, ticks: ticks, settings: UpstreamConnectionSettings(config)).wait()
             }
         } catch {
             try? group.syncShutdownGracefully()

@@ -65,14 +65,16 @@ def burst_of_streams(gateway, count):
 
 def start_test_upstream_and_gateway(**settings):
     """The TLS test upstream that speaks HTTP/2 or HTTP/1.1 (streams held 1.5 s), the path of its statistics file,
-    and a gateway with one worker (one event loop: one upstream client) in front of it."""
+    and a gateway with one worker (one event loop: one upstream client) in front of it, which does not check the
+    upstream's certificate unless `settings` say so."""
+    settings = {"UPSTREAM_VERIFY_TLS": "false", **settings}
     stats_path = Path(tempfile.mkdtemp(prefix="cgw-h2-")) / "stats.json"
     upstream = ManagedProcess([sys.executable, str(TEST_UPSTREAM), str(TOKENS), "1500", str(stats_path)],
                               ready_prefix="LISTENING")
     upstream_port = int(upstream.first_line.split()[1])
     try:
         gateway = start_gateway(upstream_port, CEREBRAS_BASE_URL=f"https://127.0.0.1:{upstream_port}/v1",
-                                UPSTREAM_VERIFY_TLS="false", WORKERS="1", **settings)
+                                WORKERS="1", **settings)
     except Exception:
         upstream.stop()
         raise

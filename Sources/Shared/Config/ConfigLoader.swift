@@ -36,6 +36,16 @@ public enum ConfigLoader {
             }
             keysFile = text
         }
+        if let path = source["UPSTREAM_CA_FILE"] {
+            guard let text = TextFile.contents(atPath: path) else {
+                throw ConfigError(option: "UPSTREAM_CA_FILE", problem: "cannot read \(path)",
+                                  fix: "point it at a readable PEM file of CA certificates, or unset it")
+            }
+            guard text.contains("-----BEGIN CERTIFICATE-----") else {
+                throw ConfigError(option: "UPSTREAM_CA_FILE", problem: "\(path) holds no PEM certificate",
+                                  fix: "point it at a PEM file of CA certificates, or unset it")
+            }
+        }
         let config = try GatewayConfig(source: source, keysFileContents: keysFile, cpuCount: cpuCount)
         return (config, source)
     }

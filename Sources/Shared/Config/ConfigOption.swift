@@ -17,6 +17,7 @@ public struct ConfigOption: Sendable {
         .init("UPSTREAM_RETRY_BUDGET_SECONDS", "30", "Total time retries may take", "Upstream"),
         .init("UPSTREAM_RETRY_BASE_MS", "250", "First back-off step (doubles, jittered)", "Upstream"),
         .init("UPSTREAM_VERIFY_TLS", "true", "Verify the upstream's TLS certificate", "Upstream"),
+        .init("UPSTREAM_CA_FILE", "", "PEM file of the CA certificates trusted for the upstream (empty: the system's bundle)", "Upstream"),
         .init("UPSTREAM_STREAMS_PER_CONNECTION", "1", "Requests that may share one HTTP/2 upstream connection (1: an HTTP/1.1 connection each)", "Upstream"),
         // Models
         .init("MODEL_MAP", "claude-*haiku*=gpt-oss-120b,*=zai-glm-4.7", "Ordered glob rules: requested id → Cerebras model", "Models"),

@@ -26,6 +26,9 @@ public struct GatewayConfig: Sendable, Equatable {
     public var upstreamRetryBudget: Double
     public var upstreamRetryBaseMs: Int
     public var upstreamVerifyTLS: Bool
+    /// `UPSTREAM_CA_FILE`: the PEM file of the CA certificates trusted for the upstream; nil: libcurl's built-in
+    /// bundle. The loader has checked that it is readable and holds a certificate.
+    public var upstreamCAFile: String?
     /// Requests an event loop's upstream client may multiplex on one HTTP/2 connection; 1 turns multiplexing off.
     public var upstreamStreamsPerConnection: Int
 
@@ -93,6 +96,7 @@ public struct GatewayConfig: Sendable, Equatable {
         upstreamRetryBudget = try source.double("UPSTREAM_RETRY_BUDGET_SECONDS", default: 30, range: 0...600)
         upstreamRetryBaseMs = try source.int("UPSTREAM_RETRY_BASE_MS", default: 250, range: 1...60_000)
         upstreamVerifyTLS = try source.bool("UPSTREAM_VERIFY_TLS", default: true)
+        upstreamCAFile = source["UPSTREAM_CA_FILE"]
         upstreamStreamsPerConnection = try source.int("UPSTREAM_STREAMS_PER_CONNECTION", default: 1, range: 1...1000)
 
         catalog = try Self.catalog(from: source)

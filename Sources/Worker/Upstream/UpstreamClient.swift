@@ -41,6 +41,8 @@ final class UpstreamClient: @unchecked Sendable {
     /// handshake, and the waiting transfers open their own. Over plain HTTP nothing waits: curl would learn that an
     /// `http://` upstream cannot multiplex only from the first answer's head, and hold the burst until then.
     private let sharesConnections: Bool
+    /// `UPSTREAM_CA_FILE`, for each new easy handle (see `UpstreamTrust`).
+    private let caFile: String?
     private let multi: UnsafeMutableRawPointer
     private let readiness: ReadinessSet
     /// When curl wants `CURL_SOCKET_TIMEOUT` called; nil: no timer.
@@ -76,12 +78,11 @@ final class UpstreamClient: @unchecked Sendable {
         cg_global_init(Int(CURL_GLOBAL_DEFAULT))
     }
 
-    /// A client driven by `loop`, a loop of a group made with `ticks` as its metrics delegate; up to
-    /// `streamsPerConnection` of its transfers share one HTTP/2 connection (1: none do).
+    /// A client driven by `loop`, a loop of a group made with `ticks` as its metrics delegate.
     static func make(on loop: EventLoop, ticks: UpstreamTickHook,
-                     streamsPerConnection: Int = 1) -> EventLoopFuture<UpstreamClient> {
+                     settings: UpstreamConnectionSettings = .init()) -> EventLoopFuture<UpstreamClient> {
         EventLoopEpoll.descriptor(of: loop).flatMapThrowing { loopEpoll in
-            let client = UpstreamClient(loop: loop, streamsPerConnection: streamsPerConnection)
+            let client = UpstreamClient(loop: loop, settings: settings)
             try client.readiness.nest(into: loopEpoll)
             client.driveTask = { [client] in client.driveReadySockets() }
             ticks.register(client)
@@ -90,7 +91,7 @@ final class UpstreamClient: @unchecked Sendable {
         }
     }
 
-    private init(loop: EventLoop, streamsPerConnection: Int) {
+    private init(loop: EventLoop, settings: UpstreamConnectionSettings) {
         // A worker has loaded libcurl at boot (`globalInit`); this covers clients made without it, as in tests.
         do { try Libcurl.load() } catch { fatalError("\(error)") }
         guard let multi = cg_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
@@ -100,11 +101,12 @@ final class UpstreamClient: @unchecked Sendable {
         readiness = ReadinessSet()
         ready.reserveCapacity(256)
         _ = cg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, Self.maxIdleConnections)
-        sharesConnections = streamsPerConnection > 1
+        sharesConnections = settings.streamsPerConnection > 1
+        caFile = settings.caFile
         let pipelining = sharesConnections ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING
         _ = cg_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(pipelining))
         if sharesConnections {
-            _ = cg_multi_setopt_long(multi, CURLMOPT_MAX_CONCURRENT_STREAMS, streamsPerConnection)
+            _ = cg_multi_setopt_long(multi, CURLMOPT_MAX_CONCURRENT_STREAMS, settings.streamsPerConnection)
         }
         // Unretained: the client outlives the multi handle (`shutdown` cleans it up).
         let context = Unmanaged.passUnretained(self).toOpaque()
@@ -312,6 +314,7 @@ final class UpstreamClient: @unchecked Sendable {
     private func newHandle() -> UnsafeMutableRawPointer? {
         guard let easy = cg_easy_init() else { return nil }
         UpstreamTransfer.configure(easy, offeringHTTP2: sharesConnections)
+        UpstreamTrust.apply(to: easy, caFile: caFile)
         // The client opens and closes curl's sockets, so that its set may keep idle connections registered.
         let context = Unmanaged.passUnretained(self).toOpaque()
         _ = cg_easy_setopt_opensocket_function(easy, UpstreamClient.onOpenSocket)
