@@ -51,6 +51,20 @@ def test_sdk_create_and_stream_over_an_https_upstream(tls_upstream):
         gateway.stop()
 
 
+def test_a_request_larger_than_curls_upload_buffer_reaches_an_https_upstream_whole(tls_upstream):
+    # Over HTTPS with HTTP/1.1 (the default) curl sends a body through a 64 KiB upload buffer, in several TLS writes
+    # that may each be partial; the upstream parses the whole JSON body or fails the request.
+    gateway = start_https_gateway(tls_upstream, UPSTREAM_VERIFY_TLS="false", UPSTREAM_MAX_RETRIES="0")
+    try:
+        client = anthropic.Anthropic(base_url=gateway.url, api_key=GATEWAY_KEY, max_retries=0, timeout=30)
+        long_text = " ".join(f"word{index}" for index in range(40_000))  # about 320 KB
+        message = client.messages.create(model="claude-sonnet-4-5", max_tokens=300,
+                                          messages=[{"role": "user", "content": long_text}])
+        assert message.content[0].text == expected(200)
+    finally:
+        gateway.stop()
+
+
 def test_a_slow_reader_over_https_gets_every_token_in_order():
     # ~1.2 MB of client SSE read through a small receive window: the gateway's writes back up, and its backpressure
     # may pause and resume the TLS transfer (curl can hold decrypted bytes while paused). Every token must arrive
