@@ -9,9 +9,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/script_helpers.sh"
 # file it writes under DIR. Run it with `nginx -c DIR/nginx.conf -p DIR/`.
 # With a fourth argument `tls`, it listens with TLS and offers HTTP/2 (ALPN), as api.cerebras.ai does, on a
 # self-signed certificate for 127.0.0.1 written to DIR/cert.pem (clients connect with certificate checks off, or trust
-# that file): a front that lets the
-# gateway's upstream client speak the production protocol to the fake, which itself serves HTTP/1.1 in clear.
-# `tls-h1` is the same front offering HTTP/1.1 only.
+# that file): a front that lets the gateway's upstream client speak the production protocol to the fake, which itself
+# serves HTTP/1.1 in clear. `tls-h1` is the same front offering HTTP/1.1 only.
 write_nginx_proxy_conf() { # dir port upstream_port [tls|tls-h1]
     local dir=$1 port=$2 upstream_port=$3 mode=${4:-}
     local listen_tls="" tls_files=""

@@ -57,7 +57,7 @@ def test_a_request_larger_than_curls_upload_buffer_reaches_an_https_upstream_who
     gateway = start_https_gateway(tls_upstream, UPSTREAM_VERIFY_TLS="false", UPSTREAM_MAX_RETRIES="0")
     try:
         client = anthropic.Anthropic(base_url=gateway.url, api_key=GATEWAY_KEY, max_retries=0, timeout=30)
-        long_text = " ".join(f"word{index}" for index in range(40_000))  # about 320 KB
+        long_text = " ".join(f"word{index}" for index in range(40_000))  # 388,889 bytes
         message = client.messages.create(model="claude-sonnet-4-5", max_tokens=300,
                                           messages=[{"role": "user", "content": long_text}])
         assert message.content[0].text == expected(200)
