@@ -6,11 +6,17 @@
 #
 #   Benchmarks/scripts/cpu_by_concurrency.sh [GATEWAY_BINARY] [ROUNDS]
 #   SAME_UPSTREAM=1 Benchmarks/scripts/cpu_by_concurrency.sh …
+#   UPSTREAM_TLS=1 Benchmarks/scripts/cpu_by_concurrency.sh …
 #
 # With SAME_UPSTREAM=1 the direct and nginx arms ask for the answer streamed, as the gateway asks the upstream for
 # every answer (TRANSLATION.md: a non-streaming client's answer is folded from a stream), so each proxy relays the
 # same upstream bytes: the fake writes each event of the stream as it would send each token, where its
 # non-streamed answer is one write. The gateway's client still asks for a non-streamed answer.
+#
+# With UPSTREAM_TLS=1 both proxies call their upstream over TLS, as in front of api.cerebras.ai: a second nginx
+# (`write_nginx_proxy_conf … tls-h1`, HTTP/1.1 over TLS, its CPU not counted) stands in front of the fake, the gateway
+# calls it with certificate checks off and nginx with `proxy_pass https://` (keep-alive, session reuse). The direct
+# arm still calls the fake in clear, so each proxy's added latency includes that front's hop.
 #
 # Default: the benchmark build's .build-bench/release/cerebras-gateway, 3 rounds. CPU is read from
 # /proc/<pid>/stat (utime, stime) of every process of the arm before and after a closed-loop run of gateway-bench
@@ -35,13 +41,21 @@ install_if_missing nginx nginx-light
 
 hz=$(getconf CLK_TCK)
 
+upstream_port=$fake_port upstream_url=http://127.0.0.1:$fake_port upstream_scheme=http
+if [[ ${UPSTREAM_TLS:-0} == 1 ]]; then
+    start_nginx_proxy "$work/front" "$fake_port" tls-h1
+    pids+=("$nginx_pid")
+    wait_for_http "$nginx_url/" 10 || { echo "the TLS front did not start" >&2; exit 1; }
+    upstream_url=$nginx_url upstream_port=${nginx_url##*:} upstream_scheme=https
+fi
+
 # nginx as scripts/bench.sh runs it.
-start_nginx_proxy "$work/nginx" "$fake_port"
+start_nginx_proxy "$work/nginx" "$upstream_port" "" "$upstream_scheme"
 pids+=("$nginx_pid")
 
 gateway_port=$(free_port)
 : >"$work/empty.env"
-env CEREBRAS_API_KEY=csk-bench "CEREBRAS_BASE_URL=http://127.0.0.1:$fake_port/v1" GATEWAY_API_KEYS=k \
+env CEREBRAS_API_KEY=csk-bench "CEREBRAS_BASE_URL=$upstream_url/v1" UPSTREAM_VERIFY_TLS=false GATEWAY_API_KEYS=k \
     PROMPT_TUNING=false LOG_LEVEL=warning "ENV_FILE=$work/empty.env" MAX_CONCURRENT_UPSTREAM=4096 \
     GNUTLS_NO_IMPLICIT_INIT=1 WORKERS=2 HOST=127.0.0.1 "PORT=$gateway_port" "ADMIN_PORT=$(free_port)" \
     "$gateway" >"$work/gateway.out" 2>&1 &

@@ -10,10 +10,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/script_helpers.sh"
 # With a fourth argument `tls`, it listens with TLS and offers HTTP/2 (ALPN), as api.cerebras.ai does, on a
 # self-signed certificate for 127.0.0.1 written to DIR/cert.pem (clients connect with certificate checks off, or trust
 # that file): a front that lets the gateway's upstream client speak the production protocol to the fake, which itself
-# serves HTTP/1.1 in clear. `tls-h1` is the same front offering HTTP/1.1 only.
-write_nginx_proxy_conf() { # dir port upstream_port [tls|tls-h1]
-    local dir=$1 port=$2 upstream_port=$3 mode=${4:-}
-    local listen_tls="" tls_files=""
+# serves HTTP/1.1 in clear. `tls-h1` is the same front offering HTTP/1.1 only. With a fifth argument `https`, it calls
+# its upstream over TLS (keep-alive and session reuse, certificate not checked), as a proxy in front of
+# api.cerebras.ai would.
+write_nginx_proxy_conf() { # dir port upstream_port [tls|tls-h1|""] [https]
+    local dir=$1 port=$2 upstream_port=$3 mode=${4:-} upstream_scheme=${5:-http}
+    local listen_tls="" tls_files="" upstream_tls=""
     mkdir -p "$dir"
     if [[ $mode == tls || $mode == tls-h1 ]]; then
         openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
@@ -22,6 +24,7 @@ write_nginx_proxy_conf() { # dir port upstream_port [tls|tls-h1]
         [[ $mode == tls ]] && listen_tls+=" http2"
         tls_files="ssl_certificate $dir/cert.pem; ssl_certificate_key $dir/key.pem;"
     fi
+    [[ $upstream_scheme == https ]] && upstream_tls="proxy_ssl_verify off; proxy_ssl_session_reuse on;"
     cat >"$dir/nginx.conf" <<EOF
 # Reverse proxy with the settings an SSE relay needs: no response buffering, upstream keep-alive.
 worker_processes 2;
@@ -52,7 +55,8 @@ http {
         client_max_body_size 64m;
         client_body_buffer_size 1m;
         location / {
-            proxy_pass http://fake;
+            proxy_pass $upstream_scheme://fake;
+            $upstream_tls
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_buffering off;
@@ -63,12 +67,13 @@ http {
 EOF
 }
 
-# Starts nginx with write_nginx_proxy_conf's configuration in DIR, on a free port, in front of the fake on
-# UPSTREAM_PORT; sets $nginx_pid (the caller stops it) and $nginx_url. It may not answer yet: see wait_for_http.
-start_nginx_proxy() { # dir upstream_port [tls|tls-h1]
+# Starts nginx with write_nginx_proxy_conf's configuration in DIR, on a free port, in front of the fake (or another
+# front) on UPSTREAM_PORT; sets $nginx_pid (the caller stops it) and $nginx_url. It may not answer yet: see
+# wait_for_http.
+start_nginx_proxy() { # dir upstream_port [tls|tls-h1|""] [https]
     local dir=$1 port scheme=http
     port=$(free_port)
-    write_nginx_proxy_conf "$dir" "$port" "$2" "${3:-}"
+    write_nginx_proxy_conf "$dir" "$port" "$2" "${3:-}" "${4:-http}"
     [[ ${3:-} == tls* ]] && scheme=https
     nginx -c "$dir/nginx.conf" -p "$dir/" >"$dir/out.log" 2>&1 &
     # shellcheck disable=SC2034 # read by the caller
