@@ -48,18 +48,20 @@ def test_an_upstream_certificate_outside_the_ca_file_is_refused():
         upstream.stop()
 
 
+def check_config(ca_file):
+    """`cerebras-gateway check-config` with keys set and UPSTREAM_CA_FILE=ca_file."""
+    environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "ENV_FILE": "", "CEREBRAS_API_KEY": "csk-test",
+                   "GATEWAY_API_KEYS": GATEWAY_KEY, "UPSTREAM_CA_FILE": str(ca_file)}
+    return subprocess.run([str(BIN_DIR / "cerebras-gateway"), "check-config"], env=environment, capture_output=True,
+                          text=True, timeout=30)
+
+
 def test_an_unreadable_or_empty_ca_file_is_a_configuration_error(tmp_path):
-    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "ENV_FILE": "", "CEREBRAS_API_KEY": "csk-test",
-            "GATEWAY_API_KEYS": GATEWAY_KEY}
     not_pem = tmp_path / "not.pem"
     not_pem.write_text("not a certificate\n")
     for path, problem in ((tmp_path / "missing.pem", "cannot read"), (not_pem, "holds no PEM certificate")):
-        result = subprocess.run([str(BIN_DIR / "cerebras-gateway"), "check-config"],
-                                env=dict(base, UPSTREAM_CA_FILE=str(path)), capture_output=True, text=True,
-                                timeout=30)
+        result = check_config(path)
         assert result.returncode != 0, result.stdout
         assert "UPSTREAM_CA_FILE" in result.stderr and problem in result.stderr, result.stderr
-    result = subprocess.run([str(BIN_DIR / "cerebras-gateway"), "check-config"],
-                            env=dict(base, UPSTREAM_CA_FILE=str(TEST_CERT)), capture_output=True, text=True,
-                            timeout=30)
+    result = check_config(TEST_CERT)
     assert result.returncode == 0, result.stderr
