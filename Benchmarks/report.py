@@ -12,8 +12,9 @@ import statistics
 import subprocess
 import sys
 
-# `baseline` (optional, BASELINE_BIN) is another gateway binary, say from before an optimisation.
-ARMS = ["direct", "nginx", "baseline", "gateway", "litellm"]
+# `baseline` (optional, BASELINE_BIN) is another gateway binary, say from before an optimisation; `gateway_redis` is
+# the gateway binary with rate limiting and the cache on in Redis, measured only beside `gateway` (ns_c16, ns_miss).
+ARMS = ["direct", "nginx", "baseline", "gateway", "gateway_redis", "litellm"]
 PACING_MS = {"st100": 20.0, "st500": 20.0, "st_cerebras": 0.33, "slow2000": 250.0}
 SLOW_STREAMS = 2000
 
@@ -155,6 +156,7 @@ def main():
     sut_cpu_req = lambda r: r["watch"]["sut"]["cpu_ms_per_1k_requests"]
     sut_cpu_chunk = lambda r: r["watch"]["sut"]["cpu_ms_per_100k_chunks"]
     fake_cpu_req = lambda r: r["watch"]["fake"]["cpu_ms_per_1k_requests"]
+    redis_cpu_req = lambda r: r["watch"]["redis"]["cpu_ms_per_1k_requests"]
     fake_cpu_chunk = lambda r: r["watch"]["fake"]["cpu_ms_per_100k_chunks"]
 
     def rss_per_stream(r):
@@ -185,6 +187,11 @@ def main():
         s["ns_c16_added_p99_us"] = per_rep_delta("ns_c16", arm, lambda r: r["latency_us"]["p99"])
         s["cpu_ms_per_1k_requests"] = metric("ns_c16", arm, sut_cpu_req)
         s["fake_cpu_ms_per_1k_requests"] = metric("ns_c16", arm, fake_cpu_req)
+        s["redis_cpu_ms_per_1k_requests"] = metric("ns_c16", arm, redis_cpu_req)
+        s["ns_miss_rps"] = metric("ns_miss", arm, lambda r: r["throughput_rps"])
+        s["ns_miss_p99_us"] = metric("ns_miss", arm, lambda r: r["latency_us"]["p99"])
+        s["ns_miss_cpu_ms_per_1k_requests"] = metric("ns_miss", arm, sut_cpu_req)
+        s["ns_miss_redis_cpu_ms_per_1k_requests"] = metric("ns_miss", arm, redis_cpu_req)
         s["cc_c4_rps"] = metric("cc_c4", arm, lambda r: r["throughput_rps"])
         s["cc_c4_p50_us"] = metric("cc_c4", arm, lambda r: r["latency_us"]["p50"])
         s["cc_c4_added_p50_us"] = per_rep_delta("cc_c4", arm, lambda r: r["latency_us"]["p50"])
@@ -217,6 +224,7 @@ def main():
     l = summary.get("litellm", {})
     d = summary.get("direct", {})
     b = summary.get("baseline")
+    gr = summary.get("gateway_redis", {})
 
     # The fake's own ceiling: what the generator gets from it with nothing in between.
     ceiling = {
@@ -306,6 +314,20 @@ def main():
         targets.append(target("translate: per upstream chunk incl. SSE encoding ≤ 3 µs", translate.get("chunk_us"), 3,
                               translate.get("chunk_met"), fmt(translate.get("chunk_us"), 2, " µs")))
 
+    # Issue 7's control-plane target: the gateway with rate limiting and the cache in Redis against the same binary
+    # without, both measured in each repetition of the scenario.
+    for scenario, key, name in (
+            ("ns_c16", "ns_c16_rps", "rate limiting and cache on (Redis on loopback) ≥ 0.9× off: cache-bypassing "
+                                     "requests (rate limiting alone), c=16"),
+            ("ns_miss", "ns_miss_rps", "the same: cacheable requests that all miss (rate limiting, a cache lookup "
+                                       "and a store each), c=16")):
+        r = ratio(gr.get(key), g.get(key))
+        if r is not None:
+            redis_key = "redis_cpu_ms_per_1k_requests" if scenario == "ns_c16" else f"{scenario}_redis_cpu_ms_per_1k_requests"
+            targets.append(target(name, r, 0.9, r >= 0.9,
+                                  f"{fmt_ratio(r)} ({fmt(gr.get(key))} against {fmt(g.get(key))} req/s; redis-server "
+                                  f"{fmt(gr.get(redis_key), 1)} ms of CPU per 1,000 requests on the same cores)"))
+
     meta = machine_info(args)
     meta.update({"command": args.command, "quick": args.quick == "1", "repetitions": args.reps,
                  "elapsed_s": args.elapsed})
@@ -343,6 +365,11 @@ def main():
         ("non-stream c=16 p99", "ns_c16_p99_us", 0),
         ("non-stream c=16 added p99", "ns_c16_added_p99_us", 0),
         ("CPU ms per 1,000 requests (arm)", "cpu_ms_per_1k_requests", 1),
+        ("redis-server CPU ms per 1,000 requests (c=16)", "redis_cpu_ms_per_1k_requests", 1),
+        ("cacheable, all misses, c=16: req/s", "ns_miss_rps", 0),
+        ("cacheable, all misses, c=16: p99", "ns_miss_p99_us", 0),
+        ("cacheable, all misses, c=16: CPU ms per 1,000 requests (arm)", "ns_miss_cpu_ms_per_1k_requests", 1),
+        ("cacheable, all misses, c=16: redis-server CPU ms per 1,000 requests", "ns_miss_redis_cpu_ms_per_1k_requests", 1),
         ("req/s at p99 ≤ 10 ms (open loop)", "rate_p99_10ms_rps", 0),
         ("saturated req/s (closed, c=64)", "saturated_rps", 0),
         ("Claude Code's request, c=4: req/s", "cc_c4_rps", 0),

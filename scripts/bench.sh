@@ -15,8 +15,13 @@
 #                                    a directory names the cerebras-gateway in it, as the Benchmarks/scripts take it
 #   BENCH_SCRATCH=.build-bench       swift build scratch path for the release binaries
 #   BENCH_REPS=N                     repetitions (default 3, quick 1)
-#   BENCH_ARMS="direct nginx gateway litellm"
-#   BENCH_SCENARIOS="ns_c1 ns_c16 ns_rate cc_c4 st100 st500 st_cerebras slow2000"
+#   BENCH_ARMS="direct nginx gateway gateway_redis litellm"
+#                                    gateway_redis: the gateway binary with rate limiting and the cache on, in a
+#                                    redis-server on loopback (started here; installed with apt-get when missing),
+#                                    run only in ns_c16 and ns_miss: issue 7's "on ≥ 0.9× off" in the same run
+#   BENCH_SCENARIOS="ns_c1 ns_c16 ns_miss ns_rate cc_c4 st100 st500 st_cerebras slow2000"
+#                                    ns_miss: cacheable requests that all miss (temperature 0, every prompt new),
+#                                    c=16, run by the gateway and gateway_redis arms only
 #   BENCH_SKIP_BUILD=1               use the binaries as they are
 #   BENCH_SKIP_INSTALL=1             never apt-get / pip (arms whose tools are missing are skipped)
 #   FAKE_THREADS=1                   event-loop threads of the fake upstream
@@ -40,8 +45,8 @@ gateway_bin=${GATEWAY_BIN:-$scratch/release/cerebras-gateway}
 baseline_bin=${BASELINE_BIN:-}
 [[ -n $baseline_bin && -d $baseline_bin ]] && baseline_bin=$baseline_bin/cerebras-gateway
 reps=${BENCH_REPS:-$([[ $quick == 1 ]] && echo 1 || echo 3)}
-arms_wanted=${BENCH_ARMS:-direct nginx ${BASELINE_BIN:+baseline }gateway litellm}
-scenarios=${BENCH_SCENARIOS:-ns_c1 ns_c16 ns_rate cc_c4 st100 st500 st_cerebras slow2000}
+arms_wanted=${BENCH_ARMS:-direct nginx ${BASELINE_BIN:+baseline }gateway gateway_redis litellm}
+scenarios=${BENCH_SCENARIOS:-ns_c1 ns_c16 ns_miss ns_rate cc_c4 st100 st500 st_cerebras slow2000}
 fake_threads=${FAKE_THREADS:-1}
 gen_threads=${GEN_THREADS:-1}
 litellm_version=${LITELLM_VERSION:-1.106.12}
@@ -136,6 +141,19 @@ for arm in $arms_wanted; do
     gateway)
         if [[ -x $gateway_bin ]]; then arms+=(gateway); else note "gateway arm skipped: $gateway_bin missing"; fi
         ;;
+    gateway_redis)
+        if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+            log "installing redis-server"
+            apt_install redis-server || true
+        fi
+        if [[ ! -x $gateway_bin ]]; then
+            note "gateway_redis arm skipped: $gateway_bin missing"
+        elif command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then
+            arms+=(gateway_redis)
+        else
+            note "gateway_redis arm skipped: redis-server could not be installed"
+        fi
+        ;;
     baseline)
         if [[ -f $baseline_bin && -x $baseline_bin ]]; then
             arms+=(baseline)
@@ -182,13 +200,34 @@ start_nginx() {
 start_gateway() { start_gateway_arm gateway "$gateway_bin"; }
 start_baseline() { start_gateway_arm baseline "$baseline_bin"; }
 
-start_gateway_arm() { # arm binary
+# The gateway arm's binary and settings, plus the control plane in Redis: rate limiting with a limit no run reaches
+# (every request still asks, as a busy tenant's would) and the response cache. RATE_LIMIT_TPM=0 leaves out the
+# token correction after each answer, as Benchmarks/scripts/control_plane_overhead.sh does.
+redis_pid=""
+start_gateway_redis() {
+    local port i
+    port=$(free_port)
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no >"$run_dir/redis.log" 2>&1 &
+    redis_pid=$!
+    pids_started+=("$redis_pid")
+    for ((i = 0; i < 100; i++)); do
+        redis-cli -p "$port" ping >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    redis-cli -p "$port" ping >/dev/null 2>&1 || { note "gateway_redis arm skipped: redis-server did not start"; return 1; }
+    start_gateway_arm gateway_redis "$gateway_bin" "REDIS_URL=redis://127.0.0.1:$port/0" RATE_LIMIT_ENABLED=true \
+        RATE_LIMIT_RPM=100000000 RATE_LIMIT_TPM=0 CACHE_ENABLED=true
+}
+
+start_gateway_arm() { # arm binary [more environment…]
     local arm=$1 bin=$2 out=$run_dir/$1.out line
+    shift 2
     : >"$run_dir/empty.env"
     local -a env=(
         CEREBRAS_API_KEY=csk-bench "CEREBRAS_BASE_URL=http://127.0.0.1:$fake_port/v1" GATEWAY_API_KEYS=bench-key
         PROMPT_TUNING=false LOG_LEVEL=warning MAX_CONCURRENT_UPSTREAM=4096 "ENV_FILE=$run_dir/empty.env"
         GNUTLS_NO_IMPLICIT_INIT=1 # as the systemd unit, the Docker image and scripts/run.sh start the master
+        "$@"
     )
     if [[ $mode == master ]]; then
         env "${env[@]}" "$bin" --host 127.0.0.1 --port 0 --admin-port 0 --workers 2 \
@@ -291,10 +330,12 @@ run_one() {
     local -a common=(--url "${arm_url[$arm]}" --api "${arm_api[$arm]}" --key "${arm_key[$arm]}" --threads "$gen_threads"
         --label "$scenario" --arm "$arm" --tag "rep=$rep" --watch "fake=$fake_pid")
     [[ -n ${arm_pid[$arm]:-} ]] && common+=(--watch "sut=${arm_pid[$arm]}")
+    [[ $arm == gateway_redis ]] && common+=(--watch "redis=$redis_pid")
     local -a args
     case $scenario in
     ns_c1) args=(--connections 1 --duration "$d_ns" --grace 5) ;;
     ns_c16) args=(--connections 16 --duration "$d_ns" --grace 5) ;;
+    ns_miss) args=(--connections 16 --duration "$d_ns" --grace 5 --temperature 0 --unique) ;;
     ns_rate) args=(--connections 64 --find-rate 10 --probe-duration "$probe" --max-probes "$probes" --grace 3) ;;
     cc_c4)
         # Claude Code's own request (77 KB: 17 tools, a long system prompt, a conversation), each one a new last
@@ -345,6 +386,16 @@ EOF
     fi
 }
 
+# Whether an arm takes part in a scenario: the control-plane pair (gateway, gateway_redis) is what ns_miss compares,
+# and gateway_redis is only there for that comparison (ns_c16: cache-bypassing requests, ns_miss: all misses).
+takes_part() { # scenario arm
+    case $1:$2 in
+    ns_c16:gateway_redis | ns_miss:gateway | ns_miss:gateway_redis) return 0 ;;
+    *:gateway_redis | ns_miss:*) return 1 ;;
+    *) return 0 ;;
+    esac
+}
+
 # Other work on this machine (builds, other tenants) distorts every figure: wait, boundedly, until it calms down.
 machine_busy_cores() {  # seconds → cores busy over that window, from /proc/stat
     python3 -c '
@@ -388,11 +439,15 @@ for ((rep = 1; rep <= reps; rep++)); do
         # Rotate the arm order every repetition so no arm always runs first (or right after the heaviest), and run
         # every second repetition backwards: an arm runs in the wake of the one before it (its closed connections,
         # the fake's leftovers), so each pair of arms takes turns at following the other.
-        n=${#live_arms[@]}
+        scenario_arms=()
+        for arm in "${live_arms[@]}"; do
+            if takes_part "$scenario" "$arm"; then scenario_arms+=("$arm"); fi
+        done
+        n=${#scenario_arms[@]}
         for ((k = 0; k < n; k++)); do
             position=$(((k + rep - 1) % n))
             ((rep % 2 == 1)) || position=$(((n - 1 - k + rep - 1) % n))
-            run_one "$scenario" "${live_arms[$position]}" "$rep"
+            run_one "$scenario" "${scenario_arms[$position]}" "$rep"
         done
     done
 done
