@@ -7,6 +7,8 @@
 #   Benchmarks/scripts/control_plane_overhead.sh [BIN_DIR] [ROUNDS]
 # With BASELINE_BIN=<dir holding another build's cerebras-gateway>, each round also runs that build with the control
 # plane on ("base"), between the two arms, so an optimisation is measured side by side with what it replaces.
+# With UNIX_SOCKET=1, each round also runs the gateway with the control plane on over redis-server's Unix socket
+# (REDIS_URL=unix://…, "unix"), after the "on" arm: Redis on the same machine without the TCP stack.
 set -euo pipefail
 bin=${1:-.build/release}
 rounds=${2:-3}
@@ -14,7 +16,9 @@ rounds=${2:-3}
 source "$(dirname "${BASH_SOURCE[0]}")/fake_upstream.sh"
 
 redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no > "$work/redis.log" 2>&1 &
+redis_socket=$work/redis.sock
+redis-server --port "$redis_port" --bind 127.0.0.1 --unixsocket "$redis_socket" --unixsocketperm 700 --save '' \
+    --appendonly no > "$work/redis.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do redis-cli -p "$redis_port" ping > /dev/null 2>&1 && break; sleep 0.1; done
 
@@ -22,6 +26,7 @@ for _ in $(seq 50); do redis-cli -p "$redis_port" ping > /dev/null 2>&1 && break
 start_gateway() { # name, extra env…
     local name=$1 gateway=$bin/cerebras-gateway; shift
     [ "$name" = base ] && gateway=$BASELINE_BIN/cerebras-gateway
+    [ "$name" = unix ] && set -- "$@" "REDIS_URL=unix://$redis_socket?db=0"
     env CEREBRAS_API_KEY=csk-x CEREBRAS_BASE_URL="http://127.0.0.1:$fake_port/v1" GATEWAY_API_KEYS=k \
         PROMPT_TUNING=false LOG_LEVEL=warning ENV_FILE= "$@" \
         "$gateway" --host 127.0.0.1 --port 0 --admin-port -1 --workers 2 > "$work/$name.out" 2>/dev/null &
@@ -40,6 +45,11 @@ if [ -n "${BASELINE_BIN:-}" ]; then
     start_gateway base "${control_plane[@]}"
     base=$(port_of base)
     base_pid=${pids[4]}
+fi
+if [ "${UNIX_SOCKET:-0}" = 1 ]; then
+    start_gateway unix "${control_plane[@]}"
+    unix=$(port_of unix)
+    unix_pid=${pids[${#pids[@]} - 1]}
 fi
 
 # redis-server's count of commands and of socket reads so far: their ratio over a run is how many commands arrive
@@ -70,8 +80,14 @@ base_arm() { # load options…
     [ -n "${BASELINE_BIN:-}" ] && echo "; base $(run "$base" "$base_pid" base "$@")"
     return 0
 }
+# The Unix-socket arm, when there is one: "; unix …" after on.
+unix_arm() { # load options…
+    [ "${UNIX_SOCKET:-0}" = 1 ] && echo "; unix $(run "$unix" "$unix_pid" unix "$@")"
+    return 0
+}
 for round in $(seq "$rounds"); do
-    echo "round $round, bypass:   off $(run "$off" "$off_pid" off)$(base_arm); on $(run "$on" "$on_pid" on)"
+    echo "round $round, bypass:   off $(run "$off" "$off_pid" off)$(base_arm); on $(run "$on" "$on_pid" on)$(unix_arm)"
     echo "round $round, all-miss: off $(run "$off" "$off_pid" off --temperature 0 --unique)$(base_arm \
-        --temperature 0 --unique); on $(run "$on" "$on_pid" on --temperature 0 --unique)"
+        --temperature 0 --unique); on $(run "$on" "$on_pid" on --temperature 0 --unique)$(unix_arm \
+        --temperature 0 --unique)"
 done

@@ -185,6 +185,25 @@ struct ConfigTests {
         #expect(throws: ConfigError.self) {
             try self.config(["CEREBRAS_API_KEY": "k", "ALLOW_UNAUTHENTICATED": "true", "MODEL_MAP": "nonsense"])
         }
+        do {
+            _ = try config(["CEREBRAS_API_KEY": "k", "ALLOW_UNAUTHENTICATED": "true", "REDIS_URL": "unix://redis.sock"])
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.option == "REDIS_URL")
+            #expect(error.description.contains("unix://[:password@]/path/to/redis.sock"))
+        }
+    }
+
+    @Test("REDIS_URL names a TCP address or a Unix socket")
+    func redisURL() throws {
+        let required = ["CEREBRAS_API_KEY": "k", "GATEWAY_API_KEYS": "a"]
+        var values = required
+        values["REDIS_URL"] = "redis://cache:6380/1"
+        #expect(try config(values).redisURL?.endpoint == .tcp(host: "cache", port: 6380))
+        values["REDIS_URL"] = "unix:///run/redis/redis-server.sock?db=2"
+        let socket = try config(values).redisURL
+        #expect(socket?.endpoint == .unixSocket(path: "/run/redis/redis-server.sock") && socket?.database == 2)
+        #expect(try config(required).redisURL == nil)
     }
 
     @Test("precedence: flags over environment over .env")

@@ -11,8 +11,7 @@ final class RedisURLTests: XCTestCase {
 
     func testPortAndDatabase() throws {
         let url = try RedisURL(parsing: "redis://10.0.0.5:6380/4")
-        XCTAssertEqual(url.host, "10.0.0.5")
-        XCTAssertEqual(url.port, 6380)
+        XCTAssertEqual(url.endpoint, .tcp(host: "10.0.0.5", port: 6380))
         XCTAssertEqual(url.database, 4)
     }
 
@@ -31,20 +30,37 @@ final class RedisURLTests: XCTestCase {
         let url = try RedisURL(parsing: "redis://gateway:p%40ss:w@rd@redis:7000")
         XCTAssertEqual(url.username, "gateway")
         XCTAssertEqual(url.password, "p@ss:w@rd")
-        XCTAssertEqual(url.host, "redis")
-        XCTAssertEqual(url.port, 7000)
+        XCTAssertEqual(url.endpoint, .tcp(host: "redis", port: 7000))
     }
 
     func testIPv6Host() throws {
         let url = try RedisURL(parsing: "redis://[::1]:6390/1")
-        XCTAssertEqual(url.host, "::1")
-        XCTAssertEqual(url.port, 6390)
+        XCTAssertEqual(url.endpoint, .tcp(host: "::1", port: 6390))
         XCTAssertEqual(url.database, 1)
-        XCTAssertEqual(try RedisURL(parsing: "redis://[fe80::1]").port, 6379)
+        XCTAssertEqual(try RedisURL(parsing: "redis://[fe80::1]").endpoint, .tcp(host: "fe80::1", port: 6379))
     }
 
     func testSchemeIsCaseInsensitive() throws {
-        XCTAssertEqual(try RedisURL(parsing: "REDIS://h").host, "h")
+        XCTAssertEqual(try RedisURL(parsing: "REDIS://h").endpoint, .tcp(host: "h", port: 6379))
+        XCTAssertEqual(try RedisURL(parsing: "UNIX:///s").endpoint, .unixSocket(path: "/s"))
+    }
+
+    func testUnixSocket() throws {
+        let url = try RedisURL(parsing: "unix:///run/redis/redis-server.sock")
+        XCTAssertEqual(url, RedisURL(endpoint: .unixSocket(path: "/run/redis/redis-server.sock")))
+        XCTAssertEqual(url.description, "unix:///run/redis/redis-server.sock?db=0")
+    }
+
+    func testUnixSocketWithDatabaseAndCredentials() throws {
+        let url = try RedisURL(parsing: "unix://gateway:p%2Fss@w@/run/redis/r@1.sock?db=3")
+        XCTAssertEqual(url.endpoint, .unixSocket(path: "/run/redis/r@1.sock"))
+        XCTAssertEqual(url.database, 3)
+        XCTAssertEqual(url.username, "gateway")
+        XCTAssertEqual(url.password, "p/ss@w")
+        XCTAssertEqual(url.description, "unix://gateway:***@/run/redis/r@1.sock?db=3")
+        let passwordOnly = try RedisURL(parsing: "unix://:secret@/tmp/redis.sock")
+        XCTAssertNil(passwordOnly.username)
+        XCTAssertEqual(passwordOnly.password, "secret")
     }
 
     func testDescriptionHidesPassword() throws {
@@ -80,6 +96,15 @@ final class RedisURLTests: XCTestCase {
             ("redis://[::1", .invalidAuthority("IPv6 host is missing its closing ']'")),
             ("redis://h?db=1", .unsupportedOptions("?db=1")),
             ("redis://:%zz@h", .invalidPercentEncoding),
+            ("unix://", .invalidSocketPath("")),
+            ("unix:///", .invalidSocketPath("/")),
+            ("unix://redis.sock", .invalidSocketPath("redis.sock")),
+            ("unix://run/redis.sock", .invalidSocketPath("run/redis.sock")),
+            ("unix://:pw@host/redis.sock", .invalidSocketPath(":pw@host/redis.sock")),
+            ("unix://user@/redis.sock", .invalidAuthority("expected ':password@' or 'user:password@' before the host")),
+            ("unix:///redis.sock?timeout=1", .unsupportedOptions("?timeout=1")),
+            ("unix:///redis.sock?db=x", .invalidDatabase("x")),
+            ("unix:///redis.sock#x", .unsupportedOptions("#x")),
         ]
         for (text, expected) in cases {
             XCTAssertThrowsError(try RedisURL(parsing: text), text) { error in

@@ -134,10 +134,13 @@ def gateway(fake_upstream):
 
 
 @pytest.fixture
-def redis_server():
+def redis_server(tmp_path):
+    """A redis-server on a free loopback port and, for REDIS_URL=unix://…, on a Unix socket (`socket_url`)."""
     port = free_port()
+    socket_path = tmp_path / "redis.sock"
     proc = ManagedProcess(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--unixsocket", str(socket_path), "--unixsocketperm", "700"],
     )
     deadline = time.time() + 10
     while time.time() < deadline:
@@ -150,6 +153,7 @@ def redis_server():
             time.sleep(0.05)
     proc.port = port
     proc.url = f"redis://127.0.0.1:{port}/0"
+    proc.socket_url = f"unix://{socket_path}?db=0"
     yield proc
     proc.stop()
 

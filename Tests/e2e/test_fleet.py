@@ -106,6 +106,38 @@ def test_cache_is_shared_by_replicas_and_scoped_to_keys(fleet, fake_upstream):
     assert [block.text for block in final.content] == [block["text"] for block in first["content"]]
 
 
+def test_a_replica_on_the_unix_socket_shares_limits_and_cache(fake_upstream, redis_server):
+    """REDIS_URL=unix:///path/redis.sock (a Redis on the same machine): the replica speaks to the same server as one on
+    TCP, so the two share one rate limit and the cache."""
+    settings = dict(RATE_LIMIT_ENABLED="true", RATE_LIMIT_RPM="6", CACHE_ENABLED="true", RATE_LIMIT_LEASE="0",
+                    REDIS_TIMEOUT_MS="2000", GATEWAY_API_KEYS=f"{GATEWAY_KEY},second-key")
+    tcp = start_gateway(fake_upstream.port, INSTANCE_ID="over-tcp", REDIS_URL=redis_server.url, **settings)
+    local = start_gateway(fake_upstream.port, INSTANCE_ID="over-socket", REDIS_URL=redis_server.socket_url,
+                          **settings)
+    try:
+        health = poll_until(lambda: http_json(f"http://127.0.0.1:{local.admin_port}/health")[2],
+                            lambda h: h["redis"] == "up", seconds=10)
+        assert health["redis"] == "up" and health["status"] == "ok"
+        # 6 a minute for the key across both replicas (GCRA refills one every 10 s: a slow run may admit one more).
+        statuses = [ask(local if i % 2 else tcp, content=f"q{i}")[0] for i in range(10)]
+        assert statuses.count(200) in (6, 7) and statuses.count(429) == 10 - statuses.count(200), statuses
+
+        status, headers, first = ask(tcp, "asked over tcp", key="second-key", temperature=0)
+        assert status == 200 and headers["x-gateway-cache"] == "MISS"
+
+        def asked_over_the_socket():
+            status, headers, body = ask(local, "asked over tcp", key="second-key", temperature=0)
+            return status, {k.lower(): v for k, v in headers.items()}, body
+
+        status, headers, second = poll_until(asked_over_the_socket, lambda a: a[1].get("x-gateway-cache") != "MISS",
+                                             seconds=1, interval=0.01)
+        assert status == 200 and headers["x-gateway-cache"] == "HIT"
+        assert second["content"] == first["content"]
+    finally:
+        tcp.stop()
+        local.stop()
+
+
 def test_redis_outage_fails_open_and_recovers(fake_upstream, redis_server):
     gateway = start_gateway(
         fake_upstream.port, REDIS_URL=redis_server.url, RATE_LIMIT_ENABLED="true", RATE_LIMIT_RPM="1000",

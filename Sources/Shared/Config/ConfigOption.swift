@@ -51,7 +51,7 @@ public struct ConfigOption: Sendable {
         .init("LOG_LEVEL", "info", "trace, debug, info, notice, warning, error, critical", "Server"),
         .init("LOG_FILE", "", "Append logs to this file instead of stderr (SIGUSR1 reopens it)", "Server"),
         // Redis and control plane
-        .init("REDIS_URL", "", "redis://[:password@]host:port[/db]; empty: embedded single-node mode", "Redis"),
+        .init("REDIS_URL", "", "redis://[:password@]host:port[/db] or unix://[:password@]/path/redis.sock[?db=N]; empty: embedded single-node mode", "Redis"),
         .init("REDIS_TIMEOUT_MS", "50", "Bound on every Redis call", "Redis"),
         .init("INSTANCE_ID", "", "Name of this replica in fleet metrics (default: hostname-port)", "Redis"),
         .init("RATE_LIMIT_ENABLED", "false", "Per-key limits", "Rate limits"),

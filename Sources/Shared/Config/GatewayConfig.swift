@@ -147,7 +147,9 @@ public struct GatewayConfig: Sendable, Equatable {
             do {
                 redisURL = try RedisURL(parsing: text)
             } catch {
-                throw ConfigError(option: "REDIS_URL", problem: "\(error)", fix: "write redis://[:password@]host:port[/db]")
+                throw ConfigError(
+                    option: "REDIS_URL", problem: "\(error)",
+                    fix: "write redis://[:password@]host:port[/db] or unix://[:password@]/path/to/redis.sock[?db=N]")
             }
         } else {
             redisURL = nil

@@ -25,8 +25,13 @@ public final class RedisClient: Sendable {
     /// thread of its own.
     public init(configuration: Configuration, logger: Logger, eventLoops: [EventLoop] = []) {
         var logger = logger
-        logger[metadataKey: "redis.host"] = "\(configuration.url.host)"
-        logger[metadataKey: "redis.port"] = "\(configuration.url.port)"
+        switch configuration.url.endpoint {
+        case .tcp(let host, let port):
+            logger[metadataKey: "redis.host"] = "\(host)"
+            logger[metadataKey: "redis.port"] = "\(port)"
+        case .unixSocket(let path):
+            logger[metadataKey: "redis.socket"] = "\(path)"
+        }
         var loops = eventLoops
         if loops.isEmpty {
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

@@ -209,18 +209,25 @@ final class RedisLoopConnection: NIOScheduledCallbackHandler, @unchecked Sendabl
 
     private func connect() {
         let generation = self.generation
-        let port = configuration.url.port
-        ClientBootstrap(group: loop)
+        let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(timeout)
-            .channelOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
-            .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         RedisChannelHandler(connection: self, generation: generation))
                 }
             }
-            .connect(host: configuration.url.host, port: port)
+        let connected: EventLoopFuture<Channel>
+        switch configuration.url.endpoint {
+        case .tcp(let host, let port):
+            connected = bootstrap
+                .channelOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
+                .channelOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
+                .connect(host: host, port: port)
+        case .unixSocket(let path):
+            connected = bootstrap.connect(unixDomainSocketPath: path)
+        }
+        connected
             .whenComplete { [self] result in
                 switch result {
                 case .success(let channel):

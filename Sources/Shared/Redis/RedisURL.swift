@@ -1,12 +1,18 @@
-/// Where and how to connect to Redis, parsed from `redis://[[user]:password@]host[:port][/db]`.
+/// Where and how to connect to Redis, parsed from `redis://[[user]:password@]host[:port][/db]` or, for a Redis on
+/// the same machine, `unix://[[user]:password@]/path/to/redis.sock[?db=N]`.
 public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     /// The default Redis port.
     public static let defaultPort = 6379
 
-    /// Host name or IP address (IPv6 without brackets).
-    public var host: String
-    /// TCP port.
-    public var port: Int
+    /// Where the server listens.
+    public enum Endpoint: Sendable, Equatable {
+        /// Host name or IP address (IPv6 without brackets) and TCP port.
+        case tcp(host: String, port: Int)
+        /// The path of a Unix domain socket (redis.conf's `unixsocket`): a co-located Redis without the TCP stack.
+        case unixSocket(path: String)
+    }
+
+    public var endpoint: Endpoint
     /// Database index sent with `SELECT` when not 0.
     public var database: Int
     /// ACL user name (Redis 6+); `nil` means `AUTH password` alone.
@@ -14,7 +20,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     /// Password for `AUTH`; `nil` means no `AUTH`.
     public var password: String?
 
-    /// Creates a URL from its parts.
+    /// Creates a TCP URL from its parts.
     public init(
         host: String,
         port: Int = RedisURL.defaultPort,
@@ -22,14 +28,19 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         username: String? = nil,
         password: String? = nil
     ) {
-        self.host = host
-        self.port = port
+        self.init(endpoint: .tcp(host: host, port: port), database: database, username: username, password: password)
+    }
+
+    /// Creates a URL from its parts.
+    public init(endpoint: Endpoint, database: Int = 0, username: String? = nil, password: String? = nil) {
+        self.endpoint = endpoint
         self.database = database
         self.username = username
         self.password = password
     }
 
-    /// Parses `redis://[[user]:password@]host[:port][/db]`; `rediss://` is rejected (no TLS in hiredis 0.14).
+    /// Parses `redis://[[user]:password@]host[:port][/db]` or `unix://[[user]:password@]/path[?db=N]`;
+    /// `rediss://` is rejected (no TLS in hiredis 0.14).
     public init(parsing text: String) throws(RedisURLError) {
         guard let colon = text.firstIndex(of: ":"), text[colon...].hasPrefix("://") else {
             throw .unsupportedScheme(text.isEmpty ? "(empty)" : "(none)")
@@ -37,6 +48,9 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         let scheme = text[..<colon].lowercased()
         switch scheme {
         case "redis": break
+        case "unix":
+            try self.init(parsingUnixSocket: text[colon...].dropFirst(3))
+            return
         case "rediss": throw .tlsUnsupported
         default: throw .unsupportedScheme(scheme)
         }
@@ -53,23 +67,38 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         }
 
         // The last '@' separates credentials, so an unencoded '@' inside a password still parses.
-        var hostPort = rest
-        if let at = rest.lastIndex(of: "@") {
-            let userInfo = rest[..<at]
-            hostPort = rest[rest.index(after: at)...]
-            guard let colon = userInfo.firstIndex(of: ":") else {
-                throw .invalidAuthority("expected ':password@' or 'user:password@' before the host")
-            }
-            let user = try Self.percentDecoded(userInfo[..<colon])
-            self.username = user.isEmpty ? nil : user
-            self.password = try Self.percentDecoded(userInfo[userInfo.index(after: colon)...])
-        } else {
-            self.username = nil
-            self.password = nil
-        }
+        let (credentials, hostPort) = try Self.splitCredentials(rest)
+        let (host, port) = try Self.parseHostPort(hostPort)
+        self.init(endpoint: .tcp(host: host, port: port), database: try Self.parseDatabase(path),
+                  username: credentials?.username, password: credentials?.password)
+    }
 
-        (self.host, self.port) = try Self.parseHostPort(hostPort)
-        self.database = try Self.parseDatabase(path)
+    /// The part after `unix://`: `[[user]:password@]/absolute/path[?db=N]`, the form redis-py and others read.
+    private init(parsingUnixSocket text: Substring) throws(RedisURLError) {
+        var rest = text
+        if let fragment = rest.firstIndex(of: "#") {
+            throw .unsupportedOptions(String(rest[fragment...]))
+        }
+        var database = 0
+        if let query = rest.firstIndex(of: "?") {
+            let option = rest[rest.index(after: query)...]
+            guard option.hasPrefix("db=") else { throw .unsupportedOptions(String(rest[query...])) }
+            database = try Self.parseDatabase(option.dropFirst(3))
+            rest = rest[..<query]
+        }
+        // A socket path may hold an '@': credentials are only what comes before the leading '/' of the path, and
+        // they end with an '@' right before it.
+        var credentials: (username: String?, password: String)?
+        var path = rest
+        if !rest.hasPrefix("/"), let slash = rest.firstIndex(of: "/") {
+            let (userInfo, between) = try Self.splitCredentials(rest[..<slash])
+            guard userInfo != nil, between.isEmpty else { throw .invalidSocketPath(String(rest)) }
+            credentials = userInfo
+            path = rest[slash...]
+        }
+        guard path.hasPrefix("/"), path.count > 1 else { throw .invalidSocketPath(String(path)) }
+        self.init(endpoint: .unixSocket(path: String(path)), database: database,
+                  username: credentials?.username, password: credentials?.password)
     }
 
     /// The URL with the password replaced by `***`, safe to log.
@@ -78,11 +107,30 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         if self.password != nil {
             credentials = "\(self.username ?? ""):***@"
         }
-        let host = self.host.contains(":") ? "[\(self.host)]" : self.host
-        return "redis://\(credentials)\(host):\(self.port)/\(self.database)"
+        switch self.endpoint {
+        case .tcp(let host, let port):
+            let host = host.contains(":") ? "[\(host)]" : host
+            return "redis://\(credentials)\(host):\(port)/\(self.database)"
+        case .unixSocket(let path):
+            return "unix://\(credentials)\(path)?db=\(self.database)"
+        }
     }
 
     // MARK: - Parsing helpers
+
+    /// Splits `[[user]:password@]rest` at its last '@' (so an unencoded '@' inside a password still parses).
+    private static func splitCredentials(_ text: Substring) throws(RedisURLError)
+        -> ((username: String?, password: String)?, Substring)
+    {
+        guard let at = text.lastIndex(of: "@") else { return (nil, text) }
+        let userInfo = text[..<at]
+        guard let colon = userInfo.firstIndex(of: ":") else {
+            throw .invalidAuthority("expected ':password@' or 'user:password@' before the host")
+        }
+        let user = try Self.percentDecoded(userInfo[..<colon])
+        let password = try Self.percentDecoded(userInfo[userInfo.index(after: colon)...])
+        return ((user.isEmpty ? nil : user, password), text[text.index(after: at)...])
+    }
 
     private static func parseHostPort(_ text: Substring) throws(RedisURLError) -> (String, Int) {
         var host: Substring

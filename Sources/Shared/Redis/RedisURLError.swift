@@ -16,11 +16,14 @@ public enum RedisURLError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedOptions(String)
     /// A percent-encoded user name or password is malformed.
     case invalidPercentEncoding
+    /// A `unix://` URL whose socket path is not absolute.
+    case invalidSocketPath(String)
 
     public var description: String {
         switch self {
         case .unsupportedScheme(let scheme):
-            return "unsupported Redis URL scheme '\(scheme)': expected redis://[[user]:password@]host[:port][/db]"
+            return "unsupported Redis URL scheme '\(scheme)': expected redis://[[user]:password@]host[:port][/db] "
+                + "or unix://[[user]:password@]/path/to/redis.sock[?db=N]"
         case .tlsUnsupported:
             return "rediss:// (TLS) is not supported: hiredis 0.14 has no TLS; "
                 + "put a TLS-terminating sidecar (stunnel, envoy) next to the gateway and use redis:// to it"
@@ -36,6 +39,8 @@ public enum RedisURLError: Error, Sendable, Equatable, CustomStringConvertible {
             return "Redis URL options are not supported: '\(options)'"
         case .invalidPercentEncoding:
             return "Redis URL user name or password has invalid percent-encoding"
+        case .invalidSocketPath(let path):
+            return "invalid Redis socket path '\(path)': expected unix://[[user]:password@]/absolute/path[?db=N]"
         }
     }
 }

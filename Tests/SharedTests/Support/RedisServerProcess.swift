@@ -22,12 +22,15 @@ final class RedisServerProcess: @unchecked Sendable {
     private let directory: URL
     private var process: Process?
 
-    /// Picks a free port; `extraArguments` are appended to the command line (e.g. `--requirepass`).
-    init(extraArguments: [String] = []) throws {
+    /// Picks a free port; `extraArguments` are appended to the command line (e.g. `--requirepass`); with
+    /// `unixSocket` the server also listens on `socketPath`.
+    init(extraArguments: [String] = [], unixSocket: Bool = false) throws {
         self.port = try Self.freePort()
-        self.extraArguments = extraArguments
         self.directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("cgw-redis-test-\(getpid())-\(self.port)-\(UInt32.random(in: 0...UInt32.max))")
+        let socketPath = self.directory.appendingPathComponent("redis.sock").path
+        let socketArguments = unixSocket ? ["--unixsocket", socketPath, "--unixsocketperm", "700"] : []
+        self.extraArguments = extraArguments + socketArguments
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
     }
 
@@ -45,6 +48,9 @@ final class RedisServerProcess: @unchecked Sendable {
     func url(password: String? = nil, username: String? = nil, database: Int = 0) -> RedisURL {
         RedisURL(host: "127.0.0.1", port: self.port, database: database, username: username, password: password)
     }
+
+    /// Where the server also listens (owner only) when created with `unixSocket: true`.
+    var socketPath: String { self.directory.appendingPathComponent("redis.sock").path }
 
     var pid: Int32? { self.process?.processIdentifier }
 

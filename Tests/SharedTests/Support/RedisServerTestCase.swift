@@ -4,9 +4,10 @@ import XCTest
 /// Base class for tests that need a real `redis-server`: servers and clients they create are
 /// stopped in teardown, so no process or thread outlives its test.
 class RedisServerTestCase: XCTestCase {
-    /// Starts a server on a free loopback port; it is killed by PID when the test ends.
-    func startServer(extraArguments: [String] = []) throws -> RedisServerProcess {
-        let server = try RedisServerProcess(extraArguments: extraArguments)
+    /// Starts a server on a free loopback port (and a Unix socket with `unixSocket`); it is killed by PID when the
+    /// test ends.
+    func startServer(extraArguments: [String] = [], unixSocket: Bool = false) throws -> RedisServerProcess {
+        let server = try RedisServerProcess(extraArguments: extraArguments, unixSocket: unixSocket)
         try server.start()
         self.addTeardownBlock {
             server.stop()
