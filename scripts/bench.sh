@@ -214,8 +214,15 @@ start_gateway_redis() {
         redis-cli -p "$port" ping >/dev/null 2>&1 && break
         sleep 0.1
     done
-    redis-cli -p "$port" ping >/dev/null 2>&1 || { note "gateway_redis arm skipped: redis-server did not start"; return 1; }
-    start_gateway_arm gateway_redis "$gateway_bin" "REDIS_URL=redis://127.0.0.1:$port/0" RATE_LIMIT_ENABLED=true \
+    if ! redis-cli -p "$port" ping >/dev/null 2>&1; then
+        note "gateway_redis arm skipped: redis-server did not start"
+        return 1
+    fi
+    # A copy of the binary: the two arms' trees would otherwise share its pages, which splits each one's PSS.
+    local copy=$run_dir/gateway_redis-bin/cerebras-gateway
+    mkdir -p "${copy%/*}"
+    cp "$gateway_bin" "$copy"
+    start_gateway_arm gateway_redis "$copy" "REDIS_URL=redis://127.0.0.1:$port/0" RATE_LIMIT_ENABLED=true \
         RATE_LIMIT_RPM=100000000 RATE_LIMIT_TPM=0 CACHE_ENABLED=true
 }
 

@@ -4,7 +4,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     /// The default Redis port.
     public static let defaultPort = 6379
 
-    /// Where the server listens.
+    /// A TCP address or a Unix socket.
     public enum Endpoint: Sendable, Equatable {
         /// Host name or IP address (IPv6 without brackets) and TCP port.
         case tcp(host: String, port: Int)
@@ -12,6 +12,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         case unixSocket(path: String)
     }
 
+    /// Where the server listens.
     public var endpoint: Endpoint
     /// Database index sent with `SELECT` when not 0.
     public var database: Int

@@ -10,7 +10,7 @@ public enum RedisURLError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidAuthority(String)
     /// The port is not a number in 1...65535.
     case invalidPort(String)
-    /// The path is not `/` followed by a non-negative database number.
+    /// The database (`/N`, or `?db=N` after a socket path) is not a non-negative number.
     case invalidDatabase(String)
     /// Query strings and fragments carry options this client does not support.
     case unsupportedOptions(String)
@@ -34,7 +34,8 @@ public enum RedisURLError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidPort(let port):
             return "invalid Redis port '\(port)': expected 1-65535"
         case .invalidDatabase(let path):
-            return "invalid Redis database '\(path)': expected /<non-negative integer>"
+            return "invalid Redis database '\(path)': expected a non-negative integer "
+                + "(redis://host/N, unix:///path?db=N)"
         case .unsupportedOptions(let options):
             return "Redis URL options are not supported: '\(options)'"
         case .invalidPercentEncoding:
