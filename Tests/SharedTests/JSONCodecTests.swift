@@ -172,25 +172,25 @@ struct ConfigTests {
 
     @Test("bad values name the option and the fix")
     func badValues() {
-        do {
-            _ = try config(["CEREBRAS_API_KEY": "k", "ALLOW_UNAUTHENTICATED": "true", "PORT": "seventy"])
-            Issue.record("expected an error")
-        } catch {
-            #expect(error.option == "PORT")
-            #expect(error.description.contains("whole number"))
-        }
+        expectError(["PORT": "seventy"], option: "PORT", mentioning: "whole number")
         #expect(throws: ConfigError.self) {
             try self.config(["CEREBRAS_API_KEY": "k", "ALLOW_UNAUTHENTICATED": "true", "REDIS_URL": "rediss://x"])
         }
         #expect(throws: ConfigError.self) {
             try self.config(["CEREBRAS_API_KEY": "k", "ALLOW_UNAUTHENTICATED": "true", "MODEL_MAP": "nonsense"])
         }
+        expectError(["REDIS_URL": "unix://redis.sock"], option: "REDIS_URL",
+                    mentioning: "unix://[:password@]/path/to/redis.sock")
+    }
+
+    /// `values` (with an upstream key and no gateway keys needed) must be refused, naming `option` and `text`.
+    private func expectError(_ values: [String: String], option: String, mentioning text: String) {
         do {
-            _ = try config(["CEREBRAS_API_KEY": "k", "ALLOW_UNAUTHENTICATED": "true", "REDIS_URL": "unix://redis.sock"])
-            Issue.record("expected an error")
+            _ = try config(values.merging(["CEREBRAS_API_KEY": "k", "ALLOW_UNAUTHENTICATED": "true"]) { $1 })
+            Issue.record("expected an error for \(values)")
         } catch {
-            #expect(error.option == "REDIS_URL")
-            #expect(error.description.contains("unix://[:password@]/path/to/redis.sock"))
+            #expect(error.option == option)
+            #expect(error.description.contains(text), "\(error)")
         }
     }
 
