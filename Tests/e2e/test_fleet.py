@@ -112,9 +112,10 @@ def test_a_replica_on_the_unix_socket_shares_limits_and_cache(fake_upstream, red
     settings = dict(RATE_LIMIT_ENABLED="true", RATE_LIMIT_RPM="6", CACHE_ENABLED="true", RATE_LIMIT_LEASE="0",
                     REDIS_TIMEOUT_MS="2000", GATEWAY_API_KEYS=f"{GATEWAY_KEY},second-key")
     tcp = start_gateway(fake_upstream.port, INSTANCE_ID="over-tcp", REDIS_URL=redis_server.url, **settings)
-    local = start_gateway(fake_upstream.port, INSTANCE_ID="over-socket", REDIS_URL=redis_server.socket_url,
-                          **settings)
+    local = None
     try:
+        local = start_gateway(fake_upstream.port, INSTANCE_ID="over-socket", REDIS_URL=redis_server.socket_url,
+                              **settings)
         health = poll_until(lambda: http_json(f"http://127.0.0.1:{local.admin_port}/health")[2],
                             lambda h: h["redis"] == "up", seconds=10)
         assert health["redis"] == "up" and health["status"] == "ok"
@@ -135,7 +136,8 @@ def test_a_replica_on_the_unix_socket_shares_limits_and_cache(fake_upstream, red
         assert second["content"] == first["content"]
     finally:
         tcp.stop()
-        local.stop()
+        if local is not None:
+            local.stop()
 
 
 def test_redis_outage_fails_open_and_recovers(fake_upstream, redis_server):
