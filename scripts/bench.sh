@@ -205,24 +205,14 @@ start_baseline() { start_gateway_arm baseline "$baseline_bin"; }
 # token correction after each answer, as Benchmarks/scripts/control_plane_overhead.sh does.
 redis_pid=""
 start_gateway_redis() {
-    local port i
-    port=$(free_port)
-    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no >"$run_dir/redis.log" 2>&1 &
-    redis_pid=$!
+    start_redis_server "$run_dir"
     pids_started+=("$redis_pid")
-    for ((i = 0; i < 100; i++)); do
-        redis-cli -p "$port" ping >/dev/null 2>&1 && break
-        sleep 0.1
-    done
-    if ! redis-cli -p "$port" ping >/dev/null 2>&1; then
-        note "gateway_redis arm skipped: redis-server did not start"
-        return 1
-    fi
+    wait_for_redis "$redis_port" 10 || { note "gateway_redis arm skipped: redis-server did not start"; return 1; }
     # A copy of the binary: the two arms' trees would otherwise share its pages, which splits each one's PSS.
     local copy=$run_dir/gateway_redis-bin/cerebras-gateway
     mkdir -p "${copy%/*}"
     cp "$gateway_bin" "$copy"
-    start_gateway_arm gateway_redis "$copy" "REDIS_URL=redis://127.0.0.1:$port/0" RATE_LIMIT_ENABLED=true \
+    start_gateway_arm gateway_redis "$copy" "REDIS_URL=redis://127.0.0.1:$redis_port/0" RATE_LIMIT_ENABLED=true \
         RATE_LIMIT_RPM=100000000 RATE_LIMIT_TPM=0 CACHE_ENABLED=true
 }
 

@@ -15,12 +15,10 @@ rounds=${2:-3}
 # shellcheck source=Benchmarks/scripts/fake_upstream.sh
 source "$(dirname "${BASH_SOURCE[0]}")/fake_upstream.sh"
 
-redis_port=$(free_port)
 redis_socket=$work/redis.sock
-redis-server --port "$redis_port" --bind 127.0.0.1 --unixsocket "$redis_socket" --unixsocketperm 700 --save '' \
-    --appendonly no > "$work/redis.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do redis-cli -p "$redis_port" ping > /dev/null 2>&1 && break; sleep 0.1; done
+start_redis_server "$work" --unixsocket "$redis_socket" --unixsocketperm 700
+pids+=("$redis_pid")
+wait_for_redis "$redis_port" 5 || { echo "redis-server did not start" >&2; exit 1; }
 
 # Not called in $(…): the pid must reach the cleanup list of this shell.
 start_gateway() { # name, extra env…
@@ -40,7 +38,7 @@ control_plane=(REDIS_URL="redis://127.0.0.1:$redis_port/0" RATE_LIMIT_ENABLED=tr
 start_gateway on "${control_plane[@]}"
 off=$(port_of off)
 on=$(port_of on)
-redis_pid=${pids[1]} off_pid=${pids[2]} on_pid=${pids[3]}
+off_pid=${pids[2]} on_pid=${pids[3]}
 if [ -n "${BASELINE_BIN:-}" ]; then
     start_gateway base "${control_plane[@]}"
     base=$(port_of base)

@@ -15,6 +15,28 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# Starts redis-server on a free loopback port, without persistence, its log in DIR/redis.log (more redis-server
+# arguments after DIR); sets $redis_pid (the caller stops it) and $redis_port. It may not answer yet: see
+# wait_for_redis.
+start_redis_server() { # dir [redis-server arguments…]
+    local dir=$1
+    shift
+    redis_port=$(free_port)
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no "$@" >"$dir/redis.log" 2>&1 &
+    # shellcheck disable=SC2034 # read by the caller
+    redis_pid=$!
+}
+
+# Waits until the redis-server on 127.0.0.1:PORT answers PING, for up to SECONDS. Returns 1 when it never does.
+wait_for_redis() { # port seconds
+    local port=$1 limit=$2 i
+    for ((i = 0; i < limit * 10; i++)); do
+        if redis-cli -p "$port" ping >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+
 # Waits until URL answers at all (any status; an https URL's certificate is not checked), for up to SECONDS.
 # Returns 1 when it never does.
 wait_for_http() { # url seconds
