@@ -89,7 +89,13 @@ public enum WorkerEntry {
                                         onDrainOrder: drainAndExit)
             runtimeBox.withLockedValue { $0 = runtime }
             let port = try runtime.start(inheritedDescriptor: inherited ? 3 : nil)
-            logger.info("worker serving", metadata: ["listen.port": .string(String(port))])
+            let readAhead = UpstreamConnectionSettings(config).tlsReadAhead
+            logger.info("worker serving", metadata: [
+                "listen.port": .string(String(port)),
+                // Off when not asked for (or not applicable: an http:// upstream, shared HTTP/2 connections), and
+                // unavailable with a libcurl not built with OpenSSL.
+                "upstream.tls_read_ahead": .string(!readAhead ? "off" : TLSReadAhead.isAvailable ? "on" : "unavailable"),
+            ])
             if standalone {
                 StandardOutput.write("LISTENING \(port)\n")
             }
