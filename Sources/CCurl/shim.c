@@ -26,7 +26,6 @@ static struct {
     CURLU *(*url)(void);
     CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
     void (*url_cleanup)(CURLU *);
-    curl_version_info_data *(*version_info)(CURLversion);
 } curl;
 
 static int loaded;
@@ -62,7 +61,6 @@ static void load(const char *name) {
     RESOLVE(url, "curl_url")
     RESOLVE(url_set, "curl_url_set")
     RESOLVE(url_cleanup, "curl_url_cleanup")
-    RESOLVE(version_info, "curl_version_info")
 #undef RESOLVE
     loaded = 1;
 }
@@ -89,12 +87,6 @@ static inline void require_loaded(void) {
 
 CURLcode cg_global_init(long flags) { require_loaded(); return curl.global_init(flags); }
 const char *cg_easy_strerror(CURLcode code) { require_loaded(); return curl.easy_strerror(code); }
-
-const char *cg_curl_ssl_version(void) {
-    require_loaded();
-    curl_version_info_data *info = curl.version_info(CURLVERSION_NOW);
-    return info != NULL ? info->ssl_version : NULL;
-}
 
 CURL *cg_easy_init(void) { require_loaded(); return curl.easy_init(); }
 void cg_easy_cleanup(CURL *handle) { require_loaded(); curl.easy_cleanup(handle); }
@@ -151,11 +143,6 @@ CURLcode cg_easy_setopt_opensocket_function(CURL *handle, curl_opensocket_callba
 CURLcode cg_easy_setopt_closesocket_function(CURL *handle, curl_closesocket_callback callback) {
     require_loaded();
     return curl.easy_setopt(handle, CURLOPT_CLOSESOCKETFUNCTION, callback);
-}
-
-CURLcode cg_easy_setopt_ssl_ctx_function(CURL *handle, curl_ssl_ctx_callback callback) {
-    require_loaded();
-    return curl.easy_setopt(handle, CURLOPT_SSL_CTX_FUNCTION, callback);
 }
 
 CURLcode cg_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {

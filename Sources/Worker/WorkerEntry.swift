@@ -89,13 +89,7 @@ public enum WorkerEntry {
                                         onDrainOrder: drainAndExit)
             runtimeBox.withLockedValue { $0 = runtime }
             let port = try runtime.start(inheritedDescriptor: inherited ? 3 : nil)
-            let readAhead = UpstreamConnectionSettings(config).tlsReadAhead
-            logger.info("worker serving", metadata: [
-                "listen.port": .string(String(port)),
-                // Off when not asked for (or not applicable: an http:// upstream, shared HTTP/2 connections), and
-                // unavailable with a libcurl not built with OpenSSL.
-                "upstream.tls_read_ahead": .string(!readAhead ? "off" : TLSReadAhead.isAvailable ? "on" : "unavailable"),
-            ])
+            logger.info("worker serving", metadata: ["listen.port": .string(String(port))])
             if standalone {
                 StandardOutput.write("LISTENING \(port)\n")
             }

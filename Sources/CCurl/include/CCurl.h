@@ -22,8 +22,6 @@ const char *cg_curl_load(const char *library);
 
 CURLcode cg_global_init(long flags);
 const char *cg_easy_strerror(CURLcode code);
-/// The TLS library libcurl was built with, as `curl_version_info` names it ("OpenSSL/3.0.19"), or NULL.
-const char *cg_curl_ssl_version(void);
 
 CURL *cg_easy_init(void);
 void cg_easy_cleanup(CURL *handle);
@@ -49,7 +47,6 @@ CURLcode cg_easy_setopt_ptr(CURL *handle, CURLoption option, const void *value);
 CURLcode cg_easy_setopt_write_function(CURL *handle, CURLoption option, cg_write_callback callback);
 CURLcode cg_easy_setopt_opensocket_function(CURL *handle, curl_opensocket_callback callback);
 CURLcode cg_easy_setopt_closesocket_function(CURL *handle, curl_closesocket_callback callback);
-CURLcode cg_easy_setopt_ssl_ctx_function(CURL *handle, curl_ssl_ctx_callback callback);
 CURLcode cg_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode cg_easy_getinfo_ptr(CURL *handle, CURLINFO info, void **value);
 CURLMcode cg_multi_setopt_long(CURLM *multi, CURLMoption option, long value);
@@ -59,37 +56,5 @@ CURLMcode cg_multi_setopt_timer_function(CURLM *multi, curl_multi_timer_callback
 
 /// The CURLMsg of a finished transfer: its easy handle and result code.
 int cg_multi_info_read_done(CURLM *multi, CURL **handle, CURLcode *result);
-
-// OpenSSL's read-ahead on libcurl's TLS connections (tls_read_ahead.c; the Swift side is `TLSReadAhead`).
-//
-// Without it OpenSSL reads each TLS record from the socket in two recv() calls, its 5-byte header and then its body,
-// and a streamed answer is many records. With it, one recv() takes all the records the socket holds. libcurl 7.88
-// then stops after the first record, though: it asks SSL_pending() whether to read on, which counts only a record
-// already decrypted, so the records read ahead would wait in OpenSSL's buffer with the socket empty, and nothing
-// would wake their transfer. OpenSSL therefore notes, on the reading thread, every connection that reads a record;
-// after each call into curl the caller takes those (cg_tls_take_reading_sessions) and has curl read again each of
-// them that still holds input (cg_tls_has_buffered_input), until none read a record.
-//
-// libssl is not linked: its functions are looked up in the copy libcurl loaded (dlopen with RTLD_NOLOAD), so they
-// are the ones acting on libcurl's SSL objects.
-
-/// How many connections one thread notes between two takes; more, and the take says so (-1).
-#define CG_TLS_READING_CAPACITY 256
-
-/// Whether read-ahead can be used: libcurl is built with OpenSSL, whose libssl is loaded. Call after cg_curl_load
-/// succeeded; thread-safe; only the first call does the work.
-int cg_tls_read_ahead_available(void);
-/// Makes every TLS connection `handle` opens from now on read ahead and note its reads. Only when
-/// cg_tls_read_ahead_available().
-CURLcode cg_easy_set_tls_read_ahead(CURL *handle);
-/// The OpenSSL object (SSL *) of the TLS connection `handle`'s transfer is on; NULL without one.
-void *cg_easy_tls_session(CURL *handle);
-/// Whether the connection holds input curl has not taken (SSL_has_pending: a decrypted record, records read ahead,
-/// or part of a record). `session` must be alive.
-int cg_tls_has_buffered_input(void *session);
-/// Moves the connections that read a record on the calling thread since the last take into `sessions` (room for
-/// CG_TLS_READING_CAPACITY) and returns how many; -1 when there were more than that. The pointers are only
-/// identities: a connection may have been closed since.
-int cg_tls_take_reading_sessions(void **sessions);
 
 #endif

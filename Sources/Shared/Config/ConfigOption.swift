@@ -19,7 +19,6 @@ public struct ConfigOption: Sendable {
         .init("UPSTREAM_VERIFY_TLS", "true", "Verify the upstream's TLS certificate", "Upstream"),
         .init("UPSTREAM_CA_FILE", "", "PEM file of the CA certificates trusted for the upstream (empty: the system's bundle)", "Upstream"),
         .init("UPSTREAM_STREAMS_PER_CONNECTION", "1", "Requests that may share one HTTP/2 upstream connection (1: an HTTP/1.1 connection each)", "Upstream"),
-        .init("UPSTREAM_TLS_READ_AHEAD", "true", "Read every TLS record the upstream socket holds in one system call (HTTP/1.1 connections)", "Upstream"),
         // Models
         .init("MODEL_MAP", "claude-*haiku*=gpt-oss-120b,*=zai-glm-4.7", "Ordered glob rules: requested id → Cerebras model", "Models"),
         .init("MODEL_ALIASES", ModelCatalog.defaultAliases.joined(separator: ","), "Model ids listed by GET /v1/models", "Models"),

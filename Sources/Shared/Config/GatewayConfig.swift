@@ -31,9 +31,6 @@ public struct GatewayConfig: Sendable, Equatable {
     public var upstreamCAFile: String?
     /// Requests an event loop's upstream client may multiplex on one HTTP/2 connection; 1 turns multiplexing off.
     public var upstreamStreamsPerConnection: Int
-    /// `UPSTREAM_TLS_READ_AHEAD`: OpenSSL reads every TLS record the upstream's socket holds in one `recv` (see the
-    /// worker's `TLSReadAhead`); false: a record at a time, two `recv` calls each.
-    public var upstreamTLSReadAhead: Bool
 
     public var catalog: ModelCatalog
     public var translation: TranslationOptions
@@ -101,7 +98,6 @@ public struct GatewayConfig: Sendable, Equatable {
         upstreamVerifyTLS = try source.bool("UPSTREAM_VERIFY_TLS", default: true)
         upstreamCAFile = source["UPSTREAM_CA_FILE"]
         upstreamStreamsPerConnection = try source.int("UPSTREAM_STREAMS_PER_CONNECTION", default: 1, range: 1...1000)
-        upstreamTLSReadAhead = try source.bool("UPSTREAM_TLS_READ_AHEAD", default: true)
 
         catalog = try Self.catalog(from: source)
         let clamp = source["MAX_OUTPUT_TOKENS"] == nil

@@ -44,9 +44,6 @@ final class UpstreamClient: @unchecked Sendable {
     /// `UPSTREAM_CA_FILE`, for each new easy handle (see `UpstreamTrust`).
     private let caFile: String?
     private let multi: UnsafeMutableRawPointer
-    /// Nil unless TLS connections read ahead (`UpstreamConnectionSettings.tlsReadAhead`); then every pass ends by
-    /// draining the connections curl read (see `TLSReadAhead`).
-    private let readAhead: TLSReadAhead?
     private let readiness: ReadinessSet
     /// When curl wants `CURL_SOCKET_TIMEOUT` called; nil: no timer.
     private var timerDeadline: NIODeadline?
@@ -106,7 +103,6 @@ final class UpstreamClient: @unchecked Sendable {
         _ = cg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, Self.maxIdleConnections)
         sharesConnections = settings.streamsPerConnection > 1
         caFile = settings.caFile
-        readAhead = settings.tlsReadAhead ? TLSReadAhead(multi: multi) : nil
         let pipelining = sharesConnections ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING
         _ = cg_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(pipelining))
         if sharesConnections {
@@ -208,7 +204,6 @@ final class UpstreamClient: @unchecked Sendable {
                 if event.writable { mask |= CURL_CSELECT_OUT }
                 if event.failed { mask |= CURL_CSELECT_ERR }
                 cg_multi_socket_action(multi, event.fd, mask, &running)
-                if event.readable { readAhead?.didRead(event.fd) }
             }
         }
     }
@@ -238,10 +233,6 @@ final class UpstreamClient: @unchecked Sendable {
         guard !isShutDown else { return }
         body()
         runTimerIfDue()
-        if readAhead?.drain() == true {
-            // Connections still hold records read ahead: another pass drains on, after the loop's other work.
-            loop.execute { [self] in pass(.loop) {} }
-        }
         reportCompletions()
         armTimer()
         guard !passObservers.isEmpty else { return }
@@ -324,7 +315,6 @@ final class UpstreamClient: @unchecked Sendable {
         guard let easy = cg_easy_init() else { return nil }
         UpstreamTransfer.configure(easy, offeringHTTP2: sharesConnections)
         UpstreamTrust.apply(to: easy, caFile: caFile)
-        readAhead?.prepare(easy)
         // The client opens and closes curl's sockets, so that its set may keep idle connections registered.
         let context = Unmanaged.passUnretained(self).toOpaque()
         _ = cg_easy_setopt_opensocket_function(easy, UpstreamClient.onOpenSocket)
@@ -338,11 +328,6 @@ final class UpstreamClient: @unchecked Sendable {
     /// holds (parked ones included); for tests.
     var socketSetStatistics: (kernelUpdates: Int, registered: Int, parked: Int) {
         (readiness.kernelUpdates, readiness.registeredCount, readiness.parkedCount)
-    }
-
-    /// Whether TLS connections read ahead, and how many reads their draining has had curl make; for tests.
-    var readAheadStatistics: (enabled: Bool, drainingReads: Int, drainsCutShort: Int) {
-        (readAhead != nil, readAhead?.drainingReads ?? 0, readAhead?.drainsCutShort ?? 0)
     }
 
     private func finish(_ transfer: UpstreamTransfer, result: CURLcode) {
@@ -366,15 +351,13 @@ final class UpstreamClient: @unchecked Sendable {
     // MARK: - curl's socket and timer callbacks (from inside curl calls, on the loop)
 
     /// curl says which directions it waits for on a socket (`CURL_POLL_*`), or that it is done with it.
-    private static let onSocket: curl_socket_callback = { easy, fd, what, context, _ in
+    private static let onSocket: curl_socket_callback = { _, fd, what, context, _ in
         guard let context else { return 0 }
         let client = Unmanaged<UpstreamClient>.fromOpaque(context).takeUnretainedValue()
         if what == CURL_POLL_REMOVE {
             client.readiness.unwatch(fd)
-            client.readAhead?.unwatched(fd)
         } else {
             client.readiness.watch(fd, readable: what & CURL_POLL_IN != 0, writable: what & CURL_POLL_OUT != 0)
-            if let easy { client.readAhead?.watched(fd, by: easy) }
         }
         return 0
     }
@@ -392,11 +375,7 @@ final class UpstreamClient: @unchecked Sendable {
 
     /// curl closes a socket it opened through `onOpenSocket`.
     private static let onCloseSocket: curl_closesocket_callback = { context, fd in
-        if let context {
-            let client = Unmanaged<UpstreamClient>.fromOpaque(context).takeUnretainedValue()
-            client.readiness.closing(fd)
-            client.readAhead?.closing(fd)
-        }
+        if let context { Unmanaged<UpstreamClient>.fromOpaque(context).takeUnretainedValue().readiness.closing(fd) }
         return close(fd)
     }
 

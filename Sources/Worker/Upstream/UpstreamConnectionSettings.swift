@@ -8,18 +8,13 @@ struct UpstreamConnectionSettings: Sendable {
     /// The PEM file of the CA certificates trusted for the upstream (`UPSTREAM_CA_FILE`); nil: libcurl's built-in
     /// bundle (see `UpstreamTrust`).
     var caFile: String?
-    /// Whether TLS connections read ahead (`UPSTREAM_TLS_READ_AHEAD`, see `TLSReadAhead`). Only HTTP/1.1
-    /// connections do: with `streamsPerConnection` above 1 it is off.
-    var tlsReadAhead: Bool
 
-    init(streamsPerConnection: Int = 1, caFile: String? = nil, tlsReadAhead: Bool = true) {
+    init(streamsPerConnection: Int = 1, caFile: String? = nil) {
         self.streamsPerConnection = streamsPerConnection
         self.caFile = caFile
-        self.tlsReadAhead = tlsReadAhead && streamsPerConnection == 1
     }
 
     init(_ config: GatewayConfig) {
-        self.init(streamsPerConnection: config.upstreamStreamsPerConnection, caFile: config.upstreamCAFile,
-                  tlsReadAhead: config.upstreamTLSReadAhead && config.upstreamBaseURL.hasPrefix("https://"))
+        self.init(streamsPerConnection: config.upstreamStreamsPerConnection, caFile: config.upstreamCAFile)
     }
 }

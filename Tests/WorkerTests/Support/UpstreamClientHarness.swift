@@ -4,12 +4,11 @@ import NIOPosix
 
 /// Runs `body` with an upstream client on an event loop of its own (the loop's tick hook wired as in a worker), and
 /// shuts both down afterwards.
-func withUpstreamClient(settings: UpstreamConnectionSettings = .init(),
-                        _ body: (UpstreamClient) throws -> Void) throws {
+func withUpstreamClient(_ body: (UpstreamClient) throws -> Void) throws {
     let ticks = UpstreamTickHook()
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1, metricsDelegate: ticks)
     defer { try? group.syncShutdownGracefully() }
-    let client = try UpstreamClient.make(on: group.next(), ticks: ticks, settings: settings).wait()
+    let client = try UpstreamClient.make(on: group.next(), ticks: ticks).wait()
     defer { try? client.shutdown().wait() }
     try body(client)
 }
