@@ -128,17 +128,25 @@ final class UpstreamConnectionParkingTests: XCTestCase {
         }
     }
 
-    private func send(_ client: UpstreamClient, to upstream: FakeUpstream, _ index: Int) throws {
+    private func start(_ client: UpstreamClient, to upstream: FakeUpstream, content: String) -> Completion {
         let completion = Completion()
-        let body = #"{"model":"m","stream":true,"messages":[{"role":"user","content":"hi \#(index)"}]}"#
+        let body = #"{"model":"m","stream":true,"messages":[{"role":"user","content":"\#(content)"}]}"#
         _ = client.start(
             UpstreamRequest(url: UpstreamURL(upstream.baseURL + "/chat/completions"), apiKey: "csk-test",
                             body: UpstreamBody(Array(body.utf8)), connectTimeoutMs: 2_000, verifyTLS: true),
             delegate: completion)
-        XCTAssertEqual(completion.done.wait(timeout: .now() + 10), .success, "request \(index) did not finish")
+        return completion
+    }
+
+    private func wait(for completion: Completion, _ name: String) {
+        XCTAssertEqual(completion.done.wait(timeout: .now() + 10), .success, "\(name) did not finish")
         let error = completion.result.withLockedValue { $0 }
-        XCTAssertNotNil(error, "request \(index) did not complete")
-        XCTAssertNil(error ?? nil, "request \(index) failed")
+        XCTAssertNotNil(error, "\(name) did not complete")
+        XCTAssertNil(error ?? nil, "\(name) failed")
+    }
+
+    private func send(_ client: UpstreamClient, to upstream: FakeUpstream, _ index: Int) throws {
+        wait(for: start(client, to: upstream, content: "hi \(index)"), "request \(index)")
     }
 
     private func statistics(_ client: UpstreamClient) throws -> (kernelUpdates: Int, registered: Int, parked: Int) {
@@ -160,6 +168,25 @@ final class UpstreamConnectionParkingTests: XCTestCase {
             // Each transfer watched and released the socket; registering and deregistering it each time is 40.
             let updates = after.kernelUpdates - first.kernelUpdates
             XCTAssertLessThanOrEqual(updates, 2, "20 transfers on one connection changed the kernel's set \(updates) times")
+        }
+    }
+
+    /// A burst that finds no idle connection opens one per transfer (curl is then told not to look for one to
+    /// reuse: `UpstreamClient.add`); the bursts after it reuse every one of them and open none.
+    func testEachBurstAfterTheFirstReusesTheConnectionsTheFirstOpened() throws {
+        let upstream = try FakeUpstream()
+        defer { upstream.stop() }
+        try withUpstreamClient { client in
+            for burst in 0..<3 {
+                // Streams of 100 ms: the 20 transfers of a burst overlap.
+                let completions = (0..<20).map { index in
+                    start(client, to: upstream, content: "[[scenario:paced;chunks=5;interval_ms=20]] \(burst)-\(index)")
+                }
+                for (index, completion) in completions.enumerated() { wait(for: completion, "stream \(burst)-\(index)") }
+                let statistics = try statistics(client)
+                XCTAssertEqual(statistics.registered, 20, "burst \(burst): one connection per stream, kept")
+                XCTAssertEqual(statistics.parked, 20, "burst \(burst)")
+            }
         }
     }
 

@@ -292,6 +292,13 @@ final class UpstreamClient: @unchecked Sendable {
             return
         }
         live[easy] = transfer
+        // With no idle connection (none parked), curl's search for one to reuse would walk every connection it
+        // holds, all of them in use: 57,000 instructions a transfer with 2,000 streams on a loop (BENCHMARKS.md,
+        // "Twenty-seventh round"). curl looks for the new transfer's connection within this pass, so the count is
+        // current. A parked socket may also be a paused transfer's (then curl searches, as before); an idle
+        // connection that is not parked is one the upstream closed.
+        let noIdleConnection = !sharesConnections && readiness.parkedCount == 0
+        _ = cg_easy_setopt_long(easy, CURLOPT_FRESH_CONNECT, noIdleConnection ? 1 : 0)
         cg_multi_add_handle(multi, easy)
     }
 
