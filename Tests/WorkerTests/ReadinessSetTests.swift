@@ -178,11 +178,12 @@ final class UpstreamConnectionParkingTests: XCTestCase {
         defer { upstream.stop() }
         try withUpstreamClient { client in
             for burst in 0..<3 {
-                // Streams of 100 ms: the 20 transfers of a burst overlap.
-                let completions = (0..<20).map { index in
-                    start(client, to: upstream, content: "[[scenario:paced;chunks=5;interval_ms=20]] \(burst)-\(index)")
+                // Streams of half a second: the 20 transfers of a burst overlap.
+                let scenario = "[[scenario:paced;chunks=5;interval_ms=100]]"
+                let completions = (0..<20).map { start(client, to: upstream, content: "\(scenario) \(burst)-\($0)") }
+                for (index, completion) in completions.enumerated() {
+                    wait(for: completion, "stream \(burst)-\(index)")
                 }
-                for (index, completion) in completions.enumerated() { wait(for: completion, "stream \(burst)-\(index)") }
                 let statistics = try statistics(client)
                 XCTAssertEqual(statistics.registered, 20, "burst \(burst): one connection per stream, kept")
                 XCTAssertEqual(statistics.parked, 20, "burst \(burst)")
