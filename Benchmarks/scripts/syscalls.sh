@@ -41,7 +41,6 @@ tls | tls-h1)
     install_if_missing nginx nginx-light
     # shellcheck source=Benchmarks/scripts/nginx_proxy.sh
     source "$(dirname "${BASH_SOURCE[0]}")/nginx_proxy.sh"
-    mkdir -p "$work/nginx"
     start_nginx_proxy "$work/nginx" "$fake_port" "$UPSTREAM"
     pids+=("$nginx_pid")
     wait_for_http "$nginx_url/" 10 || { echo "nginx did not start" >&2; exit 1; }

@@ -18,6 +18,8 @@ final class RedisServerProcess: @unchecked Sendable {
     }
 
     let port: Int
+    /// Where the server also listens (owner only) when created with `unixSocket: true`.
+    let socketPath: String
     private let extraArguments: [String]
     private let directory: URL
     private var process: Process?
@@ -28,8 +30,8 @@ final class RedisServerProcess: @unchecked Sendable {
         self.port = try Self.freePort()
         self.directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("cgw-redis-test-\(getpid())-\(self.port)-\(UInt32.random(in: 0...UInt32.max))")
-        let socketPath = self.directory.appendingPathComponent("redis.sock").path
-        let socketArguments = unixSocket ? ["--unixsocket", socketPath, "--unixsocketperm", "700"] : []
+        self.socketPath = self.directory.appendingPathComponent("redis.sock").path
+        let socketArguments = unixSocket ? ["--unixsocket", self.socketPath, "--unixsocketperm", "700"] : []
         self.extraArguments = extraArguments + socketArguments
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
     }
@@ -48,9 +50,6 @@ final class RedisServerProcess: @unchecked Sendable {
     func url(password: String? = nil, username: String? = nil, database: Int = 0) -> RedisURL {
         RedisURL(host: "127.0.0.1", port: self.port, database: database, username: username, password: password)
     }
-
-    /// Where the server also listens (owner only) when created with `unixSocket: true`.
-    var socketPath: String { self.directory.appendingPathComponent("redis.sock").path }
 
     var pid: Int32? { self.process?.processIdentifier }
 
