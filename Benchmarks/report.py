@@ -125,6 +125,7 @@ def main():
     translate = next((r for r in runs if r.get("kind") == "translate"), None)
     idle = {r["arm"]: r for r in runs if r.get("kind") == "rss" and r.get("phase") == "idle"}
     after = {r["arm"]: r for r in runs if r.get("kind") == "rss" and r.get("phase") == "after"}
+    settled = {r["arm"]: r for r in runs if r.get("kind") == "rss" and r.get("phase") == "settled"}
     arms = [a for a in ARMS if any(r["arm"] == a for r in loads) or a in idle]
 
     def runs_of(scenario, arm):
@@ -216,6 +217,7 @@ def main():
         s["idle_pss_kib"] = idle.get(arm, {}).get("trees", [{}])[0].get("pss_kib")
         s["idle_processes"] = len(idle.get(arm, {}).get("trees", [{}])[0].get("processes", []))
         s["after_rss_kib"] = after.get(arm, {}).get("trees", [{}])[0].get("rss_kib")
+        s["settled_rss_kib"] = settled.get(arm, {}).get("trees", [{}])[0].get("rss_kib")
         s["foreign_cpu_s_median"] = metric("ns_c16", arm, lambda r: r["foreign_cpu_s"])
         summary[arm] = s
 
@@ -399,6 +401,7 @@ def main():
         ("idle RSS KiB (whole tree)", "idle_rss_kib", 0),
         ("idle PSS KiB (whole tree, shared pages split)", "idle_pss_kib", 0),
         ("RSS KiB after the run", "after_rss_kib", 0),
+        ("RSS KiB after the run, once quiet (BENCH_SETTLE_WAIT)", "settled_rss_kib", 0),
     ]
     for label, key, digits in rows:
         values = [summary[a].get(key) for a in arms]

@@ -31,6 +31,8 @@
 #   BENCH_QUIET_WAIT=120             seconds (quick: 20) to wait at most for other work on the machine to stop
 #   BENCH_QUIET_CORES=0.5            "quiet" means fewer cores than this busy outside the benchmark
 #   BENCH_IDLE_WAIT=20               seconds to wait at most after each run for the arm and the fake to go idle
+#   BENCH_SETTLE_WAIT=15             seconds after the last run before memory is read once more (the gateway gives
+#                                    freed memory back after IDLE_MEMORY_RELEASE_SECONDS, 10 by default, of quiet)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -449,12 +451,19 @@ for ((rep = 1; rep <= reps; rep++)); do
     done
 done
 
-# Idle memory again, after the load: what the arms kept.
-for arm in "${live_arms[@]}"; do
-    pid=${arm_pid[$arm]:-$fake_pid}
-    "$bench_bin" rss "$pid" | python3 -c "import json,sys; d=json.load(sys.stdin); d['arm']='$arm'; d['phase']='after'; print(json.dumps(d))" \
-        >>"$raw_lines"
-done
+# Idle memory again, after the load: what the arms kept, at once and once they have been quiet for a while.
+record_memory() {  # phase
+    local arm pid
+    for arm in "${live_arms[@]}"; do
+        pid=${arm_pid[$arm]:-$fake_pid}
+        "$bench_bin" rss "$pid" | python3 -c "import json,sys; d=json.load(sys.stdin); d['arm']='$arm'; d['phase']='$1'; print(json.dumps(d))" \
+            >>"$raw_lines"
+    done
+}
+record_memory after
+log "memory again in ${BENCH_SETTLE_WAIT:-15} s"
+sleep "${BENCH_SETTLE_WAIT:-15}"
+record_memory settled
 
 # ---------------------------------------------------------------------------------------------------------------
 # Report

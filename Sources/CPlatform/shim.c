@@ -2,6 +2,9 @@
 #include "CPlatform.h"
 
 #include <fcntl.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sched.h>
@@ -47,5 +50,13 @@ int cg_accept_cloexec(int listener) {
     int connection = accept(listener, NULL, NULL);
     if (connection >= 0) fcntl(connection, F_SETFD, FD_CLOEXEC);
     return connection;
+#endif
+}
+
+int cg_release_free_heap_memory(void) {
+#if defined(__GLIBC__)
+    return malloc_trim(0);
+#else
+    return 0;
 #endif
 }

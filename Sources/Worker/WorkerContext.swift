@@ -25,8 +25,8 @@ final class WorkerContext: Sendable {
         let clock: LoopClock
     }
     private let loops: [ObjectIdentifier: LoopServices]
-    /// Upstream requests in flight, against `MAX_CONCURRENT_UPSTREAM`.
-    private let inFlight = NIOLockedValueBox(0)
+    /// Upstream requests in flight, against `MAX_CONCURRENT_UPSTREAM`, and how many slots were ever taken.
+    private let upstreamSlots = NIOLockedValueBox(UpstreamActivity(inFlight: 0, started: 0))
     /// Requests being served (any route), reported in heartbeats and awaited when draining.
     private let active = NIOLockedValueBox(0)
     private let draining = NIOLockedValueBox(false)
@@ -96,16 +96,19 @@ final class WorkerContext: Sendable {
 
     /// Reserves an upstream slot, or false when the worker is at capacity (529, shed fast).
     func reserveUpstream() -> Bool {
-        inFlight.withLockedValue { count in
-            guard count < config.maxConcurrentUpstream else { return false }
-            count += 1
+        upstreamSlots.withLockedValue { slots in
+            guard slots.inFlight < config.maxConcurrentUpstream else { return false }
+            slots.inFlight += 1
+            slots.started &+= 1
             return true
         }
     }
 
     func releaseUpstream() {
-        inFlight.withLockedValue { $0 -= 1 }
+        upstreamSlots.withLockedValue { $0.inFlight -= 1 }
     }
+
+    var upstreamActivity: UpstreamActivity { upstreamSlots.withLockedValue { $0 } }
 
     var activeRequests: Int { active.withLockedValue { $0 } }
     func requestStarted() { active.withLockedValue { $0 += 1 } }
@@ -113,4 +116,10 @@ final class WorkerContext: Sendable {
 
     var isDraining: Bool { draining.withLockedValue { $0 } }
     func beginDraining() { draining.withLockedValue { $0 = true } }
+}
+
+/// A worker's upstream requests: how many are in flight, and how many have started since it booted.
+struct UpstreamActivity: Equatable {
+    var inFlight: Int
+    var started: Int
 }

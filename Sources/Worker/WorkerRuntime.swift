@@ -11,6 +11,7 @@ public final class WorkerRuntime: @unchecked Sendable {
     private let context: WorkerContext
     private let server: WorkerServer
     private var heartbeat: RepeatedTask?
+    private var idleMemoryRelease: IdleMemoryRelease?
     public private(set) var port = 0
 
     /// - Parameters:
@@ -44,6 +45,12 @@ public final class WorkerRuntime: @unchecked Sendable {
         let listener: WorkerServer.Listener = inheritedDescriptor.map { .inherited(descriptor: $0) }
             ?? .bind(host: context.config.host, port: context.config.port)
         port = try server.start(listener)
+        if context.config.idleMemoryRelease > 0 {
+            let release = IdleMemoryRelease(context: context, loop: group.next(),
+                                            quietSeconds: context.config.idleMemoryRelease)
+            release.start()
+            idleMemoryRelease = release
+        }
         if let control = context.control {
             control.send(.ready(pid: getpid()))
             let context = self.context
@@ -71,6 +78,7 @@ public final class WorkerRuntime: @unchecked Sendable {
 
     public func shutdown() {
         heartbeat?.cancel()
+        idleMemoryRelease?.stop()
         for upstream in context.allUpstreams { try? upstream.shutdown().wait() }
         context.controlPlane.redis?.shutdown()
         try? group.syncShutdownGracefully()

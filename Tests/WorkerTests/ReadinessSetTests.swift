@@ -191,6 +191,29 @@ final class UpstreamConnectionParkingTests: XCTestCase {
         }
     }
 
+    /// A quiet worker frees most of its idle curl handles (`IdleMemoryRelease`); the connections are curl's multi
+    /// handle's, not the easy handles', so the next burst still reuses every one and opens none.
+    func testFreeingSpareHandlesKeepsTheConnections() throws {
+        let upstream = try FakeUpstream()
+        defer { upstream.stop() }
+        try withUpstreamClient { client in
+            for burst in 0..<2 {
+                let scenario = "[[scenario:paced;chunks=5;interval_ms=100]]"
+                let completions = (0..<20).map { start(client, to: upstream, content: "\(scenario) \(burst)-\($0)") }
+                for (index, completion) in completions.enumerated() {
+                    wait(for: completion, "stream \(burst)-\(index)")
+                }
+                XCTAssertEqual(try client.loop.submit { client.spareHandleCount }.wait(), 20, "burst \(burst)")
+                let statistics = try statistics(client)
+                XCTAssertEqual(statistics.registered, 20, "burst \(burst): the first burst's connections, kept")
+                XCTAssertEqual(statistics.parked, 20, "burst \(burst)")
+                try client.releaseSpareHandles(keeping: 4).wait()
+                XCTAssertEqual(try client.loop.submit { client.spareHandleCount }.wait(), 4, "burst \(burst)")
+                XCTAssertEqual(try self.statistics(client).registered, 20, "burst \(burst): no connection closed")
+            }
+        }
+    }
+
     func testAnIdleConnectionTheUpstreamClosesLeavesTheSetAndTheClientGoesOn() throws {
         let first = try FakeUpstream()
         defer { first.stop() }

@@ -3,8 +3,10 @@ every upstream exchange, ~13 KiB each, found by the benchmark suite)."""
 import json
 import os
 import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
 
-from conftest import GATEWAY_KEY, start_gateway, worker_pids
+from conftest import GATEWAY_KEY, http_json, poll_until, start_gateway, worker_pids
 
 
 def worker_rss_kib(master_pid):
@@ -66,3 +68,67 @@ def test_workers_start_with_more_room_in_the_allocators_per_thread_cache(fake_up
             keep_alive_requests(gateway.port, 50)
         finally:
             gateway.stop()
+
+
+def released_memory(gateway):
+    """The workers' "idle memory released" log lines, parsed."""
+    return [json.loads(line) for line in gateway.logs().splitlines() if '"idle memory released"' in line]
+
+
+def open_streams(port, count, scenario):
+    """`count` streaming requests at once, each on its own connection, read to their end."""
+    body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 20, "stream": True,
+                       "messages": [{"role": "user", "content": f"burst [[scenario:{scenario}]]"}]}).encode()
+    request = (f"POST /v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: {GATEWAY_KEY}\r\n"
+               f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n").encode() + body
+
+    def one(_):
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as connection:
+            connection.sendall(request)
+            received = b""
+            while not received.endswith(b"0\r\n\r\n"):
+                chunk = connection.recv(65536)
+                assert chunk, "connection closed"
+                received += chunk
+            assert b"message_stop" in received
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        list(pool.map(one, range(count)))
+
+
+def test_a_worker_gives_back_the_memory_a_burst_freed_once_it_is_quiet(fake_upstream):
+    gateway = start_gateway(fake_upstream.port, WORKERS="1", LOG_LEVEL="info", IDLE_MEMORY_RELEASE_SECONDS="1")
+    try:
+        time.sleep(1.5)
+        assert released_memory(gateway) == [], "a worker that has served nothing has nothing to give back"
+        open_streams(gateway.port, 300, "paced;chunks=10;interval_ms=50")
+        lines = poll_until(lambda: released_memory(gateway), lambda found: found, seconds=10)
+        assert len(lines) == 1, lines
+        assert 0 < lines[0]["rss_after_kib"] < lines[0]["rss_before_kib"], lines[0]
+
+        # Health checks and token counts are no upstream work: they neither delay nor trigger another release.
+        deadline = time.time() + 3
+        while time.time() < deadline:
+            http_json(f"{gateway.url}/health")
+            http_json(f"{gateway.url}/v1/messages/count_tokens", method="POST",
+                      body={"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]},
+                      headers={"x-api-key": GATEWAY_KEY})
+            time.sleep(0.1)
+        assert len(released_memory(gateway)) == 1
+
+        # Served again, quiet again: released again.
+        keep_alive_requests(gateway.port, 20)
+        lines = poll_until(lambda: released_memory(gateway), lambda found: len(found) > 1, seconds=10)
+        assert len(lines) == 2, lines
+    finally:
+        gateway.stop()
+
+
+def test_no_release_when_turned_off(fake_upstream):
+    gateway = start_gateway(fake_upstream.port, WORKERS="1", LOG_LEVEL="info", IDLE_MEMORY_RELEASE_SECONDS="0")
+    try:
+        keep_alive_requests(gateway.port, 20)
+        time.sleep(2)
+        assert released_memory(gateway) == []
+    finally:
+        gateway.stop()

@@ -47,6 +47,7 @@ public struct ConfigOption: Sendable {
         .init("REQUEST_TIMEOUT_SECONDS", "30", "A request must arrive completely within this", "Server"),
         .init("PING_INTERVAL_SECONDS", "10", "SSE ping while nothing else is sent", "Server"),
         .init("DRAIN_TIMEOUT_SECONDS", "30", "How long stop/reload waits for in-flight requests", "Server"),
+        .init("IDLE_MEMORY_RELEASE_SECONDS", "10", "A worker that served upstream requests gives the heap memory it freed back to the system once none has started or been in flight for this long (0: never)", "Server"),
         .init("HEARTBEAT_TIMEOUT_SECONDS", "10", "A worker silent this long is killed and replaced", "Server"),
         .init("LOG_LEVEL", "info", "trace, debug, info, notice, warning, error, critical", "Server"),
         .init("LOG_FILE", "", "Append logs to this file instead of stderr (SIGUSR1 reopens it)", "Server"),

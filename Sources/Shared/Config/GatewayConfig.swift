@@ -58,6 +58,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var requestTimeout: Double
     public var pingInterval: Double
     public var drainTimeout: Double
+    /// `IDLE_MEMORY_RELEASE_SECONDS`; 0: never.
+    public var idleMemoryRelease: Double
     public var heartbeatTimeout: Double
     public var logLevel: String
     public var logFile: String?
@@ -135,6 +137,7 @@ public struct GatewayConfig: Sendable, Equatable {
         requestTimeout = try source.double("REQUEST_TIMEOUT_SECONDS", default: 30, range: 0.1...3600)
         pingInterval = try source.double("PING_INTERVAL_SECONDS", default: 10, range: 0.05...300)
         drainTimeout = try source.double("DRAIN_TIMEOUT_SECONDS", default: 30, range: 0...3600)
+        idleMemoryRelease = try source.double("IDLE_MEMORY_RELEASE_SECONDS", default: 10, range: 0...86_400)
         heartbeatTimeout = try source.double("HEARTBEAT_TIMEOUT_SECONDS", default: 10, range: 1...3600)
         logLevel = source.string("LOG_LEVEL", default: "info").lowercased()
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {

@@ -146,6 +146,17 @@ final class UpstreamClient: @unchecked Sendable {
         onLoop { [self] in pass(.caller) { remove(transfer, endingConnection: true) } }
     }
 
+    /// Frees the idle easy handles beyond the `count` used last, whose TLS sessions are the freshest (a quiet
+    /// worker's memory release, `IdleMemoryRelease`); completes on the loop.
+    func releaseSpareHandles(keeping count: Int) -> EventLoopFuture<Void> {
+        loop.submit { [self] in
+            let surplus = spareHandles.count - count
+            guard surplus > 0 else { return }
+            for easy in spareHandles[..<surplus] { cg_easy_cleanup(easy) }
+            spareHandles.removeFirst(surplus)
+        }
+    }
+
     /// Ends every transfer and frees the multi handle; completes on the loop.
     func shutdown() -> EventLoopFuture<Void> {
         loop.submit { [self] in
@@ -336,6 +347,9 @@ final class UpstreamClient: @unchecked Sendable {
     var socketSetStatistics: (kernelUpdates: Int, registered: Int, parked: Int) {
         (readiness.kernelUpdates, readiness.registeredCount, readiness.parkedCount)
     }
+
+    /// Idle easy handles kept for the next transfers; for tests. On the loop.
+    var spareHandleCount: Int { spareHandles.count }
 
     private func finish(_ transfer: UpstreamTransfer, result: CURLcode) {
         let error: UpstreamTransportError?
