@@ -212,6 +212,7 @@ def main():
             s[f"{sc}_fidelity"] = metric(sc, arm, fidelity)
             s[f"{sc}_failed"] = metric(sc, arm, lambda r: r["failed"] + r["aborted"])
         s["slow2000_rss_kib_per_stream"] = metric("slow2000", arm, rss_per_stream)
+        s["slow2000_peak_rss_kib"] = metric("slow2000", arm, lambda r: r["watch"]["sut"]["rss_peak_kib"])
         s["slow2000_ok"] = metric("slow2000", arm, lambda r: r["ok"])
         s["idle_rss_kib"] = idle.get(arm, {}).get("trees", [{}])[0].get("rss_kib")
         s["idle_pss_kib"] = idle.get(arm, {}).get("trees", [{}])[0].get("pss_kib")
@@ -398,6 +399,7 @@ def main():
         ("2,000 streams @250 ms: max stall ms", "slow2000_max_stall_ms", 0),
         ("2,000 streams @250 ms: TTFT p99", "slow2000_ttft_p99_us", 0),
         ("2,000 streams @250 ms: RSS KiB per stream", "slow2000_rss_kib_per_stream", 1),
+        ("2,000 streams @250 ms: peak RSS KiB (whole tree)", "slow2000_peak_rss_kib", 0),
         ("idle RSS KiB (whole tree)", "idle_rss_kib", 0),
         ("idle PSS KiB (whole tree, shared pages split)", "idle_pss_kib", 0),
         ("RSS KiB after the run", "after_rss_kib", 0),

@@ -435,17 +435,19 @@ for ((rep = 1; rep <= reps; rep++)); do
     ((rep > 1)) && wait_quiet "$((${BENCH_QUIET_WAIT:-120} > 30 ? 30 : ${BENCH_QUIET_WAIT:-120}))"
     for scenario in $scenarios; do
         log "rep $rep/$reps: $scenario"
-        # Rotate the arm order every repetition so no arm always runs first (or right after the heaviest), and run
-        # every second repetition backwards: an arm runs in the wake of the one before it (its closed connections,
-        # the fake's leftovers), so each pair of arms takes turns at following the other.
+        # Run every second repetition backwards: an arm runs in the wake of the one before it (its closed
+        # connections, the fake's leftovers), so each pair of arms takes turns at following the other. And rotate
+        # the order every second repetition, so no arm always runs first (or right after the heaviest). (Rotating
+        # every repetition as well as reversing every second one gave two arms the same order every time.)
         scenario_arms=()
         for arm in "${live_arms[@]}"; do
             if takes_part "$scenario" "$arm"; then scenario_arms+=("$arm"); fi
         done
         n=${#scenario_arms[@]}
+        shift_by=$(((rep - 1) / 2))
         for ((k = 0; k < n; k++)); do
-            position=$(((k + rep - 1) % n))
-            ((rep % 2 == 1)) || position=$(((n - 1 - k + rep - 1) % n))
+            position=$(((k + shift_by) % n))
+            ((rep % 2 == 1)) || position=$(((shift_by + n - 1 - k) % n))
             run_one "$scenario" "${scenario_arms[$position]}" "$rep"
         done
     done

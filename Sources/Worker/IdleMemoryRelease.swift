@@ -8,12 +8,13 @@ import Shared
 /// requests (`IDLE_MEMORY_RELEASE_SECONDS`).
 ///
 /// glibc keeps freed memory mapped for reuse and returns on its own only a free stretch at the very top of a heap,
-/// so after a burst a worker's RSS stays near the burst's high-water mark for as long as it lives: 53 MB a worker
-/// after 2,000 slow streams and 500 paced ones, against 21 MB at start (BENCHMARKS.md, "Thirty-fourth round").
-/// `malloc_trim(0)` (`cg_release_free_heap_memory`) hands back every whole free page of every heap. It walks the heaps' free chunks holding each
-/// arena's lock in turn, so it runs only when no upstream request has started or been in flight for the quiet
-/// period, and once per quiet spell: a worker that has served nothing since its last release has nothing new to
-/// give back. Health checks, metrics scrapes and `count_tokens` calls neither count as activity nor trigger it.
+/// so after a burst a worker's RSS stays near the burst's high-water mark for as long as it lives: 52 MiB a worker
+/// after 2,000 slow streams and 500 paced ones, against 21 MiB at start (BENCHMARKS.md, "Thirty-fourth round").
+/// `malloc_trim(0)` (`cg_release_free_heap_memory`) hands back every whole free page of every heap. It walks the
+/// heaps' free chunks holding each arena's lock in turn (a few milliseconds after a large burst), so it runs only
+/// when no upstream request has started or been in flight for the quiet period, and once per quiet spell: a worker
+/// that has served nothing since its last release has nothing new to give back. Health checks, metrics scrapes and
+/// `count_tokens` calls neither count as activity nor trigger it.
 final class IdleMemoryRelease: @unchecked Sendable {
     private let context: WorkerContext
     private let loop: EventLoop

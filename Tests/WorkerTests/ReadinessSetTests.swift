@@ -149,6 +149,15 @@ final class UpstreamConnectionParkingTests: XCTestCase {
         wait(for: start(client, to: upstream, content: "hi \(index)"), "request \(index)")
     }
 
+    /// 20 streams of half a second at once, so that they overlap, each on a connection of its own.
+    private func sendBurst(_ client: UpstreamClient, to upstream: FakeUpstream, _ burst: Int) {
+        let scenario = "[[scenario:paced;chunks=5;interval_ms=100]]"
+        let completions = (0..<20).map { start(client, to: upstream, content: "\(scenario) \(burst)-\($0)") }
+        for (index, completion) in completions.enumerated() {
+            wait(for: completion, "stream \(burst)-\(index)")
+        }
+    }
+
     private func statistics(_ client: UpstreamClient) throws -> (kernelUpdates: Int, registered: Int, parked: Int) {
         try client.loop.submit { client.socketSetStatistics }.wait()
     }
@@ -178,12 +187,7 @@ final class UpstreamConnectionParkingTests: XCTestCase {
         defer { upstream.stop() }
         try withUpstreamClient { client in
             for burst in 0..<3 {
-                // Streams of half a second: the 20 transfers of a burst overlap.
-                let scenario = "[[scenario:paced;chunks=5;interval_ms=100]]"
-                let completions = (0..<20).map { start(client, to: upstream, content: "\(scenario) \(burst)-\($0)") }
-                for (index, completion) in completions.enumerated() {
-                    wait(for: completion, "stream \(burst)-\(index)")
-                }
+                sendBurst(client, to: upstream, burst)
                 let statistics = try statistics(client)
                 XCTAssertEqual(statistics.registered, 20, "burst \(burst): one connection per stream, kept")
                 XCTAssertEqual(statistics.parked, 20, "burst \(burst)")
@@ -198,11 +202,7 @@ final class UpstreamConnectionParkingTests: XCTestCase {
         defer { upstream.stop() }
         try withUpstreamClient { client in
             for burst in 0..<2 {
-                let scenario = "[[scenario:paced;chunks=5;interval_ms=100]]"
-                let completions = (0..<20).map { start(client, to: upstream, content: "\(scenario) \(burst)-\($0)") }
-                for (index, completion) in completions.enumerated() {
-                    wait(for: completion, "stream \(burst)-\(index)")
-                }
+                sendBurst(client, to: upstream, burst)
                 XCTAssertEqual(try client.loop.submit { client.spareHandleCount }.wait(), 20, "burst \(burst)")
                 let statistics = try statistics(client)
                 XCTAssertEqual(statistics.registered, 20, "burst \(burst): the first burst's connections, kept")

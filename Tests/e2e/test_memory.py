@@ -109,10 +109,10 @@ def test_a_worker_gives_back_the_memory_a_burst_freed_once_it_is_quiet(fake_upst
         # Health checks and token counts are no upstream work: they neither delay nor trigger another release.
         deadline = time.time() + 3
         while time.time() < deadline:
-            http_json(f"{gateway.url}/health")
-            http_json(f"{gateway.url}/v1/messages/count_tokens", method="POST",
-                      body={"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]},
-                      headers={"x-api-key": GATEWAY_KEY})
+            assert http_json(f"{gateway.url}/health")[0] == 200
+            assert http_json(f"{gateway.url}/v1/messages/count_tokens", method="POST",
+                             body={"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]},
+                             headers={"x-api-key": GATEWAY_KEY})[0] == 200
             time.sleep(0.1)
         assert len(released_memory(gateway)) == 1
 
