@@ -119,7 +119,7 @@ final class WorkerContext: Sendable {
 }
 
 /// A worker's upstream requests: how many are in flight, and how many have started since it booted.
-struct UpstreamActivity: Equatable {
+struct UpstreamActivity {
     var inFlight: Int
     var started: Int
 }

@@ -2,7 +2,8 @@
 #define CPLATFORM_SHIM_H
 
 // The few libc calls Shared/Platform and the worker need that Swift's Glibc module leaves out: they are GNU extensions
-// (pthread_setname_np, sched_getaffinity, CPU_COUNT, accept4, malloc_trim) or a global the importer makes non-optional (environ).
+// (pthread_setname_np, sched_getaffinity, CPU_COUNT, accept4, malloc_trim) or a global the importer makes
+// non-optional (environ).
 
 /// Names the calling thread (Linux keeps at most 15 bytes and refuses longer names); 0 or an errno value.
 int cg_set_current_thread_name(const char *_Nonnull name);
