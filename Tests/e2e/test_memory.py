@@ -19,11 +19,16 @@ def worker_rss_kib(master_pid):
     return total
 
 
-def keep_alive_requests(port, count, stream=False):
+def messages_request(stream=False, content="hello"):
+    """The bytes of one small `POST /v1/messages`."""
     body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 20, "stream": stream,
-                       "messages": [{"role": "user", "content": "hello"}]}).encode()
-    request = (f"POST /v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: {GATEWAY_KEY}\r\n"
-               f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n").encode() + body
+                       "messages": [{"role": "user", "content": content}]}).encode()
+    return (f"POST /v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: {GATEWAY_KEY}\r\n"
+            f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n").encode() + body
+
+
+def keep_alive_requests(port, count, stream=False):
+    request = messages_request(stream)
     marker = b"message_stop" if stream else b"end_turn"
     with socket.create_connection(("127.0.0.1", port)) as connection:
         for _ in range(count):
@@ -77,10 +82,7 @@ def released_memory(gateway):
 
 def open_streams(port, count, scenario):
     """`count` streaming requests at once, each on its own connection, read to their end."""
-    body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 20, "stream": True,
-                       "messages": [{"role": "user", "content": f"burst [[scenario:{scenario}]]"}]}).encode()
-    request = (f"POST /v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: {GATEWAY_KEY}\r\n"
-               f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n").encode() + body
+    request = messages_request(stream=True, content=f"burst [[scenario:{scenario}]]")
 
     def one(_):
         with socket.create_connection(("127.0.0.1", port), timeout=60) as connection:
