@@ -7,22 +7,30 @@ source "$(dirname "${BASH_SOURCE[0]}")/script_helpers.sh"
 # Writes DIR/nginx.conf: nginx in front of the fake on 127.0.0.1:UPSTREAM_PORT, listening on 127.0.0.1:PORT, with
 # the settings an SSE relay needs (no response buffering, upstream keep-alive), 2 workers, in the foreground, every
 # file it writes under DIR. Run it with `nginx -c DIR/nginx.conf -p DIR/`.
-# With a fourth argument `tls`, it listens with TLS and offers HTTP/2 (ALPN), as api.cerebras.ai does, on a
-# self-signed certificate for 127.0.0.1 written to DIR/cert.pem (clients connect with certificate checks off, or trust
-# that file): a front that lets the gateway's upstream client speak the production protocol to the fake, which itself
-# serves HTTP/1.1 in clear. `tls-h1` is the same front offering HTTP/1.1 only. With a fifth argument `https`, it calls
+# With a fourth argument `tls`, it listens with TLS (1.3 or 1.2) and offers HTTP/2 (ALPN), as api.cerebras.ai does, on
+# a self-signed certificate for 127.0.0.1 written to DIR/cert.pem (clients connect with certificate checks off, or
+# trust that file): a front that lets the gateway's upstream client speak the production protocol to the fake, which
+# itself serves HTTP/1.1 in clear. `tls-h1` is the same front offering HTTP/1.1 only. A TLS front writes a line to
+# DIR/handshakes.log for each connection's first request: `r` when its handshake resumed an earlier TLS session,
+# `.` after a full one. With a fifth argument `https`, it calls
 # its upstream over TLS (keep-alive and session reuse, certificate not checked), as a proxy in front of
 # api.cerebras.ai would.
 write_nginx_proxy_conf() { # dir port upstream_port [tls|tls-h1|""] [https]
     local dir=$1 port=$2 upstream_port=$3 mode=${4:-} upstream_scheme=${5:-http}
-    local listen_tls="" tls_files="" upstream_tls=""
+    local listen_tls="" tls_files="" access_log="access_log off;" upstream_tls=""
     mkdir -p "$dir"
     if [[ $mode == tls || $mode == tls-h1 ]]; then
         openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
             -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
         listen_tls=" ssl"
         [[ $mode == tls ]] && listen_tls+=" http2"
-        tls_files="ssl_certificate $dir/cert.pem; ssl_certificate_key $dir/key.pem;"
+        # TLS 1.3 as well: nginx 1.22 offers 1.2 only unless told, and a client and a current HTTPS API settle on
+        # 1.3, whose sessions resume differently (tickets only; OpenSSL spends a session on its first resumption).
+        tls_files="ssl_certificate $dir/cert.pem; ssl_certificate_key $dir/key.pem; ssl_protocols TLSv1.2 TLSv1.3;"
+        # One line per connection, at its first request: whether its handshake resumed a session.
+        access_log="map \$connection_requests \$first_request { 1 1; default 0; }
+    log_format handshake '\$ssl_session_reused';
+    access_log $dir/handshakes.log handshake if=\$first_request;"
     fi
     [[ $upstream_scheme == https ]] && upstream_tls="proxy_ssl_verify off; proxy_ssl_session_reuse on;"
     cat >"$dir/nginx.conf" <<EOF
@@ -35,7 +43,7 @@ error_log $dir/error.log warn;
 worker_rlimit_nofile $(ulimit -n);
 events { worker_connections 16384; multi_accept on; }
 http {
-    access_log off;
+    $access_log
     client_body_temp_path $dir/body;
     proxy_temp_path $dir/proxy;
     fastcgi_temp_path $dir/fastcgi;

@@ -15,7 +15,10 @@
 #   cold burst   BURST_SIZES (default "50 500") streaming requests sent at once to a worker that has no upstream
 #                connection yet (as after a start or a long idle), 5 chunks 20 ms apart: requests answered, TTFT p50
 #                and p99, the worker's CPU for the burst, and the upstream connections it holds afterwards (at most 256
-#                stay open, curl's idle limit);
+#                stay open, curl's idle limit), and how many of the burst's new connections resumed a TLS session
+#                (the front's handshakes.log);
+#   warm burst   the same after one request, whose connection's TLS session the burst's new connections may resume
+#                (as after the upstream closed a quiet worker's connections, or for a burst beyond the kept ones);
 #   steady       STREAMS (default 100) streams at a time, 300 streams of 200 chunks 20 ms apart after a warm-up
 #                burst: the worker's CPU per relayed chunk, the gap p99, the upstream connections it holds and its peak
 #                RSS (VmHWM: the streams' memory on top of an idle worker's);
@@ -57,6 +60,7 @@ fi
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 upstream_connections() { ss -Htn state established "( dport = :$front_port )" | wc -l; }
+resumed_handshakes() { grep -c '^r' "$work/nginx/handshakes.log" || true; }
 load() { # connections requests [chunks]: a streaming load (non-streamed without chunks) on the current worker, its
     # JSON summary in $work/load.json
     local kind=(--scenario text)
@@ -85,13 +89,18 @@ stop_arm() { kill "$worker"; wait "$worker" 2>/dev/null || true; }
 for _ in $(seq "$rounds"); do
     for arm in "${arms[@]}"; do
         for size in $burst_sizes; do
-            start_arm "$arm"
-            before=$(cpu_ticks "$worker")
-            load "$size" "$size" 5
-            cpu_ms=$(( ($(cpu_ticks "$worker") - before) * 10 ))
-            read -r ok p50 p99 <<<"$(summary ok ttft_p50 ttft_p99)"
-            echo "burst-$size|$arm|$ok $p50 $p99 $cpu_ms $(upstream_connections)" | tee -a "$work/results"
-            stop_arm
+            for kind in burst warm-burst; do
+                start_arm "$arm"
+                [[ $kind == warm-burst ]] && load 1 1 5
+                : > "$work/nginx/handshakes.log"
+                before=$(cpu_ticks "$worker")
+                load "$size" "$size" 5
+                cpu_ms=$(( ($(cpu_ticks "$worker") - before) * 10 ))
+                read -r ok p50 p99 <<<"$(summary ok ttft_p50 ttft_p99)"
+                echo "$kind-$size|$arm|$ok $p50 $p99 $cpu_ms $(upstream_connections) $(resumed_handshakes)" |
+                    tee -a "$work/results"
+                stop_arm
+            done
         done
         start_arm "$arm"
         load "$streams" "$streams" 20
@@ -114,7 +123,7 @@ for _ in $(seq "$rounds"); do
 done
 
 echo
-echo "medians (burst: ok, TTFT p50 ms, TTFT p99 ms, worker CPU ms, upstream connections;" \
+echo "medians (burst: ok, TTFT p50 ms, TTFT p99 ms, worker CPU ms, upstream connections, resumed handshakes;" \
     "steady: ok, worker CPU µs per chunk, gap p99 ms, upstream connections, worker peak RSS KiB;" \
     "requests: ok, worker CPU µs per request, latency p50 ms, latency p99 ms):"
 python3 - "$work/results" <<'PY'

@@ -26,6 +26,9 @@ static struct {
     CURLU *(*url)(void);
     CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
     void (*url_cleanup)(CURLU *);
+    CURLSH *(*share_init)(void);
+    CURLSHcode (*share_setopt)(CURLSH *, CURLSHoption, ...);
+    CURLSHcode (*share_cleanup)(CURLSH *);
 } curl;
 
 static int loaded;
@@ -61,6 +64,9 @@ static void load(const char *name) {
     RESOLVE(url, "curl_url")
     RESOLVE(url_set, "curl_url_set")
     RESOLVE(url_cleanup, "curl_url_cleanup")
+    RESOLVE(share_init, "curl_share_init")
+    RESOLVE(share_setopt, "curl_share_setopt")
+    RESOLVE(share_cleanup, "curl_share_cleanup")
 #undef RESOLVE
     loaded = 1;
 }
@@ -119,6 +125,13 @@ CURLUcode cg_url_set(CURLU *url, CURLUPart part, const char *content, unsigned i
     return curl.url_set(url, part, content, flags);
 }
 void cg_url_cleanup(CURLU *url) { require_loaded(); curl.url_cleanup(url); }
+
+CURLSH *cg_share_init(void) { require_loaded(); return curl.share_init(); }
+CURLSHcode cg_share_setopt_long(CURLSH *share, CURLSHoption option, long value) {
+    require_loaded();
+    return curl.share_setopt(share, option, value);
+}
+CURLSHcode cg_share_cleanup(CURLSH *share) { require_loaded(); return curl.share_cleanup(share); }
 
 CURLcode cg_easy_setopt_long(CURL *handle, CURLoption option, long value) {
     require_loaded();

@@ -4,7 +4,8 @@ and HTTP/1.1 to one that does not, for the tests of how the gateway uses its ups
 POST /v1/chat/completions answers 200 at once, then holds the stream for `HOLD_MS` before sending `TOKENS` content
 chunks ("tok0 ", "tok1 ", …), a finish chunk, a usage chunk and `[DONE]` (as DATA frames, or as HTTP/1.1 chunks), as
 Cerebras streams: the hold keeps the streams of a burst open together. After every change it rewrites the JSON file
-`STATS` with the TCP connections it has accepted (in all and by protocol), the most streams it has had open at once,
+`STATS` with the TCP connections it has accepted (in all, by protocol, and how many resumed an earlier TLS session
+rather than making a full handshake), the most streams it has had open at once,
 the streams it answered in full, and the streams the client gave up (reset, or on a connection it closed) before
 their end, counted when that happens. The certificate is the self-signed test certificate of tls_upstream.py, trusted
 by the gateway only with UPSTREAM_VERIFY_TLS=false.
@@ -30,6 +31,7 @@ class Stats:
         self.path = path
         self.connections = 0
         self.protocols = {}  # connections by protocol: "h2", "http/1.1"
+        self.resumed = 0  # connections whose TLS handshake resumed a session
         self.open_streams = 0
         self.peak_streams = 0
         self.completed = 0
@@ -38,7 +40,8 @@ class Stats:
     def write(self):
         temporary = self.path + ".tmp"
         with open(temporary, "w") as handle:
-            json.dump({"connections": self.connections, "protocols": self.protocols, "peak_streams": self.peak_streams,
+            json.dump({"connections": self.connections, "protocols": self.protocols, "resumed": self.resumed,
+                       "peak_streams": self.peak_streams,
                        "completed": self.completed, "abandoned": self.abandoned}, handle)
         os.replace(temporary, self.path)
 
@@ -64,8 +67,10 @@ class Upstream(asyncio.Protocol):
 
     def connection_made(self, transport):
         self.transport = transport
-        protocol = transport.get_extra_info("ssl_object").selected_alpn_protocol() or "http/1.1"
+        tls = transport.get_extra_info("ssl_object")
+        protocol = tls.selected_alpn_protocol() or "http/1.1"
         self.stats.connections += 1
+        self.stats.resumed += 1 if tls.session_reused else 0
         self.stats.protocols[protocol] = self.stats.protocols.get(protocol, 0) + 1
         self.stats.write()
         self.speaker = HTTP2(self) if protocol == "h2" else HTTP1(self)

@@ -40,6 +40,11 @@ CURLU *cg_url(void);
 CURLUcode cg_url_set(CURLU *url, CURLUPart part, const char *content, unsigned int flags);
 void cg_url_cleanup(CURLU *url);
 
+/// A share of data between the easy handles set to it (CURLOPT_SHARE); used by one thread, so without lock callbacks.
+CURLSH *cg_share_init(void);
+CURLSHcode cg_share_setopt_long(CURLSH *share, CURLSHoption option, long value);
+CURLSHcode cg_share_cleanup(CURLSH *share);
+
 typedef size_t (*cg_write_callback)(char *data, size_t size, size_t nmemb, void *userdata);
 
 CURLcode cg_easy_setopt_long(CURL *handle, CURLoption option, long value);

@@ -44,6 +44,11 @@ final class UpstreamClient: @unchecked Sendable {
     /// `UPSTREAM_CA_FILE`, for each new easy handle (see `UpstreamTrust`).
     private let caFile: String?
     private let multi: UnsafeMutableRawPointer
+    /// The TLS sessions of the loop's connections, shared by all its easy handles (a curl share): a new connection
+    /// resumes the session an earlier one to the upstream left, whichever handle made it, instead of a full handshake
+    /// (the server's certificate chain sent and verified again). Without it each handle keeps sessions of its own, so
+    /// every handle made for a burst beyond the spare ones started with a full handshake.
+    private let tlsSessions: UnsafeMutableRawPointer
     private let readiness: ReadinessSet
     /// When curl wants `CURL_SOCKET_TIMEOUT` called; nil: no timer.
     private var timerDeadline: NIODeadline?
@@ -95,8 +100,11 @@ final class UpstreamClient: @unchecked Sendable {
         // A worker has loaded libcurl at boot (`globalInit`); this covers clients made without it, as in tests.
         do { try Libcurl.load() } catch { fatalError("\(error)") }
         guard let multi = cg_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
+        guard let tlsSessions = cg_share_init() else { fatalError("curl_share_init failed: out of memory") }
+        _ = cg_share_setopt_long(tlsSessions, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_SSL_SESSION.rawValue))
         self.loop = loop
         self.multi = multi
+        self.tlsSessions = tlsSessions
         headers = UpstreamHeaderList()
         readiness = ReadinessSet()
         ready.reserveCapacity(256)
@@ -146,8 +154,8 @@ final class UpstreamClient: @unchecked Sendable {
         onLoop { [self] in pass(.caller) { remove(transfer, endingConnection: true) } }
     }
 
-    /// Frees the idle easy handles beyond the `count` used last, whose TLS sessions are the freshest (a quiet
-    /// worker's memory release, `IdleMemoryRelease`); completes on the loop.
+    /// Frees the idle easy handles beyond the `count` used last (a quiet worker's memory release,
+    /// `IdleMemoryRelease`); completes on the loop. The TLS sessions stay: they belong to the loop, not to a handle.
     func releaseSpareHandles(keeping count: Int) -> EventLoopFuture<Void> {
         loop.submit { [self] in
             let surplus = spareHandles.count - count
@@ -168,6 +176,8 @@ final class UpstreamClient: @unchecked Sendable {
             armedTimer?.task.cancel()
             armedTimer = nil
             cg_multi_cleanup(multi)
+            // Every easy handle is gone: curl refuses to free a share still in use.
+            cg_share_cleanup(tlsSessions)
             readiness.unnest()
             ticks?.unregister(self)
             ticks = nil
@@ -333,6 +343,7 @@ final class UpstreamClient: @unchecked Sendable {
         guard let easy = cg_easy_init() else { return nil }
         UpstreamTransfer.configure(easy, offeringHTTP2: sharesConnections)
         UpstreamTrust.apply(to: easy, caFile: caFile)
+        _ = cg_easy_setopt_ptr(easy, CURLOPT_SHARE, tlsSessions)
         // The client opens and closes curl's sockets, so that its set may keep idle connections registered.
         let context = Unmanaged.passUnretained(self).toOpaque()
         _ = cg_easy_setopt_opensocket_function(easy, UpstreamClient.onOpenSocket)
