@@ -47,7 +47,9 @@ final class UpstreamClient: @unchecked Sendable {
     /// The TLS sessions of the loop's connections, shared by all its easy handles (a curl share): a new connection
     /// resumes the session an earlier one to the upstream left, whichever handle made it, instead of a full handshake
     /// (the server's certificate chain sent and verified again). Without it each handle keeps sessions of its own, so
-    /// every handle made for a burst beyond the spare ones started with a full handshake.
+    /// every handle made for a burst beyond the spare ones started with a full handshake. Over TLS 1.3 some still do:
+    /// OpenSSL spends a session once it has resumed with it, and libcurl 7.88 keeps one per host until the next
+    /// ticket arrives (BENCHMARKS.md, "Thirty-fifth round").
     private let tlsSessions: UnsafeMutableRawPointer
     private let readiness: ReadinessSet
     /// When curl wants `CURL_SOCKET_TIMEOUT` called; nil: no timer.
