@@ -12,9 +12,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/script_helpers.sh"
 # trust that file): a front that lets the gateway's upstream client speak the production protocol to the fake, which
 # itself serves HTTP/1.1 in clear. `tls-h1` is the same front offering HTTP/1.1 only. A TLS front writes a line to
 # DIR/handshakes.log for each connection's first request: `r` when its handshake resumed an earlier TLS session,
-# `.` after a full one. With a fifth argument `https`, it calls
-# its upstream over TLS (keep-alive and session reuse, certificate not checked), as a proxy in front of
-# api.cerebras.ai would.
+# `.` after a full one. With a fifth argument `https`, it calls its upstream over TLS (keep-alive and session reuse,
+# certificate not checked), as a proxy in front of api.cerebras.ai would.
 write_nginx_proxy_conf() { # dir port upstream_port [tls|tls-h1|""] [https]
     local dir=$1 port=$2 upstream_port=$3 mode=${4:-} upstream_scheme=${5:-http}
     local listen_tls="" tls_files="" access_log="access_log off;" upstream_tls=""
