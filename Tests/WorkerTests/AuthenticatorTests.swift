@@ -37,4 +37,42 @@ final class AuthenticatorTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(auth.authenticate(HTTPHeaders([("x-api-key", "gw-key")]))).tenant,
                        SHA256Digest.hex(Array("gw-key".utf8)))
     }
+
+    func testAConnectionsMemoAnswersTheKeyItsLastRequestWasLetInWith() throws {
+        let auth = try authenticator(["GATEWAY_API_KEYS": "team-a,team-b"])
+        let memo = AuthenticationMemo()
+        let first = try XCTUnwrap(auth.authenticate(HTTPHeaders([("x-api-key", "team-a")]), memo: memo))
+        XCTAssertEqual(first.tenant, SHA256Digest.hex(Array("team-a".utf8)))
+        // The memo, not the digest, answers the same key again: a caller planted under it comes back as it is.
+        let planted = Caller(kind: .gatewayKey, tenant: "planted")
+        memo.remember("team-a", as: planted)
+        XCTAssertEqual(auth.authenticate(HTTPHeaders([("x-api-key", "team-a")]), memo: memo), planted)
+        XCTAssertEqual(auth.authenticate(HTTPHeaders([("authorization", "Bearer team-a")]), memo: memo), planted)
+    }
+
+    func testAConnectionsMemoNeverAnswersAnotherKey() throws {
+        let auth = try authenticator(["GATEWAY_API_KEYS": "team-a,team-b"])
+        let memo = AuthenticationMemo()
+        XCTAssertNotNil(auth.authenticate(HTTPHeaders([("x-api-key", "team-a")]), memo: memo))
+        for refused in ["team-c", "team-", "team-a ", "Team-a", ""] {
+            XCTAssertNil(auth.authenticate(HTTPHeaders([("x-api-key", refused)]), memo: memo), refused)
+        }
+        XCTAssertNil(auth.authenticate(HTTPHeaders(), memo: memo))
+        // Another valid key is its own caller, and becomes the remembered one.
+        let other = try XCTUnwrap(auth.authenticate(HTTPHeaders([("x-api-key", "team-b")]), memo: memo))
+        XCTAssertEqual(other.tenant, SHA256Digest.hex(Array("team-b".utf8)))
+        XCTAssertNil(auth.authenticate(HTTPHeaders([("x-api-key", "team-c")]), memo: memo))
+    }
+
+    func testARefusedFirstKeyIsNotRememberedAndTheBearerTokenStillLetsIn() throws {
+        let auth = try authenticator(["GATEWAY_API_KEYS": "team-a"])
+        let memo = AuthenticationMemo()
+        let headers = HTTPHeaders([("x-api-key", "wrong"), ("authorization", "Bearer team-a")])
+        for _ in 0..<2 {
+            let caller = try XCTUnwrap(auth.authenticate(headers, memo: memo))
+            XCTAssertEqual(caller.tenant, SHA256Digest.hex(Array("team-a".utf8)))
+        }
+        XCTAssertNil(memo.caller(presenting: "wrong"))
+        XCTAssertNil(memo.caller(presenting: "team-a"), "only the first key presented is remembered")
+    }
 }

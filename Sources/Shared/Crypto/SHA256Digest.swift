@@ -69,9 +69,11 @@ public enum SHA256Digest {
 
     /// Compares two byte strings in time independent of where they differ.
     public static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        return a.withUnsafeBytes { left in
-            b.withUnsafeBytes { right in CRYPTO_memcmp(left.baseAddress, right.baseAddress, a.count) == 0 }
-        }
+        a.withUnsafeBytes { left in b.withUnsafeBytes { right in constantTimeEquals(left, right) } }
+    }
+
+    /// The same for bytes in place. Strings of different lengths differ at once: the length is not hidden.
+    public static func constantTimeEquals(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0
     }
 }

@@ -34,6 +34,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
     /// How the body of the response under way is framed (set by its head).
     private var framing = ResponseEncoding.Framing.contentLength(0)
     private var exchange: RequestExchange?
+    /// The key this connection's last request was let in with (`Authenticator`).
+    private let authentication = AuthenticationMemo()
     /// A request was counted in `worker.activeRequests` and not yet finished.
     private var requestOpen = false
     /// The `content-length` of the request being received, when it declared one.
@@ -142,7 +144,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
 
     private func dispatch(_ head: RequestHead, body: ByteBuffer, eventLoop: EventLoop) {
         let route = Route.resolve(method: head.head.method, uri: head.head.uri)
-        let exchange = RequestExchange(worker: worker, head: head, route: route, sink: self, eventLoop: eventLoop)
+        let exchange = RequestExchange(worker: worker, head: head, route: route, sink: self,
+                                       authentication: authentication, eventLoop: eventLoop)
         self.exchange = exchange
         exchange.run(body: body)
     }

@@ -14,21 +14,25 @@ final class RequestExchange: @unchecked Sendable {
     /// handler a side table, which sends every retain and release of it (several per relayed chunk) down the
     /// runtime's slow path.
     private var sink: (any ResponseSink)?
+    /// The connection's memo of its last authentication.
+    private let authentication: AuthenticationMemo
     let eventLoop: EventLoop
     private var messages: MessagesExchange?
     private var finished = false
 
-    init(worker: WorkerContext, head: RequestHead, route: Route, sink: any ResponseSink, eventLoop: EventLoop) {
+    init(worker: WorkerContext, head: RequestHead, route: Route, sink: any ResponseSink,
+         authentication: AuthenticationMemo, eventLoop: EventLoop) {
         self.worker = worker
         self.head = head
         self.route = route
         self.sink = sink
+        self.authentication = authentication
         self.eventLoop = eventLoop
     }
 
     func run(body: ByteBuffer) {
         if route.requiresAuth {
-            guard let caller = worker.authenticator.authenticate(head.head.headers) else {
+            guard let caller = worker.authenticator.authenticate(head.head.headers, memo: authentication) else {
                 respond(error: GatewayError(.authentication, "invalid x-api-key"))
                 return
             }
