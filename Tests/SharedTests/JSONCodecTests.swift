@@ -101,6 +101,7 @@ struct GlobTests {
         ("*", "anything", true), ("claude-sonnet-4-5*", "claude-sonnet-4-5[1m]", true),
         ("CLAUDE-*", "claude-x", true), ("a?c", "abc", true), ("a?c", "ac", false), ("*a*b*", "xaybz", true),
         ("claude-*haiku*", "Claude-3-5-HAIKU", true), ("café-*", "CAFÉ-Model", true), ("café-?", "CAFE-1", false),
+        ("*", "", true), ("**", "ÜBER-model", true), ("", "", true), ("", "a", false), ("*?", "", false),
     ])
     func matches(_ pattern: String, _ text: String, _ expected: Bool) {
         #expect(Glob(pattern).matches(text) == expected)
@@ -112,6 +113,18 @@ struct GlobTests {
         #expect(catalog.resolve("claude-haiku-4-5")?.name == "llama3.1-8b")
         #expect(catalog.resolve("claude-opus-4-5") == nil)
         #expect(ModelCatalog().resolve("claude-opus-4-5-20251101[1m]")?.name == "zai-glm-4.7")
+    }
+
+    @Test("rules and profiles changed after the catalog is made are the ones resolved")
+    func changedCatalog() {
+        var catalog = ModelCatalog()
+        catalog.rules = [.init(pattern: "claude-*", target: "qwen-3-32b"), .init(pattern: "*", target: "custom-model")]
+        #expect(catalog.resolve("claude-opus-4-5") == ModelProfile.builtIn.first { $0.name == "qwen-3-32b" })
+        #expect(catalog.resolve("gpt-4o") == .fallback(for: "custom-model"))
+        catalog.profiles["qwen-3-32b"]?.contextWindow = 1_000
+        catalog.profiles["custom-model"] = ModelProfile(name: "custom-model", contextWindow: 2_000, maxOutputTokens: 100)
+        #expect(catalog.resolve("claude-opus-4-5")?.contextWindow == 1_000)
+        #expect(catalog.resolve("gpt-4o")?.contextWindow == 2_000)
     }
 }
 

@@ -2,10 +2,13 @@
 public struct Glob: Sendable, Equatable, CustomStringConvertible {
     public let pattern: String
     private let pieces: [UInt8]
+    /// Nothing but stars: the catch-all rule the model map ends with, which every request not matched before reaches.
+    private let matchesEverything: Bool
 
     public init(_ pattern: String) {
         self.pattern = pattern
         pieces = Array(pattern.lowercased().utf8)
+        matchesEverything = !pieces.isEmpty && pieces.allSatisfy { $0 == UInt8(ascii: "*") }
     }
 
     public var description: String { pattern }
@@ -13,6 +16,7 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
     /// Case-insensitive. Every request's model name is matched against the rules in turn, so an ASCII name (all
     /// of them in practice) is lowercased byte by byte as it is read, without a lowercased copy per rule.
     public func matches(_ text: String) -> Bool {
+        if matchesEverything { return true }
         let asciiResult = text.withBorrowedUTF8 { bytes -> Bool? in
             bytes.allSatisfy { $0 < 0x80 } ? matches(subject: bytes) { $0.asciiLowercased } : nil
         }

@@ -53,8 +53,10 @@ public struct ModelCatalog: Sendable, Equatable {
     }
 
     /// Tried in order; the first match wins.
-    public var rules: [Rule]
-    public var profiles: [String: ModelProfile]
+    public var rules: [Rule] { didSet { targets = Self.targets(of: rules, in: profiles) } }
+    public var profiles: [String: ModelProfile] { didSet { targets = Self.targets(of: rules, in: profiles) } }
+    /// Each rule's backend profile, looked up once rather than hashed by name for every request.
+    private var targets: [ModelProfile]
     /// The ids `/v1/models` lists.
     public var aliases: [String]
 
@@ -70,14 +72,20 @@ public struct ModelCatalog: Sendable, Equatable {
 
     public init(rules: [Rule] = ModelCatalog.defaultRules, profiles: [ModelProfile] = ModelProfile.builtIn,
                 aliases: [String] = ModelCatalog.defaultAliases) {
+        let profiles = Dictionary(profiles.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         self.rules = rules
-        self.profiles = Dictionary(profiles.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+        self.profiles = profiles
         self.aliases = aliases
+        targets = Self.targets(of: rules, in: profiles)
     }
 
     /// The backend profile for a requested id, or nil when no rule matches (a 404 for the client).
     public func resolve(_ requested: String) -> ModelProfile? {
-        guard let rule = rules.first(where: { $0.pattern.matches(requested) }) else { return nil }
-        return profiles[rule.target] ?? .fallback(for: rule.target)
+        guard let index = rules.firstIndex(where: { $0.pattern.matches(requested) }) else { return nil }
+        return targets[index]
+    }
+
+    private static func targets(of rules: [Rule], in profiles: [String: ModelProfile]) -> [ModelProfile] {
+        rules.map { profiles[$0.target] ?? .fallback(for: $0.target) }
     }
 }
