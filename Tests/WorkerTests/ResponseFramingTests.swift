@@ -127,10 +127,10 @@ final class ResponseFramingTests: GatewayTestCase {
         let headers: HTTPHeaders = [
             "Content-Length": "99", "transfer-encoding": "gzip", "Connection": "keep-alive",
             "x-injected": "a\r\nset-cookie: b", "x-bare-lf": "a\nb", "x-nul": "a\u{0}b", "bad\r\nname": "v",
-            "x-kept": "fine",
+            "x-kept": "fine", "x-late-cr": String(repeating: "x", count: 70) + "\r", "x-tab": "a\tb\u{1}",
         ]
         XCTAssertEqual(head(.ok, headers, .contentLength(5)),
-                       "HTTP/1.1 200 OK\r\nx-kept: fine\r\ncontent-length: 5\r\n\r\n")
+                       "HTTP/1.1 200 OK\r\nx-kept: fine\r\nx-tab: a\tb\u{1}\r\ncontent-length: 5\r\n\r\n")
     }
 
     func testChunkSizesAreHex() {
