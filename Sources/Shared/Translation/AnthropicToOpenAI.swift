@@ -187,7 +187,6 @@ private struct MessageConverter {
 
     mutating func convert(_ message: Anthropic.Message, index: Int) throws(GatewayError) {
         elements += 1
-        let path = "messages.\(index).content"
         switch message.role {
         case .system:
             // Newer Claude Code sends system text as messages; it joins the system prompt, in order.
@@ -212,15 +211,14 @@ private struct MessageConverter {
             }
             guard !texts.isEmpty || !calls.isEmpty else { return }
             messages.append(OpenAI.ChatMessage(
-                role: .assistant, content: texts.isEmpty ? .none : .text(texts.joined(separator: "\n")),
-                toolCalls: calls))
+                role: .assistant, content: texts.isEmpty ? .none : .text(Self.lines(texts)), toolCalls: calls))
             openCalls = calls.map(\.id)
         case .user:
             hasConversation = true
             var results: [(id: String, text: String)] = []
             var parts: [OpenAI.ContentPart] = []
             for (blockIndex, block) in message.content.enumerated() {
-                let blockPath = "\(path).\(blockIndex)"
+                let blockPath = BlockPath(message: index, block: blockIndex)
                 if case .toolResult(let result) = block {
                     let text = try flattenToolResult(result, path: blockPath)
                     if let existing = results.firstIndex(where: { $0.id == result.toolUseID }) {
@@ -266,25 +264,26 @@ private struct MessageConverter {
         openCalls.removeAll()
     }
 
-    private mutating func flattenToolResult(_ result: Anthropic.ToolResult, path: String) throws(GatewayError) -> String {
+    private mutating func flattenToolResult(_ result: Anthropic.ToolResult, path: BlockPath) throws(GatewayError)
+        -> String
+    {
         var parts: [OpenAI.ContentPart] = []
         for (index, block) in result.content.enumerated() {
-            try appendParts(of: block, path: "\(path).content.\(index)", to: &parts)
+            try appendParts(of: block, path: path.inResult(index), to: &parts)
         }
-        var text = parts.map { part -> String in
+        var text = Self.lines(parts.map { part -> String in
             switch part {
             case .text(let text): return text
             // Tool messages carry text only; an image a vision model could see is referenced, not inlined.
             case .imageURL: return options.unsupportedMediaPlaceholder ?? "[image]"
             }
-        }.joined(separator: "\n")
+        })
         if result.isError { text = "Error: " + text }
         return text
     }
 
-    private mutating func appendParts(of block: Anthropic.ContentBlock, path: String, to parts: inout [OpenAI.ContentPart])
-        throws(GatewayError)
-    {
+    private mutating func appendParts(of block: Anthropic.ContentBlock, path: BlockPath,
+                                      to parts: inout [OpenAI.ContentPart]) throws(GatewayError) {
         switch block {
         case .text(let text):
             parts.append(.text(text))
@@ -307,7 +306,7 @@ private struct MessageConverter {
         }
     }
 
-    private mutating func appendMedia(_ source: Anthropic.MediaSource, kind: String, path: String,
+    private mutating func appendMedia(_ source: Anthropic.MediaSource, kind: String, path: BlockPath,
                                       to parts: inout [OpenAI.ContentPart]) throws(GatewayError) {
         media = MediaTranslation(profile: profile, options: options)
         if profile.supportsVision, kind == "image" {
@@ -330,11 +329,43 @@ private struct MessageConverter {
     /// Plain string content when every part is text (what Cerebras's text models expect), parts otherwise.
     static func content(from parts: [OpenAI.ContentPart]) -> OpenAI.Content? {
         guard !parts.isEmpty else { return nil }
+        if parts.count == 1, case .text(let text) = parts[0] { return .text(text) }
         var texts: [String] = []
         for part in parts {
             guard case .text(let text) = part else { return .parts(parts) }
             texts.append(text)
         }
-        return .text(texts.joined(separator: "\n"))
+        return .text(lines(texts))
+    }
+
+    /// The texts one per line; a single text as it is (`joined` would build a copy of it).
+    static func lines(_ texts: [String]) -> String {
+        texts.count == 1 ? texts[0] : texts.joined(separator: "\n")
+    }
+}
+
+/// Where a content block stands in the request, spelled out (`messages.3.content.1`, and `.content.0` after it for
+/// a block inside a tool result) only when an error names it: building the text for every block of every message
+/// cost more than converting most blocks.
+private struct BlockPath: CustomStringConvertible {
+    let message: Int
+    let block: Int
+    /// The block's index within the tool result at `block`, for a block inside one.
+    var resultBlock: Int?
+
+    init(message: Int, block: Int) {
+        self.message = message
+        self.block = block
+    }
+
+    func inResult(_ index: Int) -> BlockPath {
+        var path = self
+        path.resultBlock = index
+        return path
+    }
+
+    var description: String {
+        let blockPath = "messages.\(message).content.\(block)"
+        return resultBlock.map { "\(blockPath).content.\($0)" } ?? blockPath
     }
 }
