@@ -102,6 +102,7 @@ struct GlobTests {
         ("CLAUDE-*", "claude-x", true), ("a?c", "abc", true), ("a?c", "ac", false), ("*a*b*", "xaybz", true),
         ("claude-*haiku*", "Claude-3-5-HAIKU", true), ("café-*", "CAFÉ-Model", true), ("café-?", "CAFE-1", false),
         ("*", "", true), ("**", "ÜBER-model", true), ("", "", true), ("", "a", false), ("*?", "", false),
+        ("a**", "a", true), ("a*?*", "a", false), ("a*?*", "ab", true), ("*a*", "xyz", false), ("a*", "b", false),
     ])
     func matches(_ pattern: String, _ text: String, _ expected: Bool) {
         #expect(Glob(pattern).matches(text) == expected)

@@ -2,13 +2,17 @@
 public struct Glob: Sendable, Equatable, CustomStringConvertible {
     public let pattern: String
     private let pieces: [UInt8]
-    /// Nothing but stars: the catch-all rule the model map ends with, which every request not matched before reaches.
-    private let matchesEverything: Bool
+    /// Where the stars the pattern ends with begin (nil when it does not end with one): once the pieces before them
+    /// have matched, whatever the name has left matches, and is not read. The catch-all rule the model map ends with,
+    /// `*`, then matches without a look at the name.
+    private let trailingStars: Int?
 
     public init(_ pattern: String) {
         self.pattern = pattern
-        pieces = Array(pattern.lowercased().utf8)
-        matchesEverything = !pieces.isEmpty && pieces.allSatisfy { $0 == UInt8(ascii: "*") }
+        let pieces = Array(pattern.lowercased().utf8)
+        self.pieces = pieces
+        let star = UInt8(ascii: "*")
+        trailingStars = pieces.last == star ? (pieces.lastIndex { $0 != star }).map { $0 + 1 } ?? 0 : nil
     }
 
     public var description: String { pattern }
@@ -16,7 +20,7 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
     /// Case-insensitive. Every request's model name is matched against the rules in turn, so an ASCII name (all
     /// of them in practice) is lowercased byte by byte as it is read, without a lowercased copy per rule.
     public func matches(_ text: String) -> Bool {
-        if matchesEverything { return true }
+        if trailingStars == 0 { return true }
         let asciiResult = text.withBorrowedUTF8 { bytes -> Bool? in
             bytes.allSatisfy { $0 < 0x80 } ? matches(subject: bytes) { $0.asciiLowercased } : nil
         }
@@ -30,6 +34,7 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
         var p = 0, s = 0
         var starP = -1, starS = 0
         while s < subject.count {
+            if let trailingStars, p >= trailingStars { return true }
             if p < pieces.count, pieces[p] == UInt8(ascii: "?") || pieces[p] == fold(subject[s]) {
                 p += 1
                 s += 1

@@ -353,11 +353,6 @@ private struct BlockPath: CustomStringConvertible {
     /// The block's index within the tool result at `block`, for a block inside one.
     var resultBlock: Int?
 
-    init(message: Int, block: Int) {
-        self.message = message
-        self.block = block
-    }
-
     func inResult(_ index: Int) -> BlockPath {
         var path = self
         path.resultBlock = index
