@@ -34,11 +34,11 @@ public struct Glob: Sendable, Equatable, CustomStringConvertible {
         var p = 0, s = 0
         var starP = -1, starS = 0
         while s < subject.count {
-            if let trailingStars, p >= trailingStars { return true }
             if p < pieces.count, pieces[p] == UInt8(ascii: "?") || pieces[p] == fold(subject[s]) {
                 p += 1
                 s += 1
             } else if p < pieces.count, pieces[p] == UInt8(ascii: "*") {
+                if let trailingStars, p >= trailingStars { return true }
                 starP = p
                 starS = s
                 p += 1
