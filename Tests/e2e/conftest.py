@@ -27,6 +27,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Where the processes' logs go: set by `process_logs` to a folder of pytest's own temporary directory, which pytest keeps
+# for the last three runs and then removes. (Files of their own in /tmp piled up, a hundred and more every run.)
+_log_directory = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def process_logs(tmp_path_factory):
+    global _log_directory
+    _log_directory = tmp_path_factory.mktemp("process-logs")
+    yield _log_directory
+    _log_directory = None
+
+
+def scratch_directory(prefix: str) -> Path:
+    """A new folder for a test's files, beside the processes' logs (in /tmp's default place outside a test run)."""
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=_log_directory))
+
+
 # `process_group` is Python 3.11's (Debian 12's python3); older ones get a session, which contain.sh cannot see into.
 OWN_PROCESS_GROUP = {"process_group": 0} if sys.version_info >= (3, 11) else {"start_new_session": True}
 
@@ -41,7 +59,7 @@ class ManagedProcess:
     def __init__(self, args, env=None, ready_prefix=None, timeout=60, preexec_fn=None):
         self.args = args
         # stderr (the JSON logs) goes to a file: a pipe nobody drains would fill up and block the process.
-        self.log = tempfile.NamedTemporaryFile(prefix="cgw-e2e-", suffix=".log", delete=False)
+        self.log = tempfile.NamedTemporaryFile(prefix="cgw-e2e-", suffix=".log", delete=False, dir=_log_directory)
         self.proc = subprocess.Popen(
             args, env=env, stdout=subprocess.PIPE if ready_prefix else self.log, stderr=self.log,
             text=True, preexec_fn=preexec_fn, **OWN_PROCESS_GROUP,

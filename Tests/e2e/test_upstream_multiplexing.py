@@ -4,13 +4,13 @@ first connection (one TLS handshake, not one each); over plain HTTP every reques
 import http.client
 import json
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
 import pytest
 
-from conftest import GATEWAY_KEY, ManagedProcess, ask, http_json, poll_until, read_text_stream, start_gateway
+from conftest import (GATEWAY_KEY, ManagedProcess, ask, http_json, poll_until, read_text_stream, scratch_directory,
+                      start_gateway)
 from test_tls_upstream import expected, start_tls_upstream
 
 TEST_UPSTREAM = Path(__file__).resolve().parent / "h2_upstream.py"
@@ -68,7 +68,7 @@ def start_test_upstream_and_gateway(**settings):
     and a gateway with one worker (one event loop: one upstream client) in front of it, which does not check the
     upstream's certificate unless `settings` say so."""
     settings = {"UPSTREAM_VERIFY_TLS": "false", **settings}
-    stats_path = Path(tempfile.mkdtemp(prefix="cgw-h2-")) / "stats.json"
+    stats_path = scratch_directory("cgw-h2-") / "stats.json"
     upstream = ManagedProcess([sys.executable, str(TEST_UPSTREAM), str(TOKENS), "1500", str(stats_path)],
                               ready_prefix="LISTENING")
     upstream_port = int(upstream.first_line.split()[1])
