@@ -12,6 +12,8 @@ struct FakeOptions {
         usage: fake-cerebras [--port N] [--host ADDR] [--threads N] [--default-scenario NAME[;k=v…]]
         Prints `LISTENING <port>` once ready; stops on SIGTERM or SIGINT.
         Scenarios: \(Scenario.allCases.map(\.rawValue).joined(separator: ", "))
+        Parameters any answer takes: delay_ms, ignore_stream=1 (one JSON body even to a streamed request),
+        content_type (that JSON body's media type)
         """
 
     enum ParseError: Error, CustomStringConvertible {

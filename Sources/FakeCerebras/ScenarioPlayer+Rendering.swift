@@ -95,7 +95,9 @@ extension ScenarioPlayer {
                     flushEachEvent: true
                 )
             }
-            return CannedResponse.json(.ok, body: body, delay: delay)
+            // `content_type=…`: the body's media type in another spelling (`Application/JSON`).
+            return CannedResponse.json(.ok, body: body, contentType: spec.params["content_type"] ?? "application/json",
+                                       delay: delay)
         case .midstreamError:
             return CannedResponse.error(.generationFailed, delay: delay)
         case .malformed:

@@ -49,7 +49,9 @@ struct ScenarioPlayer {
             cachedTokens: spec.int("cached") ?? 0
         )
         let meta = CompletionMeta(model: request.model, usage: usage)
-        if request.stream {
+        // `ignore_stream=1`: one JSON body even to a streamed request, as OpenAI-compatible servers that do not
+        // stream answer.
+        if request.stream, spec.params["ignore_stream"] != "1" {
             return streamScript(turn: turn, ending: ending, meta: meta, delay: delay)
         }
         return plainScript(turn: turn, ending: ending, meta: meta, delay: delay)

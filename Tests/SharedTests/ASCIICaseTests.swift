@@ -49,4 +49,15 @@ final class ASCIICaseTests: XCTestCase {
         XCTAssertTrue(matches(Array("Content-Type".utf8), "content-type"))
         XCTAssertFalse(matches(Array("content-typf".utf8), "content-type"))
     }
+
+    func testAPrefixMatchesInAnyLetterCase() {
+        XCTAssertTrue("application/json".hasPrefixIgnoringASCIICase("application/json"))
+        XCTAssertTrue("Application/JSON; charset=utf-8".hasPrefixIgnoringASCIICase("application/json"))
+        XCTAssertFalse("application/jso".hasPrefixIgnoringASCIICase("application/json"), "shorter than the prefix")
+        XCTAssertFalse("text/event-stream".hasPrefixIgnoringASCIICase("application/json"))
+        XCTAssertFalse(" application/json".hasPrefixIgnoringASCIICase("application/json"))
+        XCTAssertFalse("applicätion/json".hasPrefixIgnoringASCIICase("application/json"))
+        XCTAssertTrue("".hasPrefixIgnoringASCIICase(""))
+        XCTAssertTrue("anything".hasPrefixIgnoringASCIICase(""))
+    }
 }

@@ -134,6 +134,24 @@ final class MessagesEndToEndTests: GatewayTestCase {
         }
     }
 
+    /// A server that does not stream answers the gateway's streamed request with one JSON body, whatever letter case
+    /// its media type is spelled in: translated all the same, for a client that streams and one that does not.
+    func testAnUpstreamAnsweringOneJSONBodyIsTranslated() throws {
+        for contentType in ["application/json", "Application/JSON"] {
+            let scenario = "text;ignore_stream=1;content_type=\(contentType)"
+            let plain = try gateway.messages(messagesBody(scenario: scenario))
+            XCTAssertEqual(plain.status, 200, plain.text)
+            let message = try XCTUnwrap(try plain.json() as? [String: Any])
+            let content = try XCTUnwrap(message["content"] as? [[String: Any]])
+            XCTAssertEqual(content.first?["text"] as? String, "Hello from the fake Cerebras.", contentType)
+            let streamed = try gateway.messages(messagesBody(stream: true, scenario: scenario))
+            XCTAssertEqual(streamed.status, 200)
+            let text = streamed.events.compactMap { ($0.data["delta"] as? [String: Any])?["text"] as? String }.joined()
+            XCTAssertEqual(text, "Hello from the fake Cerebras.", contentType)
+            XCTAssertEqual(streamed.events.map(\.name).last, "message_stop", contentType)
+        }
+    }
+
     func testNoDoneAfterACompleteAnswerIsStillComplete() throws {
         let response = try gateway.messages(messagesBody(stream: true, scenario: "no_done"))
         XCTAssertEqual(response.events.map(\.name).last, "message_stop")

@@ -42,6 +42,17 @@ extension UnsafeBufferPointer where Element == UInt8 {
     }
 }
 
+extension String {
+    /// Whether the string starts with `lowercased` (ASCII, in small letters) in any letter case: a header value's
+    /// media type, say, without the lowercased copy `lowercased().hasPrefix(_:)` makes.
+    public func hasPrefixIgnoringASCIICase(_ lowercased: StaticString) -> Bool {
+        withBorrowedUTF8 { bytes in
+            let length = lowercased.utf8CodeUnitCount
+            return bytes.count >= length && UnsafeBufferPointer(rebasing: bytes[..<length]).equalsIgnoringASCIICase(lowercased)
+        }
+    }
+}
+
 /// Letter case on eight bytes at once.
 public enum ASCIICase {
     /// The word with each byte an ASCII capital letter (`A`…`Z`) turned into its small letter, every other byte as it

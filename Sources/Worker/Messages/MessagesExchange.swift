@@ -290,8 +290,7 @@ final class MessagesExchange: @unchecked Sendable {
         upstreamStatus = status
         upstreamHeaders = headers
         if status == 200 {
-            let contentType = headers.firstValue(named: "content-type") ?? ""
-            isJSONBody = contentType.lowercased().hasPrefix("application/json")
+            isJSONBody = headers.firstValue(named: "content-type")?.hasPrefixIgnoringASCIICase("application/json") == true
         }
     }
 
