@@ -182,9 +182,9 @@ struct StreamChunkScannerTests {
         var memo = StreamChunkScanner.Memo()
         let decodedFirst = first.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
         #expect(decodedFirst == OpenAI.StreamChunk(delta: OpenAI.Delta(content: "a")))
-        #expect(memo.members.root.map { String(decoding: $0, as: UTF8.self) }
+        #expect(memo.members.root.all.map { String(decoding: $0, as: UTF8.self) }
             == [#""id":"chatcmpl-1""#, #""object":"chat.completion.chunk""#, #""created":1700000000"#, #""model":"m""#])
-        #expect(memo.members.choice.map { String(decoding: $0, as: UTF8.self) }
+        #expect(memo.members.choice.all.map { String(decoding: $0, as: UTF8.self) }
             == [#""index":0"#, #""logprobs":null"#])
         let kept = memo.members.root
         let decodedSecond = second.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
@@ -207,12 +207,39 @@ struct StreamChunkScannerTests {
         ] {
             var memo = StreamChunkScanner.Memo()
             _ = Array(previous.utf8).withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
-            #expect(!(memo.members.root + memo.members.choice).isEmpty, "\(previous) left members to remember")
+            #expect(memo.members.root.count + memo.members.choice.count > 0, "\(previous) left members to remember")
             let bytes = Array(next.utf8)
             let fast = bytes.withUnsafeBufferPointer { StreamChunkScanner.decode($0, repeating: &memo) }
             if let fast { #expect(generic(bytes) == fast, "\(next) after \(previous)") }
             if generic(bytes) == nil { #expect(fast == nil, "\(next) after \(previous)") }
         }
+    }
+
+    @Test("keeps up to eight remembered members in one array, a replaced one's neighbours whole whatever its length")
+    func memberList() {
+        var list = StreamChunkScanner.MemberList()
+        func set(_ text: String, at ordinal: Int) { Array(text.utf8).withUnsafeBufferPointer { list.set($0, at: ordinal) } }
+        func texts() -> [String] { list.all.map { String(decoding: $0, as: UTF8.self) } }
+        func matches(_ text: String, _ ordinal: Int) -> Int? {
+            Array(text.utf8).withUnsafeBufferPointer { list.matchedLength(of: ordinal, at: $0.baseAddress!, available: $0.count) }
+        }
+        set(#""a":1"#, at: 0)
+        set(#""b":22"#, at: 1)
+        set(#""c":333"#, at: 2)
+        set(#""z":0"#, at: 4)
+        #expect(texts() == [#""a":1"#, #""b":22"#, #""c":333"#], "an ordinal past the end is not kept")
+        set(#""b":4444444"#, at: 1)
+        #expect(texts() == [#""a":1"#, #""b":4444444"#, #""c":333"#])
+        set(#""a":"#, at: 0)
+        #expect(texts() == [#""a":"#, #""b":4444444"#, #""c":333"#])
+        set(#""c":5"#, at: 2)
+        #expect(texts() == [#""a":"#, #""b":4444444"#, #""c":5"#])
+        #expect(matches(#""b":4444444,"c":5}"#, 1) == 11)
+        #expect(matches(#""b":444444"#, 1) == nil, "fewer bytes than the member")
+        #expect(matches(#""b":4444445"#, 1) == nil)
+        for ordinal in 3..<12 { set(#""m\#(ordinal)":0"#, at: ordinal) }
+        #expect(list.count == 8)
+        #expect(texts().last == #""m7":0"#)
     }
 
     @Test("decodes every fixture stream chunk by chunk with one memo, as without it")

@@ -37,8 +37,53 @@ public struct StreamChunkScanner {
         static let maxMembers = 8
 
         /// The skipped members of the root object, and of its first choice, in order.
-        fileprivate(set) var root: [[UInt8]] = []
-        fileprivate(set) var choice: [[UInt8]] = []
+        fileprivate(set) var root = MemberList()
+        fileprivate(set) var choice = MemberList()
+    }
+
+    /// Up to `RepeatedMembers.maxMembers` members' bytes, one after another in one array: one allocation an object
+    /// a stream, where an array a member took one each (and the list of them more as it grew).
+    struct MemberList: Equatable {
+        private var bytes: [UInt8] = []
+        /// Where each member ends in `bytes` (at most 8 × 160 bytes: a `UInt16` holds it), kept inline.
+        private var ends = SIMD8<UInt16>()
+        private(set) var count = 0
+
+        /// The members, each as an array (for tests).
+        var all: [[UInt8]] { (0..<count).map { Array(bytes[range(of: $0)]) } }
+
+        private func range(of index: Int) -> Range<Int> {
+            (index == 0 ? 0 : Int(ends[index - 1]))..<Int(ends[index])
+        }
+
+        /// Whether `count` bytes at `start` begin with the `index`-th member; its length when they do.
+        func matchedLength(of index: Int, at start: UnsafePointer<UInt8>, available: Int) -> Int? {
+            let member = range(of: index)
+            guard member.count <= available else { return nil }
+            let matches = bytes.withUnsafeBufferPointer { bytes in
+                bytes.baseAddress.map { memcmp($0 + member.lowerBound, start, member.count) == 0 } ?? member.isEmpty
+            }
+            return matches ? member.count : nil
+        }
+
+        /// Makes `member` the `ordinal`-th: in place of the one there, or after the last; an ordinal beyond that, or
+        /// past `RepeatedMembers.maxMembers`, is not kept.
+        mutating func set(_ member: UnsafeBufferPointer<UInt8>, at ordinal: Int) {
+            if ordinal == count, count < RepeatedMembers.maxMembers {
+                if bytes.capacity == 0 { bytes.reserveCapacity(Self.firstCapacity) }
+                bytes.append(contentsOf: member)
+                ends[count] = UInt16(bytes.count)
+                count += 1
+            } else if ordinal < count {
+                let replaced = range(of: ordinal)
+                bytes.replaceSubrange(replaced, with: member)
+                let shift = member.count - replaced.count
+                for later in ordinal..<count { ends[later] = UInt16(Int(ends[later]) + shift) }
+            }
+        }
+
+        /// Room for the members a Cerebras chunk skips (`id`, `created`, `model`, `system_fingerprint`, `object`).
+        private static let firstCapacity = 192
     }
 
     private enum SkippedIn { case root, choice }
@@ -440,36 +485,26 @@ public struct StreamChunkScanner {
     /// Whether the bytes at the position repeat the `ordinal`-th member skipped in the same object of the previous
     /// chunk; if they do, the position is past them.
     private mutating func stepOverRemembered(in object: SkippedIn, ordinal: Int) -> Bool {
-        let list = object == .root ? memo.root : memo.choice
-        guard ordinal < list.count else { return false }
         let position = parser.position
+        guard let here = parser.buffer.baseAddress.map({ $0 + position }) else { return false }
         let available = parser.buffer.count - position
-        let matches = list[ordinal].withUnsafeBufferPointer { remembered in
-            guard remembered.count <= available, let start = remembered.baseAddress,
-                  let here = parser.buffer.baseAddress.map({ $0 + position })
-            else { return false }
-            return memcmp(start, here, remembered.count) == 0
+        let length = switch object {
+        case .root: ordinal < memo.root.count ? memo.root.matchedLength(of: ordinal, at: here, available: available) : nil
+        case .choice:
+            ordinal < memo.choice.count ? memo.choice.matchedLength(of: ordinal, at: here, available: available) : nil
         }
-        if matches { parser.position += list[ordinal].count }
-        return matches
+        guard let length else { return false }
+        parser.position += length
+        return true
     }
 
     /// Keeps the member just skipped (from `start` to the position) as the `ordinal`-th of its object.
     private mutating func remember(in object: SkippedIn, ordinal: Int, from start: Int) {
-        let length = parser.position - start
-        guard ordinal < RepeatedMembers.maxMembers, length <= RepeatedMembers.maxMemberBytes else { return }
-        let bytes = Array(UnsafeBufferPointer(rebasing: parser.buffer[start..<parser.position]))
+        guard parser.position - start <= RepeatedMembers.maxMemberBytes else { return }
+        let bytes = UnsafeBufferPointer(rebasing: parser.buffer[start..<parser.position])
         switch object {
-        case .root: Self.store(bytes, at: ordinal, in: &memo.root)
-        case .choice: Self.store(bytes, at: ordinal, in: &memo.choice)
-        }
-    }
-
-    private static func store(_ bytes: [UInt8], at ordinal: Int, in list: inout [[UInt8]]) {
-        if ordinal < list.count {
-            list[ordinal] = bytes
-        } else if ordinal == list.count {
-            list.append(bytes)
+        case .root: memo.root.set(bytes, at: ordinal)
+        case .choice: memo.choice.set(bytes, at: ordinal)
         }
     }
 
