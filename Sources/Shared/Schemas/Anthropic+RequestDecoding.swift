@@ -26,7 +26,7 @@ extension Anthropic.MessagesRequest {
         messages.reserveCapacity(rawMessages.count)
         var hasConversation = knownMessageCount > 0
         for (offset, raw) in rawMessages.enumerated() {
-            let path = FieldPath(["messages"]).appending(knownMessageCount + offset)
+            let path = FieldPath.messages.appending(knownMessageCount + offset)
             let message = try Anthropic.Message(json: raw, path: path)
             if message.role != .system { hasConversation = true }
             messages.append(message)

@@ -16,8 +16,8 @@ public struct RequestValidationError: Error, Equatable, CustomStringConvertible 
 ///
 /// A path is made for every message and content block but only rendered for an error, so appending is one small
 /// allocation that shares the parent instead of copying its components.
-struct FieldPath {
-    private indirect enum Node {
+struct FieldPath: Sendable {
+    private indirect enum Node: Sendable {
         case root
         case key(parent: Node, String)
         case index(parent: Node, Int)
@@ -32,6 +32,9 @@ struct FieldPath {
     private init(node: Node) {
         self.node = node
     }
+
+    /// `messages`, made once: every message of every request is decoded with a path below it.
+    static let messages = FieldPath(["messages"])
 
     func appending(_ key: String) -> FieldPath { FieldPath(node: .key(parent: node, key)) }
     func appending(_ index: Int) -> FieldPath { FieldPath(node: .index(parent: node, index)) }
