@@ -35,12 +35,12 @@ final class UpstreamHeaderLineTests: XCTestCase {
                      ("X-RateLimit-Reset-Tokens-Minute", "10.2"), ("x-ratelimit-limit-requests-day", "1000"),
                      ("X-RATELIMIT-LIMIT-TOKENS-MINUTE", "60000"), ("x-ratelimit-remaining-tokens-minute", "59000")]
         let kept = try lines.map { (name: try XCTUnwrap(keptName($0.0)), value: $0.1) }
-        let headers = UpstreamHeaderMapping.rateLimitHeaders(from: kept, now: 0)
+        let headers = HTTPHeaders(UpstreamHeaderMapping.rateLimitHeaders(from: kept, now: 0))
         XCTAssertEqual(headers["anthropic-ratelimit-tokens-limit"], ["60000"])
         XCTAssertEqual(headers["anthropic-ratelimit-tokens-remaining"], ["59000"])
         XCTAssertEqual(headers["anthropic-ratelimit-tokens-reset"], ["1970-01-01T00:00:11Z"])
         XCTAssertTrue(UpstreamHeaderMapping.rateLimitHeaders(from: Array(kept.prefix(4)), now: 0)
-            .contains(name: "anthropic-ratelimit-tokens-reset"))
+            .contains { $0.0 == "anthropic-ratelimit-tokens-reset" })
         XCTAssertEqual(UpstreamHeaderMapping.rateLimitHeaders(from: Array(kept.prefix(2)), now: 0).count, 0)
     }
 

@@ -210,9 +210,7 @@ final class MessagesExchange: @unchecked Sendable {
     private func serveFromCache(_ replay: [AnthropicEvent]) {
         if let rateLimit { rateLimitCorrection = -rateLimit.reservation }
         if isStreaming {
-            var headers = streamHeaders()
-            headers.add(contentsOf: responseHeaders)
-            request.beginStream(headers: headers)
+            request.beginStream(headers: streamHeaders())
         }
         emit(replay)
         complete()
@@ -232,9 +230,7 @@ final class MessagesExchange: @unchecked Sendable {
         stream?.start(into: &events)
         if isStreaming {
             flow.streaming = true
-            var headers = streamHeaders()
-            headers.add(contentsOf: responseHeaders)
-            request.beginStream(headers: headers)
+            request.beginStream(headers: streamHeaders())
         }
         let clock = worker.clock(for: loop)
         clock.add(self)
@@ -244,10 +240,12 @@ final class MessagesExchange: @unchecked Sendable {
         startAttempt()
     }
 
+    /// A stream's head: the fields every answer carries, a stream's own, then the exchange's (rate limits, cache).
     private func streamHeaders() -> HTTPHeaders {
-        request.baseHeaders(contentType: "text/event-stream",
-                            extra: [("cache-control", "no-cache"), ("x-accel-buffering", "no")])
+        request.baseHeaders(contentType: "text/event-stream", extra: Self.streamFields, more: responseHeaders)
     }
+
+    private static let streamFields = [("cache-control", "no-cache"), ("x-accel-buffering", "no")]
 
     private func makeStream() -> UpstreamStreamTranslator {
         UpstreamStreamTranslator(translator: OpenAIStreamToAnthropic(
@@ -476,11 +474,11 @@ final class MessagesExchange: @unchecked Sendable {
             let body = message.serialized
             cacheAnswer(body)
             finishCommon()
-            var headers = responseHeaders
-            if worker.controlPlane.rateLimiter == nil {
-                headers.add(contentsOf: UpstreamHeaderMapping.rateLimitHeaders(from: upstreamHeaders))
-            }
-            request.respond(status: .ok, contentType: "application/json", body: body, extraHeaders: headers)
+            // The upstream's token figures, unless the gateway's own rate limiting gave the client its own.
+            let upstreamFigures = worker.controlPlane.rateLimiter == nil
+                ? UpstreamHeaderMapping.rateLimitHeaders(from: upstreamHeaders) : []
+            request.respond(status: .ok, contentType: "application/json", body: body, extraHeaders: responseHeaders,
+                            extraFields: upstreamFigures)
         case .failure(let error)?:
             finishWithError(error)
         case nil:

@@ -1,4 +1,3 @@
-import NIOHTTP1
 import Shared
 
 /// Surfaces the upstream's `x-ratelimit-*` figures as Anthropic's `anthropic-ratelimit-*` headers where the
@@ -9,10 +8,10 @@ enum UpstreamHeaderMapping {
     private static let remainingName = UpstreamTransfer.storedName("x-ratelimit-remaining-tokens-minute")
     private static let resetName = UpstreamTransfer.storedName("x-ratelimit-reset-tokens-minute")
 
+    /// The fields, to go with the answer's others into one `HTTPHeaders` (see `RequestExchange.baseHeaders`).
     static func rateLimitHeaders(
         from upstream: [(name: String, value: String)], now: Double = WallClock.now()
-    ) -> HTTPHeaders {
-        // One array, not `HTTPHeaders.add` per field (see `RequestExchange.baseHeaders`).
+    ) -> [(String, String)] {
         var fields: [(String, String)] = []
         fields.reserveCapacity(3)
         if let limit = upstream.firstValue(named: limitName) {
@@ -24,6 +23,6 @@ enum UpstreamHeaderMapping {
         if let reset = upstream.firstValue(named: resetName).flatMap(Double.init) {
             fields.append(("anthropic-ratelimit-tokens-reset", RFC3339.format(now + reset, rounding: .up)))
         }
-        return HTTPHeaders(fields)
+        return fields
     }
 }
