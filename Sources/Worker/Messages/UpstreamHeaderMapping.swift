@@ -20,7 +20,7 @@ enum UpstreamHeaderMapping {
         if let remaining = upstream.firstValue(named: remainingName) {
             fields.append(("anthropic-ratelimit-tokens-remaining", remaining))
         }
-        if let reset = upstream.firstValue(named: resetName).flatMap(Double.init) {
+        if let reset = upstream.firstValue(named: resetName).flatMap(Double.init(plainDecimal:)) {
             fields.append(("anthropic-ratelimit-tokens-reset", RFC3339.format(now + reset, rounding: .up)))
         }
         return fields
