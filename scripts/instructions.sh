@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # User-space instructions per request or per relayed chunk of gateway binaries, counted by valgrind's callgrind.
 #
-# Instruction counts are steady where times are not (this project's benchmark host is shared and noisy): two runs of
-# one binary agree within a fraction of a per cent, so a change of one or two per cent between builds is real. They
-# leave out the kernel (system calls, wake-ups), which `scripts/bench.sh` and `perf stat` measure.
+# Instruction counts are steady where times are not (this project's benchmark host is shared and noisy): on a quiet
+# machine two runs of one binary agree within about 0.1 %, so a change of one or two per cent between builds is real.
+# Other work beside the run moves them (by about 1 %: the worker finds more requests waiting at each wake-up); the
+# script says so when other processes kept a tenth of a core or more busy. They leave out the kernel (system calls,
+# wake-ups), which `scripts/bench.sh` and `perf stat` measure.
 #
 #   scripts/instructions.sh [BIN ...]          default: the benchmark build, .build-bench/release/cerebras-gateway
 #
@@ -117,7 +119,8 @@ wait_for_line() {  # file pattern seconds
 }
 
 "$fake_bin" --port 0 --host 127.0.0.1 --threads 1 >"$work/fake.out" 2>"$work/fake.err" &
-pids+=($!)
+fake_pid=$!
+pids+=("$fake_pid")
 fake_port=$(wait_for_line "$work/fake.out" '^LISTENING' 10 | awk '{print $2}')
 : >"$work/empty.env"
 upstream_url=http://127.0.0.1:$fake_port/v1
@@ -157,7 +160,8 @@ PY
 measured_load() {
     # shellcheck disable=SC2086 # the extra options are split into words on purpose
     "$bench_bin" load --url "$url" --api anthropic --key bench-key "${body[@]}" "${load[@]}" \
-        ${INSTRUCTIONS_LOAD_ARGS:-} --duration 600 --grace 60 2>/dev/null
+        ${INSTRUCTIONS_LOAD_ARGS:-} --duration 600 --grace 60 --watch "worker=$worker" --watch "fake=$fake_pid" \
+        2>/dev/null
 }
 
 for binary in "${binaries[@]}"; do
@@ -185,9 +189,14 @@ for binary in "${binaries[@]}"; do
     [[ $bursts == 1 ]] || measured_load >/dev/null
     callgrind_control --zero "$worker" >/dev/null 2>&1
     ok=0
+    foreign=0
     for ((burst = 0; burst < bursts; burst++)); do
         measured_load >"$work/load.json"
-        ok=$((ok + $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$work/load.json")))
+        read -r answered busy < <(python3 -c 'import json,sys; run = json.load(open(sys.argv[1]))
+print(run["ok"], round(run.get("foreign_cpu_s", 0) / max(run.get("elapsed_s", 0), 1e-9), 2))' "$work/load.json")
+        ok=$((ok + answered))
+        # Cores' worth of other work while the load ran (the worker, the fake and the generator left out).
+        foreign=$(python3 -c 'import sys; print(max(float(sys.argv[1]), float(sys.argv[2])))' "$foreign" "$busy")
     done
     callgrind_control --dump "$worker" >/dev/null 2>&1
     kill "$worker"
@@ -197,6 +206,12 @@ for binary in "${binaries[@]}"; do
     per_unit=$((instructions / (count * bursts) / chunks_per_unit))
     printf '%s: %s instructions per %s (%s of %s %ss answered)\n' "$name" "$per_unit" "$unit" "$ok" \
         "$((count * bursts))" "$([[ $mode == request ]] && echo request || echo stream)"
+    # Other work on the machine changes the count: a worker that gets the cores less often finds more requests
+    # waiting each time it wakes, and spends fewer instructions on each (about 1 % with two busy loops beside it).
+    if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > 0.1 else 1)' "$foreign"; then
+        echo "  other processes kept $foreign cores busy while this ran: instruction counts move with the machine's" \
+            "load, so compare figures measured on a quiet machine" >&2
+    fi
     # A warning means the measured path was not the usual one (Redis unreachable, say, so requests failed open).
     warnings=$(cat "$work/worker.out" "$work/worker.err" | grep -c '"level":"\(warning\|error\|critical\)"' || true)
     if [[ $warnings -gt 0 ]]; then
