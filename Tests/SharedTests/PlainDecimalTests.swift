@@ -7,7 +7,8 @@ struct PlainDecimalTests {
     private func expectSameAsStandard(_ text: String) {
         let standard = Double(text)
         let plain = Double(plainDecimal: text)
-        #expect(plain?.bitPattern == standard?.bitPattern, "\(text): \(String(describing: plain)) against \(String(describing: standard))")
+        #expect(plain?.bitPattern == standard?.bitPattern,
+                "\(text): \(String(describing: plain)) against \(String(describing: standard))")
     }
 
     @Test("reads the upstream's figures and odd texts as Double(_:) does", arguments: [
@@ -26,7 +27,8 @@ struct PlainDecimalTests {
             let digits = Int.random(in: 1...17, using: &generator)
             var text = String((0..<digits).map { _ in Character(String(Int.random(in: 0...9, using: &generator))) })
             if Bool.random(using: &generator) {
-                text.insert(".", at: text.index(text.startIndex, offsetBy: Int.random(in: 0...digits, using: &generator)))
+                let point = Int.random(in: 0...digits, using: &generator)
+                text.insert(".", at: text.index(text.startIndex, offsetBy: point))
             }
             expectSameAsStandard(text)
         }

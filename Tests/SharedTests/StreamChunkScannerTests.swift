@@ -218,10 +218,14 @@ struct StreamChunkScannerTests {
     @Test("keeps up to eight remembered members in one array, a replaced one's neighbours whole whatever its length")
     func memberList() {
         var list = StreamChunkScanner.MemberList()
-        func set(_ text: String, at ordinal: Int) { Array(text.utf8).withUnsafeBufferPointer { list.set($0, at: ordinal) } }
+        func set(_ text: String, at ordinal: Int) {
+            Array(text.utf8).withUnsafeBufferPointer { list.set($0, at: ordinal) }
+        }
         func texts() -> [String] { list.all.map { String(decoding: $0, as: UTF8.self) } }
         func matches(_ text: String, _ ordinal: Int) -> Int? {
-            Array(text.utf8).withUnsafeBufferPointer { list.matchedLength(of: ordinal, at: $0.baseAddress!, available: $0.count) }
+            Array(text.utf8).withUnsafeBufferPointer {
+                list.matchedLength(of: ordinal, at: $0.baseAddress!, available: $0.count)
+            }
         }
         set(#""a":1"#, at: 0)
         set(#""b":22"#, at: 1)
@@ -237,6 +241,7 @@ struct StreamChunkScannerTests {
         #expect(matches(#""b":4444444,"c":5}"#, 1) == 11)
         #expect(matches(#""b":444444"#, 1) == nil, "fewer bytes than the member")
         #expect(matches(#""b":4444445"#, 1) == nil)
+        #expect(matches(#""a":"#, 3) == nil, "no fourth member")
         for ordinal in 3..<12 { set(#""m\#(ordinal)":0"#, at: ordinal) }
         #expect(list.count == 8)
         #expect(texts().last == #""m7":0"#)

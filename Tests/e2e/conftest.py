@@ -27,8 +27,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-# Where the processes' logs go: set by `process_logs` to a folder of pytest's own temporary directory, which pytest keeps
-# for the last three runs and then removes. (Files of their own in /tmp piled up, a hundred and more every run.)
+# Where the processes' logs go: set by `process_logs` to a folder of pytest's own temporary directory, which pytest
+# keeps for the last three runs and then removes. (Files of their own in /tmp piled up, a hundred and more every run.)
 _log_directory = None
 
 

@@ -56,8 +56,10 @@ public struct StreamChunkScanner {
             (index == 0 ? 0 : Int(ends[index - 1]))..<Int(ends[index])
         }
 
-        /// Whether `count` bytes at `start` begin with the `index`-th member; its length when they do.
+        /// The `index`-th member's length when the `available` bytes at `start` begin with it; nil when they do not,
+        /// or there is no such member.
         func matchedLength(of index: Int, at start: UnsafePointer<UInt8>, available: Int) -> Int? {
+            guard index < count else { return nil }
             let member = range(of: index)
             guard member.count <= available else { return nil }
             let matches = bytes.withUnsafeBufferPointer { bytes in
@@ -489,9 +491,8 @@ public struct StreamChunkScanner {
         guard let here = parser.buffer.baseAddress.map({ $0 + position }) else { return false }
         let available = parser.buffer.count - position
         let length = switch object {
-        case .root: ordinal < memo.root.count ? memo.root.matchedLength(of: ordinal, at: here, available: available) : nil
-        case .choice:
-            ordinal < memo.choice.count ? memo.choice.matchedLength(of: ordinal, at: here, available: available) : nil
+        case .root: memo.root.matchedLength(of: ordinal, at: here, available: available)
+        case .choice: memo.choice.matchedLength(of: ordinal, at: here, available: available)
         }
         guard let length else { return false }
         parser.position += length

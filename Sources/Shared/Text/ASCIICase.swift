@@ -48,7 +48,8 @@ extension String {
     public func hasPrefixIgnoringASCIICase(_ lowercased: StaticString) -> Bool {
         withBorrowedUTF8 { bytes in
             let length = lowercased.utf8CodeUnitCount
-            return bytes.count >= length && UnsafeBufferPointer(rebasing: bytes[..<length]).equalsIgnoringASCIICase(lowercased)
+            guard bytes.count >= length else { return false }
+            return UnsafeBufferPointer(rebasing: bytes[..<length]).equalsIgnoringASCIICase(lowercased)
         }
     }
 }

@@ -288,7 +288,8 @@ final class MessagesExchange: @unchecked Sendable {
         upstreamStatus = status
         upstreamHeaders = headers
         if status == 200 {
-            isJSONBody = headers.firstValue(named: "content-type")?.hasPrefixIgnoringASCIICase("application/json") == true
+            let contentType = headers.firstValue(named: "content-type")
+            isJSONBody = contentType?.hasPrefixIgnoringASCIICase("application/json") == true
         }
     }
 
