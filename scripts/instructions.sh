@@ -2,7 +2,8 @@
 # User-space instructions per request or per relayed chunk of gateway binaries, counted by valgrind's callgrind.
 #
 # Instruction counts are steady where times are not (this project's benchmark host is shared and noisy): on a quiet
-# machine two runs of one binary agree within about 0.1 %, so a change of one or two per cent between builds is real.
+# machine two runs of one binary agree within about 0.1 % per request, so a change of one or two per cent between
+# builds is real (per chunk within about 3 %: the streams are paced by the clock, so run each build several times).
 # Other work beside the run moves them (by about 1 %: the worker finds more requests waiting at each wake-up); the
 # script says so when other processes kept a tenth of a core or more busy. They leave out the kernel (system calls,
 # wake-ups), which `scripts/bench.sh` and `perf stat` measure.
