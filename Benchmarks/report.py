@@ -316,6 +316,10 @@ def main():
                                   fmt(translate.get("request_known_tools_us"), 1, " µs")))
         targets.append(target("translate: per upstream chunk incl. SSE encoding ≤ 3 µs", translate.get("chunk_us"), 3,
                               translate.get("chunk_met"), fmt(translate.get("chunk_us"), 2, " µs")))
+        if translate.get("think_chunk_us") is not None:
+            think = translate["think_chunk_us"]
+            targets.append(target("translate: the same, a reasoning chunk inside `<think>` tags (Qwen-style) ≤ 3 µs",
+                                  think, 3, think <= 3, fmt(think, 2, " µs")))
 
     # Issue 7's control-plane target: the gateway with rate limiting and the cache in Redis against the same binary
     # without, both measured in each repetition of the scenario.
@@ -433,7 +437,9 @@ def main():
           f"{st.get('json_parse', 0):.1f}, validate {st.get('validate_decode', 0):.1f}, translate "
           f"{st.get('translate', 0):.1f}, encode {st.get('encode_upstream', 0):.1f}); "
           f"{translate.get('request_known_tools_us', 0):.1f} µs with the tools known to the memo; per chunk "
-          f"{translate['chunk_us']:.2f} µs.")
+          f"{translate['chunk_us']:.2f} µs"
+          + (f" ({translate['think_chunk_us']:.2f} µs inside think tags)" if "think_chunk_us" in translate else "")
+          + ".")
         if translate.get("conversation_turn_memo_us") is not None:
             p(f"A conversation continued for {translate['conversation_turns']} turns from the fixture: "
               f"{translate['conversation_turn_us']:.1f} µs per turn, {translate['conversation_turn_memo_us']:.1f} µs "

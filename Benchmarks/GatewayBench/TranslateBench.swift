@@ -9,6 +9,11 @@ enum TranslateBench {
     static let upstreamChunk =
         #"data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"zai-glm-4.7","#
         + #""choices":[{"index":0,"delta":{"content":"tok "},"finish_reason":null}]}"# + "\n\n"
+    /// A content chunk that opens a think block (Qwen-style reasoning in `content`): the same chunk after it is
+    /// reasoning.
+    static let upstreamThinkOpening =
+        #"data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"qwen-3-32b","#
+        + #""choices":[{"index":0,"delta":{"content":"<think>"},"finish_reason":null}]}"# + "\n\n"
 
     /// Request translation target from the issue (µs per request) and the per-chunk one.
     static let requestTargetMicros = 300.0
@@ -135,6 +140,9 @@ enum TranslateBench {
             fields.append(("chunk_target_us", .double(chunkTargetMicros)))
             fields.append(("chunk_met", .bool(perChunk.micros <= chunkTargetMicros)))
             fields.append(("chunk_sse_bytes_out", .int(perChunk.bytesOut)))
+            let thinkChunk = measureChunks(options.repetitions, options.chunkIterations, chunk: chunk,
+                                           opening: Array(upstreamThinkOpening.utf8))
+            fields.append(("think_chunk_us", .double(round3(thinkChunk.micros))))
         }
         return .object(JSONObject(fields))
     }
@@ -164,9 +172,10 @@ enum TranslateBench {
         return median(samples)
     }
 
-    /// One stream: `start`, then the same one-token chunk fed `iterations` times, each turned into SSE bytes.
+    /// One stream: `start`, then the same one-token chunk fed `iterations` times, each turned into SSE bytes; after
+    /// `opening` when given (a chunk that puts the stream in another state first, such as a leading `<think>`).
     static func measureChunks(
-        _ repetitions: Int, _ iterations: Int, chunk: [UInt8]
+        _ repetitions: Int, _ iterations: Int, chunk: [UInt8], opening: [UInt8]? = nil
     ) -> (micros: Double, bytesOut: Int) {
         var samples: [Double] = []
         var bytesOut = 0
@@ -178,6 +187,7 @@ enum TranslateBench {
             var events: [AnthropicEvent] = []
             var writer = JSONWriter(capacity: 4096)
             stream.start(into: &events)
+            if let opening { stream.feed(opening, into: &events) }
             // The first content chunk opens the text block; measure the steady state after it.
             stream.feed(chunk, into: &events)
             events.removeAll(keepingCapacity: true)
