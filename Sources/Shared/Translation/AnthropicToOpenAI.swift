@@ -38,6 +38,20 @@ public enum AnthropicToOpenAI {
     static let temperatureRange = 0.0...1.5
     static let maxUserLength = 64
 
+    /// The first `maxUserLength` characters of `metadata.user_id`. Claude Code sends one of about 150 ASCII bytes with
+    /// every request, and taking a prefix by `Character` walks the grapheme rules for each (about 3,100
+    /// instructions). Up to 64 bytes are at most 64 characters; in ASCII without a carriage return (CR LF is the one
+    /// ASCII pair that makes a single character) every byte is one, so when the 65 first bytes are such, the 64 first
+    /// are the answer. Anything else is cut by `Character`.
+    static func upstreamUser(_ userID: String) -> String {
+        let utf8 = userID.utf8
+        guard utf8.count > maxUserLength else { return userID }
+        if utf8.prefix(maxUserLength + 1).allSatisfy({ $0 < 0x80 && $0 != UInt8(ascii: "\r") }) {
+            return String(decoding: utf8.prefix(maxUserLength), as: UTF8.self)
+        }
+        return String(userID.prefix(maxUserLength))
+    }
+
     /// - Parameters:
     ///   - enforceContextWindow: false for `count_tokens`, which reports the size even when it is too big.
     ///   - upstreamTools: `translateTools(request.tools)` made before (`ToolListMemo`); nil makes it here.
@@ -91,7 +105,7 @@ public enum AnthropicToOpenAI {
         upstream.stop = request.stopSequences
         upstream.topP = request.topP
         upstream.temperature = temperature(for: request, isCodeTask: isCodeTask, options: options)
-        upstream.user = request.metadataUserID.map { String($0.prefix(maxUserLength)) }
+        upstream.user = request.metadataUserID.map(upstreamUser)
         applyReasoningControl(request, profile: profile, to: &upstream)
 
         let estimate = TokenEstimator.count(upstream)
