@@ -67,7 +67,8 @@ struct ThinkTagSplitterTests {
         for _ in 0..<3_000 {
             var text = ""
             // Usually lead with a tag or blanks before one, so that the think block and its end are exercised.
-            if random.next() % 4 != 0 { text += ["<think>", " <think>", "\n<think>", " \n <thi"][Int(random.next() % 4)] }
+            let leads = ["<think>", " <think>", "\n<think>", " \n <thi"]
+            if random.next() % 4 != 0 { text += leads[Int(random.next() % 4)] }
             for _ in 0..<Int(random.next() % 12) { text += words[Int(random.next() % UInt64(words.count))] }
             let characters = Array(text)
             var fragments: [String] = []
