@@ -101,6 +101,19 @@ struct ThinkTagSplitterTests {
         #expect(pieces(["  "]) == [[], [.text("  ")]])
     }
 
+    @Test("a fragment passes as reasoning only inside the block, with nothing held back and no < in it")
+    func passesAsReasoning() {
+        var splitter = ThinkTagSplitter()
+        #expect(!splitter.passesAsReasoning("plain"))
+        _ = splitter.split("<think>")
+        #expect(splitter.passesAsReasoning("plain"))
+        #expect(!splitter.passesAsReasoning("a < b"))
+        #expect(splitter.split("x</th") == [.reasoning("x")])
+        #expect(!splitter.passesAsReasoning("plain"))
+        #expect(splitter.split("ink>after") == [.text("after")])
+        #expect(!splitter.passesAsReasoning("plain"))
+    }
+
     @Test("tags are matched as bytes: a combining mark after a tag's > leaves it a tag")
     func combiningMarkAfterTag() {
         #expect(pieces(["<think>\u{301}x</think>\u{301}y"]) == [[.reasoning("\u{301}x"), .text("\u{301}y")], []])

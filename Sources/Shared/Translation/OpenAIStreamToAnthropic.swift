@@ -94,13 +94,13 @@ public struct OpenAIStreamToAnthropic {
         guard case .streaming = phase else { return }
         if let delta = chunk.delta {
             if let reasoning = delta.reasoning, !reasoning.isEmpty {
-                let index = ensureBlock(.thinking(index: nextIndex), into: &events)
-                events.append(.blockDelta(index: index, .thinking(reasoning)))
-                contentDeltas += 1
+                emitThinking(reasoning, into: &events)
             }
             if let content = delta.content, !content.isEmpty {
                 if thinkTags.passesThrough {
                     emitText(content, into: &events)
+                } else if thinkTags.passesAsReasoning(content) {
+                    emitThinking(content, into: &events)
                 } else {
                     emit(thinkTags.split(content), into: &events)
                 }
@@ -167,16 +167,18 @@ public struct OpenAIStreamToAnthropic {
         contentDeltas += 1
     }
 
+    private mutating func emitThinking(_ text: String, into events: inout [AnthropicEvent]) {
+        let index = ensureBlock(.thinking(index: nextIndex), into: &events)
+        events.append(.blockDelta(index: index, .thinking(text)))
+        contentDeltas += 1
+    }
+
     /// Content that carried `<think>` tags, split into thinking and text.
     private mutating func emit(_ pieces: [ThinkTagSplitter.Piece], into events: inout [AnthropicEvent]) {
         for piece in pieces {
             switch piece {
-            case .text(let text):
-                emitText(text, into: &events)
-            case .reasoning(let text):
-                let index = ensureBlock(.thinking(index: nextIndex), into: &events)
-                events.append(.blockDelta(index: index, .thinking(text)))
-                contentDeltas += 1
+            case .text(let text): emitText(text, into: &events)
+            case .reasoning(let text): emitThinking(text, into: &events)
             }
         }
     }

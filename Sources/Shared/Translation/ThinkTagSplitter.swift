@@ -28,6 +28,13 @@ struct ThinkTagSplitter {
     /// True once the answer is past any leading think block: content is plain text from here on.
     var passesThrough: Bool { mode == .text }
 
+    /// True when `fragment` is reasoning as it stands: inside the think block, nothing held back, and no `<` in it
+    /// that could begin `</think>`. The caller can then emit it without `split`, which would only hand it back in an
+    /// array made for the purpose (a reasoning chunk's one allocation here).
+    func passesAsReasoning(_ fragment: String) -> Bool {
+        mode == .thinking && pending.isEmpty && !fragment.withBorrowedUTF8 { $0.contains(UInt8(ascii: "<")) }
+    }
+
     /// Pieces ready to emit for this content fragment, in order.
     mutating func split(_ fragment: String) -> [Piece] {
         switch mode {
@@ -36,13 +43,9 @@ struct ThinkTagSplitter {
         case .start:
             return fragment.withBorrowedUTF8 { splitAtStart($0, fragment: fragment) }
         case .thinking:
-            return fragment.withBorrowedUTF8 { bytes in
-                if pending.isEmpty, !bytes.contains(UInt8(ascii: "<")) {
-                    return bytes.isEmpty ? [] : [.reasoning(fragment)]
-                }
-                pending.append(contentsOf: bytes)
-                return splitThinking()
-            }
+            if passesAsReasoning(fragment) { return fragment.isEmpty ? [] : [.reasoning(fragment)] }
+            fragment.withBorrowedUTF8 { pending.append(contentsOf: $0) }
+            return splitThinking()
         }
     }
 
