@@ -5,8 +5,8 @@
 /// a possible partial tag is held back until the next fragment decides it.
 ///
 /// The tags are matched as UTF-8 bytes. A fragment that cannot hold any part of a tag (no `<`, nothing held back)
-/// is passed on as the string it came as: a thinking model's reasoning arrives a token a chunk, at up to thousands of
-/// chunks a second, and each such chunk costs a search for one byte. Matching by `Character`, as this type did
+/// can be passed on as the string it came as (`passesAsReasoning`): a thinking model's reasoning arrives a token a
+/// chunk, at up to thousands of chunks a second, and each such chunk costs a search for one byte. Matching by `Character`, as this type did
 /// before, cost every request about 1,800 instructions more for its answer's first fragment, and each reasoning chunk
 /// about 21,000 more (BENCHMARKS.md, "Thirty-eighth round"). The two differ only for a tag whose `>` a combining mark
 /// follows, which a `Character` match does not see as a tag.
@@ -43,7 +43,7 @@ struct ThinkTagSplitter {
         case .start:
             return fragment.withBorrowedUTF8 { splitAtStart($0, fragment: fragment) }
         case .thinking:
-            if passesAsReasoning(fragment) { return fragment.isEmpty ? [] : [.reasoning(fragment)] }
+            // A fragment that `passesAsReasoning` comes out whole here too; the stream translator asks that first.
             fragment.withBorrowedUTF8 { pending.append(contentsOf: $0) }
             return splitThinking()
         }
