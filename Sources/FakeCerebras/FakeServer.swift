@@ -28,7 +28,9 @@ final class FakeServer {
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                services.stats.connectionAccepted()
+                channel.closeFuture.whenComplete { _ in services.stats.connectionClosed() }
+                return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
                     try pipeline.addHandler(FakeHTTPHandler(services: services))

@@ -9,6 +9,9 @@ final class FakeStats: Sendable {
         var active = 0
         var cancelled = 0
         var completed = 0
+        /// TCP connections accepted (each `/fake/stats` query's own among them), and those of them still open.
+        var connections = 0
+        var openConnections = 0
         var lastRequest: ByteBuffer?
         var lastRequestIsJSON = false
         var lastHeaders: HTTPHeaders?
@@ -27,6 +30,19 @@ final class FakeStats: Sendable {
         }
     }
 
+    /// A client opened a connection.
+    func connectionAccepted() {
+        state.withLock {
+            $0.connections += 1
+            $0.openConnections += 1
+        }
+    }
+
+    /// A connection counted by `connectionAccepted` closed.
+    func connectionClosed() {
+        state.withLock { $0.openConnections -= 1 }
+    }
+
     /// The response ran to its scripted end (including a scripted drop).
     func completed() {
         state.withLock {
@@ -43,12 +59,14 @@ final class FakeStats: Sendable {
         }
     }
 
-    /// Zeroes the counters and forgets the last request. `active` is kept: those responses are still running.
+    /// Zeroes the counters and forgets the last request. `active` and `openConnections` are kept: those responses
+    /// are still running, those connections still open.
     func reset() {
         state.withLock {
-            let active = $0.active
+            let (active, openConnections) = ($0.active, $0.openConnections)
             $0 = State()
             $0.active = active
+            $0.openConnections = openConnections
         }
     }
 
@@ -75,7 +93,8 @@ final class FakeStats: Sendable {
         let headersJSON = headers.map { JSONText.quoted($0.0) + ":" + JSONText.quoted($0.1) }.joined(separator: ",")
         return """
             {"requests":\(s.requests),"active":\(s.active),"cancelled":\(s.cancelled),\
-            "completed":\(s.completed),"last_request":\(lastRequest),"last_headers":{\(headersJSON)}}
+            "completed":\(s.completed),"connections":\(s.connections),"open_connections":\(s.openConnections),\
+            "last_request":\(lastRequest),"last_headers":{\(headersJSON)}}
             """
     }
 }

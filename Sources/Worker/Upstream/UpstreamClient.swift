@@ -17,7 +17,8 @@ import Shared
 /// Everything runs on `loop`; calls from another thread (tests) hop to it. Each call into curl is a pass;
 /// callbacks of transfers run inside it and must not call back into the client, except `notifyAtPassEnd`.
 final class UpstreamClient: @unchecked Sendable {
-    /// Idle connections to the upstream curl keeps for reuse (`CURLMOPT_MAXCONNECTS`, per event loop).
+    /// Idle connections to the upstream curl keeps for reuse, per event loop, beside those of the transfers under way
+    /// (see `updateConnectionLimit`).
     private static let maxIdleConnections = 256
     /// Idle easy handles kept for the next transfers: reusing one skips its allocation and set-up (about 15,000
     /// instructions). As many as the idle connections, so that a burst the connections are kept for does not make
@@ -110,7 +111,7 @@ final class UpstreamClient: @unchecked Sendable {
         headers = UpstreamHeaderList()
         readiness = ReadinessSet()
         ready.reserveCapacity(256)
-        _ = cg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, Self.maxIdleConnections)
+        _ = cg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, Self.maxIdleConnections)  // see updateConnectionLimit
         sharesConnections = settings.streamsPerConnection > 1
         caFile = settings.caFile
         let pipelining = sharesConnections ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING
@@ -227,6 +228,9 @@ final class UpstreamClient: @unchecked Sendable {
                 if event.writable { mask |= CURL_CSELECT_OUT }
                 if event.failed { mask |= CURL_CSELECT_ERR }
                 cg_multi_socket_action(multi, event.fd, mask, &running)
+                // A transfer that ended is removed before the next socket's turn, so that its connection no longer
+                // counts as one in use when curl next checks its limit (see `updateConnectionLimit`).
+                if Int(running) < live.count { reportCompletions() }
             }
         }
     }
@@ -322,7 +326,19 @@ final class UpstreamClient: @unchecked Sendable {
         // connection that is not parked is one the upstream closed.
         let noIdleConnection = !sharesConnections && readiness.parkedCount == 0
         _ = cg_easy_setopt_long(easy, CURLOPT_FRESH_CONNECT, noIdleConnection ? 1 : 0)
+        updateConnectionLimit()
         cg_multi_add_handle(multi, easy)
+    }
+
+    /// Sets `CURLMOPT_MAXCONNECTS` to the transfers under way plus `maxIdleConnections`. curl counts the connections
+    /// in use against that limit too, and when a transfer ends over it, closes the oldest idle connection: with a
+    /// fixed limit of 256, a loop with more than 256 transfers under way closed each connection as its transfer
+    /// ended (the only idle one), and the next transfer opened a new one: over TLS, a handshake a request
+    /// (BENCHMARKS.md, "Thirty-ninth round"). Called as transfers are added and removed (a transfer that ended is
+    /// removed before curl reads the next ready socket), so that once a burst is over each transfer that ends closes
+    /// one idle connection until `maxIdleConnections` are left.
+    private func updateConnectionLimit() {
+        _ = cg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, live.count + Self.maxIdleConnections)
     }
 
     /// `endingConnection`: the transfer's connection is closed rather than kept (when no other transfer uses it).
@@ -333,6 +349,7 @@ final class UpstreamClient: @unchecked Sendable {
         // The handle is kept for other transfers, whose connections are kept.
         if endingConnection { _ = cg_easy_setopt_long(easy, CURLOPT_FORBID_REUSE, 0) }
         live[easy] = nil
+        updateConnectionLimit()
         transfer.detach()
         if spareHandles.count < Self.maxSpareHandles, !isShutDown {
             spareHandles.append(easy)
