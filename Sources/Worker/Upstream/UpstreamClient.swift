@@ -11,8 +11,8 @@ import Shared
 /// ready, as it does for its client connections. NIO skips the unknown descriptor; at the end of the loop's tick
 /// (`loopTickEnded`, from the group's `UpstreamTickHook`) the client asks the set which sockets are ready and
 /// queues a task in which curl reads them. A kept-alive connection stays in the set between transfers (see
-/// `ReadinessSet`), so reusing it costs no `epoll_ctl`. A request leaves from the loop that received it, and its answer is
-/// read and relayed by that same thread: no thread of its own, no lock, no cross-thread wake-up.
+/// `ReadinessSet`), so reusing it costs no `epoll_ctl`. A request leaves from the loop that received it, and its
+/// answer is read and relayed by that same thread: no thread of its own, no lock, no cross-thread wake-up.
 ///
 /// Everything runs on `loop`; calls from another thread (tests) hop to it. Each call into curl is a pass;
 /// callbacks of transfers run inside it and must not call back into the client, except `notifyAtPassEnd`.
@@ -309,7 +309,8 @@ final class UpstreamClient: @unchecked Sendable {
     private func add(_ transfer: UpstreamTransfer) {
         guard !transfer.isCancelled else { return }
         guard let easy = spareHandles.popLast() ?? newHandle() else {
-            transfer.delegate.upstreamCompleted(error: UpstreamTransportError(kind: .other, detail: "curl_easy_init failed"))
+            let error = UpstreamTransportError(kind: .other, detail: "curl_easy_init failed")
+            transfer.delegate.upstreamCompleted(error: error)
             return
         }
         guard transfer.attach(to: easy, headers: headers,
