@@ -22,8 +22,11 @@
 #   steady       STREAMS (default 100) streams at a time, 300 streams of 200 chunks 20 ms apart after a warm-up
 #                burst: the worker's CPU per relayed chunk, the gap p99, the upstream connections it holds and its peak
 #                RSS (VmHWM: the streams' memory on top of an idle worker's);
-#   requests     REQUESTS (default 20000) non-streamed requests on 16 kept-alive connections after a warm-up of 2,000:
-#                the worker's CPU per request, the latency p50 and p99.
+#   requests     REQUESTS (default 20000) non-streamed requests on REQUEST_CONNECTIONS (default 16) kept-alive
+#                connections after a warm-up of 2,000: the worker's CPU per request, the latency p50 and p99, and the
+#                TLS handshakes the front made for them (more than 256 connections under way on a worker:
+#                BENCHMARKS.md, "Thirty-ninth round").
+# BURST_SIZES="" skips the bursts.
 # CPU is read from /proc/<pid>/stat (10 ms ticks). Prints every measurement, then the medians. Needs nginx
 # (nginx-light installed with apt-get when missing) and the benchmark build of fake-cerebras and gateway-bench in
 # $BIN_DIR (default .build-bench/release).
@@ -34,9 +37,10 @@ while [[ $# -gt 0 && $1 != -- ]]; do arms+=("$1"); shift; done
 [[ ${1:-} == -- ]] && shift
 rounds=${1:-3}
 [[ ${#arms[@]} -gt 0 ]] || { echo "usage: $0 ARM... [-- ROUNDS]" >&2; exit 2; }
-burst_sizes=${BURST_SIZES:-50 500}
+burst_sizes=${BURST_SIZES-50 500}
 streams=${STREAMS:-100}
 requests=${REQUESTS:-20000}
+request_connections=${REQUEST_CONNECTIONS:-16}
 front=${FRONT:-tls}
 [[ $front == tls || $front == tls-h1 ]] || { echo "FRONT must be tls or tls-h1" >&2; exit 2; }
 verify=${VERIFY:-0}
@@ -112,12 +116,15 @@ for _ in $(seq "$rounds"); do
             tee -a "$work/results"
         stop_arm
         start_arm "$arm"
-        load 16 2000
+        load "$request_connections" 2000
+        : > "$work/nginx/handshakes.log"
         before=$(cpu_ticks "$worker")
-        load 16 "$requests"
+        load "$request_connections" "$requests"
         cpu_us_per_request=$(python3 -c "print(round(($(cpu_ticks "$worker") - $before) * 10000 / $requests, 2))")
         read -r ok p50 p99 <<<"$(summary ok latency_p50 latency_p99)"
-        echo "requests-16|$arm|$ok $cpu_us_per_request $p50 $p99" | tee -a "$work/results"
+        handshakes=$(wc -l < "$work/nginx/handshakes.log")
+        echo "requests-$request_connections|$arm|$ok $cpu_us_per_request $p50 $p99 $handshakes" |
+            tee -a "$work/results"
         stop_arm
     done
 done
@@ -125,7 +132,7 @@ done
 echo
 echo "medians (burst: ok, TTFT p50 ms, TTFT p99 ms, worker CPU ms, upstream connections, resumed handshakes;" \
     "steady: ok, worker CPU µs per chunk, gap p99 ms, upstream connections, worker peak RSS KiB;" \
-    "requests: ok, worker CPU µs per request, latency p50 ms, latency p99 ms):"
+    "requests: ok, worker CPU µs per request, latency p50 ms, latency p99 ms, TLS handshakes):"
 python3 - "$work/results" <<'PY'
 import statistics, sys
 groups = {}
