@@ -22,16 +22,20 @@ struct RetryPolicy: Sendable {
     }
 
     /// The wait the upstream asked for: `retry-after` (seconds or an HTTP date is not used by Cerebras, so
-    /// seconds only), else the smallest positive `x-ratelimit-reset-*` that is exhausted.
+    /// seconds only), else the smallest positive `x-ratelimit-reset-*` that is exhausted. The figures are read as
+    /// `UpstreamHeaderMapping` reads them (`Double(plainDecimal:)`, which reads what `Double(_:)` reads).
     static func serverDelay(headers: [(name: String, value: String)]) -> Double? {
-        if let retryAfter = headers.firstValue(named: "retry-after"), let seconds = Double(retryAfter), seconds >= 0 {
+        if let retryAfter = headers.firstValue(named: "retry-after"), let seconds = Double(plainDecimal: retryAfter),
+            seconds >= 0
+        {
             return seconds
         }
         var delay: Double?
         for header in headers where header.name.hasPrefix("x-ratelimit-reset-") {
             let dimension = header.name.dropFirst("x-ratelimit-reset-".count)
-            let remaining = headers.firstValue(named: "x-ratelimit-remaining-\(dimension)").flatMap(Double.init)
-            guard (remaining ?? 0) <= 0, let seconds = Double(header.value), seconds > 0 else { continue }
+            let remaining = headers.firstValue(named: "x-ratelimit-remaining-\(dimension)")
+                .flatMap(Double.init(plainDecimal:))
+            guard (remaining ?? 0) <= 0, let seconds = Double(plainDecimal: header.value), seconds > 0 else { continue }
             delay = min(delay ?? seconds, seconds)
         }
         return delay
