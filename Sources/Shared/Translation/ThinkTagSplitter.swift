@@ -6,10 +6,10 @@
 ///
 /// The tags are matched as UTF-8 bytes. A fragment that cannot hold any part of a tag (no `<`, nothing held back)
 /// can be passed on as the string it came as (`passesAsReasoning`): a thinking model's reasoning arrives a token a
-/// chunk, at up to thousands of chunks a second, and each such chunk costs a search for one byte. Matching by `Character`, as this type did
-/// before, cost every request about 1,800 instructions more for its answer's first fragment, and each reasoning chunk
-/// about 21,000 more (BENCHMARKS.md, "Thirty-eighth round"). The two differ only for a tag whose `>` a combining mark
-/// follows, which a `Character` match does not see as a tag.
+/// chunk, at up to thousands of chunks a second, and each such chunk costs a search for one byte. Matching by
+/// `Character`, as this type did before, cost every request about 1,800 instructions more for its answer's first
+/// fragment, and each reasoning chunk about 21,000 more (BENCHMARKS.md, "Thirty-eighth round"). The two differ only
+/// for a tag whose `>` a combining mark follows, which a `Character` match does not see as a tag.
 struct ThinkTagSplitter {
     enum Piece: Equatable {
         case reasoning(String)

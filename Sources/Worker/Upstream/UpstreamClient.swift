@@ -111,7 +111,6 @@ final class UpstreamClient: @unchecked Sendable {
         headers = UpstreamHeaderList()
         readiness = ReadinessSet()
         ready.reserveCapacity(256)
-        _ = cg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, Self.maxIdleConnections)  // see updateConnectionLimit
         sharesConnections = settings.streamsPerConnection > 1
         caFile = settings.caFile
         let pipelining = sharesConnections ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING
@@ -125,6 +124,7 @@ final class UpstreamClient: @unchecked Sendable {
         _ = cg_multi_setopt_ptr(multi, CURLMOPT_TIMERDATA, context)
         _ = cg_multi_setopt_socket_function(multi, UpstreamClient.onSocket)
         _ = cg_multi_setopt_timer_function(multi, UpstreamClient.onTimer)
+        updateConnectionLimit()
     }
 
     /// Starts a transfer; the delegate hears about it on the loop.
