@@ -14,6 +14,29 @@ enum TranslateBench {
     static let upstreamThinkOpening =
         #"data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"qwen-3-32b","#
         + #""choices":[{"index":0,"delta":{"content":"<think>"},"finish_reason":null}]}"# + "\n\n"
+    /// Reasoning in its own field, as GLM and gpt-oss send it: the first such chunk opens the thinking block.
+    static let upstreamReasoningChunk =
+        #"data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"zai-glm-4.7","#
+        + #""choices":[{"index":0,"delta":{"reasoning":"tok "},"finish_reason":null}]}"# + "\n\n"
+    /// A tool call's first chunk (its id, name and the start of its arguments), then one fragment of its arguments
+    /// a chunk, as an upstream that streams a call's arguments sends them.
+    static let upstreamToolCallOpening =
+        #"data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"zai-glm-4.7","#
+        + #""choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","#
+        + #""function":{"name":"Write","arguments":"{\"content\":\""}}]},"finish_reason":null}]}"# + "\n\n"
+    static let upstreamToolCallChunk =
+        #"data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"zai-glm-4.7","#
+        + #""choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"tok "}}]},"#
+        + #""finish_reason":null}]}"# + "\n\n"
+
+    /// The chunks measured one stream at a time: `name` for `--only chunk:<name>`, `field` in the output, and the
+    /// chunk that puts the stream in the state measured, if the measured chunk alone does not.
+    static let chunkKinds: [(name: String, field: String, chunk: String, opening: String?)] = [
+        ("text", "chunk_us", upstreamChunk, nil),
+        ("think", "think_chunk_us", upstreamChunk, upstreamThinkOpening),
+        ("reasoning", "reasoning_chunk_us", upstreamReasoningChunk, nil),
+        ("tool", "tool_chunk_us", upstreamToolCallChunk, upstreamToolCallOpening),
+    ]
 
     /// Request translation target from the issue (µs per request) and the per-chunk one.
     static let requestTargetMicros = 300.0
@@ -26,7 +49,8 @@ enum TranslateBench {
         var repetitions = 7
         var requestIterations = 200
         var chunkIterations = 20_000
-        /// Run only one part, for profilers: "request", "chunk", "first-sight" (the worker's path over the fixture
+        /// Run only one part, for profilers: "request", "chunk" (every kind), "chunk:<kind>" (one of `chunkKinds`),
+        /// "first-sight" (the worker's path over the fixture
         /// with empty memos, nothing else) or nil for both.
         var only: String?
     }
@@ -71,7 +95,7 @@ enum TranslateBench {
             fields.append(("request_us", .double(round3(micros))))
             return .object(JSONObject(fields))
         }
-        if options.only != "chunk" {
+        if options.only != "chunk" && options.only?.hasPrefix("chunk:") != true {
             // Full path first, then its stages separately to show where the time goes.
             let request = try Anthropic.MessagesRequest(json: JSONParser.parse(fixture))
             let catalog = ModelCatalog()
@@ -134,15 +158,18 @@ enum TranslateBench {
             fields.append(("upstream_bytes", .int(translated.upstream.jsonBytes().count)))
         }
         if options.only != "request" {
-            let chunk = Array(upstreamChunk.utf8)
-            let perChunk = measureChunks(options.repetitions, options.chunkIterations, chunk: chunk)
-            fields.append(("chunk_us", .double(round3(perChunk.micros))))
-            fields.append(("chunk_target_us", .double(chunkTargetMicros)))
-            fields.append(("chunk_met", .bool(perChunk.micros <= chunkTargetMicros)))
-            fields.append(("chunk_sse_bytes_out", .int(perChunk.bytesOut)))
-            let thinkChunk = measureChunks(options.repetitions, options.chunkIterations, chunk: chunk,
-                                           opening: Array(upstreamThinkOpening.utf8))
-            fields.append(("think_chunk_us", .double(round3(thinkChunk.micros))))
+            let kinds = options.only?.hasPrefix("chunk:") == true
+                ? chunkKinds.filter { "chunk:" + $0.name == options.only } : chunkKinds
+            guard !kinds.isEmpty else { throw UsageError("translate: no chunk kind \(options.only ?? "")") }
+            for kind in kinds {
+                let measured = measureChunks(options.repetitions, options.chunkIterations,
+                                             chunk: Array(kind.chunk.utf8), opening: kind.opening.map { Array($0.utf8) })
+                fields.append((kind.field, .double(round3(measured.micros))))
+                guard kind.name == "text" else { continue }
+                fields.append(("chunk_target_us", .double(chunkTargetMicros)))
+                fields.append(("chunk_met", .bool(measured.micros <= chunkTargetMicros)))
+                fields.append(("chunk_sse_bytes_out", .int(measured.bytesOut)))
+            }
         }
         return .object(JSONObject(fields))
     }
