@@ -13,7 +13,8 @@ struct FakeOptions {
         Prints `LISTENING <port>` once ready; stops on SIGTERM or SIGINT.
         Scenarios: \(Scenario.allCases.map(\.rawValue).joined(separator: ", "))
         Parameters any answer takes: delay_ms, ignore_stream=1 (one JSON body even to a streamed request),
-        content_type (that JSON body's media type)
+        content_type (that JSON body's media type), resend=1 (a streamed answer's tool calls sent again whole at
+        its end, with their ids and names)
         """
 
     enum ParseError: Error, CustomStringConvertible {

@@ -137,12 +137,20 @@ extension ScenarioPlayer {
             return [writer.toolCallStart(index: index, call: call, arguments: "")]
                 + call.fragments.map { writer.toolCallArguments(index: index, fragment: $0) }
         }
-        guard turn.interleaveToolCalls else { return perCall.flatMap { $0 }.map(StreamEvent.buffer) }
-        // Round-robin: call 1 starts before call 0's arguments are complete, as parallel calls do.
         var out: [StreamEvent] = []
-        let longest = perCall.map(\.count).max() ?? 0
-        for i in 0..<longest {
-            for call in perCall where i < call.count { out.append(.buffer(call[i])) }
+        if turn.interleaveToolCalls {
+            // Round-robin: call 1 starts before call 0's arguments are complete, as parallel calls do.
+            let longest = perCall.map(\.count).max() ?? 0
+            for i in 0..<longest {
+                for call in perCall where i < call.count { out.append(.buffer(call[i])) }
+            }
+        } else {
+            out = perCall.flatMap { $0 }.map(StreamEvent.buffer)
+        }
+        if turn.resendToolCalls {
+            for (index, call) in turn.toolCalls.enumerated() {
+                out.append(.buffer(writer.toolCallStart(index: index, call: call, arguments: call.arguments)))
+            }
         }
         return out
     }

@@ -42,7 +42,8 @@ struct ScenarioPlayer {
         default:
             break
         }
-        let (turn, ending) = turnAndEnding()
+        var (turn, ending) = turnAndEnding()
+        turn.resendToolCalls = spec.params["resend"] == "1"
         let usage = Usage(
             promptTokens: spec.int("tokens") ?? request.approximatePromptTokens,
             completionTokens: turn.completionTokens,

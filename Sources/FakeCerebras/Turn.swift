@@ -25,6 +25,9 @@ struct Turn {
     var toolCalls: [ToolCall] = []
     /// Stream the calls' fragments round-robin instead of one call after the other.
     var interleaveToolCalls = false
+    /// After the calls, send each one again whole, with its id and name (`resend=1`), as gpt-oss on Cerebras has
+    /// been seen to end a streamed call: a client that appends every fragment gets its arguments twice.
+    var resendToolCalls = false
     var finishReason = "stop"
     /// vLLM-style `stop_reason` in the choice (`stop_sequence`).
     var stopReason: String?

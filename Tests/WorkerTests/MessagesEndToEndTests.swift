@@ -42,7 +42,9 @@ final class MessagesEndToEndTests: GatewayTestCase {
     }
 
     func testToolCallsArriveWholeWhateverTheUpstreamFragmentation() throws {
-        for scenario in ["tool_split", "tool_interleaved", "tool_whole", "text_then_tool", "reasoning"] {
+        // `resend=1`: each call sent again whole at the end, with its id and name (gpt-oss on Cerebras).
+        for scenario in ["tool_split", "tool_interleaved", "tool_whole", "text_then_tool", "reasoning",
+                         "tool_split;resend=1", "tool_interleaved;resend=1", "tool_whole;resend=1"] {
             let response = try gateway.messages(messagesBody(stream: true, scenario: scenario))
             XCTAssertEqual(response.status, 200, scenario)
             var inputs: [Int: String] = [:]
@@ -69,10 +71,14 @@ final class MessagesEndToEndTests: GatewayTestCase {
     }
 
     func testNonStreamedToolCallHasParsedInput() throws {
-        let response = try gateway.messages(messagesBody(scenario: "tool_interleaved"))
-        let message = try XCTUnwrap(try response.json() as? [String: Any])
-        let blocks = try XCTUnwrap(message["content"] as? [[String: Any]])
-        XCTAssertEqual(blocks.compactMap { ($0["input"] as? [String: Any])?["path"] as? String }, ["a.txt", "/tmp"])
+        for scenario in ["tool_interleaved", "tool_interleaved;resend=1"] {
+            let response = try gateway.messages(messagesBody(scenario: scenario))
+            XCTAssertEqual(response.status, 200, scenario)
+            let message = try XCTUnwrap(try response.json() as? [String: Any], scenario)
+            let blocks = try XCTUnwrap(message["content"] as? [[String: Any]], scenario)
+            XCTAssertEqual(blocks.compactMap { ($0["input"] as? [String: Any])?["path"] as? String }, ["a.txt", "/tmp"],
+                           scenario)
+        }
     }
 
     func testFinishReasonsMap() throws {

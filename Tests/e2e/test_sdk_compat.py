@@ -87,6 +87,20 @@ def test_tool_round_trip(client):
     assert second.content[0].text
 
 
+def test_tool_arguments_sent_again_whole_reach_the_sdk_once(client):
+    # gpt-oss on Cerebras has been seen to end a streamed call by sending its whole arguments again, with its id and
+    # name: the SDK must get them once, streamed and not.
+    tools = [{"name": "get_weather", "description": "Weather", "input_schema": {"type": "object", "properties": {}}}]
+    messages = [{"role": "user", "content": "Paris?" + marker("tool_split;resend=1")}]
+    with client.messages.stream(model=MODEL, max_tokens=100, tools=tools, messages=messages) as stream:
+        streamed = stream.get_final_message()
+    created = client.messages.create(model=MODEL, max_tokens=100, tools=tools, messages=messages)
+    for message in (streamed, created):
+        calls = [block for block in message.content if block.type == "tool_use"]
+        assert [call.input for call in calls] == [{"city": "Paris", "unit": "c"}]
+        assert message.stop_reason == "tool_use"
+
+
 def test_count_tokens(client):
     result = client.messages.count_tokens(model=MODEL, messages=[{"role": "user", "content": "Hello there"}])
     assert result.input_tokens > 0

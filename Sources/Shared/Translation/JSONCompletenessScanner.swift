@@ -9,7 +9,14 @@ struct JSONCompletenessScanner {
     private(set) var isComplete = false
 
     mutating func feed(_ text: String) {
-        for byte in text.utf8 where !isComplete {
+        guard !isComplete else { return }
+        var text = text
+        // A string's bytes in place (a fragment read from a chunk is a native string): no walk through its view.
+        text.withUTF8 { feed($0) }
+    }
+
+    private mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>) {
+        for byte in bytes {
             if inString {
                 if escaped {
                     escaped = false
@@ -28,10 +35,18 @@ struct JSONCompletenessScanner {
                 sawRoot = true
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 depth -= 1
-                if depth <= 0, sawRoot { isComplete = true }
+                if depth <= 0, sawRoot {
+                    isComplete = true
+                    return
+                }
             default:
                 break
             }
         }
+    }
+
+    /// True when `text` is nothing but JSON's blanks (space, tab, line feed, carriage return), or empty.
+    static func isBlank(_ text: String) -> Bool {
+        text.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
     }
 }

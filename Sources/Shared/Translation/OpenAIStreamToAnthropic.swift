@@ -21,14 +21,19 @@ public struct OpenAIStreamToAnthropic {
     enum OpenBlock: Equatable {
         case thinking(index: Int)
         case text(index: Int)
-        case tool(index: Int, upstreamIndex: Int)
+        /// `call`: the call's position in `toolCalls`.
+        case tool(index: Int, call: Int)
     }
 
     struct ToolCall {
         enum Status: Equatable { case pending, open, closed }
+        let upstreamIndex: Int
         var id: String?
         var name: String?
-        var bufferedArguments = ""
+        /// Every argument fragment received so far, as UTF-8 (appending to an array costs a fraction of appending
+        /// to a string). A pending call's are sent as one delta when it opens; an open call's are sent as they come
+        /// and kept to recognise the whole arguments sent again (`receiveToolCall`).
+        var arguments: [UInt8] = []
         var scanner = JSONCompletenessScanner()
         var status = Status.pending
     }
@@ -41,9 +46,10 @@ public struct OpenAIStreamToAnthropic {
     @usableFromInline private(set) var phase = Phase.created
     private var openBlock: OpenBlock?
     private var nextIndex = 0
-    private var toolCalls: [Int: ToolCall] = [:]
-    /// Upstream tool-call indexes in first-seen order.
-    private var toolOrder: [Int] = []
+    /// The upstream's tool calls in first-seen order (a few an answer: found by a walk, the open one first).
+    private var toolCalls: [ToolCall] = []
+    /// How many of `toolCalls` are pending, so that a fragment of the open call looks for none to open.
+    private var pendingToolCalls = 0
     private var usage: OpenAI.Usage?
     private var contentDeltas = 0
     private var thinkTags = ThinkTagSplitter()
@@ -214,8 +220,8 @@ public struct OpenAIStreamToAnthropic {
             events.append(.blockStop(index: index))
         case .text(let index):
             events.append(.blockStop(index: index))
-        case .tool(let index, let upstreamIndex):
-            toolCalls[upstreamIndex]?.status = .closed
+        case .tool(let index, let call):
+            toolCalls[call].status = .closed
             events.append(.blockStop(index: index))
         }
         openBlock = nil
@@ -224,75 +230,87 @@ public struct OpenAIStreamToAnthropic {
     // MARK: - Tool calls
 
     private mutating func receiveToolCall(_ delta: OpenAI.ToolCallDelta, into events: inout [AnthropicEvent]) {
-        // Taken out of the table while it changes, so that its buffered arguments grow in place (a copy left in the
-        // table would make every fragment copy the whole buffer).
-        var call = toolCalls.removeValue(forKey: delta.index) ?? {
-            toolOrder.append(delta.index)
-            return ToolCall()
-        }()
-        if call.id == nil, let id = delta.id, !id.isEmpty { call.id = id }
-        if call.name == nil, let name = delta.name, !name.isEmpty { call.name = name }
+        let position = position(ofToolCall: delta.index)
+        // Changed in place through its position, so that its arguments grow without a copy of the call.
+        if toolCalls[position].id == nil, let id = delta.id, !id.isEmpty { toolCalls[position].id = id }
+        if toolCalls[position].name == nil, let name = delta.name, !name.isEmpty { toolCalls[position].name = name }
         let fragment = delta.arguments ?? ""
-        switch call.status {
-        case .closed:
-            toolCalls[delta.index] = call
-            guard !fragment.isEmpty else { return }
-            fail(GatewayError(.api, "upstream sent arguments for tool call \(delta.index) after it ended"), into: &events)
-            return
-        case .open:
-            call.scanner.feed(fragment)
-            toolCalls[delta.index] = call
-            if !fragment.isEmpty, case .tool(let index, _)? = openBlock {
+        if !fragment.isEmpty, toolCalls[position].scanner.isComplete {
+            // The arguments already make a whole JSON value, which more text can only spoil. Some upstreams end a
+            // call by sending its whole arguments again (with its id and name, as in its first chunk): a copy of
+            // what was sent, or blanks, is left out; anything else fails the answer rather than reach the client
+            // as arguments that do not parse.
+            let resent = fragment.utf8.elementsEqual(toolCalls[position].arguments)
+            guard resent || JSONCompletenessScanner.isBlank(fragment) else {
+                let when = toolCalls[position].status == .closed ? "it ended" : "its JSON was complete"
+                fail(GatewayError(.api, "upstream sent arguments for tool call \(delta.index) after \(when)"),
+                     into: &events)
+                return
+            }
+        } else if !fragment.isEmpty {
+            guard toolCalls[position].status != .closed else {
+                fail(GatewayError(.api, "upstream sent arguments for tool call \(delta.index) after it ended"),
+                     into: &events)
+                return
+            }
+            toolCalls[position].arguments.append(contentsOf: fragment.utf8)
+            toolCalls[position].scanner.feed(fragment)
+            if toolCalls[position].status == .open, case .tool(let index, position)? = openBlock {
                 events.append(.blockDelta(index: index, .inputJSON(fragment)))
                 contentDeltas += 1
             }
-        case .pending:
-            call.bufferedArguments += fragment
-            call.scanner.feed(fragment)
-            toolCalls[delta.index] = call
         }
-        openNextToolCallIfPossible(into: &events)
+        if pendingToolCalls > 0 { openNextToolCallIfPossible(into: &events) }
+    }
+
+    /// Where the call with the upstream's `index` is in `toolCalls`, added (pending) when it is new.
+    private mutating func position(ofToolCall index: Int) -> Int {
+        if case .tool(_, let open)? = openBlock, toolCalls[open].upstreamIndex == index { return open }
+        if let found = toolCalls.firstIndex(where: { $0.upstreamIndex == index }) { return found }
+        toolCalls.append(ToolCall(upstreamIndex: index))
+        pendingToolCalls += 1
+        return toolCalls.count - 1
     }
 
     /// Opens the first pending call once the open block may close: it is text/thinking, or a tool call whose
     /// arguments are complete. Interleaved fragments of a later call wait, buffered, until then.
     private mutating func openNextToolCallIfPossible(into events: inout [AnthropicEvent]) {
-        while let next = toolOrder.first(where: { toolCalls[$0]?.status == .pending && toolCalls[$0]?.name != nil }) {
-            if case .tool(_, let upstreamIndex)? = openBlock {
-                guard toolCalls[upstreamIndex]?.scanner.isComplete == true else { return }
+        while let next = toolCalls.firstIndex(where: { $0.status == .pending && $0.name != nil }) {
+            if case .tool(_, let open)? = openBlock {
+                guard toolCalls[open].scanner.isComplete else { return }
             }
             closeOpenBlock(into: &events)
             open(toolCall: next, into: &events)
         }
     }
 
-    private mutating func open(toolCall upstreamIndex: Int, into events: inout [AnthropicEvent]) {
-        guard var call = toolCalls[upstreamIndex] else { return }
-        let id = call.id ?? makeToolID()
-        call.id = id
+    private mutating func open(toolCall position: Int, into events: inout [AnthropicEvent]) {
+        let id = toolCalls[position].id ?? makeToolID()
+        toolCalls[position].id = id
         let index = nextIndex
         nextIndex += 1
-        events.append(.blockStart(index: index, .toolUse(id: id, name: call.name ?? "")))
-        if !call.bufferedArguments.isEmpty {
-            events.append(.blockDelta(index: index, .inputJSON(call.bufferedArguments)))
+        events.append(.blockStart(index: index, .toolUse(id: id, name: toolCalls[position].name ?? "")))
+        if !toolCalls[position].arguments.isEmpty {
+            let arguments = String(decoding: toolCalls[position].arguments, as: UTF8.self)
+            events.append(.blockDelta(index: index, .inputJSON(arguments)))
             contentDeltas += 1
-            call.bufferedArguments = ""
         }
-        call.status = .open
-        toolCalls[upstreamIndex] = call
-        openBlock = .tool(index: index, upstreamIndex: upstreamIndex)
+        toolCalls[position].status = .open
+        pendingToolCalls -= 1
+        openBlock = .tool(index: index, call: position)
     }
 
     /// At the end of the answer every call still waiting is emitted whole, in first-seen order. A call that never
     /// got a function name cannot become a `tool_use` block: the answer fails rather than invent one.
     private mutating func flushPendingToolCalls(into events: inout [AnthropicEvent]) {
-        for upstreamIndex in toolOrder where toolCalls[upstreamIndex]?.status == .pending {
-            guard toolCalls[upstreamIndex]?.name != nil else {
-                fail(GatewayError(.api, "upstream sent tool call \(upstreamIndex) without a function name"), into: &events)
+        for position in toolCalls.indices where toolCalls[position].status == .pending {
+            guard toolCalls[position].name != nil else {
+                let index = toolCalls[position].upstreamIndex
+                fail(GatewayError(.api, "upstream sent tool call \(index) without a function name"), into: &events)
                 return
             }
             closeOpenBlock(into: &events)
-            open(toolCall: upstreamIndex, into: &events)
+            open(toolCall: position, into: &events)
         }
         closeOpenBlock(into: &events)
     }
