@@ -35,9 +35,12 @@ struct StreamChunkFrame {
     private var slot: Slot?
     /// The chunk the kept bytes decoded to, its string left out.
     private var rest = OpenAI.StreamChunk()
-    /// Whether `rest` is nothing but an empty delta (nearly every text or thinking chunk): the chunk is then made
-    /// afresh around its string instead of copied from `rest`.
+    /// Whether `rest` is nothing but an empty delta (nearly every text or thinking chunk), or a delta with nothing
+    /// but one tool call's index (nearly every chunk of a call's arguments after its first): the chunk is then made
+    /// afresh around its string instead of copied from `rest`, whose tool call list the copy would have to copy
+    /// again to change.
     private var restIsEmpty = false
+    private var restIsLoneToolCall: Int?
 
     /// The chunk, when `bytes` are the kept bytes around one string; nil otherwise.
     func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> OpenAI.StreamChunk? {
@@ -62,6 +65,10 @@ struct StreamChunkFrame {
     private func chunk(_ string: String, in slot: Slot) -> OpenAI.StreamChunk {
         if restIsEmpty, slot == .content { return OpenAI.StreamChunk(delta: OpenAI.Delta(content: string)) }
         if restIsEmpty, slot == .reasoning { return OpenAI.StreamChunk(delta: OpenAI.Delta(reasoning: string)) }
+        if let index = restIsLoneToolCall, slot == .toolArguments {
+            let call = OpenAI.ToolCallDelta(index: index, arguments: string)
+            return OpenAI.StreamChunk(delta: OpenAI.Delta(toolCalls: [call]))
+        }
         var chunk = rest
         switch slot {
         case .content: chunk.delta?.content = string
@@ -85,6 +92,11 @@ struct StreamChunkFrame {
             rest.delta?.toolCalls[0].arguments = nil
         }
         restIsEmpty = slot != .toolArguments && rest == OpenAI.StreamChunk(delta: OpenAI.Delta())
+        restIsLoneToolCall = nil
+        if slot == .toolArguments, let index = rest.delta?.toolCalls.first?.index,
+           rest == OpenAI.StreamChunk(delta: OpenAI.Delta(toolCalls: [OpenAI.ToolCallDelta(index: index)])) {
+            restIsLoneToolCall = index
+        }
         self.rest = rest
         // The array keeps its capacity: a stream whose chunks never repeat replaces it without allocating.
         kept.removeAll(keepingCapacity: true)
