@@ -316,10 +316,12 @@ def main():
                                   fmt(translate.get("request_known_tools_us"), 1, " µs")))
         targets.append(target("translate: per upstream chunk incl. SSE encoding ≤ 3 µs", translate.get("chunk_us"), 3,
                               translate.get("chunk_met"), fmt(translate.get("chunk_us"), 2, " µs")))
-        if translate.get("think_chunk_us") is not None:
-            think = translate["think_chunk_us"]
-            targets.append(target("translate: the same, a reasoning chunk inside `<think>` tags (Qwen-style) ≤ 3 µs",
-                                  think, 3, think <= 3, fmt(think, 2, " µs")))
+        for key, name in (("think_chunk_us", "a reasoning chunk inside `<think>` tags (Qwen-style)"),
+                          ("reasoning_chunk_us", "a reasoning chunk in its own field (GLM, gpt-oss)"),
+                          ("tool_chunk_us", "a fragment of a tool call's arguments")):
+            if translate.get(key) is not None:
+                us = translate[key]
+                targets.append(target(f"translate: the same, {name} ≤ 3 µs", us, 3, us <= 3, fmt(us, 2, " µs")))
 
     # Issue 7's control-plane target: the gateway with rate limiting and the cache in Redis against the same binary
     # without, both measured in each repetition of the scenario.
@@ -439,6 +441,10 @@ def main():
           f"{translate.get('request_known_tools_us', 0):.1f} µs with the tools known to the memo; per chunk "
           f"{translate['chunk_us']:.2f} µs"
           + (f" ({translate['think_chunk_us']:.2f} µs inside think tags)" if "think_chunk_us" in translate else "")
+          + (f", {translate['reasoning_chunk_us']:.2f} µs a reasoning chunk" if "reasoning_chunk_us" in translate
+             else "")
+          + (f", {translate['tool_chunk_us']:.2f} µs a tool-argument fragment" if "tool_chunk_us" in translate
+             else "")
           + ".")
         if translate.get("conversation_turn_memo_us") is not None:
             p(f"A conversation continued for {translate['conversation_turns']} turns from the fixture: "
