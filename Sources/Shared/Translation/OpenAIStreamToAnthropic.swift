@@ -1,10 +1,10 @@
 /// The stream state machine: Cerebras chunks in, Anthropic events out.
 ///
-/// Guarantees (checked by `AnthropicEventGrammar` in the tests and the fuzz targets): `message_start` first; exactly one block open at a
-/// time; a block opens only with its first real content; indexes contiguous from 0; thinking blocks end with a
-/// `signature_delta`; `tool_use` starts with `input: {}` and carries `input_json_delta`s; the stream ends with
-/// `message_delta` + `message_stop`, or with an `error` event after closing the open block — never a truncated
-/// stream that looks complete.
+/// Guarantees (checked by `AnthropicEventGrammar` in the tests and the fuzz targets): `message_start` first; exactly
+/// one block open at a time; a block opens only with its first real content; indexes contiguous from 0; thinking
+/// blocks end with a `signature_delta`; `tool_use` starts with `input: {}` and carries `input_json_delta`s; the
+/// stream ends with `message_delta` + `message_stop`, or with an `error` event after closing the open block — never
+/// a truncated stream that looks complete.
 public struct OpenAIStreamToAnthropic {
     /// Clients drop thinking blocks without a signature; the backend has none to give, so an opaque constant.
     public static let thinkingSignature = "cerebras-gateway.unsigned-thinking.v1"
@@ -237,11 +237,11 @@ public struct OpenAIStreamToAnthropic {
         let fragment = delta.arguments ?? ""
         if !fragment.isEmpty, toolCalls[position].scanner.isComplete {
             // The arguments already make a whole JSON value, which more text can only spoil. Some upstreams end a
-            // call by sending its whole arguments again (with its id and name, as in its first chunk): a copy of
-            // what was sent, or blanks, is left out; anything else fails the answer rather than reach the client
-            // as arguments that do not parse.
-            let resent = fragment.utf8.elementsEqual(toolCalls[position].arguments)
-            guard resent || JSONCompletenessScanner.isBlank(fragment) else {
+            // call by sending its whole arguments again (with its id and name, as in its first chunk): the same
+            // value again (byte for byte, or the same document spaced otherwise), or blanks, is left out; anything
+            // else fails the answer rather than reach the client as arguments that do not parse.
+            guard JSONCompletenessScanner.isBlank(fragment) || Self.isSameValue(fragment, toolCalls[position].arguments)
+            else {
                 let when = toolCalls[position].status == .closed ? "it ended" : "its JSON was complete"
                 fail(GatewayError(.api, "upstream sent arguments for tool call \(delta.index) after \(when)"),
                      into: &events)
@@ -261,6 +261,16 @@ public struct OpenAIStreamToAnthropic {
             }
         }
         if pendingToolCalls > 0 { openNextToolCallIfPossible(into: &events) }
+    }
+
+    /// Whether `text` is the JSON value `arguments` holds: the same bytes, or a document that parses to the same
+    /// value (members in the same order, numbers written alike).
+    private static func isSameValue(_ text: String, _ arguments: [UInt8]) -> Bool {
+        if text.utf8.elementsEqual(arguments) { return true }
+        guard let resent = try? JSONParser.parse(text), let sent = try? JSONParser.parse(arguments) else {
+            return false
+        }
+        return resent == sent
     }
 
     /// Where the call with the upstream's `index` is in `toolCalls`, added (pending) when it is new.
