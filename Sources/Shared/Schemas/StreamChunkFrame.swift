@@ -35,12 +35,17 @@ struct StreamChunkFrame {
     private var slot: Slot?
     /// The chunk the kept bytes decoded to, its string left out.
     private var rest = OpenAI.StreamChunk()
-    /// Whether `rest` is nothing but an empty delta (nearly every text or thinking chunk), or a delta with nothing
-    /// but one tool call's index (nearly every chunk of a call's arguments after its first): the chunk is then made
-    /// afresh around its string instead of copied from `rest`, whose tool call list the copy would have to copy
+    /// What `rest` is. When it is nothing but an empty delta (nearly every text or thinking chunk), or a delta with
+    /// nothing but one tool call's index (nearly every chunk of a call's arguments after its first), the chunk is
+    /// made afresh around its string instead of copied from `rest`, whose tool call list the copy would have to copy
     /// again to change.
-    private var restIsEmpty = false
-    private var restIsLoneToolCall: Int?
+    private var restShape = RestShape.other
+
+    private enum RestShape {
+        case emptyDelta
+        case loneToolCall(index: Int)
+        case other
+    }
 
     /// The chunk, when `bytes` are the kept bytes around one string; nil otherwise.
     func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> OpenAI.StreamChunk? {
@@ -63,11 +68,13 @@ struct StreamChunkFrame {
 
     /// The chunk with `string` in its slot: made afresh when there is nothing else to it, else a copy of `rest`.
     private func chunk(_ string: String, in slot: Slot) -> OpenAI.StreamChunk {
-        if restIsEmpty, slot == .content { return OpenAI.StreamChunk(delta: OpenAI.Delta(content: string)) }
-        if restIsEmpty, slot == .reasoning { return OpenAI.StreamChunk(delta: OpenAI.Delta(reasoning: string)) }
-        if let index = restIsLoneToolCall, slot == .toolArguments {
+        switch (restShape, slot) {
+        case (.emptyDelta, .content): return OpenAI.StreamChunk(delta: OpenAI.Delta(content: string))
+        case (.emptyDelta, .reasoning): return OpenAI.StreamChunk(delta: OpenAI.Delta(reasoning: string))
+        case (.loneToolCall(let index), .toolArguments):
             let call = OpenAI.ToolCallDelta(index: index, arguments: string)
             return OpenAI.StreamChunk(delta: OpenAI.Delta(toolCalls: [call]))
+        default: break
         }
         var chunk = rest
         switch slot {
@@ -76,6 +83,17 @@ struct StreamChunkFrame {
         case .toolArguments: chunk.delta?.toolCalls[0].arguments = string
         }
         return chunk
+    }
+
+    /// `rest`'s shape for a chunk whose string goes to `slot`.
+    private static func shape(of rest: OpenAI.StreamChunk, slot: Slot) -> RestShape {
+        guard slot == .toolArguments else {
+            return rest == OpenAI.StreamChunk(delta: OpenAI.Delta()) ? .emptyDelta : .other
+        }
+        guard let index = rest.delta?.toolCalls.first?.index,
+              rest == OpenAI.StreamChunk(delta: OpenAI.Delta(toolCalls: [OpenAI.ToolCallDelta(index: index)]))
+        else { return .other }
+        return .loneToolCall(index: index)
     }
 
     /// Keeps `bytes`, just decoded to `decoded` by a scan that read one string (at `string`, quotes included) into
@@ -91,13 +109,8 @@ struct StreamChunkFrame {
             guard rest.delta?.toolCalls.count == 1 else { return }
             rest.delta?.toolCalls[0].arguments = nil
         }
-        restIsEmpty = slot != .toolArguments && rest == OpenAI.StreamChunk(delta: OpenAI.Delta())
-        restIsLoneToolCall = nil
-        if slot == .toolArguments, let index = rest.delta?.toolCalls.first?.index,
-           rest == OpenAI.StreamChunk(delta: OpenAI.Delta(toolCalls: [OpenAI.ToolCallDelta(index: index)])) {
-            restIsLoneToolCall = index
-        }
         self.rest = rest
+        restShape = Self.shape(of: rest, slot: slot)
         // The array keeps its capacity: a stream whose chunks never repeat replaces it without allocating.
         kept.removeAll(keepingCapacity: true)
         kept.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[..<string.lowerBound]))

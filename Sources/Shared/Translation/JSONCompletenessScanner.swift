@@ -10,9 +10,8 @@ struct JSONCompletenessScanner {
 
     mutating func feed(_ text: String) {
         guard !isComplete else { return }
-        var text = text
         // A string's bytes in place (a fragment read from a chunk is a native string): no walk through its view.
-        text.withUTF8 { feed($0) }
+        text.withBorrowedUTF8 { feed($0) }
     }
 
     private mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -45,8 +44,13 @@ struct JSONCompletenessScanner {
         }
     }
 
-    /// True when `text` is nothing but JSON's blanks (space, tab, line feed, carriage return), or empty.
+    /// True when `text` is nothing but JSON's blanks (space, tab, line feed, carriage return), or empty: what the
+    /// parser's `skipWhitespace` steps over.
     static func isBlank(_ text: String) -> Bool {
-        text.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        text.withBorrowedUTF8 { bytes in
+            var parser = JSONParser(buffer: bytes, maxDepth: 0)
+            parser.skipWhitespace()
+            return parser.position == bytes.count
+        }
     }
 }

@@ -235,32 +235,38 @@ public struct OpenAIStreamToAnthropic {
         if toolCalls[position].id == nil, let id = delta.id, !id.isEmpty { toolCalls[position].id = id }
         if toolCalls[position].name == nil, let name = delta.name, !name.isEmpty { toolCalls[position].name = name }
         let fragment = delta.arguments ?? ""
-        if !fragment.isEmpty, toolCalls[position].scanner.isComplete {
-            // The arguments already make a whole JSON value, which more text can only spoil. Some upstreams end a
-            // call by sending its whole arguments again (with its id and name, as in its first chunk): the same
-            // value again (byte for byte, or the same document spaced otherwise), or blanks, is left out; anything
-            // else fails the answer rather than reach the client as arguments that do not parse.
-            guard JSONCompletenessScanner.isBlank(fragment) || Self.isSameValue(fragment, toolCalls[position].arguments)
-            else {
-                let when = toolCalls[position].status == .closed ? "it ended" : "its JSON was complete"
-                fail(GatewayError(.api, "upstream sent arguments for tool call \(delta.index) after \(when)"),
-                     into: &events)
-                return
-            }
-        } else if !fragment.isEmpty {
-            guard toolCalls[position].status != .closed else {
-                fail(GatewayError(.api, "upstream sent arguments for tool call \(delta.index) after it ended"),
-                     into: &events)
-                return
-            }
-            toolCalls[position].arguments.append(contentsOf: fragment.utf8)
-            toolCalls[position].scanner.feed(fragment)
-            if toolCalls[position].status == .open, case .tool(let index, position)? = openBlock {
-                events.append(.blockDelta(index: index, .inputJSON(fragment)))
-                contentDeltas += 1
+        if !fragment.isEmpty {
+            if toolCalls[position].scanner.isComplete {
+                // The arguments already make a whole JSON value, which more text can only spoil. Some upstreams end
+                // a call by sending its whole arguments again (with its id and name, as in its first chunk): the
+                // same value again (byte for byte, or the same document spaced otherwise), or blanks, is left out;
+                // anything else fails the answer rather than reach the client as arguments that do not parse.
+                let arguments = toolCalls[position].arguments
+                guard JSONCompletenessScanner.isBlank(fragment) || Self.isSameValue(fragment, arguments) else {
+                    failLateArguments(ofToolCall: position, into: &events)
+                    return
+                }
+            } else {
+                guard toolCalls[position].status != .closed else {
+                    failLateArguments(ofToolCall: position, into: &events)
+                    return
+                }
+                toolCalls[position].arguments.append(contentsOf: fragment.utf8)
+                toolCalls[position].scanner.feed(fragment)
+                if toolCalls[position].status == .open, case .tool(let index, position)? = openBlock {
+                    events.append(.blockDelta(index: index, .inputJSON(fragment)))
+                    contentDeltas += 1
+                }
             }
         }
         if pendingToolCalls > 0 { openNextToolCallIfPossible(into: &events) }
+    }
+
+    /// Arguments for a call that ended, or that follow its complete JSON (and are not the same value again).
+    private mutating func failLateArguments(ofToolCall position: Int, into events: inout [AnthropicEvent]) {
+        let when = toolCalls[position].status == .closed ? "it ended" : "its JSON was complete"
+        let index = toolCalls[position].upstreamIndex
+        fail(GatewayError(.api, "upstream sent arguments for tool call \(index) after \(when)"), into: &events)
     }
 
     /// Whether `text` is the JSON value `arguments` holds: the same bytes, or a document that parses to the same
