@@ -15,7 +15,7 @@ import sys
 # `baseline` (optional, BASELINE_BIN) is another gateway binary, say from before an optimisation; `gateway_redis` is
 # the gateway binary with rate limiting and the cache on in Redis, measured only beside `gateway` (ns_c16, ns_miss).
 ARMS = ["direct", "nginx", "baseline", "gateway", "gateway_redis", "litellm"]
-PACING_MS = {"st100": 20.0, "st500": 20.0, "st_cerebras": 0.33, "slow2000": 250.0}
+PACING_MS = {"st100": 20.0, "st500": 20.0, "st_cerebras": 0.33, "st_tools": 0.33, "slow2000": 250.0}
 SLOW_STREAMS = 2000
 
 
@@ -199,7 +199,7 @@ def main():
         s["cc_c4_cpu_ms_per_1k_requests"] = metric("cc_c4", arm, sut_cpu_req)
         s["rate_p99_10ms_rps"] = metric("ns_rate", arm, lambda r: r["best_rate_rps"])
         s["saturated_rps"] = metric("ns_rate", arm, lambda r: r["saturated_rps"])
-        for sc in ("st100", "st500", "st_cerebras", "slow2000"):
+        for sc in ("st100", "st500", "st_cerebras", "st_tools", "slow2000"):
             s[f"{sc}_ttft_p50_us"] = metric(sc, arm, lambda r: r["ttft_us"]["p50"])
             s[f"{sc}_ttft_p99_us"] = metric(sc, arm, lambda r: r["ttft_us"]["p99"])
             s[f"{sc}_added_ttft_p99_us"] = per_rep_delta(sc, arm, lambda r: r["ttft_us"]["p99"])
@@ -235,6 +235,7 @@ def main():
         "saturated_rps": d.get("saturated_rps"),
         "rate_p99_10ms_rps": d.get("rate_p99_10ms_rps"),
         "st_cerebras_chunks_per_s": d.get("st_cerebras_chunks_per_s"),
+        "st_tools_chunks_per_s": d.get("st_tools_chunks_per_s"),
         "cc_c4_rps": d.get("cc_c4_rps"),
     }
     flags = []
@@ -276,6 +277,10 @@ def main():
     r = ratio(g.get("st_cerebras_cpu_ms_per_100k_chunks"), n.get("st_cerebras_cpu_ms_per_100k_chunks"))
     targets.append(target("streaming CPU per chunk ≤ 2× nginx's (Cerebras pacing)", r, 2.0,
                           None if r is None else r <= 2.0, fmt_ratio(r)))
+    r = ratio(g.get("st_tools_cpu_ms_per_100k_chunks"), n.get("st_tools_cpu_ms_per_100k_chunks"))
+    if r is not None:
+        targets.append(target("the same, the tokens as a tool call's arguments (an agent writing a file)", r, 2.0,
+                              r <= 2.0, fmt_ratio(r)))
     v = g.get("st500_added_ttft_p99_us")
     targets.append(target("500 streams: TTFT p99 ≤ 5 ms (added over direct)", v, 5000,
                           None if v is None else v <= 5000,
@@ -291,6 +296,13 @@ def main():
                           None if v is None else (v >= 50000 and fid == 1.0),
                           f"{fmt(v)} chunks/s, fidelity {'100%' if fid == 1.0 else 'FAILED'} "
                           f"(direct {fmt(d.get('st_cerebras_chunks_per_s'))}/s)"))
+    v = g.get("st_tools_chunks_per_s")
+    fid = g.get("st_tools_fidelity")
+    if v is not None:
+        targets.append(target("the same, the tokens as a tool call's arguments", v, 50000,
+                              v >= 50000 and fid == 1.0,
+                              f"{fmt(v)} chunks/s, fidelity {'100%' if fid == 1.0 else 'FAILED'} "
+                              f"(direct {fmt(d.get('st_tools_chunks_per_s'))}/s)"))
     v = g.get("slow2000_max_stall_ms")
     targets.append(target("2,000 slow streams: no stall > 10× pacing (2.5 s)", v, 2500,
                           None if v is None else (v <= 2500 and g.get("slow2000_failed") == 0),
@@ -400,6 +412,11 @@ def main():
         ("100 streams @0.33 ms: gap p99", "st_cerebras_gap_p99_us", 0),
         ("100 streams @0.33 ms: CPU ms / 100k chunks", "st_cerebras_cpu_ms_per_100k_chunks", 0),
         ("100 streams @0.33 ms: fidelity (1 = all ok)", "st_cerebras_fidelity", 0),
+        ("100 tool-call streams @0.33 ms: chunks/s", "st_tools_chunks_per_s", 0),
+        ("100 tool-call streams @0.33 ms: TTFT p99", "st_tools_ttft_p99_us", 0),
+        ("100 tool-call streams @0.33 ms: gap p99", "st_tools_gap_p99_us", 0),
+        ("100 tool-call streams @0.33 ms: CPU ms / 100k chunks", "st_tools_cpu_ms_per_100k_chunks", 0),
+        ("100 tool-call streams @0.33 ms: fidelity (1 = all ok)", "st_tools_fidelity", 0),
         ("2,000 streams @250 ms: ok", "slow2000_ok", 0),
         ("2,000 streams @250 ms: failed+aborted", "slow2000_failed", 0),
         ("2,000 streams @250 ms: max stall ms", "slow2000_max_stall_ms", 0),
@@ -424,7 +441,8 @@ def main():
     p("Fake's own ceiling (direct arm): "
       f"{fmt(ceiling['ns_c16_rps'])} req/s at c=16, {fmt(ceiling['saturated_rps'])} req/s saturated (c=64), "
       f"{fmt(ceiling['rate_p99_10ms_rps'])} req/s at p99 ≤ 10 ms, "
-      f"{fmt(ceiling['st_cerebras_chunks_per_s'])} chunks/s at 0.33 ms pacing. "
+      f"{fmt(ceiling['st_cerebras_chunks_per_s'])} chunks/s at 0.33 ms pacing "
+      f"({fmt(ceiling['st_tools_chunks_per_s'])} as a tool call's arguments). "
       "The generator, the fake and the arm share the same 2 cores.")
     p("")
     if flags:

@@ -19,9 +19,10 @@
 #                                    gateway_redis: the gateway binary with rate limiting and the cache on, in a
 #                                    redis-server on loopback (started here; installed with apt-get when missing),
 #                                    run only in ns_c16 and ns_miss: issue 7's "on ≥ 0.9× off" in the same run
-#   BENCH_SCENARIOS="ns_c1 ns_c16 ns_miss ns_rate cc_c4 st100 st500 st_cerebras slow2000"
+#   BENCH_SCENARIOS="ns_c1 ns_c16 ns_miss ns_rate cc_c4 st100 st500 st_cerebras st_tools slow2000"
 #                                    ns_miss: cacheable requests that all miss (temperature 0, every prompt new),
-#                                    c=16, run by the gateway and gateway_redis arms only
+#                                    c=16, run by the gateway and gateway_redis arms only; st_tools: st_cerebras's
+#                                    streams with the tokens as one tool call's arguments (an agent writing a file)
 #   BENCH_SKIP_BUILD=1               use the binaries as they are
 #   BENCH_SKIP_INSTALL=1             never apt-get / pip (arms whose tools are missing are skipped)
 #   FAKE_THREADS=1                   event-loop threads of the fake upstream
@@ -48,7 +49,7 @@ baseline_bin=${BASELINE_BIN:-}
 [[ -n $baseline_bin && -d $baseline_bin ]] && baseline_bin=$baseline_bin/cerebras-gateway
 reps=${BENCH_REPS:-$([[ $quick == 1 ]] && echo 1 || echo 3)}
 arms_wanted=${BENCH_ARMS:-direct nginx ${BASELINE_BIN:+baseline }gateway gateway_redis litellm}
-scenarios=${BENCH_SCENARIOS:-ns_c1 ns_c16 ns_miss ns_rate cc_c4 st100 st500 st_cerebras slow2000}
+scenarios=${BENCH_SCENARIOS:-ns_c1 ns_c16 ns_miss ns_rate cc_c4 st100 st500 st_cerebras st_tools slow2000}
 fake_threads=${FAKE_THREADS:-1}
 gen_threads=${GEN_THREADS:-1}
 litellm_version=${LITELLM_VERSION:-1.106.12}
@@ -347,8 +348,12 @@ run_one() {
         args=(--stream --scenario "paced;chunks=100;interval_ms=20" --connections "$c" --requests $((c * st_req))
             --duration "$d_st" --grace "$grace")
         ;;
-    st_cerebras)
-        args=(--stream --scenario "paced;chunks=$cere_chunks;interval_ms=0.33" --connections 100
+    st_cerebras | st_tools)
+        # st_tools: the same tokens as fragments of one tool call's arguments, `{"content":"tok0 …"}`, the bulk of
+        # an agent's output (every file Claude Code writes arrives so).
+        local tool=""
+        [[ $scenario == st_tools ]] && tool=";tool=1"
+        args=(--stream --scenario "paced;chunks=$cere_chunks;interval_ms=0.33$tool" --connections 100
             --requests $((100 * st_req)) --duration 2 --grace "$grace")
         ;;
     slow2000)

@@ -10,8 +10,10 @@
 #
 #   scripts/instructions.sh [BIN ...]          default: the benchmark build, .build-bench/release/cerebras-gateway
 #
-#   INSTRUCTIONS_MODE=request|stream           request (default): non-streaming requests at concurrency 1;
-#                                              stream: 10 concurrent streams of 50 chunks at 20 ms pacing
+#   INSTRUCTIONS_MODE=request|stream|tools     request (default): non-streaming requests at concurrency 1;
+#                                              stream: 10 concurrent streams of 50 chunks at 20 ms pacing;
+#                                              tools: the same streams with the 50 tokens as one tool call's
+#                                              arguments (`paced;tool=1`), each an `input_json_delta` to the client
 #   INSTRUCTIONS_COUNT=N                       requests (default 2000) or streams (default 100) measured
 #   INSTRUCTIONS_CONNECTIONS=C                 request mode's concurrency (default 1); under callgrind the worker runs
 #                                              some 50x slower, so C > 1 fills each loop round with about C requests
@@ -79,14 +81,16 @@ request)
     load=(--connections "${INSTRUCTIONS_CONNECTIONS:-1}" --requests "$count")
     unit=request
     ;;
-stream)
+stream | tools)
     count=${INSTRUCTIONS_COUNT:-100}
     chunks_per_unit=50
-    load=(--stream --scenario "paced;chunks=50;interval_ms=20" --connections 10 --requests "$count")
+    tool=""
+    [[ $mode == tools ]] && tool=";tool=1"
+    load=(--stream --scenario "paced;chunks=50;interval_ms=20$tool" --connections 10 --requests "$count")
     unit=chunk
     ;;
 *)
-    echo "INSTRUCTIONS_MODE must be request or stream" >&2
+    echo "INSTRUCTIONS_MODE must be request, stream or tools" >&2
     exit 2
     ;;
 esac

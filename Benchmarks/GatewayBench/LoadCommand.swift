@@ -49,6 +49,8 @@ enum LoadCommand {
         --rate R makes it open loop (arrivals at fixed intended times; latency counted from them).
         --temperature T sets the request's temperature (T ≤ 0.01 makes it cacheable by the gateway); --unique gives
         every request its own number in the prompt, so no two are alike (each one a cache miss).
+        A `paced` scenario is checked token by token (each `tok{i} ` once, in order, usage matching); with `tool=1`
+        the tokens arrive as the arguments of one tool call, `{"content":"tok0 …"}`, and are checked there.
         """
 
     static func parse(_ arguments: ArraySlice<String>) throws -> Options {
@@ -126,6 +128,12 @@ enum LoadCommand {
             return Int(part.dropFirst(7))
         }
         return 10
+    }
+
+    /// Whether a `paced` scenario sends its tokens as a tool call's arguments (`tool=1`).
+    static func pacedTokensInToolCall(_ scenario: String) -> Bool {
+        let parts = scenario.split(separator: ";").map { $0.trimmingCharacters(in: " ") }
+        return parts.first == "paced" && parts.dropFirst().contains("tool=1")
     }
 
     /// The Anthropic request every arm carries: the given file or a small prompt, with the scenario marker
@@ -215,7 +223,8 @@ enum LoadCommand {
         return LoadSpec(
             host: options.host, port: options.port, api: options.api, head: head, body: ByteBuffer(bytes: bodyBytes),
             uniqueOffset: uniqueOffset,
-            stream: options.stream, expectTokens: expect, connections: options.connections,
+            stream: options.stream, expectTokens: expect,
+            tokensInToolCall: pacedTokensInToolCall(options.scenario), connections: options.connections,
             requests: options.requests, duration: options.duration ?? (options.requests == nil ? 5 : 300),
             rate: options.rate, grace: options.grace)
     }

@@ -13,6 +13,8 @@ struct LoadSpec: Sendable {
     var uniqueOffset: Int? = nil
     var stream: Bool
     var expectTokens: Int?
+    /// `paced;tool=1`: the tokens arrive as a tool call's arguments, not as text.
+    var tokensInToolCall = false
     /// Connections per run (closed loop: the concurrency; open loop: the pool size).
     var connections: Int
     /// Total requests to start; nil: until `duration` ends.
@@ -293,7 +295,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     init(driver: LoadDriver) {
         self.driver = driver
-        check = StreamCheck(api: driver.spec.api, expectTokens: driver.spec.expectTokens)
+        check = StreamCheck(driver.spec)
     }
 
     private var announced = false
@@ -328,7 +330,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         keepAlive = true
         isEventStream = false
         body.removeAll(keepingCapacity: true)
-        check = StreamCheck(api: driver.spec.api, expectTokens: driver.spec.expectTokens)
+        check = StreamCheck(driver.spec)
         context.write(wrapOutboundOut(.head(driver.spec.head)), promise: nil)
         var body = driver.spec.body
         if let offset = driver.spec.uniqueOffset {

@@ -17,6 +17,9 @@ struct StreamCheck {
     let api: APIKind
     /// For `paced`: the number of `tok{i} ` tokens that must arrive, each once, in order.
     let expectTokens: Int?
+    /// `paced;tool=1`: the tokens are a tool call's arguments, `{"content":"tok0 …"}`, streamed a fragment at a
+    /// time; only fragments carrying tokens count as content events (for the time to first token and the gaps).
+    let tokensInToolCall: Bool
 
     private var pending: [UInt8] = []
     private var scanFrom = 0
@@ -30,11 +33,18 @@ struct StreamCheck {
     private(set) var firstContentNanos: UInt64 = 0
     private(set) var lastContentNanos: UInt64 = 0
     private(set) var maxGapNanos: UInt64 = 0
+    private var sawArgumentsOpen = false
+    private var sawArgumentsClose = false
 
-    init(api: APIKind, expectTokens: Int?) {
+    init(api: APIKind, expectTokens: Int?, tokensInToolCall: Bool = false) {
         self.api = api
         self.expectTokens = expectTokens
+        self.tokensInToolCall = tokensInToolCall
         pending.reserveCapacity(1024)
+    }
+
+    init(_ spec: LoadSpec) {
+        self.init(api: spec.api, expectTokens: spec.expectTokens, tokensInToolCall: spec.tokensInToolCall)
     }
 
     // MARK: - Streaming
@@ -68,7 +78,13 @@ struct StreamCheck {
         switch api {
         case .anthropic:
             if Self.hasPrefix(event, Self.evContentDelta) {
-                if let text = Self.stringValue(after: Self.textKey, in: event) { content(text, now: now, gaps: &gaps) }
+                if tokensInToolCall {
+                    if let fragment = Self.stringValue(after: Self.partialJSONKey, in: event) {
+                        toolArguments(fragment, now: now, gaps: &gaps)
+                    }
+                } else if let text = Self.stringValue(after: Self.textKey, in: event) {
+                    content(text, now: now, gaps: &gaps)
+                }
             } else if Self.hasPrefix(event, Self.evMessageDelta) {
                 usageOutputTokens = Self.intValue(after: Self.outputTokensKey, in: event)
             } else if Self.hasPrefix(event, Self.evMessageStop) {
@@ -82,7 +98,11 @@ struct StreamCheck {
                 sawEnd = true
                 return
             }
-            if let text = Self.stringValue(after: Self.contentKey, in: event), !text.isEmpty {
+            if tokensInToolCall {
+                if let fragment = Self.stringValue(after: Self.argumentsKey, in: event) {
+                    toolArguments(fragment, now: now, gaps: &gaps)
+                }
+            } else if let text = Self.stringValue(after: Self.contentKey, in: event), !text.isEmpty {
                 content(text, now: now, gaps: &gaps)
             }
             if let tokens = Self.intValue(after: Self.completionTokensKey, in: event) { usageOutputTokens = tokens }
@@ -104,6 +124,27 @@ struct StreamCheck {
         }
         lastContentNanos = now
         if expectTokens != nil { checkTokens(text) }
+    }
+
+    /// A fragment of the tool call's arguments, still JSON-escaped as both APIs carry it: the first opens
+    /// `{\"content\":\"`, the last closes `\"}`, and what lies between is tokens.
+    private mutating func toolArguments(_ fragment: UnsafeRawBufferPointer, now: UInt64, gaps: inout Histogram) {
+        guard !fragment.isEmpty, failure == nil else { return }
+        var text = fragment
+        if !sawArgumentsOpen {
+            guard Self.hasPrefix(text, Self.argumentsOpen) else {
+                return fail("tool call arguments do not open with {\"content\":\": "
+                                + String(decoding: text.prefix(100), as: UTF8.self))
+            }
+            sawArgumentsOpen = true
+            text = UnsafeRawBufferPointer(rebasing: text.dropFirst(Self.argumentsOpen.count))
+        }
+        if sawArgumentsClose { return fail("tool call arguments after their end") }
+        if Self.hasSuffix(text, Self.argumentsClose) {
+            sawArgumentsClose = true
+            text = UnsafeRawBufferPointer(rebasing: text.dropLast(Self.argumentsClose.count))
+        }
+        if !text.isEmpty { content(text, now: now, gaps: &gaps) }
     }
 
     /// `text` must be `tok{next} tok{next+1} …` (each token followed by one space).
@@ -145,6 +186,7 @@ struct StreamCheck {
         if !sawEnd { return fail("stream ended without message_stop/[DONE]") }
         guard let expected = expectTokens else { return }
         if nextToken != expected { return fail("received \(nextToken) of \(expected) tokens") }
+        if tokensInToolCall, !sawArgumentsClose { return fail("tool call arguments never closed") }
         if usageOutputTokens != expected {
             fail("usage output tokens \(usageOutputTokens.map(String.init) ?? "missing") != \(expected)")
         }
@@ -157,7 +199,11 @@ struct StreamCheck {
         body.withUnsafeBytes { raw in
             let key = api == .anthropic ? Self.textKey : Self.contentKey
             if let expected = expectTokens {
-                if let text = Self.stringValue(after: key, in: raw) { checkTokens(text) }
+                if tokensInToolCall {
+                    checkWholeArguments(raw)
+                } else if let text = Self.stringValue(after: key, in: raw) {
+                    checkTokens(text)
+                }
                 let usageKey = api == .anthropic ? Self.outputTokensKey : Self.completionTokensKey
                 usageOutputTokens = Self.intValue(after: usageKey, in: raw)
                 if failure == nil, nextToken != expected { fail("received \(nextToken) of \(expected) tokens") }
@@ -167,6 +213,24 @@ struct StreamCheck {
             } else if Self.stringValue(after: key, in: raw) == nil {
                 fail("no text in body: " + String(decoding: raw.prefix(300), as: UTF8.self))
             }
+        }
+    }
+
+    /// The tool call's arguments in a whole body: the parsed `input` of Anthropic's `tool_use` block (its one
+    /// field, `content`), or OpenAI's `arguments` string, escaped.
+    private mutating func checkWholeArguments(_ raw: UnsafeRawBufferPointer) {
+        switch api {
+        case .anthropic:
+            guard let text = Self.stringValue(after: Self.inputContentKey, in: raw) else {
+                return fail("no tool_use input in body: " + String(decoding: raw.prefix(300), as: UTF8.self))
+            }
+            checkTokens(text)
+        case .openai:
+            guard let arguments = Self.stringValue(after: Self.argumentsKey, in: raw),
+                  Self.hasPrefix(arguments, Self.argumentsOpen), Self.hasSuffix(arguments, Self.argumentsClose)
+            else { return fail("no tool call arguments in body: " + String(decoding: raw.prefix(300), as: UTF8.self)) }
+            checkTokens(UnsafeRawBufferPointer(rebasing: arguments.dropFirst(Self.argumentsOpen.count)
+                .dropLast(Self.argumentsClose.count)))
         }
     }
 
@@ -183,6 +247,11 @@ struct StreamCheck {
     static let outputTokensKey: [UInt8] = Array(#""output_tokens":"#.utf8)
     static let completionTokensKey: [UInt8] = Array(#""completion_tokens":"#.utf8)
     static let errorKey: [UInt8] = Array(#"{"error":"#.utf8)
+    static let partialJSONKey: [UInt8] = Array(#""partial_json":"#.utf8)
+    static let argumentsKey: [UInt8] = Array(#""arguments":"#.utf8)
+    static let inputContentKey: [UInt8] = Array(#""input":{"content":"#.utf8)
+    static let argumentsOpen: [UInt8] = Array(#"{\"content\":\""#.utf8)
+    static let argumentsClose: [UInt8] = Array(#"\"}"#.utf8)
 
     @inline(__always)
     static func find(_ needle: [UInt8], in base: UnsafeRawPointer, from: Int, to end: Int) -> Int? {
@@ -205,6 +274,13 @@ struct StreamCheck {
     static func hasPrefix(_ buffer: UnsafeRawBufferPointer, _ prefix: [UInt8]) -> Bool {
         guard buffer.count >= prefix.count else { return false }
         return prefix.withUnsafeBytes { memcmp(buffer.baseAddress!, $0.baseAddress!, prefix.count) == 0 }
+    }
+
+    static func hasSuffix(_ buffer: UnsafeRawBufferPointer, _ suffix: [UInt8]) -> Bool {
+        guard buffer.count >= suffix.count else { return false }
+        return suffix.withUnsafeBytes {
+            memcmp(buffer.baseAddress! + (buffer.count - suffix.count), $0.baseAddress!, suffix.count) == 0
+        }
     }
 
     /// The raw (still escaped) string value after `key` (`"name":`, optionally followed by spaces), or nil when

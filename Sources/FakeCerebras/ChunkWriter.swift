@@ -14,6 +14,16 @@ struct ChunkWriter {
     private static let openChoiceClose: StaticString = ",\"finish_reason\":null}]}\n\n"
     private static let tokenOpen: StaticString = #"{"content":"tok"#
     private static let tokenClose: StaticString = #" "}"#
+    private static let toolTokenOpen: StaticString = #"{"tool_calls":[{"index":"#
+    private static let toolTokenArguments: StaticString = #","function":{"arguments":"tok"#
+    private static let toolTokenClose: StaticString = #" "}}]}"#
+
+    /// Where a paced token goes: the message's content, or the arguments of the tool call at `index`
+    /// (`paced;tool=1`, an agent writing a file).
+    enum TokenPlace: Equatable {
+        case content
+        case toolArguments(index: Int)
+    }
 
     static let done = ByteBuffer(string: "data: [DONE]\n\n")
     static let keepAliveComment = ByteBuffer(string: ": keep-alive\n\n")
@@ -28,15 +38,23 @@ struct ChunkWriter {
         self.allocator = allocator
     }
 
-    /// The paced hot path: `delta: {"content":"tok{i} "}` without going through `String`.
-    func token(_ i: Int) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: prefix.count + 64)
+    /// The paced hot path: `delta: {"content":"tok{i} "}`, or the same token as a fragment of a tool call's
+    /// arguments, without going through `String`.
+    func token(_ i: Int, in place: TokenPlace = .content) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: prefix.count + 96)
         buffer.writeBytes(prefix)
         buffer.writeStaticString(Self.choiceOpen)
-        buffer.writeStaticString(Self.tokenOpen)
+        switch place {
+        case .content:
+            buffer.writeStaticString(Self.tokenOpen)
+        case .toolArguments(let index):
+            buffer.writeStaticString(Self.toolTokenOpen)
+            buffer.writeString(String(index))
+            buffer.writeStaticString(Self.toolTokenArguments)
+        }
         // Up to 15 digits is a small (inline) String: no heap allocation for the number.
         buffer.writeString(String(i))
-        buffer.writeStaticString(Self.tokenClose)
+        buffer.writeStaticString(place == .content ? Self.tokenClose : Self.toolTokenClose)
         buffer.writeStaticString(Self.openChoiceClose)
         return buffer
     }

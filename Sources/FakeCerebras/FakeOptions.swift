@@ -15,6 +15,8 @@ struct FakeOptions {
         Parameters any answer takes: delay_ms, ignore_stream=1 (one JSON body even to a streamed request),
         content_type (that JSON body's media type), resend=1 (a streamed answer's tool calls sent again whole at
         its end, with their ids and names)
+        paced takes chunks=N (`tok0 `…, a chunk each; 10 by default), interval_ms (the pacing), coalesce=0 (never
+        send overdue chunks in one write) and tool=1 (the tokens as one tool call's arguments, `{"content":"tok0 …"}`)
         """
 
     enum ParseError: Error, CustomStringConvertible {

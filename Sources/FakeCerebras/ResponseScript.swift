@@ -21,10 +21,10 @@ enum ResponseStep {
 /// and the k-th event at `start + delay + k * interval`, so a late wake-up is made up on the
 /// next step instead of accumulating drift.
 struct ResponseScript {
-    /// A fixed step, or a run of `tok{i} ` content chunks rendered only when due (the `paced` hot path).
+    /// A fixed step, or a run of `tok{i} ` chunks rendered only when due (the `paced` hot path).
     enum Segment {
         case step(ResponseStep)
-        case tokens(count: Int, writer: ChunkWriter)
+        case tokens(count: Int, writer: ChunkWriter, place: ChunkWriter.TokenPlace)
     }
 
     /// What the handler should do next.
@@ -92,8 +92,8 @@ struct ResponseScript {
             step = fixed
             segmentIndex += 1
             if case .event(_, paced: true) = fixed { eventIndex += 1 }
-        case .tokens(_, let writer):
-            step = .event(writer.token(tokenIndex))
+        case .tokens(_, let writer, let place):
+            step = .event(writer.token(tokenIndex, in: place))
             tokenIndex += 1
             eventIndex += 1
         }
@@ -102,7 +102,8 @@ struct ResponseScript {
     }
 
     private mutating func skipExhaustedRuns() {
-        while segmentIndex < segments.count, case .tokens(let count, _) = segments[segmentIndex], tokenIndex >= count {
+        while segmentIndex < segments.count, case .tokens(let count, _, _) = segments[segmentIndex],
+              tokenIndex >= count {
             segmentIndex += 1
             tokenIndex = 0
         }
@@ -118,7 +119,9 @@ struct ScriptBuilder {
     mutating func event(_ buffer: ByteBuffer, paced: Bool = true) {
         segments.append(.step(.event(buffer, paced: paced)))
     }
-    mutating func tokens(_ count: Int, writer: ChunkWriter) { segments.append(.tokens(count: count, writer: writer)) }
+    mutating func tokens(_ count: Int, writer: ChunkWriter, place: ChunkWriter.TokenPlace = .content) {
+        segments.append(.tokens(count: count, writer: writer, place: place))
+    }
     mutating func end() { segments.append(.step(.end)) }
     mutating func drop(reset: Bool) { segments.append(.step(.drop(reset: reset))) }
     mutating func hang() { segments.append(.step(.hang)) }

@@ -16,7 +16,7 @@ extension ScenarioPlayer {
         case .pieces(let pieces):
             for piece in pieces { events.append(.buffer(writer.content(piece))) }
         case .tokens(let count):
-            events.append(.tokens(count))
+            events.append(.tokens(count, .content))
         }
         events += toolCallEvents(turn, writer: writer)
 
@@ -64,8 +64,8 @@ extension ScenarioPlayer {
                 case .done:
                     // `[DONE]` follows the finish chunk at once, as it does from Cerebras.
                     builder.event(ChunkWriter.done, paced: false)
-                case .tokens(let count):
-                    builder.tokens(count, writer: writer)
+                case .tokens(let count, let place):
+                    builder.tokens(count, writer: writer, place: place)
                 }
             }
         }
@@ -115,7 +115,7 @@ extension ScenarioPlayer {
 
     private enum StreamEvent {
         case buffer(ByteBuffer)
-        case tokens(Int)
+        case tokens(Int, ChunkWriter.TokenPlace)
         case done
     }
 
@@ -123,29 +123,33 @@ extension ScenarioPlayer {
         events.flatMap { event -> [ByteBuffer] in
             switch event {
             case .buffer(let buffer): return [buffer]
-            case .tokens(let count): return (0..<count).map(writer.token)
+            case .tokens(let count, let place): return (0..<count).map { writer.token($0, in: place) }
             case .done: return [ChunkWriter.done]
             }
         }
     }
 
     private func toolCallEvents(_ turn: Turn, writer: ChunkWriter) -> [StreamEvent] {
-        let perCall: [[ByteBuffer]] = turn.toolCalls.enumerated().map { index, call in
+        let perCall: [[StreamEvent]] = turn.toolCalls.enumerated().map { index, call in
             if call.whole {
-                return [writer.toolCallStart(index: index, call: call, arguments: call.arguments)]
+                return [.buffer(writer.toolCallStart(index: index, call: call, arguments: call.arguments))]
             }
-            return [writer.toolCallStart(index: index, call: call, arguments: "")]
-                + call.fragments.map { writer.toolCallArguments(index: index, fragment: $0) }
+            var events: [StreamEvent] = [.buffer(writer.toolCallStart(index: index, call: call, arguments: ""))]
+            events += call.fragments.map { .buffer(writer.toolCallArguments(index: index, fragment: $0)) }
+            if call.pacedTokens > 0 {
+                events.insert(.tokens(call.pacedTokens, .toolArguments(index: index)), at: min(2, events.count))
+            }
+            return events
         }
         var out: [StreamEvent] = []
         if turn.interleaveToolCalls {
             // Round-robin: call 1 starts before call 0's arguments are complete, as parallel calls do.
             let longest = perCall.map(\.count).max() ?? 0
             for i in 0..<longest {
-                for call in perCall where i < call.count { out.append(.buffer(call[i])) }
+                for call in perCall where i < call.count { out.append(call[i]) }
             }
         } else {
-            out = perCall.flatMap { $0 }.map(StreamEvent.buffer)
+            out = perCall.flatMap { $0 }
         }
         if turn.resendToolCalls {
             for (index, call) in turn.toolCalls.enumerated() {

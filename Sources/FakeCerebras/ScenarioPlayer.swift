@@ -64,7 +64,17 @@ struct ScenarioPlayer {
         var turn = Turn()
         switch spec.scenario {
         case .paced:
-            turn.content = .tokens(spec.int("chunks") ?? 10)
+            let count = spec.int("chunks") ?? 10
+            guard spec.params["tool"] == "1" else {
+                turn.content = .tokens(count)
+                return (turn, .normal)
+            }
+            // The tokens as a tool call's arguments, `{"content":"tok0 …"}`: an agent writing a file.
+            turn.toolCalls = [
+                Turn.ToolCall(id: "call_paced", name: "write_file", fragments: [#"{"content":""#, #""}"#],
+                              pacedTokens: count),
+            ]
+            turn.finishReason = "tool_calls"
             return (turn, .normal)
         case .toolSplit:
             turn.toolCalls = [Self.weatherCall(fragmentSize: 1)]

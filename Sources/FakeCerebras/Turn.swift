@@ -16,8 +16,16 @@ struct Turn {
         var fragments: [String]
         /// Streamed as a single chunk carrying id, name and full arguments (`tool_whole`).
         var whole = false
+        /// `paced;tool=1`: `tok0 `…`tok{n-1} ` follow the first fragment, a chunk each, rendered lazily when due.
+        var pacedTokens = 0
 
-        var arguments: String { fragments.joined() }
+        var arguments: String {
+            guard pacedTokens > 0, let first = fragments.first else { return fragments.joined() }
+            return first + Turn.tokenText(pacedTokens) + fragments.dropFirst().joined()
+        }
+
+        /// Completion tokens the call reports: one a paced token, else one a fragment (at least one).
+        var completionTokens: Int { pacedTokens > 0 ? pacedTokens : max(1, fragments.count) }
     }
 
     var reasoning: [String] = []
@@ -38,12 +46,16 @@ struct Turn {
         case .pieces(let pieces):
             return pieces.isEmpty ? nil : pieces.joined()
         case .tokens(let count):
-            guard count > 0 else { return nil }
-            var s = ""
-            s.reserveCapacity(count * 7)
-            for i in 0..<count { s += "tok\(i) " }
-            return s
+            return count > 0 ? Self.tokenText(count) : nil
         }
+    }
+
+    /// `tok0 tok1 … tok{count-1} `, as the paced chunks carry it.
+    static func tokenText(_ count: Int) -> String {
+        var s = ""
+        s.reserveCapacity(count * 7)
+        for i in 0..<count { s += "tok\(i) " }
+        return s
     }
 
     var contentPieceCount: Int {
@@ -55,7 +67,7 @@ struct Turn {
 
     /// Completion tokens to report: one per streamed piece of reasoning, content and arguments.
     var completionTokens: Int {
-        reasoning.count + contentPieceCount + toolCalls.reduce(0) { $0 + max(1, $1.fragments.count) }
+        reasoning.count + contentPieceCount + toolCalls.reduce(0) { $0 + $1.completionTokens }
     }
 }
 

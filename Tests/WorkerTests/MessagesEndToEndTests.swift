@@ -70,6 +70,29 @@ final class MessagesEndToEndTests: GatewayTestCase {
         }
     }
 
+    func testALongToolCallStreamsEveryFragmentOnceInOrder() throws {
+        // The benchmark's agent stream (`paced;tool=1`): 300 argument fragments, one upstream chunk each, become one
+        // `input_json_delta` each, none merged, dropped or repeated, also with the call sent again whole at the end.
+        let tokens = (0..<300).map { "tok\($0) " }
+        for scenario in ["paced;chunks=300;interval_ms=0;tool=1", "paced;chunks=300;interval_ms=0;tool=1;resend=1"] {
+            let response = try gateway.messages(messagesBody(stream: true, scenario: scenario))
+            XCTAssertEqual(response.status, 200, scenario)
+            let fragments = response.events.compactMap { event in
+                (event.data["delta"] as? [String: Any])?["partial_json"] as? String
+            }
+            XCTAssertEqual(fragments, [#"{"content":""#] + tokens + [#""}"#], scenario)
+            let usage = response.events.first { $0.name == "message_delta" }?.data["usage"] as? [String: Any]
+            XCTAssertEqual(usage?["output_tokens"] as? Int, 300, scenario)
+        }
+        let response = try gateway.messages(messagesBody(scenario: "paced;chunks=300;interval_ms=0;tool=1"))
+        XCTAssertEqual(response.status, 200)
+        let message = try XCTUnwrap(try response.json() as? [String: Any])
+        let blocks = try XCTUnwrap(message["content"] as? [[String: Any]])
+        XCTAssertEqual(blocks.count, 1)
+        XCTAssertEqual(blocks.first?["name"] as? String, "write_file")
+        XCTAssertEqual((blocks.first?["input"] as? [String: Any])?["content"] as? String, tokens.joined())
+    }
+
     func testNonStreamedToolCallHasParsedInput() throws {
         for scenario in ["tool_interleaved", "tool_interleaved;resend=1"] {
             let response = try gateway.messages(messagesBody(scenario: scenario))
