@@ -330,7 +330,8 @@ def main():
                               translate.get("chunk_met"), fmt(translate.get("chunk_us"), 2, " µs")))
         for key, name in (("think_chunk_us", "a reasoning chunk inside `<think>` tags (Qwen-style)"),
                           ("reasoning_chunk_us", "a reasoning chunk in its own field (GLM, gpt-oss)"),
-                          ("tool_chunk_us", "a fragment of a tool call's arguments")):
+                          ("tool_chunk_us", "a fragment of a tool call's arguments"),
+                          ("code_chunk_us", "the same fragment as code (a newline, quotes: five escapes)")):
             if translate.get(key) is not None:
                 us = translate[key]
                 targets.append(target(f"translate: the same, {name} ≤ 3 µs", us, 3, us <= 3, fmt(us, 2, " µs")))
@@ -463,6 +464,7 @@ def main():
              else "")
           + (f", {translate['tool_chunk_us']:.2f} µs a tool-argument fragment" if "tool_chunk_us" in translate
              else "")
+          + (f", {translate['code_chunk_us']:.2f} µs one of code" if "code_chunk_us" in translate else "")
           + ".")
         if translate.get("conversation_turn_memo_us") is not None:
             p(f"A conversation continued for {translate['conversation_turns']} turns from the fixture: "

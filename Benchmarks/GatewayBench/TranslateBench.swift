@@ -29,6 +29,13 @@ enum TranslateBench {
         + #""choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"tok "}}]},"#
         + #""finish_reason":null}]}"# + "\n\n"
 
+    /// A fragment of a file's code as a tool call streams it, `\n    return \"ok\"` in the arguments' own JSON:
+    /// five escapes once that is a JSON string again (agents write code, and every line of it ends in a newline).
+    static let upstreamToolCodeChunk =
+        #"data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"zai-glm-4.7","#
+        + #""choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"#
+        + #""\\n    return \\\"ok\\\""}}]},"finish_reason":null}]}"# + "\n\n"
+
     /// The chunks measured one stream at a time: `name` for `--only chunk:<name>`, `field` in the output, and the
     /// chunk that puts the stream in the state measured, if the measured chunk alone does not.
     static let chunkKinds: [(name: String, field: String, chunk: String, opening: String?)] = [
@@ -36,6 +43,7 @@ enum TranslateBench {
         ("think", "think_chunk_us", upstreamChunk, upstreamThinkOpening),
         ("reasoning", "reasoning_chunk_us", upstreamReasoningChunk, nil),
         ("tool", "tool_chunk_us", upstreamToolCallChunk, upstreamToolCallOpening),
+        ("code", "code_chunk_us", upstreamToolCodeChunk, upstreamToolCallOpening),
     ]
 
     /// Request translation target from the issue (µs per request) and the per-chunk one.

@@ -77,6 +77,36 @@ struct JSONStringScanningTests {
             #expect(parseError(Array(document.utf8))?.reason == .unexpectedEnd, "\(document)")
         }
         #expect(parseError(Array(#""abcdefghijkl\q""#.utf8)) == JSONParseError(reason: .invalidEscape, offset: 14))
+        #expect(parseError(Array(#""ab\u12"x"#.utf8)) == JSONParseError(reason: .invalidEscape, offset: 7))
+        let controlAfterEscape = Array(#""ab\nc"#.utf8) + [0x01] + Array(#"d""#.utf8)
+        #expect(parseError(controlAfterEscape) == JSONParseError(reason: .controlCharacterInString, offset: 6))
+    }
+
+    @Test("escaped strings decode to what was escaped, however escaped, at every length and followed by more")
+    func escapedStringsRoundTrip() throws {
+        var random = SplitMix64(seed: 0xE5C)
+        let alphabet = ["a", "Z", " ", "/", "\"", "\\", "\n", "\r", "\t", "\u{8}", "\u{C}", "\u{1}", "\u{7F}", "é", "✓",
+                        "😀"]
+        func uEscaped(_ scalar: Unicode.Scalar) -> String {
+            func hex(_ unit: UInt16) -> String {
+                let digits = String(unit, radix: 16)
+                return "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+            }
+            return String(scalar).utf16.map(hex).joined()
+        }
+        for _ in 0..<3_000 {
+            // Around the 15 bytes a String keeps in place, and longer.
+            let length = [1, 2, 5, 14, 15, 16, 17, 40, 300][Int(random.next() % 9)]
+            let text = (0..<length).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }.joined()
+            let written = JSONValue.string(text).serializedString
+            let everyScalarEscaped = "\"" + text.unicodeScalars.map(uEscaped).joined() + "\""
+            let solidusEscaped = String(written.flatMap { $0 == "/" ? ["\\", "/"] : [$0] })
+            for document in [written, everyScalarEscaped, solidusEscaped] {
+                #expect(try JSONParser.parse(Array(document.utf8)) == .string(text), "\(document)")
+                let array = try JSONParser.parse(Array(("[" + document + ",1]").utf8))
+                #expect(array == .array([.string(text), .number("1")]), "\(document)")
+            }
+        }
     }
 
     @Test("the UTF-8 check agrees with the standard library on random bytes")

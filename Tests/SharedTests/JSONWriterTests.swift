@@ -86,7 +86,8 @@ final class JSONWriterBufferTests: XCTestCase {
     private func randomText(_ generator: inout some RandomNumberGenerator) -> String {
         let alphabet: [Character] = ["a", "Z", "7", " ", "\"", "\\", "\n", "\r", "\u{8}", "\u{C}", "\u{1}", "\u{1F}", "é",
                                      "✓", "😀", "\t"]
-        let length = [0, 1, 3, 15, 16, 17, 40, 300].randomElement(using: &generator)!
+        // Past 4,096 bytes a string is escaped run by run instead of in room for its worst case.
+        let length = [0, 1, 3, 15, 16, 17, 40, 300, 4_096, 4_097].randomElement(using: &generator)!
         let plain = Bool.random(using: &generator)
         return String((0..<length).map { _ in plain ? "x" : alphabet.randomElement(using: &generator)! })
     }

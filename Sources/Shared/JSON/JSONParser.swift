@@ -226,31 +226,46 @@ public struct JSONParser {
     }
 
     /// The rest of a string whose content starts at `start` and which has an escape at `position`. Kept apart from
-    /// `parseString` so that strings without escapes (nearly all of them) carry no buffer for the decoded bytes.
+    /// `parseString` so that strings without escapes (nearly all of them) skip it.
+    ///
+    /// Escapes only ever shorten a string (`\n` is one byte, `\uXXXX` at most three), so the string's raw length,
+    /// found first by skipping over each escape, is room enough: the bytes are then decoded straight into the
+    /// `String`'s own storage (made in place up to 15 bytes), with no buffer of their own and one bound check a run.
+    /// The decoding checks everything and throws where the byte-by-byte parse would.
     private mutating func parseEscapedString(from start: Int, sawNonASCII: Bool) throws -> String {
-        var decoded: [UInt8] = []
-        decoded.reserveCapacity(position - start + 16)
-        // Bytes produced by escapes are well-formed UTF-8 by construction: only raw bytes need checking.
+        let room = rawStringLength(from: start)
         var sawNonASCII = sawNonASCII
-        var runStart = start
-        while true {
-            let run = UnsafeBufferPointer(rebasing: buffer[runStart..<position])
-            decoded.append(contentsOf: run)
-            switch buffer[position] {
-            case UInt8(ascii: "\""):
-                position += 1
-                return try decoded.withUnsafeBufferPointer {
-                    try Self.string(fromUTF8: $0, validating: sawNonASCII, start: start)
+        return try String(unsafeUninitializedCapacity: room) { decoded in
+            guard let out = decoded.baseAddress else { return 0 }
+            // Bytes produced by escapes are well-formed UTF-8 by construction: only raw bytes need checking.
+            var written = 0
+            var runStart = start
+            while true {
+                let runLength = position &- runStart
+                if runLength > 0 {
+                    // Never false (the decoded bytes never outrun the input), but kept: the input is a client's.
+                    guard written &+ runLength <= decoded.count else { throw error(.unexpectedEnd) }
+                    (out + written).update(from: buffer.baseAddress.unsafelyUnwrapped + runStart, count: runLength)
+                    written &+= runLength
                 }
-            case UInt8(ascii: "\\"):
-                position += 1
-                try appendEscape(to: &decoded)
-                runStart = position
-            default:
-                throw error(.controlCharacterInString)
+                switch buffer[position] {
+                case UInt8(ascii: "\""):
+                    position += 1
+                    let bytes = UnsafeBufferPointer(start: out, count: written)
+                    guard !sawNonASCII || UTF8Validator.isValid(bytes) else {
+                        throw JSONParseError(reason: .invalidUTF8, offset: start)
+                    }
+                    return written
+                case UInt8(ascii: "\\"):
+                    position += 1
+                    try decodeEscape(into: decoded, at: &written)
+                    runStart = position
+                default:
+                    throw error(.controlCharacterInString)
+                }
+                position = JSONEscapeScan.firstSpecialByte(in: buffer, from: position, sawNonASCII: &sawNonASCII)
+                guard position < buffer.count else { throw error(.unexpectedEnd) }
             }
-            position = JSONEscapeScan.firstSpecialByte(in: buffer, from: position, sawNonASCII: &sawNonASCII)
-            guard position < buffer.count else { throw error(.unexpectedEnd) }
         }
     }
 
@@ -263,19 +278,33 @@ public struct JSONParser {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    private mutating func appendEscape(to bytes: inout [UInt8]) throws {
+    /// The bytes from `start` to the closing quote of the string whose first escape is at `position` (to the end of
+    /// the buffer or the first control byte when the string is malformed, which decoding then reports), each
+    /// escape passed over whole.
+    private func rawStringLength(from start: Int) -> Int {
+        var index = position
+        while index < buffer.count, buffer[index] == UInt8(ascii: "\\") {
+            index = JSONEscapeScan.firstSpecialByte(in: buffer, from: min(index &+ 2, buffer.count))
+        }
+        return index &- start
+    }
+
+    /// Decodes the escape whose backslash precedes `position` into `out` at `written`: never more bytes than the
+    /// escape takes in the input.
+    private mutating func decodeEscape(into out: UnsafeMutableBufferPointer<UInt8>, at written: inout Int) throws {
         guard position < buffer.count else { throw error(.unexpectedEnd) }
         let byte = buffer[position]
         position += 1
+        let decoded: UInt8
         switch byte {
-        case UInt8(ascii: "\""): bytes.append(0x22)
-        case UInt8(ascii: "\\"): bytes.append(0x5C)
-        case UInt8(ascii: "/"): bytes.append(0x2F)
-        case UInt8(ascii: "b"): bytes.append(0x08)
-        case UInt8(ascii: "f"): bytes.append(0x0C)
-        case UInt8(ascii: "n"): bytes.append(0x0A)
-        case UInt8(ascii: "r"): bytes.append(0x0D)
-        case UInt8(ascii: "t"): bytes.append(0x09)
+        case UInt8(ascii: "\""): decoded = 0x22
+        case UInt8(ascii: "\\"): decoded = 0x5C
+        case UInt8(ascii: "/"): decoded = 0x2F
+        case UInt8(ascii: "b"): decoded = 0x08
+        case UInt8(ascii: "f"): decoded = 0x0C
+        case UInt8(ascii: "n"): decoded = 0x0A
+        case UInt8(ascii: "r"): decoded = 0x0D
+        case UInt8(ascii: "t"): decoded = 0x09
         case UInt8(ascii: "u"):
             var scalar = try parseHex4()
             if (0xD800..<0xDC00).contains(scalar) {
@@ -300,11 +329,19 @@ public struct JSONParser {
                 scalar = 0xFFFD
             }
             let unicode = Unicode.Scalar(scalar) ?? "\u{FFFD}"
-            UTF8.encode(unicode, into: { bytes.append($0) })
+            guard written &+ UTF8.width(unicode) <= out.count else { throw error(.unexpectedEnd) }
+            UTF8.encode(unicode) { byte in
+                out[written] = byte
+                written &+= 1
+            }
+            return
         default:
             position -= 1
             throw error(.invalidEscape)
         }
+        guard written < out.count else { throw error(.unexpectedEnd) }
+        out[written] = decoded
+        written &+= 1
     }
 
     mutating func parseHex4() throws -> UInt32 {

@@ -127,6 +127,10 @@ public struct JSONWriter: Sendable {
         value.withBorrowedUTF8 { utf8 in
             let firstSpecial = JSONEscapeScan.firstSpecialByte(in: utf8, from: 0)
             guard firstSpecial == utf8.count else {
+                if utf8.count <= Self.escapeInPlaceLimit {
+                    appendQuotedEscapingInPlace(utf8, firstSpecial: firstSpecial)
+                    return
+                }
                 byte(UInt8(ascii: "\""))
                 appendEscaping(utf8, firstSpecial: firstSpecial)
                 byte(UInt8(ascii: "\""))
@@ -143,6 +147,64 @@ public struct JSONWriter: Sendable {
             }
             count = at &+ utf8.count &+ 2
         }
+    }
+
+    /// Strings up to this many bytes are escaped in room made for their worst case (six bytes a byte): a streamed
+    /// chunk's text or a tool call's fragment, a line of a prompt. Longer ones get room run by run, so that a
+    /// megabyte with one newline does not ask for six.
+    static let escapeInPlaceLimit = 4096
+
+    /// The string quoted and escaped through one pointer into room for its worst case: the runs between escapes
+    /// copied, each escape written as its bytes, no call per run or per escape.
+    private mutating func appendQuotedEscapingInPlace(_ utf8: UnsafeBufferPointer<UInt8>, firstSpecial: Int) {
+        guard let source = utf8.baseAddress else { return }
+        makeRoom(utf8.count &* 6 &+ 2)
+        let start = count
+        count = storage.withUnsafeMutableBufferPointer { room in
+            let out = room.baseAddress.unsafelyUnwrapped
+            var at = start
+            out[at] = UInt8(ascii: "\"")
+            at &+= 1
+            var runStart = 0
+            var special = firstSpecial
+            while true {
+                let runLength = special &- runStart
+                (out + at).update(from: source + runStart, count: runLength)
+                at &+= runLength
+                guard special < utf8.count else { break }
+                at = Self.writeEscaped(utf8[special], to: out, at: at)
+                runStart = special &+ 1
+                special = JSONEscapeScan.firstSpecialByte(in: utf8, from: runStart)
+            }
+            out[at] = UInt8(ascii: "\"")
+            return at &+ 1
+        }
+    }
+
+    /// Writes the escape for `byte` (a quote, a backslash or a control byte) at `at`; returns the index after it.
+    @inline(__always)
+    private static func writeEscaped(_ byte: UInt8, to out: UnsafeMutablePointer<UInt8>, at: Int) -> Int {
+        let short: UInt8
+        switch byte {
+        case UInt8(ascii: "\""): short = UInt8(ascii: "\"")
+        case UInt8(ascii: "\\"): short = UInt8(ascii: "\\")
+        case 0x0A: short = UInt8(ascii: "n")
+        case 0x0D: short = UInt8(ascii: "r")
+        case 0x09: short = UInt8(ascii: "t")
+        case 0x08: short = UInt8(ascii: "b")
+        case 0x0C: short = UInt8(ascii: "f")
+        default:
+            out[at] = UInt8(ascii: "\\")
+            out[at &+ 1] = UInt8(ascii: "u")
+            out[at &+ 2] = UInt8(ascii: "0")
+            out[at &+ 3] = UInt8(ascii: "0")
+            out[at &+ 4] = hexDigit(byte >> 4)
+            out[at &+ 5] = hexDigit(byte & 0xF)
+            return at &+ 6
+        }
+        out[at] = UInt8(ascii: "\\")
+        out[at &+ 1] = short
+        return at &+ 2
     }
 
     private mutating func appendEscaping(_ utf8: UnsafeBufferPointer<UInt8>, firstSpecial: Int) {
