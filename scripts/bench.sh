@@ -349,7 +349,7 @@ run_one() {
             --duration "$d_st" --grace "$grace")
         ;;
     st_cerebras | st_tools)
-        # st_tools: the same tokens as fragments of one tool call's arguments, `{"content":"tok0 …"}`, the bulk of
+        # st_tools: the tokens as lines of one tool call's arguments, `{"content":"tok0\ntok1\n…"}`, the bulk of
         # an agent's output (every file Claude Code writes arrives so).
         local tool=""
         [[ $scenario == st_tools ]] && tool=";tool=1"

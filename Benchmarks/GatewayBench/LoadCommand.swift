@@ -50,7 +50,7 @@ enum LoadCommand {
         --temperature T sets the request's temperature (T ≤ 0.01 makes it cacheable by the gateway); --unique gives
         every request its own number in the prompt, so no two are alike (each one a cache miss).
         A `paced` scenario is checked token by token (each `tok{i} ` once, in order, usage matching); with `tool=1`
-        the tokens arrive as the arguments of one tool call, `{"content":"tok0 …"}`, and are checked there.
+        the tokens arrive as the lines of one tool call's arguments, `{"content":"tok0\ntok1\n…"}`, checked there.
         """
 
     static func parse(_ arguments: ArraySlice<String>) throws -> Options {

@@ -17,7 +17,7 @@ struct StreamCheck {
     let api: APIKind
     /// For `paced`: the number of `tok{i} ` tokens that must arrive, each once, in order.
     let expectTokens: Int?
-    /// `paced;tool=1`: the tokens are a tool call's arguments, `{"content":"tok0 …"}`, streamed a fragment at a
+    /// `paced;tool=1`: the tokens are a tool call's arguments, `{"content":"tok0\ntok1\n…"}`, streamed a fragment at a
     /// time; only fragments carrying tokens count as content events (for the time to first token and the gaps).
     let tokensInToolCall: Bool
 
@@ -123,7 +123,7 @@ struct StreamCheck {
             if gap > maxGapNanos { maxGapNanos = gap }
         }
         lastContentNanos = now
-        if expectTokens != nil { checkTokens(text) }
+        if expectTokens != nil { checkTokens(text, separator: tokensInToolCall ? Self.escapedNewline : Self.space) }
     }
 
     /// A fragment of the tool call's arguments, still JSON-escaped as both APIs carry it: the first opens
@@ -147,8 +147,9 @@ struct StreamCheck {
         if !text.isEmpty { content(text, now: now, gaps: &gaps) }
     }
 
-    /// `text` must be `tok{next} tok{next+1} …` (each token followed by one space).
-    private mutating func checkTokens(_ text: UnsafeRawBufferPointer) {
+    /// `text` must be `tok{next} tok{next+1} …`, each token followed by `separator`: a space in text, an escaped
+    /// newline in a tool call's arguments (`\n` in their JSON, `\\n` once that is a JSON string again).
+    private mutating func checkTokens(_ text: UnsafeRawBufferPointer, separator: [UInt8]) {
         guard failure == nil else { return }
         var i = 0
         let n = text.count
@@ -164,10 +165,10 @@ struct StreamCheck {
                 digits += 1
                 i += 1
             }
-            guard digits > 0, i < n, text[i] == 0x20 else {
+            guard digits > 0, Self.hasPrefix(UnsafeRawBufferPointer(rebasing: text[i...]), separator) else {
                 return fail("malformed token after tok\(nextToken - 1): \(String(decoding: text, as: UTF8.self))")
             }
-            i += 1
+            i += separator.count
             guard value == nextToken else {
                 return fail(value < nextToken ? "token \(value) repeated or out of order (expected \(nextToken))"
                                               : "token \(nextToken) missing (got \(value))")
@@ -202,7 +203,7 @@ struct StreamCheck {
                 if tokensInToolCall {
                     checkWholeArguments(raw)
                 } else if let text = Self.stringValue(after: key, in: raw) {
-                    checkTokens(text)
+                    checkTokens(text, separator: Self.space)
                 }
                 let usageKey = api == .anthropic ? Self.outputTokensKey : Self.completionTokensKey
                 usageOutputTokens = Self.intValue(after: usageKey, in: raw)
@@ -217,20 +218,20 @@ struct StreamCheck {
     }
 
     /// The tool call's arguments in a whole body: the parsed `input` of Anthropic's `tool_use` block (its one
-    /// field, `content`), or OpenAI's `arguments` string, escaped.
+    /// field, `content`, whose newlines are escaped once), or OpenAI's `arguments` string (escaped twice).
     private mutating func checkWholeArguments(_ raw: UnsafeRawBufferPointer) {
         switch api {
         case .anthropic:
             guard let text = Self.stringValue(after: Self.inputContentKey, in: raw) else {
                 return fail("no tool_use input in body: " + String(decoding: raw.prefix(300), as: UTF8.self))
             }
-            checkTokens(text)
+            checkTokens(text, separator: Self.newline)
         case .openai:
             guard let arguments = Self.stringValue(after: Self.argumentsKey, in: raw),
                   Self.hasPrefix(arguments, Self.argumentsOpen), Self.hasSuffix(arguments, Self.argumentsClose)
             else { return fail("no tool call arguments in body: " + String(decoding: raw.prefix(300), as: UTF8.self)) }
             checkTokens(UnsafeRawBufferPointer(rebasing: arguments.dropFirst(Self.argumentsOpen.count)
-                .dropLast(Self.argumentsClose.count)))
+                .dropLast(Self.argumentsClose.count)), separator: Self.escapedNewline)
         }
     }
 
@@ -252,6 +253,9 @@ struct StreamCheck {
     static let inputContentKey: [UInt8] = Array(#""input":{"content":"#.utf8)
     static let argumentsOpen: [UInt8] = Array(#"{\"content\":\""#.utf8)
     static let argumentsClose: [UInt8] = Array(#"\"}"#.utf8)
+    static let space: [UInt8] = [0x20]
+    static let newline: [UInt8] = Array(#"\n"#.utf8)
+    static let escapedNewline: [UInt8] = Array(#"\\n"#.utf8)
 
     @inline(__always)
     static func find(_ needle: [UInt8], in base: UnsafeRawPointer, from: Int, to end: Int) -> Int? {

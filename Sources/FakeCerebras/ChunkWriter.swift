@@ -16,10 +16,11 @@ struct ChunkWriter {
     private static let tokenClose: StaticString = #" "}"#
     private static let toolTokenOpen: StaticString = #"{"tool_calls":[{"index":"#
     private static let toolTokenArguments: StaticString = #","function":{"arguments":"tok"#
-    private static let toolTokenClose: StaticString = #" "}}]}"#
+    /// A tool call's token ends its line, as code does: `\n` in the arguments' JSON, `\\n` on the wire.
+    private static let toolTokenClose: StaticString = #"\\n"}}]}"#
 
-    /// Where a paced token goes: the message's content, or the arguments of the tool call at `index`
-    /// (`paced;tool=1`, an agent writing a file).
+    /// Where a paced token goes: the message's content (`tok{i} `), or the arguments of the tool call at `index`
+    /// (`paced;tool=1`, an agent writing a file a line at a time: `tok{i}` and an escaped newline).
     enum TokenPlace: Equatable {
         case content
         case toolArguments(index: Int)

@@ -16,7 +16,7 @@ struct FakeOptions {
         content_type (that JSON body's media type), resend=1 (a streamed answer's tool calls sent again whole at
         its end, with their ids and names)
         paced takes chunks=N (`tok0 `…, a chunk each; 10 by default), interval_ms (the pacing), coalesce=0 (never
-        send overdue chunks in one write) and tool=1 (the tokens as one tool call's arguments, `{"content":"tok0 …"}`)
+        send overdue chunks in one write) and tool=1 (the tokens as lines of a tool call's arguments, `tok0\n`, …)
         """
 
     enum ParseError: Error, CustomStringConvertible {

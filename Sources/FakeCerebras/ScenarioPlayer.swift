@@ -69,7 +69,7 @@ struct ScenarioPlayer {
                 turn.content = .tokens(count)
                 return (turn, .normal)
             }
-            // The tokens as a tool call's arguments, `{"content":"tok0 …"}`: an agent writing a file.
+            // The tokens as a tool call's arguments, `{"content":"tok0\ntok1\n…"}`: an agent writing a file.
             turn.toolCalls = [
                 Turn.ToolCall(id: "call_paced", name: "write_file", fragments: [#"{"content":""#, #""}"#],
                               pacedTokens: count),

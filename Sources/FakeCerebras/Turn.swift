@@ -16,12 +16,13 @@ struct Turn {
         var fragments: [String]
         /// Streamed as a single chunk carrying id, name and full arguments (`tool_whole`).
         var whole = false
-        /// `paced;tool=1`: `tok0 `…`tok{n-1} ` follow the first fragment, a chunk each, rendered lazily when due.
+        /// `paced;tool=1`: lines `tok0\n`…`tok{n-1}\n` (the newline escaped, as in any JSON string) follow the first
+        /// fragment, a chunk each, rendered lazily when due.
         var pacedTokens = 0
 
         var arguments: String {
             guard pacedTokens > 0, let first = fragments.first else { return fragments.joined() }
-            return first + Turn.tokenText(pacedTokens) + fragments.dropFirst().joined()
+            return first + Turn.tokenText(pacedTokens, separator: "\\n") + fragments.dropFirst().joined()
         }
 
         /// Completion tokens the call reports: one a paced token, else one a fragment (at least one).
@@ -50,11 +51,11 @@ struct Turn {
         }
     }
 
-    /// `tok0 tok1 … tok{count-1} `, as the paced chunks carry it.
-    static func tokenText(_ count: Int) -> String {
+    /// `tok0 tok1 … tok{count-1} `, as the paced chunks carry it, or with another separator after each token.
+    static func tokenText(_ count: Int, separator: String = " ") -> String {
         var s = ""
-        s.reserveCapacity(count * 7)
-        for i in 0..<count { s += "tok\(i) " }
+        s.reserveCapacity(count * (6 + separator.utf8.count))
+        for i in 0..<count { s += "tok\(i)" + separator }
         return s
     }
 

@@ -73,7 +73,9 @@ final class MessagesEndToEndTests: GatewayTestCase {
     func testALongToolCallStreamsEveryFragmentOnceInOrder() throws {
         // The benchmark's agent stream (`paced;tool=1`): 300 argument fragments, one upstream chunk each, become one
         // `input_json_delta` each, none merged, dropped or repeated, also with the call sent again whole at the end.
-        let tokens = (0..<300).map { "tok\($0) " }
+        // Each is a line, `tok{i}` and a newline escaped in the arguments' JSON.
+        let lines = (0..<300).map { "tok\($0)" }
+        let tokens = lines.map { $0 + "\\n" }
         for scenario in ["paced;chunks=300;interval_ms=0;tool=1", "paced;chunks=300;interval_ms=0;tool=1;resend=1"] {
             let response = try gateway.messages(messagesBody(stream: true, scenario: scenario))
             XCTAssertEqual(response.status, 200, scenario)
@@ -90,7 +92,8 @@ final class MessagesEndToEndTests: GatewayTestCase {
         let blocks = try XCTUnwrap(message["content"] as? [[String: Any]])
         XCTAssertEqual(blocks.count, 1)
         XCTAssertEqual(blocks.first?["name"] as? String, "write_file")
-        XCTAssertEqual((blocks.first?["input"] as? [String: Any])?["content"] as? String, tokens.joined())
+        XCTAssertEqual((blocks.first?["input"] as? [String: Any])?["content"] as? String,
+                       lines.map { $0 + "\n" }.joined())
     }
 
     func testNonStreamedToolCallHasParsedInput() throws {
