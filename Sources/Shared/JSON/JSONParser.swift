@@ -230,8 +230,8 @@ public struct JSONParser {
     ///
     /// Escapes only ever shorten a string (`\n` is one byte, `\uXXXX` at most three), so the string's raw length,
     /// found first by skipping over each escape, is room enough: the bytes are then decoded straight into the
-    /// `String`'s own storage (made in place up to 15 bytes), with no buffer of their own and one bound check a run.
-    /// The decoding checks everything and throws where the byte-by-byte parse would.
+    /// `String`'s own storage (made in place up to 15 bytes), with no buffer of their own and a bound check a run and
+    /// an escape. The decoding checks everything and throws where the byte-by-byte parse would.
     private mutating func parseEscapedString(from start: Int, sawNonASCII: Bool) throws -> String {
         let room = rawStringLength(from: start)
         var sawNonASCII = sawNonASCII

@@ -157,7 +157,7 @@ public struct JSONWriter: Sendable {
     /// The string quoted and escaped through one pointer into room for its worst case: the runs between escapes
     /// copied, each escape written as its bytes, no call per run or per escape.
     private mutating func appendQuotedEscapingInPlace(_ utf8: UnsafeBufferPointer<UInt8>, firstSpecial: Int) {
-        guard let source = utf8.baseAddress else { return }
+        let source = utf8.baseAddress.unsafelyUnwrapped  // not empty: it has a byte to escape
         makeRoom(utf8.count &* 6 &+ 2)
         let start = count
         count = storage.withUnsafeMutableBufferPointer { room in
@@ -207,6 +207,7 @@ public struct JSONWriter: Sendable {
         return at &+ 2
     }
 
+    /// A string longer than `escapeInPlaceLimit`, escaped with room made run by run and escape by escape.
     private mutating func appendEscaping(_ utf8: UnsafeBufferPointer<UInt8>, firstSpecial: Int) {
         var runStart = 0
         var special = firstSpecial
@@ -224,18 +225,10 @@ public struct JSONWriter: Sendable {
     }
 
     private mutating func appendEscaped(_ byte: UInt8) {
-        switch byte {
-        case UInt8(ascii: "\""): raw("\\\"")
-        case UInt8(ascii: "\\"): raw("\\\\")
-        case 0x0A: raw("\\n")
-        case 0x0D: raw("\\r")
-        case 0x09: raw("\\t")
-        case 0x08: raw("\\b")
-        case 0x0C: raw("\\f")
-        default:
-            raw("\\u00")
-            self.byte(Self.hexDigit(byte >> 4))
-            self.byte(Self.hexDigit(byte & 0xF))
+        makeRoom(6)
+        let at = count
+        count = storage.withUnsafeMutableBufferPointer { room in
+            Self.writeEscaped(byte, to: room.baseAddress.unsafelyUnwrapped, at: at)
         }
     }
 
