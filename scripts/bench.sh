@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: the gateway against the fake upstream called directly, nginx and the LiteLLM proxy.
 #
-#   scripts/bench.sh                  full run: every scenario, 3 interleaved repetitions, medians (~12-15 min)
+#   scripts/bench.sh                  full run: every scenario, 3 interleaved repetitions, medians (~17-19 min)
 #   BENCH_QUICK=1 scripts/bench.sh    one repetition, shorter runs (~3-4 min)
 #
 # Everything listens on 127.0.0.1 only; every load run is bounded in requests and time. Writes the raw JSON to
