@@ -120,11 +120,17 @@ enum LoadCommand {
 
     // MARK: - Request
 
-    /// The tokens a `paced` scenario sends (the fake's default is 10), or nil for scenarios not checked per token.
-    static func pacedTokens(_ scenario: String) -> Int? {
+    /// The `key=value` parts of a `paced` scenario, or nil for any other scenario.
+    static func pacedParameters(_ scenario: String) -> ArraySlice<String>? {
         let parts = scenario.split(separator: ";").map { $0.trimmingCharacters(in: " ") }
         guard parts.first == "paced" else { return nil }
-        for part in parts.dropFirst() where part.hasPrefix("chunks=") {
+        return parts.dropFirst()
+    }
+
+    /// The tokens a `paced` scenario sends (the fake's default is 10), or nil for scenarios not checked per token.
+    static func pacedTokens(_ scenario: String) -> Int? {
+        guard let parameters = pacedParameters(scenario) else { return nil }
+        for part in parameters where part.hasPrefix("chunks=") {
             return Int(part.dropFirst(7))
         }
         return 10
@@ -132,8 +138,7 @@ enum LoadCommand {
 
     /// Whether a `paced` scenario sends its tokens as a tool call's arguments (`tool=1`).
     static func pacedTokensInToolCall(_ scenario: String) -> Bool {
-        let parts = scenario.split(separator: ";").map { $0.trimmingCharacters(in: " ") }
-        return parts.first == "paced" && parts.dropFirst().contains("tool=1")
+        pacedParameters(scenario)?.contains("tool=1") ?? false
     }
 
     /// The Anthropic request every arm carries: the given file or a small prompt, with the scenario marker
