@@ -21,10 +21,11 @@
 #                                              Tests/Fixtures/claude-code-request/anthropic.request.json)
 #   INSTRUCTIONS_LOAD_ARGS="…"                 more `gateway-bench load` options for the measured requests, e.g.
 #                                              "--temperature 0 --unique" (cacheable, every one a cache miss)
-#   INSTRUCTIONS_LISTENER=standalone|inherited standalone (default): the worker binds its own socket (NIO's server
-#                                              channel accepts); inherited: it serves a listening socket it inherits,
-#                                              as under the master (its accept thread hands each connection to the
-#                                              event loop) — the product's path, which a new connection costs more on
+#   INSTRUCTIONS_LISTENER=standalone|inherited standalone (default): the worker binds its own socket; inherited:
+#                                              it serves a listening socket it inherits, as under the master. Either
+#                                              way its accept thread hands each connection to an event loop (since
+#                                              the forty-second round; before it, NIO's server channel accepted for
+#                                              a standalone worker, and a new connection cost less there)
 #   INSTRUCTIONS_BURSTS=B                      run the measured load B times (default 1) after one more warm-up run of
 #                                              it; with INSTRUCTIONS_CONNECTIONS=INSTRUCTIONS_COUNT each run is a burst
 #                                              of new connections with one request each, and the warm-up leaves curl's

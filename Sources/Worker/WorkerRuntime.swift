@@ -77,6 +77,8 @@ public final class WorkerRuntime: @unchecked Sendable {
     }
 
     public func shutdown() {
+        // Before the loops go: the accept thread hands connections to them (after a drain it is gone already).
+        _ = try? server.stopAccepting()?.wait()
         heartbeat?.cancel()
         idleMemoryRelease?.stop()
         for upstream in context.allUpstreams { try? upstream.shutdown().wait() }

@@ -1,3 +1,4 @@
+import Glibc
 import NIOConcurrencyHelpers
 import Logging
 import NIOCore
@@ -5,7 +6,8 @@ import NIOHTTP1
 import NIOPosix
 import Shared
 
-/// The worker's HTTP/1.1 server on its listening socket (inherited fd 3, or bound itself when run alone).
+/// The worker's HTTP/1.1 server on its listening socket (inherited fd 3, or bound itself when run alone), accepted
+/// on the worker's accept thread either way.
 final class WorkerServer {
     enum Listener {
         /// A socket the master bound and passed down.
@@ -15,8 +17,7 @@ final class WorkerServer {
 
     private let context: WorkerContext
     private let group: EventLoopGroup
-    private var channel: Channel?
-    private var inheritedListener: InheritedListener?
+    private var acceptThread: AcceptThread?
     private let connections = ConnectionRegistry()
 
     init(context: WorkerContext, group: EventLoopGroup) {
@@ -34,7 +35,8 @@ final class WorkerServer {
             limits.maxHeaderFieldSize = config.maxHeaderBytes
             return limits
         }()
-        let initializeConnection: @Sendable (Channel) -> EventLoopFuture<Void> = { channel in
+        // `socket`: the connection's descriptor, to which responses are sent directly (see `ClientOutput`).
+        let initializeConnection: @Sendable (Channel, CInt) -> EventLoopFuture<Void> = { channel, socket in
             channel.eventLoop.makeCompletedFuture {
                 let timeouts = ConnectionTimeouts(requestTimeout: .fromSeconds(config.requestTimeout),
                                                   idleTimeout: .fromSeconds(config.idleTimeout),
@@ -44,51 +46,33 @@ final class WorkerServer {
                 // Requests are decoded by NIO; responses are framed and pipelining is handled by the connection
                 // handler itself (see `HTTPConnectionHandler`).
                 try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: limits)))
-                try sync.addHandler(HTTPConnectionHandler(worker: worker, timeouts: timeouts))
+                try sync.addHandler(HTTPConnectionHandler(worker: worker, timeouts: timeouts, socket: socket))
                 registry.add(channel)
             }
         }
+        let descriptor: CInt
         switch listener {
-        case .inherited(let descriptor):
-            let group = self.group
-            let inherited = try InheritedListener(descriptor: descriptor)
-            // No per-connection socket options: accepted sockets inherit the listener's (`ClientSocketOptions`).
-            inherited.start(loops: Array(group.makeIterator()), initializeConnection: initializeConnection)
-            inheritedListener = inherited
-            return Self.boundPort(of: descriptor)
+        case .inherited(let inherited):
+            descriptor = inherited
         case .bind(let host, let port):
-            var bootstrap = ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 1024)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .serverChannelOption(.maxMessagesPerRead, value: 64)
-                .childChannelInitializer(initializeConnection)
-            // Set on the listener, where accepted sockets inherit them.
-            for option in ClientSocketOptions.channelOptions {
-                bootstrap = bootstrap.serverChannelOption(option, value: 1)
-            }
-            let channel = try bootstrap.bind(host: host, port: port).wait()
-            self.channel = channel
-            return channel.localAddress?.port ?? 0
+            descriptor = try ListeningSocket.open(host: host, port: port, backlog: 1024, reusePort: false).descriptor
         }
+        let acceptThread: AcceptThread
+        do {
+            acceptThread = try AcceptThread(descriptor: descriptor)
+        } catch {
+            if case .bind = listener { close(descriptor) }
+            throw error
+        }
+        // No per-connection socket options: accepted sockets inherit the listener's (`ClientSocketOptions`).
+        acceptThread.start(loops: Array(group.makeIterator()), initializeConnection: initializeConnection)
+        self.acceptThread = acceptThread
+        return ListeningSocket.boundPort(of: descriptor) ?? 0
     }
 
-    private static func boundPort(of descriptor: CInt) -> Int {
-        var address = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let result = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        guard result == 0 else { return 0 }
-        return withUnsafePointer(to: &address) { pointer -> Int in
-            switch Int32(pointer.pointee.ss_family) {
-            case AF_INET:
-                return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
-            case AF_INET6:
-                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
-            default:
-                return 0
-            }
-        }
+    /// Stops accepting, at once; completes when the accept thread is gone. `drain` does it first.
+    func stopAccepting() -> EventLoopFuture<Void>? {
+        acceptThread?.stop()
     }
 
     /// Stops accepting (connections still queued on the master's socket go to the slot's next worker), lets
@@ -97,7 +81,7 @@ final class WorkerServer {
     func drain() -> EventLoopFuture<Void> {
         context.beginDraining()
         let loop = group.next()
-        let closed = inheritedListener?.stop() ?? channel?.close() ?? loop.makeSucceededVoidFuture()
+        let closed = acceptThread?.stop() ?? loop.makeSucceededVoidFuture()
         let registry = connections
         return closed.flatMap { _ in
             // Quiescing at once lost requests in the prototype: a just-accepted connection's request may be

@@ -35,6 +35,8 @@ public struct MetricFamily: Sendable {
         "Requests with long conversations, by whether the worker already had the start of theirs translated (known, new)")
     public static let redisErrors = MetricFamily("redis_errors_total", .counter, "Failed Redis calls")
     public static let shed = MetricFamily("shed_total", .counter, "Requests refused with 529 because a worker was at capacity")
+    public static let clientWriteStalls = MetricFamily("client_write_stalls_total", .counter,
+        "Times a client's socket could not take a response's bytes at once, so they waited in the worker until it read")
     public static let workers = MetricFamily("workers", .gauge, "Worker processes by state")
     public static let workerRestarts = MetricFamily("worker_restarts_total", .counter,
         "Workers replaced after exiting or hanging")
@@ -49,7 +51,7 @@ public struct MetricFamily: Sendable {
     public static let all: [MetricFamily] = [
         requests, requestDuration, timeToFirstToken, tokens, upstreamErrors, upstreamRetries, activeStreams,
         activeUpstream, rateLimited, rateLimitLeased, cacheRequests, toolMemoLookups, systemMemoLookups, conversationMemoLookups,
-        redisErrors, shed, workers, workerRestarts, reloads, generation, uptime, buildInfo, redisUp, fleetInstances,
+        redisErrors, shed, clientWriteStalls, workers, workerRestarts, reloads, generation, uptime, buildInfo, redisUp, fleetInstances,
     ]
 
     public static let durationBuckets: [Double] = [

@@ -52,10 +52,14 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
     private var bodyBuffer: ByteBuffer?
     /// A buffer larger than this is not kept: one big piece must not pin memory for the rest of the stream.
     private static let keptBodyBufferLimit = 16 * 1024
+    /// Where the responses' bytes go out.
+    private let output: ClientOutput
 
-    init(worker: WorkerContext, timeouts: ConnectionTimeouts) {
+    /// `socket`: the connection's descriptor, which responses are sent to (`ClientOutput`).
+    init(worker: WorkerContext, timeouts: ConnectionTimeouts, socket: CInt) {
         self.worker = worker
         self.timeouts = timeouts
+        output = ClientOutput(socket: socket, metrics: worker.metrics)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -224,7 +228,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
             let channel = context.channel
             var buffer = context.channel.allocator.buffer(capacity: ResponseEncoding.badRequest.utf8CodeUnitCount)
             buffer.writeStaticString(ResponseEncoding.badRequest)
-            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+            output.writeAndFlush(buffer, context: context)
+            output.allSent(context: context).whenComplete { _ in channel.close(promise: nil) }
         case .refusing, .responding:
             context.close(promise: nil)
         }
@@ -242,7 +247,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
         var buffer = context.channel.allocator.buffer(capacity: 512)
         ResponseEncoding.writeHead(status: status, headers: headers, framing: framing, persistence: persistence,
                                    into: &buffer)
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        output.write(buffer)
     }
 
     func sendBody(_ bytes: UnsafeRawBufferPointer) {
@@ -260,7 +265,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
         } else {
             buffer.writeBytes(bytes)
         }
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        output.writeAndFlush(buffer, context: context)
         if buffer.capacity <= Self.keptBodyBufferLimit { bodyBuffer = buffer }
     }
 
@@ -269,7 +274,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
         if framing == .chunked, !isHeadRequest {
             var buffer = context.channel.allocator.buffer(capacity: ResponseEncoding.lastChunk.utf8CodeUnitCount)
             buffer.writeStaticString(ResponseEncoding.lastChunk)
-            context.write(wrapOutboundOut(buffer), promise: nil)
+            output.write(buffer)
         }
         finishResponse(context)
     }
@@ -281,7 +286,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
         ResponseEncoding.writeHead(status: status, headers: headers, framing: framing, persistence: persistence,
                                    into: &buffer)
         if !isHeadRequest { buffer.writeBytes(body) }
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        output.write(buffer)
         finishResponse(context)
     }
 
@@ -308,12 +313,11 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
             waiting.removeAll()
             // Closed once everything written before has gone out (writes complete in order).
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0)))
-                .whenComplete { _ in channel.close(promise: nil) }
+            output.allSent(context: context).whenComplete { _ in channel.close(promise: nil) }
             return
         }
         state = .idle
-        context.flush()
+        output.flush(context: context)
         takeUpWaiting()
     }
 
@@ -321,7 +325,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
         guard let context else { return }
         var buffer = context.channel.allocator.buffer(capacity: bytes.utf8CodeUnitCount)
         buffer.writeStaticString(bytes)
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        output.writeAndFlush(buffer, context: context)
     }
 
     private func finishRequest() {

@@ -7,9 +7,9 @@ import XCTest
 
 @testable import Worker
 
-/// `InheritedListener`: connections accepted on a listening socket the worker was handed, made into channels on
+/// `AcceptThread`: connections accepted on a listening socket the worker was handed, made into channels on
 /// the event loops. Driven through a real listener, a real client connection and NIO's bootstrap.
-final class InheritedListenerTests: SingleLoopTestCase {
+final class AcceptThreadTests: SingleLoopTestCase {
     private struct SetUpFailed: Error {}
     private struct TimedOut: Error {}
 
@@ -29,9 +29,9 @@ final class InheritedListenerTests: SingleLoopTestCase {
         let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         XCTAssertGreaterThanOrEqual(listening, 0)
         let port = try XCTUnwrap(Loopback.listen(listening, backlog: 16))
-        let listener = try InheritedListener(descriptor: listening)
+        let listener = try AcceptThread(descriptor: listening)
         let takenOver = promise(of: CInt.self)
-        listener.start(loops: [loop]) { channel in
+        listener.start(loops: [loop]) { channel, _ in
             guard let number = Self.acceptedDescriptor(listenerPort: port) else {
                 takenOver.fail(SetUpFailed())
                 return channel.eventLoop.makeFailedFuture(SetUpFailed())
@@ -68,11 +68,11 @@ final class InheritedListenerTests: SingleLoopTestCase {
         let listening = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         XCTAssertGreaterThanOrEqual(listening, 0)
         let port = try XCTUnwrap(Loopback.listen(listening, backlog: 16))
-        let listener = try InheritedListener(descriptor: listening)
+        let listener = try AcceptThread(descriptor: listening)
         let loop = self.loop
         let channels = NIOLockedValueBox<[Channel]>([])
         let bothMade = promise(of: Void.self)
-        listener.start(loops: [loop]) { channel in
+        listener.start(loops: [loop]) { channel, _ in
             XCTAssertTrue(loop.inEventLoop)
             let count = channels.withLockedValue { $0.append(channel); return $0.count }
             if count == 2 { bothMade.succeed(()) }

@@ -9,14 +9,15 @@ import NIOCore
 import NIOPosix
 import Shared
 
-/// Accepts connections on the listening socket the master passed down (fd 3) and hands each to NIO.
+/// Accepts connections on a listening socket, on a thread of its own, and hands each to NIO: the socket the master
+/// passed down (fd 3), or the one a worker run alone binds itself, so that both serve connections the same way.
 ///
-/// During a reload the old and the new worker of a slot share that socket, so another process may take a
+/// During a reload the old and the new worker of a slot share the master's socket, so another process may take a
 /// connection this one was woken for. SwiftNIO's server channel asserts that an accept after a readable event
 /// succeeds (swift-nio#3500; fixed upstream only in open PRs), which kills a debug build. Accepting here instead —
 /// poll, then a non-blocking `accept` where losing the race is an ordinary EAGAIN — is correct in every build, and
 /// costs one hand-off to each loop per wake-up (what a wake-up accepts goes over together).
-final class InheritedListener: Sendable {
+final class AcceptThread: Sendable {
     /// The most connections taken from the queue per wake-up.
     private static let acceptsPerWake = 64
 
@@ -35,9 +36,10 @@ final class InheritedListener: Sendable {
 
     /// Starts the accept thread. What one wake-up accepts goes to the event loops in turn, each loop's share as one
     /// task, and becomes a channel on the loop that serves it (`ConnectionAdopter`), set up by
-    /// `initializeConnection`. A channel made on the accept thread would reach its loop through a task and a future of
+    /// `initializeConnection` with the connection's descriptor (which the channel owns and closes). A channel made on the accept thread would reach its loop through a task and a future of
     /// its own: about 4 % of a new connection's instructions (BENCHMARKS.md, "Twenty-eighth round").
-    func start(loops: [EventLoop], initializeConnection: @escaping @Sendable (Channel) -> EventLoopFuture<Void>) {
+    func start(loops: [EventLoop],
+               initializeConnection: @escaping @Sendable (Channel, CInt) -> EventLoopFuture<Void>) {
         precondition(!loops.isEmpty, "no event loop to serve the accepted connections")
         let promise = loops[0].makePromise(of: Void.self)
         finished.withLockedValue { $0 = promise }
@@ -79,11 +81,16 @@ final class InheritedListener: Sendable {
         }
     }
 
-    /// Stops accepting; completes when the accept thread is gone. The master keeps the socket open, so
-    /// connections still queued on it go to the slot's next worker.
+    /// Stops accepting and closes this process's descriptor of the socket; completes when the accept thread is gone.
+    /// The master keeps its own open, so connections still queued on it go to the slot's next worker.
+    /// Stopping again only waits for the thread: the descriptor is closed once.
     func stop() -> EventLoopFuture<Void>? {
-        stopped.withLockedValue { $0 = true }
-        return finished.withLockedValue { $0 }?.futureResult.map { [descriptor] in close(descriptor) }
+        let first = stopped.withLockedValue { stopped in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard let threadGone = finished.withLockedValue({ $0 })?.futureResult else { return nil }
+        return first ? threadGone.map { [descriptor] in close(descriptor) } : threadGone
     }
 }
 
@@ -98,17 +105,18 @@ final class InheritedListener: Sendable {
 /// which: on the loop, with no channel options to apply, NIO runs it before `withConnectedSocket` returns, exactly
 /// when it has made the channel. (Today's `initializeConnection` cannot throw; the rule holds for one that does.)
 private final class ConnectionAdopter {
-    /// Set by the bootstrap's initializer for the connection being adopted.
-    private final class ChannelMade: @unchecked Sendable {
+    /// The connection being adopted, and whether the bootstrap's initializer has run for it.
+    private final class Adoption: @unchecked Sendable {
         /// Touched on the adopter's loop only.
-        var value = false
+        var descriptor: CInt = -1
+        var channelMade = false
     }
 
     private let bootstrap: ClientBootstrap
-    private let channelMade = ChannelMade()
+    private let adoption = Adoption()
 
-    init(loop: EventLoop, initializeConnection: @escaping @Sendable (Channel) -> EventLoopFuture<Void>) {
-        let channelMade = channelMade
+    init(loop: EventLoop, initializeConnection: @escaping @Sendable (Channel, CInt) -> EventLoopFuture<Void>) {
+        let adoption = adoption
         bootstrap = ClientBootstrap(group: loop)
             // Drops NIO's one default channel option, TCP_NODELAY, which an accepted socket already has from the
             // listener (`ClientSocketOptions`): `enableMPTCP` is NIO's only way to drop it, and otherwise matters only
@@ -116,14 +124,15 @@ private final class ConnectionAdopter {
             // setting could fail before the initializer runs.
             .enableMPTCP(true)
             .channelInitializer { channel in
-                channelMade.value = true
-                return initializeConnection(channel)
+                adoption.channelMade = true
+                return initializeConnection(channel, adoption.descriptor)
             }
     }
 
     func adopt(_ connection: CInt) {
-        channelMade.value = false
+        adoption.descriptor = connection
+        adoption.channelMade = false
         let channel = bootstrap.withConnectedSocket(connection)
-        if !channelMade.value { channel.whenFailure { _ in close(connection) } }
+        if !adoption.channelMade { channel.whenFailure { _ in close(connection) } }
     }
 }
