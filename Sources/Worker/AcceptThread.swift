@@ -36,8 +36,9 @@ final class AcceptThread: Sendable {
 
     /// Starts the accept thread. What one wake-up accepts goes to the event loops in turn, each loop's share as one
     /// task, and becomes a channel on the loop that serves it (`ConnectionAdopter`), set up by
-    /// `initializeConnection` with the connection's descriptor (which the channel owns and closes). A channel made on the accept thread would reach its loop through a task and a future of
-    /// its own: about 4 % of a new connection's instructions (BENCHMARKS.md, "Twenty-eighth round").
+    /// `initializeConnection` with the connection's descriptor (which the channel owns and closes). A channel made on
+    /// the accept thread would reach its loop through a task and a future of its own: about 4 % of a new connection's
+    /// instructions (BENCHMARKS.md, "Twenty-eighth round").
     func start(loops: [EventLoop],
                initializeConnection: @escaping @Sendable (Channel, CInt) -> EventLoopFuture<Void>) {
         precondition(!loops.isEmpty, "no event loop to serve the accepted connections")

@@ -171,7 +171,8 @@ final class StreamingBehaviourTests: XCTestCase {
         XCTAssertNil(zip(tokens, tokens.dropFirst()).first { $0.1 != $0.0 + 1 }, "a token missing, repeated or out of order")
         // The stalled client's socket filled: the answer's bytes waited in the worker (`ClientOutput`), and counted.
         let metrics = try httpRequest(port: gateway.port, method: "GET", path: "/metrics").text
-        let stalls = metrics.split(separator: "\n").first { $0.hasPrefix("cerebras_gateway_client_write_stalls_total ") }
+        let stalls = metrics.split(separator: "\n")
+            .first { $0.hasPrefix("cerebras_gateway_client_write_stalls_total ") }
         XCTAssertGreaterThanOrEqual(Double(stalls?.split(separator: " ").last ?? "") ?? 0, 1, "no stall counted")
     }
 

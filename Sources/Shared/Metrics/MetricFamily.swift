@@ -51,7 +51,8 @@ public struct MetricFamily: Sendable {
     public static let all: [MetricFamily] = [
         requests, requestDuration, timeToFirstToken, tokens, upstreamErrors, upstreamRetries, activeStreams,
         activeUpstream, rateLimited, rateLimitLeased, cacheRequests, toolMemoLookups, systemMemoLookups, conversationMemoLookups,
-        redisErrors, shed, clientWriteStalls, workers, workerRestarts, reloads, generation, uptime, buildInfo, redisUp, fleetInstances,
+        redisErrors, shed, clientWriteStalls, workers, workerRestarts, reloads, generation, uptime, buildInfo, redisUp,
+        fleetInstances,
     ]
 
     public static let durationBuckets: [Double] = [
