@@ -11,18 +11,13 @@ import NIOCore
 /// They are set on the listening socket, once: Linux makes an accepted socket as a copy of its listener, options
 /// included, so every connection starts with them. Set per connection they cost two `setsockopt` calls and NIO's
 /// option futures: about 30,000 of the 180,000 instructions a new connection added (BENCHMARKS.md, "Twenty-sixth
-/// round"). A worker sets them on the socket it inherits, so it never depends on what the master did.
+/// round"). A worker sets them on the socket it listens on (`AcceptThread`), also one it inherits, so it never
+/// depends on what the master did.
 enum ClientSocketOptions {
     private static let options: [(level: CInt, name: CInt)] = [
         (CInt(IPPROTO_TCP), CInt(TCP_NODELAY)),
         (SOL_SOCKET, SO_KEEPALIVE),
     ]
-
-    /// The same options as NIO channel options, for the listener a standalone worker has NIO bind (set to 1).
-    static var channelOptions: [ChannelOptions.Types.SocketOption] {
-        options.map { ChannelOptions.Types.SocketOption(level: NIOBSDSocket.OptionLevel(rawValue: $0.level),
-                                                        name: NIOBSDSocket.Option(rawValue: $0.name)) }
-    }
 
     /// Sets the options on a listening socket, so that the connections it accepts inherit them.
     static func set(on listener: CInt) throws {
