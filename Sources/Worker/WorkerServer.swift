@@ -50,12 +50,12 @@ final class WorkerServer {
                 registry.add(channel)
             }
         }
-        let descriptor: CInt
+        let (descriptor, boundPort): (CInt, Int)
         switch listener {
         case .inherited(let inherited):
-            descriptor = inherited
+            (descriptor, boundPort) = (inherited, ListeningSocket.boundPort(of: inherited) ?? 0)
         case .bind(let host, let port):
-            descriptor = try ListeningSocket.open(host: host, port: port, backlog: 1024, reusePort: false).descriptor
+            (descriptor, boundPort) = try ListeningSocket.open(host: host, port: port, backlog: 1024, reusePort: false)
         }
         let acceptThread: AcceptThread
         do {
@@ -67,7 +67,7 @@ final class WorkerServer {
         // No per-connection socket options: accepted sockets inherit the listener's (`ClientSocketOptions`).
         acceptThread.start(loops: Array(group.makeIterator()), initializeConnection: initializeConnection)
         self.acceptThread = acceptThread
-        return ListeningSocket.boundPort(of: descriptor) ?? 0
+        return boundPort
     }
 
     /// Stops accepting, at once; completes when the accept thread is gone. `drain` does it first.

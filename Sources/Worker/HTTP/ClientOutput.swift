@@ -40,8 +40,7 @@ final class ClientOutput: @unchecked Sendable {
             staged = buffer
             return
         }
-        var buffer = buffer
-        staged.writeBuffer(&buffer)
+        staged.writeImmutableBuffer(buffer)
         self.staged = staged
     }
 
