@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Aggregates one scripts/bench.sh run: medians over repetitions, ratios between arms, the issue's targets.
+"""Aggregates one scripts/bench.sh run: medians over repetitions, ratios between arms (also repetition by repetition:
+a target on a ratio is judged on the median of those pairs), the issue's targets.
 
 Reads the JSON lines gateway-bench printed, writes Benchmarks/results/<timestamp>.json (raw runs + summary)
 and prints the Markdown report on stdout. Standard library only.

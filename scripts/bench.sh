@@ -12,7 +12,9 @@
 #   GATEWAY_BIN=path                 gateway binary (default $BENCH_SCRATCH/release/cerebras-gateway)
 #   BASELINE_BIN=path                adds a `baseline` arm: another gateway binary (say, built from the commit before
 #                                    an optimisation), run exactly like the gateway arm, so before/after is one run;
-#                                    a directory names the cerebras-gateway in it, as the Benchmarks/scripts take it
+#                                    a directory names the cerebras-gateway in it, as the Benchmarks/scripts take it;
+#                                    a copy of the gateway's own binary makes an A/A run (the report's per-repetition
+#                                    gateway ÷ baseline pairs are then the machine's noise alone)
 #   BENCH_SCRATCH=.build-bench       swift build scratch path for the release binaries
 #   BENCH_REPS=N                     repetitions (default 3, quick 1)
 #   BENCH_ARMS="direct nginx gateway gateway_redis litellm"
