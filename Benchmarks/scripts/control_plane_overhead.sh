@@ -9,6 +9,9 @@
 # plane on ("base"), between the two arms, so an optimisation is measured side by side with what it replaces.
 # With UNIX_SOCKET=1, each round also runs the gateway with the control plane on over redis-server's Unix socket
 # (REDIS_URL=unix://…, "unix"), after the "on" arm: Redis on the same machine without the TCP stack.
+# Each round's line ends with its on ÷ off; the last lines give, per request kind, the median of the rounds' ratios
+# (each pair from one round, as the full run's report judges issue 7's "on ≥ 0.9× off") with their range, and the
+# Redis commands per request of the "on" arm.
 set -euo pipefail
 bin=${1:-.build/release}
 rounds=${2:-3}
@@ -59,19 +62,22 @@ redis_counts() {
 
 # Prints "R req/s (gateway G ms, redis S ms CPU per 1,000 requests, C commands per read)": the CPU figures tell how
 # much of a drop is redis-server taking its share of the same two cores, which Redis on its own host would not.
+# Also adds "KIND LABEL REQ/S REDIS-COMMANDS-PER-REQUEST" to $work/rates, for the ratios (KIND: the caller's $kind).
 run() { # port gateway-pid label [load options…]
     local port=$1 pid=$2 label=$3 before report; shift 3
     before=$(redis_counts)
     report=$("$bin/gateway-bench" load --url "http://127.0.0.1:$port" --api anthropic --key k --connections 16 \
         --duration 8 --requests 100000000 --label "$label" --watch "gateway=$pid" --watch "redis=$redis_pid" "$@")
-    # shellcheck disable=SC2046 # the counts are two numbers each, split on purpose
+    # shellcheck disable=SC2046,SC2086 # the counts are two numbers each, split on purpose
     python3 -c 'import json,sys
 r = json.load(sys.stdin); w = r["watch"]
 c0, r0, c1, r1 = (int(x) for x in sys.argv[1:5])
 batching = ", %.2f commands per read" % ((c1 - c0) / (r1 - r0)) if r1 - r0 > 100 else ""
 print("%d req/s (gateway %d ms, redis %d ms CPU per 1,000 requests%s)" % (r["throughput_rps"],
-      w["gateway"]["cpu_ms_per_1k_requests"], w["redis"]["cpu_ms_per_1k_requests"], batching))' \
-        $before $(redis_counts) <<<"$report"
+      w["gateway"]["cpu_ms_per_1k_requests"], w["redis"]["cpu_ms_per_1k_requests"], batching))
+with open(sys.argv[7], "a") as rates:
+    rates.write("%s %s %.1f %.3f\n" % (sys.argv[5], sys.argv[6], r["throughput_rps"], (c1 - c0) / max(1, r["ok"])))' \
+        $before $(redis_counts) "$kind" "$label" "$work/rates" <<<"$report"
 }
 # The baseline's arm, when there is one: "; base …" between off and on.
 base_arm() { # load options…
@@ -83,9 +89,17 @@ unix_arm() { # load options…
     [ "${UNIX_SOCKET:-0}" = 1 ] && echo "; unix $(run "$unix" "$unix_pid" unix "$@")"
     return 0
 }
+# The last round's on ÷ off for $kind, or with "summary" the medians of every round's ratios (see the script).
+ratios() { # round|summary
+    python3 "$(dirname "${BASH_SOURCE[0]}")/control_plane_ratios.py" "$1" "$work/rates" "$kind"
+}
 for round in $(seq "$rounds"); do
-    echo "round $round, bypass:   off $(run "$off" "$off_pid" off)$(base_arm); on $(run "$on" "$on_pid" on)$(unix_arm)"
-    echo "round $round, all-miss: off $(run "$off" "$off_pid" off --temperature 0 --unique)$(base_arm \
-        --temperature 0 --unique); on $(run "$on" "$on_pid" on --temperature 0 --unique)$(unix_arm \
-        --temperature 0 --unique)"
+    for kind in bypass all-miss; do
+        load_options=()
+        [ "$kind" = all-miss ] && load_options=(--temperature 0 --unique)
+        line="off $(run "$off" "$off_pid" off "${load_options[@]}")$(base_arm "${load_options[@]}")"
+        line+="; on $(run "$on" "$on_pid" on "${load_options[@]}")$(unix_arm "${load_options[@]}")"
+        printf 'round %d, %-9s %s; on ÷ off %s\n' "$round" "$kind:" "$line" "$(ratios round)"
+    done
 done
+ratios summary
