@@ -15,6 +15,7 @@
 set -euo pipefail
 bin=${1:-.build/release}
 rounds=${2:-3}
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS must be a whole number above 0, not '$rounds'" >&2; exit 2; }
 # shellcheck source=Benchmarks/scripts/fake_upstream.sh
 source "$(dirname "${BASH_SOURCE[0]}")/fake_upstream.sh"
 
