@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Aggregates one scripts/bench.sh run: medians over repetitions, ratios between arms (also repetition by repetition:
-a target on a ratio is judged on the median of those pairs), the issue's targets.
+a target on a ratio is judged on the median of those pairs), the issue's targets (each verdict with how many of its
+repetitions fell on the other side of the line, when any did).
 
 Reads the JSON lines gateway-bench printed, writes Benchmarks/results/<timestamp>.json (raw runs + summary)
 and prints the Markdown report on stdout. Standard library only.
@@ -57,6 +58,36 @@ def fmt_reps(values, one=None):
     """Values of the repetitions in order, for a report line: "3.51×, 3.72×, 4.10×"."""
     one = one or fmt_ratio
     return ", ".join(one(v) for v in values) if values else "–"
+
+
+def repetitions_met(values, limit, at_most):
+    """How many of the repetitions' figures are on the target's side of `limit` (judged at a millionth, as the
+    target itself is); None without figures."""
+    if not values:
+        return None
+    judged = [round(v, 6) for v in values if v is not None]
+    return sum(1 for v in judged if (v <= limit if at_most else v >= limit))
+
+
+def repetitions_against(t):
+    """How many of a target's repetitions fell on the other side of its line from its verdict, and how many it has;
+    None when it was not judged or has no figures per repetition."""
+    met, total = t.get("repetitions_met"), len([v for v in t.get("repetitions") or [] if v is not None])
+    if t["met"] is None or met is None or total == 0:
+        return None
+    return (total - met if t["met"] else met), total
+
+
+def verdict(t):
+    """The "met" column of a target: met or missed, and when its repetitions did not all agree, how many fell on
+    the other side of the line (a verdict the host's noise can turn from one run to the next)."""
+    if t["met"] is None:
+        return "–"
+    text = "**met**" if t["met"] else "**missed**"
+    against = repetitions_against(t)
+    if against is None or against[0] == 0:
+        return text
+    return f"{text}; {'missed' if t['met'] else 'met'} in {against[0]} of {against[1]} repetitions"
 
 
 def sh(cmd):
@@ -294,13 +325,14 @@ def main():
     control_plane_pairs = {key: paired_ratios(scenario, "gateway_redis", "gateway", rps)
                            for key, scenario in (("ns_c16_rps", "ns_c16"), ("ns_miss_rps", "ns_miss"))}
 
-    def target(name, value, limit, ok, shown, repetitions=None, one=None):
-        """A target's line; `repetitions`, the figure in each repetition, is added to what is shown."""
+    def target(name, value, limit, ok, shown, repetitions=None, one=None, at_most=True):
+        """A target's line; `repetitions`, the figure in each repetition (judged against `limit` as the target is:
+        at most or at least), is added to what is shown."""
         if repetitions:
             each = f"per repetition {fmt_reps(repetitions, one)}"
             shown = shown[:-1] + f"; {each})" if shown.endswith(")") else shown + f" ({each})"
         return {"target": name, "value": value, "limit": limit, "met": ok, "shown": shown,
-                "repetitions": repetitions or []}
+                "repetitions": repetitions or [], "repetitions_met": repetitions_met(repetitions, limit, at_most)}
 
     def ratio_target(name, limit, at_most, pairs, of_medians, detail=""):
         """A target on a ratio between two arms. Judged on the median of the repetitions' pairs, each measured in the
@@ -314,7 +346,7 @@ def main():
         judged = None if value is None else round(value, 6)
         ok = None if judged is None else (judged <= limit if at_most else judged >= limit)
         return {"target": name, "value": value, "limit": limit, "met": ok, "shown": shown + detail,
-                "repetitions": pairs}
+                "repetitions": pairs, "repetitions_met": repetitions_met(pairs, limit, at_most)}
 
     against_nginx = lambda label: paired[label].get("nginx", [])
     microseconds = lambda v: fmt(v, 0, " µs")
@@ -566,8 +598,13 @@ def main():
     p("| target | measured | met |")
     p("|---|---|---|")
     for t in targets:
-        met = "–" if t["met"] is None else ("**met**" if t["met"] else "**missed**")
-        p(f"| {t['target']} | {t['shown']} | {met} |")
+        p(f"| {t['target']} | {t['shown']} | {verdict(t)} |")
+    p("")
+    judged = [t for t in targets if t["met"] is not None]
+    split = [t for t in judged if (repetitions_against(t) or (0, 0))[0] > 0]
+    p(f"{sum(1 for t in judged if t['met'])} of {len(judged)} targets met"
+      + (f"; {len(split)} verdict{'s' if len(split) > 1 else ''} not shared by every repetition (the host's "
+         f"noise can turn {'them' if len(split) > 1 else 'it'} from one run to the next)." if split else "."))
     p("")
     foreign = [summary[a].get("foreign_cpu_s_median") for a in arms]
     if any(v and v > 0.5 for v in foreign):

@@ -8,9 +8,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def load_run(arm, label, rep, rps, cpu_ms_per_1k=None):
+def load_run(arm, label, rep, rps, cpu_ms_per_1k=None, p50_us=1000):
     run = {"kind": "load", "label": label, "arm": arm, "rep": rep, "stream": False, "ok": 1000, "failed": 0,
-           "aborted": 0, "throughput_rps": rps, "latency_us": {"p50": 1000, "p99": 2000}, "watch": {}}
+           "aborted": 0, "throughput_rps": rps, "latency_us": {"p50": p50_us, "p99": 2000}, "watch": {}}
     if cpu_ms_per_1k is not None:
         run["watch"]["sut"] = {"cpu_ms_per_1k_requests": cpu_ms_per_1k}
     return run
@@ -62,6 +62,41 @@ def test_a_repetition_one_arm_lacks_forms_no_pair(tmp_path):
     assert [round(r, 2) for r in bypass["repetitions"]] == [0.85, 0.95]
     assert round(bypass["value"], 2) == 0.9 and bypass["met"] is True
     assert "cache-bypassing requests 0.85×, 0.95×" in printed
+    # At least 0.9x: 0.95 is on the met side, 0.85 is not, and the verdict says so.
+    assert bypass["repetitions_met"] == 1
+    assert "| **met**; missed in 1 of 2 repetitions |" in printed
+    assert "1 of 1 targets met; 1 verdict not shared by every repetition" in printed
+
+
+def test_a_verdict_says_how_many_repetitions_fell_on_the_other_side_of_its_line(tmp_path):
+    # CPU per request against nginx, at most 2x: 1.50x, 2.50x and 2.00x (on the line, which meets it), median 2.00x,
+    # met with one repetition over the line. The control plane, at least 0.9x: 0.95x, 0.92x, 0.80x, median 0.92x,
+    # met with one under it. Added latency at c=1, at most 100 us: 130, 90 and 140 us over direct, median 130 us,
+    # missed with one repetition under it; the p99 line (300 us) is 0 us added in every repetition, met by all three.
+    runs = []
+    for rep, (gateway, nginx, redis_rps, gateway_p50) in enumerate(
+            [(150, 100, 3800, 330), (250, 100, 3680, 290), (200, 100, 3200, 340)], start=1):
+        runs += [load_run("nginx", "ns_c16", rep, 8000, nginx), load_run("gateway", "ns_c16", rep, 4000, gateway),
+                 load_run("gateway_redis", "ns_c16", rep, redis_rps),
+                 load_run("direct", "ns_c1", rep, 5000, p50_us=200),
+                 load_run("gateway", "ns_c1", rep, 3000, p50_us=gateway_p50)]
+    document, printed = report(tmp_path, runs)
+
+    cpu = target(document, "gateway CPU per non-streaming request")
+    assert cpu["met"] is True and cpu["repetitions_met"] == 2
+    assert "per repetition 1.50×, 2.50×, 2.00×; ratio of the medians 2.00×) | **met**; missed in 1 of 3 repetitions |" \
+        in printed
+    bypass = target(document, "rate limiting and cache on")
+    assert [round(r, 2) for r in bypass["repetitions"]] == [0.95, 0.92, 0.8]
+    assert bypass["met"] is True and bypass["repetitions_met"] == 2
+    p50 = target(document, "added latency at concurrency 1, p50")
+    assert p50["repetitions"] == [130, 90, 140] and p50["value"] == 130
+    assert p50["met"] is False and p50["repetitions_met"] == 1
+    assert "per repetition 130 µs, 90 µs, 140 µs) | **missed**; met in 1 of 3 repetitions |" in printed
+    p99 = target(document, "added latency at concurrency 1, p99")
+    assert p99["met"] is True and p99["repetitions_met"] == 3
+    assert "per repetition 0 µs, 0 µs, 0 µs) | **met** |" in printed
+    assert "targets met; 3 verdicts not shared by every repetition" in printed
 
 
 def test_without_pairs_a_ratio_target_falls_back_to_the_ratio_of_the_medians(tmp_path):
