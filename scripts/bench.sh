@@ -231,6 +231,8 @@ start_gateway_arm() { # arm binary [more environment…]
         GNUTLS_NO_IMPLICIT_INIT=1 # as the systemd unit, the Docker image and scripts/run.sh start the master
         "$@"
     )
+    # From disk, not from the pages a build or a copy just wrote, whichever arm it is (see drop_from_page_cache).
+    drop_from_page_cache "$bin" || note "$arm: could not drop $bin from the page cache; its idle memory may read high"
     if [[ $mode == master ]]; then
         env "${env[@]}" "$bin" --host 127.0.0.1 --port 0 --admin-port 0 --workers 2 \
             >"$out" 2>"$run_dir/$arm.err" &

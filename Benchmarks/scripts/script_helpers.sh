@@ -47,3 +47,11 @@ wait_for_http() { # url seconds
     done
     return 1
 }
+
+# Writes FILE's dirty pages and drops FILE from the page cache, so that the next process that maps it reads it from
+# disk. The same binary maps about 1 MB more in each process while its cached pages are the ones written when it was
+# built or copied than once they have been read back (BENCHMARKS.md, "Forty-fifth round"): the benchmark scripts drop
+# each gateway binary before starting it, so that every arm's idle memory is measured from the same state.
+drop_from_page_cache() { # file
+    sync "$1" && dd if="$1" iflag=nocache count=0 status=none
+}
