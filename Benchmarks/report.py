@@ -60,13 +60,19 @@ def fmt_reps(values, one=None):
     return ", ".join(one(v) for v in values) if values else "–"
 
 
+def meets(value, limit, at_most):
+    """Whether `value` is on the target's side of `limit` (at most or at least it). Judged at a millionth: a median of
+    two pairs can land a rounding error beside the line it is on."""
+    judged = round(value, 6)
+    return judged <= limit if at_most else judged >= limit
+
+
 def repetitions_met(values, limit, at_most):
-    """How many of the repetitions' figures are on the target's side of `limit` (judged at a millionth, as the
-    target itself is); None without figures."""
+    """How many of the repetitions' figures are on the target's side of `limit`, judged as the target is (`meets`);
+    None without figures."""
     if not values:
         return None
-    judged = [round(v, 6) for v in values if v is not None]
-    return sum(1 for v in judged if (v <= limit if at_most else v >= limit))
+    return sum(1 for v in values if v is not None and meets(v, limit, at_most))
 
 
 def repetitions_against(t):
@@ -342,9 +348,7 @@ def main():
         shown = fmt_ratio(value)
         if pairs:
             shown += f" (per repetition {fmt_reps(pairs)}; ratio of the medians {fmt_ratio(of_medians)})"
-        # Judged at a millionth: a median of two pairs can land a rounding error beside the line it is on.
-        judged = None if value is None else round(value, 6)
-        ok = None if judged is None else (judged <= limit if at_most else judged >= limit)
+        ok = None if value is None else meets(value, limit, at_most)
         return {"target": name, "value": value, "limit": limit, "met": ok, "shown": shown + detail,
                 "repetitions": pairs, "repetitions_met": repetitions_met(pairs, limit, at_most)}
 
