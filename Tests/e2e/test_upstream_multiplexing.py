@@ -81,6 +81,14 @@ def start_test_upstream_and_gateway(**settings):
     return upstream, stats_path, gateway
 
 
+def stats_once_completed(stats_path, completed):
+    """The test upstream's statistics once it has counted `completed` streams answered in full, or as they stand after
+    5 s. It counts a stream after writing the stream's last bytes, so a client can read the end of its answer (and the
+    test go on) a moment before the count is in the file."""
+    return poll_until(lambda: json.loads(stats_path.read_text()), lambda stats: stats["completed"] == completed,
+                      seconds=5, interval=0.05)
+
+
 def burst_over_tls(**settings):
     """A burst of BURST streams through one worker to the TLS test upstream; the upstream's statistics afterwards."""
     upstream, stats_path, gateway = start_test_upstream_and_gateway(**settings)
@@ -89,7 +97,7 @@ def burst_over_tls(**settings):
         # connection has finished its TLS handshake.
         results = burst_of_streams(gateway, BURST)
         assert results == [(200, expected(TOKENS), "end_turn")] * BURST
-        stats = json.loads(stats_path.read_text())
+        stats = stats_once_completed(stats_path, BURST)
         # The upstream holds each stream 1.5 s before its tokens, so the burst was open at once.
         assert stats["peak_streams"] == BURST
         assert stats["completed"] == BURST
@@ -145,7 +153,7 @@ def test_a_stream_the_client_leaves_ends_upstream_at_once(streams_per_connection
 
         # The next request is answered in full, on a new connection.
         assert burst_of_streams(gateway, 1) == [(200, expected(TOKENS), "end_turn")]
-        stats = json.loads(stats_path.read_text())
+        stats = stats_once_completed(stats_path, 1)
         assert (stats["completed"], stats["abandoned"], stats["connections"]) == (1, 1, 2), stats
         assert stats["protocols"] == {protocol: 2}, stats
     finally:
