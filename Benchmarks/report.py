@@ -67,6 +67,19 @@ def meets(value, limit, at_most):
     return judged <= limit if at_most else judged >= limit
 
 
+def fmt_ratio_against(r, limit, at_most):
+    """`fmt_ratio`, with as many more decimals as it takes (up to six) for the figure shown to fall on the side of a
+    target's `limit` that `r` itself falls on: against at least 0.6×, 0.597 reads 0.597×, not 0.60×."""
+    text = fmt_ratio(r)
+    if r is None or r >= 10:
+        return text
+    digits = 2
+    while digits < 6 and meets(round(r, digits), limit, at_most) != meets(r, limit, at_most):
+        digits += 1
+        text = f"{r:.{digits}f}×"
+    return text
+
+
 def repetitions_met(values, limit, at_most):
     """How many of the repetitions' figures are on the target's side of `limit`, judged as the target is (`meets`);
     None without figures."""
@@ -345,9 +358,10 @@ def main():
         same repetition (a spell of the host's that slowed a repetition slows both sides of its pair), as the added
         latencies are; on the ratio of the arms' medians when no repetition has both. Both are shown."""
         value = med(pairs) if pairs else of_medians
-        shown = fmt_ratio(value)
+        judged = lambda r: fmt_ratio_against(r, limit, at_most)
+        shown = judged(value)
         if pairs:
-            shown += f" (per repetition {fmt_reps(pairs)}; ratio of the medians {fmt_ratio(of_medians)})"
+            shown += f" (per repetition {fmt_reps(pairs, judged)}; ratio of the medians {judged(of_medians)})"
         ok = None if value is None else meets(value, limit, at_most)
         return {"target": name, "value": value, "limit": limit, "met": ok, "shown": shown + detail,
                 "repetitions": pairs, "repetitions_met": repetitions_met(pairs, limit, at_most)}

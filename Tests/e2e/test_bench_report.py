@@ -109,3 +109,21 @@ def test_without_pairs_a_ratio_target_falls_back_to_the_ratio_of_the_medians(tmp
     cpu = target(document, "gateway CPU per non-streaming request")
     assert cpu["repetitions"] == [] and cpu["value"] == 3.0 and cpu["met"] is False
     assert cpu["shown"] == "3.00×"
+
+
+def test_a_ratio_beside_its_line_is_shown_with_the_decimals_that_place_it(tmp_path):
+    # The control plane, at least 0.9x: 0.897x, 0.95x and 0.85x, median 0.897x, missed; with two decimals 0.897 would
+    # read 0.90x, on the line, beside "missed". CPU per request, at most 2x: 2.004x, 1.5x, 2.5x, median 2.004x,
+    # missed, which two decimals would show as 2.00x. Figures away from their line keep two decimals.
+    runs = []
+    for rep, (redis_rps, gateway_cpu) in enumerate([(897, 200.4), (950, 150), (850, 250)], start=1):
+        runs += [load_run("gateway", "ns_c16", rep, 1000, gateway_cpu),
+                 load_run("gateway_redis", "ns_c16", rep, redis_rps), load_run("nginx", "ns_c16", rep, 8000, 100)]
+    document, printed = report(tmp_path, runs)
+
+    bypass = target(document, "rate limiting and cache on")
+    assert bypass["met"] is False
+    assert bypass["shown"].startswith("0.897× (per repetition 0.897×, 0.95×, 0.85×; ratio of the medians 0.897×)")
+    cpu = target(document, "gateway CPU per non-streaming request")
+    assert cpu["met"] is False
+    assert cpu["shown"] == "2.004× (per repetition 2.004×, 1.50×, 2.50×; ratio of the medians 2.004×)"
