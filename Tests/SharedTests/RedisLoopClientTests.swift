@@ -74,7 +74,7 @@ final class RedisLoopClientTests: RedisServerTestCase {
     func testACommandThatCanWaitLeavesWithTheNextWriteOrAfterTheDelay() throws {
         let server = try startServer()
         // A long delay, so that "sooner" and "after" cannot be confused on a busy machine.
-        let delay = 500
+        let delay = 2_000
         // No health-check PING from an idle connection may land among the reads counted.
         let client = clientOnTheGroup(server, convenientFlushDelayMilliseconds: delay,
                                       healthCheckIntervalMilliseconds: 600_000)
