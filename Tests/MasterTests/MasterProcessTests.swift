@@ -218,8 +218,7 @@ final class MasterProcessTests: XCTestCase {
         let workers = process.workers()
         process.signal(SIGKILL)
         XCTAssertEqual(process.waitForExit(timeout: 5), 128 + SIGKILL)
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, workers.contains(where: ProcessTable.isAlive) { usleep(50_000) }
+        _ = eventually(within: 10, every: 0.05) { !workers.contains(where: ProcessTable.isAlive) }
         for worker in workers { XCTAssertFalse(ProcessTable.isAlive(worker), "orphan worker \(worker) still runs") }
     }
 
@@ -248,8 +247,7 @@ final class MasterProcessTests: XCTestCase {
         let workers = process.workers()
         try FileManager.default.moveItem(atPath: logFile, toPath: logFile + ".1")  // logrotate
         process.signal(SIGUSR1)
-        let deadline = Date().addingTimeInterval(5)
-        while Date() < deadline, !FileManager.default.fileExists(atPath: logFile) { usleep(50_000) }
+        _ = eventually(every: 0.05) { FileManager.default.fileExists(atPath: logFile) }
         XCTAssertTrue(FileManager.default.fileExists(atPath: logFile), "the master reopened its log file")
         usleep(500_000)
         XCTAssertEqual(process.workers(), workers, "USR1 must not kill workers")

@@ -101,8 +101,7 @@ final class MasterStreamingTests: XCTestCase {
         let results = Self.streams(count: 10, port: ready.port, chunks: 60, intervalMs: 25) {
             // Signalled once every stream is in flight upstream: a connection still without a request when the drain
             // begins is closed, which is right, but not what this test is about.
-            let deadline = Date().addingTimeInterval(10)
-            while Date() < deadline, ((try? upstream.stats())?["active"] as? Int ?? 0) < 10 { usleep(20_000) }
+            _ = eventually(within: 10, every: 0.02) { ((try? upstream.stats())?["active"] as? Int ?? 0) >= 10 }
             gateway.signal(SIGTERM)
         }
         XCTAssertEqual(results.filter { if case .failure = $0 { return true } else { return false } }.count, 0,

@@ -223,8 +223,7 @@ final class UpstreamConnectionParkingTests: XCTestCase {
             first.stop()  // closes the kept-alive connection: the parked socket reads end of file
 
             // The loop wakes for it by itself (no request is running) and takes it out, rather than spinning on it.
-            let deadline = Date().addingTimeInterval(5)
-            while try statistics(client).registered > 0, Date() < deadline { usleep(10_000) }
+            _ = try eventually { try statistics(client).registered == 0 }
             XCTAssertEqual(try statistics(client).registered, 0, "the closed connection is still in the set")
 
             let second = try FakeUpstream()

@@ -63,10 +63,9 @@ final class UpstreamConnectionReuseTests: XCTestCase {
             // more if several end in one of curl's calls); the fake hears of each close a moment later.
             let slack = 4
             var open = try XCTUnwrap(stats["open_connections"] as? Int) - 1
-            let deadline = Date().addingTimeInterval(5)
-            while open > idleAllowance + slack, Date() < deadline {
-                Thread.sleep(forTimeInterval: 0.05)
+            _ = try eventually(every: 0.05) {
                 open = try XCTUnwrap(upstream.stats()["open_connections"] as? Int) - 1
+                return open <= idleAllowance + slack
             }
             XCTAssertLessThanOrEqual(open, idleAllowance + slack, "idle connections kept beyond the allowance")
             XCTAssertGreaterThanOrEqual(open, idleAllowance - slack, "idle connections closed within the allowance")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Turns a completion-handler call into a blocking one for tests.
 enum WaitForCallback {
@@ -17,14 +18,9 @@ enum WaitForCallback {
         return box.value
     }
 
-    /// Polls `condition` every 10 ms until it holds or `timeout` seconds pass.
+    /// Polls `condition` every 10 ms until it holds or `timeout` seconds pass (`eventually`).
     static func until(timeout: TimeInterval = 10, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(10_000)
-        }
-        return condition()
+        eventually(within: timeout, condition)
     }
 }
 
