@@ -73,8 +73,9 @@ def fmt_ratio_against(r, limit, at_most):
     text = fmt_ratio(r)
     if r is None or r >= 10:
         return text
+    side = meets(r, limit, at_most)
     digits = 2
-    while digits < 6 and meets(round(r, digits), limit, at_most) != meets(r, limit, at_most):
+    while digits < 6 and meets(round(r, digits), limit, at_most) != side:
         digits += 1
         text = f"{r:.{digits}f}×"
     return text
