@@ -19,8 +19,8 @@ final class UpstreamHeaderList: @unchecked Sendable {
 
     init() {
         var list: UnsafeMutablePointer<curl_slist>?
-        // An empty `Expect:` stops curl from waiting for `100 Continue` before sending a large body. No `Accept`:
-        // Cerebras picks the answer's type from the body's `stream`, curl then sends `Accept: */*`, and libcurl 7.88
+        // An empty `Expect:` stops curl from waiting for `100 Continue` before sending a large body. No `Accept`: in
+        // OpenAI's API the answer's type follows the body's `stream`, curl then sends `Accept: */*`, and libcurl 7.88
         // formats every field a character at a time, about a hundred instructions a byte (BENCHMARKS.md,
         // "Forty-seventh round": 1.7 % of a kept-alive request's instructions for this field).
         for field in ["Content-Type: application/json", "Expect:", "User-Agent: cerebras-gateway"] {
