@@ -5,13 +5,10 @@
 # CPU as that arm's).
 #
 #   Benchmarks/scripts/cpu_by_concurrency.sh [GATEWAY_BINARY] [ROUNDS]
-#   SAME_UPSTREAM=1 Benchmarks/scripts/cpu_by_concurrency.sh …
 #   UPSTREAM_TLS=1 Benchmarks/scripts/cpu_by_concurrency.sh …
 #
-# With SAME_UPSTREAM=1 the direct and nginx arms ask for the answer streamed, as the gateway asks the upstream for
-# every answer (TRANSLATION.md: a non-streaming client's answer is folded from a stream), so each proxy relays the
-# same upstream bytes: the fake writes each event of the stream as it would send each token, where its
-# non-streamed answer is one write. The gateway's client still asks for a non-streamed answer.
+# Every arm asks for the non-streamed answer (since the forty-eighth round the gateway asks its upstream for what its
+# client asked; before it, the gateway folded a streamed answer, and SAME_UPSTREAM=1 made the other arms stream too).
 #
 # With UPSTREAM_TLS=1 both proxies call their upstream over TLS, as in front of api.cerebras.ai: a second nginx
 # (`write_nginx_proxy_conf … tls-h1`, HTTP/1.1 over TLS, its CPU not counted) stands in front of the fake, the gateway
@@ -87,14 +84,12 @@ measure() { # arm connections
     nginx) url=$nginx_url api=openai key=csk-bench procs=$(tree "$nginx_pid") ;;
     gateway) url=http://127.0.0.1:$gateway_port api=anthropic key=k procs=$(tree "$gateway_pid") ;;
     esac
-    local form=()
-    [[ ${SAME_UPSTREAM:-0} == 1 && $arm != gateway ]] && form=(--stream)
     requests=$([[ $connections == 1 ]] && echo 10000 || echo 40000)
-    "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" "${form[@]}" --connections 4 --requests 2000 \
+    "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" --connections 4 --requests 2000 \
         >/dev/null 2>&1
     # shellcheck disable=SC2086 # a list of pids
     read -r u0 s0 < <(ticks $procs)
-    "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" "${form[@]}" --connections "$connections" \
+    "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" --connections "$connections" \
         --requests "$requests" >"$work/load.json" 2>/dev/null
     # shellcheck disable=SC2086
     read -r u1 s1 < <(ticks $procs)

@@ -29,6 +29,10 @@ enum ChatCompletionsEndpoint {
         if spec.scenario == .flaky {
             let key = head.headers.first(name: "x-fake-key") ?? ""
             if services.flaky.nextAttempt(key: key) <= spec.int("fail") ?? 1 {
+                // `cut=N`: a failing attempt is a 200 answer whose connection is lost after N bytes of its body.
+                if let cut = spec.int("cut") {
+                    return ScenarioPlayer(spec: spec, request: request, rawBody: body).script(cutAfter: cut)
+                }
                 let status = spec.int("status").map { HTTPResponseStatus(statusCode: $0) }
                 return CannedResponse.error(.overloaded(), status: status)
             }

@@ -15,6 +15,8 @@ struct FakeOptions {
         Parameters any answer takes: delay_ms, ignore_stream=1 (one JSON body even to a streamed request),
         content_type (that JSON body's media type), resend=1 (a streamed answer's tool calls sent again whole at
         its end, with their ids and names)
+        flaky takes fail=N (the first N attempts of each x-fake-key fail: 503, or status=S), cut=B (a failing
+        attempt is a 200 answer whose connection is lost after B bytes of its body)
         paced takes chunks=N (`tok0 `…, a chunk each; 10 by default), interval_ms (the pacing), coalesce=0 (never
         send overdue chunks in one write) and tool=1 (the tokens as lines of a tool call's arguments, `tok0\n`, …)
         """

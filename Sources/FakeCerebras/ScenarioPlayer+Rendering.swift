@@ -22,7 +22,7 @@ extension ScenarioPlayer {
 
         var terminal = ResponseStep.end
         switch ending {
-        case .normal:
+        case .normal, .cut:
             let usage = request.includeUsage ? meta.usage : nil
             events.append(.buffer(writer.finish(reason: turn.finishReason, stopReason: turn.stopReason, usage: usage)))
             events.append(.done)
@@ -47,7 +47,12 @@ extension ScenarioPlayer {
 
         var builder = ScriptBuilder()
         builder.head(CannedResponse.head(.ok, headers: CannedResponse.streamHeaders))
-        if spec.scenario == .utf8Split {
+        if case .cut(let bytes) = ending {
+            var all = ByteBuffer()
+            for event in expanded(events, writer: writer) { all.writeImmutableBuffer(event) }
+            Self.appendCut(of: all, bytes: bytes, to: &builder)
+            return ResponseScript(segments: builder.segments, delay: delay, flushEachEvent: true)
+        } else if spec.scenario == .utf8Split {
             var all = ByteBuffer()
             for event in expanded(events, writer: writer) { all.writeImmutableBuffer(event) }
             Self.appendSlices(of: all, size: 3, to: &builder)
@@ -82,6 +87,11 @@ extension ScenarioPlayer {
     func plainScript(turn: Turn, ending: Ending, meta: CompletionMeta, delay: TimeAmount) -> ResponseScript {
         var builder = ScriptBuilder()
         switch ending {
+        case .cut(let bytes):
+            let body = ByteBuffer(string: CompletionWriter.body(for: turn, meta: meta))
+            builder.head(CannedResponse.head(.ok, headers: CannedResponse.jsonHeaders(length: body.readableBytes)))
+            Self.appendCut(of: body, bytes: bytes, to: &builder)
+            return ResponseScript(segments: builder.segments, delay: delay, flushEachEvent: true)
         case .normal, .usageSeparate, .noDone:
             let body = ByteBuffer(string: CompletionWriter.body(for: turn, meta: meta))
             if spec.scenario == .utf8Split {
@@ -166,6 +176,12 @@ extension ScenarioPlayer {
         case .hang: builder.hang()
         case .head, .event: preconditionFailure("not a terminal step: \(terminal)")
         }
+    }
+
+    /// The first `bytes` of the body, then the connection lost (FIN).
+    private static func appendCut(of buffer: ByteBuffer, bytes: Int, to builder: inout ScriptBuilder) {
+        builder.event(buffer.getSlice(at: buffer.readerIndex, length: min(max(0, bytes), buffer.readableBytes))!)
+        builder.drop(reset: false)
     }
 
     private static func appendSlices(of buffer: ByteBuffer, size: Int, to builder: inout ScriptBuilder) {

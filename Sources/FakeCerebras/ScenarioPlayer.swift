@@ -20,11 +20,14 @@ struct ScenarioPlayer {
         case drop
         case malformed
         case idle
+        /// The whole answer due, its connection lost after this many bytes of the body (`flaky;cut=N`).
+        case cut(bytes: Int)
     }
 
     static let defaultText = "Hello from the fake Cerebras."
 
-    func script() -> ResponseScript {
+    /// - Parameter cutAfter: lose the connection after this many bytes of the answer's body instead of ending it.
+    func script(cutAfter: Int? = nil) -> ResponseScript {
         let delay = spec.milliseconds("delay_ms") ?? (spec.scenario == .slowFirst ? .seconds(3) : .zero)
         switch spec.scenario {
         case .rateLimited:
@@ -43,6 +46,7 @@ struct ScenarioPlayer {
             break
         }
         var (turn, ending) = turnAndEnding()
+        if let cutAfter { ending = .cut(bytes: cutAfter) }
         turn.resendToolCalls = spec.params["resend"] == "1"
         let usage = Usage(
             promptTokens: spec.int("tokens") ?? request.approximatePromptTokens,

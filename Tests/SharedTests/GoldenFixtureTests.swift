@@ -60,10 +60,9 @@ struct GoldenFixtureTests {
     func nonStreamedResponse(_ fixture: FixtureCase) throws {
         let body = try #require(fixture.bytes("openai.response.json"))
         let model = (try fixture.json("anthropic.request.json"))?["model"]?.stringValue ?? "claude-sonnet-4-5"
-        var stream = UpstreamStreamTranslator(translator: StreamHarness.translator(model: model))
-        var events: [AnthropicEvent] = []
-        stream.start(into: &events)
-        stream.feedCompletion(body, into: &events)
+        let events = StreamHarness.runCompletion(body, model: model, partBytes: body.count)
+        #expect(StreamHarness.runCompletion(body, model: model, partBytes: 1) == events,
+                "fed byte by byte, \(fixture.name) gives other events")
         #expect(AnthropicEventGrammar.violations(events).isEmpty)
         let folded = PrettyJSON.render(StreamHarness.fold(events))
         if let mismatch = fixture.check("anthropic.response.json", actual: folded) {
@@ -112,6 +111,19 @@ enum StreamHarness {
             for byte in input { stream.feed(CollectionOfOne(byte), into: &events) }
         }
         stream.endOfBody(into: &events)
+        return events
+    }
+
+    /// A non-streamed body fed as the worker does, in parts of `partBytes` as they arrive, then its end.
+    static func runCompletion(_ body: [UInt8], model: String, partBytes: Int,
+                              maxLineBytes: Int = 16 * 1024 * 1024) -> [AnthropicEvent] {
+        var stream = UpstreamStreamTranslator(translator: translator(model: model), maxLineBytes: maxLineBytes)
+        var events: [AnthropicEvent] = []
+        stream.start(into: &events)
+        for start in stride(from: 0, to: body.count, by: max(1, partBytes)) {
+            stream.feedCompletionPart(Array(body[start..<min(start + partBytes, body.count)]), into: &events)
+        }
+        stream.endOfCompletion(into: &events)
         return events
     }
 

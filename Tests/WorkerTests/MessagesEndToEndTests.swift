@@ -146,6 +146,27 @@ final class MessagesEndToEndTests: GatewayTestCase {
         XCTAssertEqual(after - before, 3, "two failed attempts and one success")
     }
 
+    /// An attempt whose connection is lost partway through its answer, before the client saw any content, leaves
+    /// nothing of itself in the retry's answer: a partial body or stream line is not carried into the next attempt.
+    func testAnAnswerCutOffBeforeAnyContentIsRetriedFromScratch() throws {
+        // The fake counts the attempts of all these requests together: the first fails, the second answers; the
+        // third fails, the fourth answers. 60 bytes end inside the body, and inside the stream's first chunk.
+        let whole = try gateway.messages(messagesBody(scenario: "flaky;fail=1;cut=60"))
+        XCTAssertEqual(whole.status, 200, whole.text)
+        let message = try XCTUnwrap(try whole.json() as? [String: Any])
+        XCTAssertEqual((message["content"] as? [[String: Any]])?.first?["text"] as? String,
+                       "Hello from the fake Cerebras.")
+        XCTAssertEqual(try upstream.stats()["requests"] as? Int, 2)
+
+        let streamed = try gateway.messages(messagesBody(stream: true, scenario: "flaky;fail=3;cut=60"))
+        XCTAssertEqual(streamed.status, 200)
+        XCTAssertEqual(streamed.events.filter { $0.name == "message_start" }.count, 1)
+        XCTAssertEqual(streamed.events.map(\.name).last, "message_stop")
+        let text = streamed.events.compactMap { ($0.data["delta"] as? [String: Any])?["text"] as? String }.joined()
+        XCTAssertEqual(text, "Hello from the fake Cerebras.")
+        XCTAssertEqual(try upstream.stats()["requests"] as? Int, 4)
+    }
+
     func testRetriesAreBoundedByConfiguration() throws {
         let before = try upstream.stats()["requests"] as? Int ?? 0
         let response = try gateway.messages(messagesBody(scenario: "overloaded"))
@@ -208,7 +229,9 @@ final class MessagesEndToEndTests: GatewayTestCase {
         let stats = try upstream.stats()
         let sent = try XCTUnwrap(stats["last_request"] as? [String: Any])
         XCTAssertEqual(sent["model"] as? String, "zai-glm-4.7")
-        XCTAssertEqual(sent["stream"] as? Bool, true)
+        // A non-streaming client's answer is asked for whole.
+        XCTAssertNil(sent["stream"])
+        XCTAssertNil(sent["stream_options"])
         XCTAssertNotNil(sent["max_completion_tokens"])
         let headers = try XCTUnwrap(stats["last_headers"] as? [String: Any])
         XCTAssertNil(headers["anthropic-beta"])
@@ -223,6 +246,12 @@ final class MessagesEndToEndTests: GatewayTestCase {
         XCTAssertEqual(try gateway.messages(messagesBody(scenario: "echo"), headers: ["x-api-key": "test-key"]).status, 200)
         XCTAssertEqual(try XCTUnwrap(try upstream.stats()["last_headers"] as? [String: Any]) as NSDictionary,
                        headers as NSDictionary)
+        // A streaming client's is asked for as a stream, its usage in the last chunk.
+        XCTAssertEqual(try gateway.messages(messagesBody(stream: true, scenario: "echo"),
+                                            headers: ["x-api-key": "test-key"]).status, 200)
+        let streamed = try XCTUnwrap(try upstream.stats()["last_request"] as? [String: Any])
+        XCTAssertEqual(streamed["stream"] as? Bool, true)
+        XCTAssertEqual((streamed["stream_options"] as? [String: Any])?["include_usage"] as? Bool, true)
     }
 
     /// Claude Code's request sent twice, the second time continued by two messages: the second request's tools, system

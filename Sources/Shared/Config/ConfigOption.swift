@@ -11,7 +11,7 @@ public struct ConfigOption: Sendable {
         .init("CEREBRAS_API_KEYS", "", "Comma-separated pool of keys, round-robin; a key that got 429 cools down", "Upstream"),
         .init("CEREBRAS_BASE_URL", "https://api.cerebras.ai/v1", "Upstream base URL; requests go to {base}/chat/completions", "Upstream"),
         .init("UPSTREAM_CONNECT_TIMEOUT_MS", "5000", "TCP+TLS connect timeout", "Upstream"),
-        .init("UPSTREAM_FIRST_BYTE_TIMEOUT_SECONDS", "120", "Longest wait for the upstream's response headers", "Upstream"),
+        .init("UPSTREAM_FIRST_BYTE_TIMEOUT_SECONDS", "120", "Longest wait for the upstream's response headers (for a non-streamed answer, the whole answer)", "Upstream"),
         .init("UPSTREAM_IDLE_TIMEOUT_SECONDS", "60", "Longest silence between two upstream chunks", "Upstream"),
         .init("UPSTREAM_MAX_RETRIES", "2", "Retries on connect errors, 429 and 5xx before the first byte", "Upstream"),
         .init("UPSTREAM_RETRY_BUDGET_SECONDS", "30", "Total time retries may take", "Upstream"),

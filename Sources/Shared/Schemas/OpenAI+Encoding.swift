@@ -85,11 +85,16 @@ extension OpenAI.ChatRequest {
             writer.raw(",\"user\":")
             writer.string(user)
         }
-        if stream {
-            writer.raw(",\"stream\":true,\"stream_options\":{\"include_usage\":true}")
-        }
+        if stream { writer.raw(Self.streamOptionsJSON) }
         writer.raw("}")
     }
+
+    /// What a request for a stream writes last, before its closing brace: the usage comes in the stream's last chunk.
+    static let streamOptionsJSON: StaticString = ",\"stream\":true,\"stream_options\":{\"include_usage\":true}"
+
+    /// The bytes at the end of the body that say whether the answer is streamed: the stream options (written last)
+    /// and the closing brace. The body less these asks the same in either mode (the response cache's key).
+    public var streamDependentSuffixCount: Int { (stream ? Self.streamOptionsJSON.utf8CodeUnitCount : 0) + 1 }
 }
 
 extension OpenAI.ChatMessage {

@@ -105,6 +105,9 @@ public enum AnthropicToOpenAI {
             }
             if choice.disablesParallelToolUse { upstream.parallelToolCalls = false }
         }
+        // A non-streaming client's answer is asked for whole: one body costs the worker one parse, where a stream
+        // costs a pass per token (BENCHMARKS.md, "Forty-eighth round").
+        upstream.stream = request.stream
         upstream.stop = request.stopSequences
         upstream.topP = request.topP
         upstream.temperature = temperature(for: request, isCodeTask: isCodeTask, options: options)

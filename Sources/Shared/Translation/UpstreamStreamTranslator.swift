@@ -1,15 +1,20 @@
-/// The whole upstream-to-client path for one response: SSE bytes in, Anthropic events out.
+/// The whole upstream-to-client path for one response: SSE bytes, or a non-streamed body, in; Anthropic events out.
 ///
 /// The worker feeds it what libcurl delivers; the tests feed it fixture files whole, by line and by byte.
 public struct UpstreamStreamTranslator {
     private var parser: SSEParser
     public private(set) var translator: OpenAIStreamToAnthropic
+    /// A non-streamed body (`application/json`) as it arrives, translated once whole (`endOfCompletion`).
+    private var completionBody: [UInt8] = []
+    /// The most a stream line or a non-streamed body may take: an upstream that sends more is failed, not buffered.
+    private let maxLineBytes: Int
     private static let done = Array("[DONE]".utf8)
     /// What this stream's chunks repeat of each other, for the scanner to decode the next one faster.
     private var chunkMemo = StreamChunkScanner.Memo()
 
     public init(translator: OpenAIStreamToAnthropic, maxLineBytes: Int = 16 * 1024 * 1024) {
         self.translator = translator
+        self.maxLineBytes = maxLineBytes
         parser = SSEParser(maxLineBytes: maxLineBytes)
     }
 
@@ -59,6 +64,25 @@ public struct UpstreamStreamTranslator {
         } catch {
             translator.fail(GatewayError(.api, "upstream sent a malformed stream chunk"), into: &events)
         }
+    }
+
+    /// Part of a non-streamed body (`application/json`, the answer to a request that did not ask for a stream, or
+    /// from an upstream that does not stream), kept until `endOfCompletion`.
+    public mutating func feedCompletionPart(_ bytes: [UInt8], into events: inout [AnthropicEvent]) {
+        guard !translator.isFinished else { return }
+        guard completionBody.count + bytes.count <= maxLineBytes else {
+            completionBody = []
+            translator.fail(GatewayError(.api, "upstream sent an oversized response body"), into: &events)
+            return
+        }
+        completionBody.append(contentsOf: bytes)
+    }
+
+    /// The non-streamed body ended cleanly: its translation.
+    public mutating func endOfCompletion(into events: inout [AnthropicEvent]) {
+        var body: [UInt8] = []
+        swap(&body, &completionBody)
+        feedCompletion(body, into: &events)
     }
 
     /// A complete non-streamed body (`application/json`): the same translation, chunk by chunk.

@@ -10,12 +10,14 @@ enum ResponseCacheKey {
         return temperature <= maxTemperature
     }
 
-    /// SHA-256 over the tenant's key digest and the exact upstream request: a cached answer never crosses keys,
-    /// and any difference in what would be asked upstream is a different entry.
-    static func key(tenant: String, upstreamBody: UpstreamBody) -> String {
+    /// SHA-256 over the tenant's key digest and the upstream request less its last `streamDependentSuffix` bytes
+    /// (`OpenAI.ChatRequest.streamDependentSuffixCount`: whether the answer is streamed): a cached answer never
+    /// crosses keys and serves a streaming and a non-streaming client alike, and any other difference in what would
+    /// be asked upstream is a different entry.
+    static func key(tenant: String, upstreamBody: UpstreamBody, streamDependentSuffix: Int) -> String {
+        let asked = UnsafeRawBufferPointer(rebasing: upstreamBody.bytes.dropLast(streamDependentSuffix))
         let digest = tenant.withBorrowedUTF8 { tenant in
-            SHA256Digest.digest(parts: [UnsafeRawBufferPointer(tenant), UnsafeRawBufferPointer(literal: "\n"),
-                                        upstreamBody.bytes])
+            SHA256Digest.digest(parts: [UnsafeRawBufferPointer(tenant), UnsafeRawBufferPointer(literal: "\n"), asked])
         }
         return SHA256Digest.hexString(digest)
     }

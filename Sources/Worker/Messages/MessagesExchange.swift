@@ -7,8 +7,9 @@ import Shared
 /// as SSE or folded into one message. Event-loop confined; curl's callbacks arrive via `AttemptDelegate`, after
 /// the curl pass they came in.
 ///
-/// The upstream is always asked to stream, whatever the client asked: one translation path for both modes,
-/// idle-timeout detection, and an immediate upstream cancel when the client leaves.
+/// The upstream is asked for what the client asked: a stream, or one `chat.completion` body. Both go through the
+/// same translator (a body as the chunks a stream of it would carry) and a non-streaming client's answer is the fold
+/// of its events, so the two modes cannot disagree; a client that leaves cancels the upstream transfer either way.
 // @unchecked: every member is touched on the request's event loop only (curl runs on that loop too).
 final class MessagesExchange: @unchecked Sendable {
     private let request: RequestExchange
@@ -22,6 +23,8 @@ final class MessagesExchange: @unchecked Sendable {
     private var requestedModel = ""
     private var estimatedInputTokens = 0
     private var upstreamBody = UpstreamBody.empty
+    /// The bytes at the end of `upstreamBody` that say whether the answer is streamed (left out of the cache key).
+    private var streamDependentSuffix = 0
     private var messageID = RandomID.make(prefix: "msg_")
 
     private var stream: UpstreamStreamTranslator?
@@ -45,7 +48,6 @@ final class MessagesExchange: @unchecked Sendable {
     private var upstreamStatus: Int?
     private var upstreamHeaders: [(name: String, value: String)] = []
     private var errorBody: [UInt8] = []
-    private var completionBody: [UInt8] = []
     private var isJSONBody = false
     private var firstAttemptAt = NIODeadline.now()
     private var retries = 0
@@ -109,6 +111,7 @@ final class MessagesExchange: @unchecked Sendable {
         backendModel = translated.profile.name
         estimatedInputTokens = translated.estimatedInputTokens
         upstreamBody = translated.upstream.withJSONPieces { UpstreamBody(joining: $0) }
+        streamDependentSuffix = translated.upstream.streamDependentSuffixCount
         admit()
     }
 
@@ -118,7 +121,9 @@ final class MessagesExchange: @unchecked Sendable {
     private func admit() {
         let plane = worker.controlPlane
         let cacheKey = plane.cache != nil && isCacheable
-            ? ResponseCacheKey.key(tenant: caller.tenant, upstreamBody: upstreamBody) : nil
+            ? ResponseCacheKey.key(tenant: caller.tenant, upstreamBody: upstreamBody,
+                                   streamDependentSuffix: streamDependentSuffix)
+            : nil
         guard plane.rateLimiter != nil || cacheKey != nil else {
             lookedUpCache(nil, key: nil)
             return
@@ -247,6 +252,13 @@ final class MessagesExchange: @unchecked Sendable {
 
     private static let streamFields = [("cache-control", "no-cache"), ("x-accel-buffering", "no")]
 
+    /// A fresh translator for another attempt, already past the `message_start` the client has.
+    private func restartStream() {
+        stream = makeStream()
+        var discarded: [AnthropicEvent] = []
+        stream?.start(into: &discarded)
+    }
+
     private func makeStream() -> UpstreamStreamTranslator {
         UpstreamStreamTranslator(translator: OpenAIStreamToAnthropic(
             messageID: messageID, model: requestedModel, estimatedInputTokens: estimatedInputTokens,
@@ -260,8 +272,10 @@ final class MessagesExchange: @unchecked Sendable {
         upstreamStatus = nil
         upstreamHeaders = []
         errorBody = []
-        completionBody = []
         isJSONBody = false
+        // A retry starts from a translator that has seen nothing of the failed attempt (a partial line or body);
+        // the client has seen at most `message_start` and pings, which the new one does not send again.
+        if attempt > 1 { restartStream() }
         let key: String?
         if case .passthrough(let own) = caller.kind {
             key = own
@@ -302,7 +316,9 @@ final class MessagesExchange: @unchecked Sendable {
             return
         }
         if isJSONBody {
-            completionBody.append(contentsOf: bytes)
+            stream?.feedCompletionPart(bytes, into: &events)
+            // Nothing unless the body outgrew its bound: then the error, which fails the attempt.
+            deliverEvents()
             return
         }
         if timeToFirstToken == nil { recordFirstToken() }
@@ -319,7 +335,7 @@ final class MessagesExchange: @unchecked Sendable {
             attemptFailed(.status(status))
         } else if isJSONBody {
             if timeToFirstToken == nil { recordFirstToken() }
-            stream?.feedCompletion(completionBody, into: &events)
+            stream?.endOfCompletion(into: &events)
             deliverEvents()
         } else {
             stream?.endOfBody(into: &events)
@@ -417,9 +433,8 @@ final class MessagesExchange: @unchecked Sendable {
             events.removeAll(keepingCapacity: true)
             transfer.map { worker.upstream(for: loop).cancel($0) }
             transfer = nil
-            stream = makeStream()
-            var discarded: [AnthropicEvent] = []
-            stream?.start(into: &discarded)
+            // Restarted here, not only by the retry: a final failure is reported through the stream.
+            restartStream()
             attemptFailed(.streamError(error))
             return
         }
