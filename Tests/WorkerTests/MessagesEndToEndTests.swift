@@ -25,6 +25,20 @@ final class MessagesEndToEndTests: GatewayTestCase {
         XCTAssertGreaterThan(usage["output_tokens"] as? Int ?? 0, 0)
     }
 
+    /// The time to the first token is a streaming request's: a non-streamed answer's would be its whole time.
+    func testOnlyAStreamingRequestRecordsATimeToFirstToken() throws {
+        func firstTokenCount() throws -> Int {
+            let metrics = try httpRequest(port: gateway.port, method: "GET", path: "/metrics").text
+            let prefix = "cerebras_gateway_time_to_first_token_seconds_count{model=\"zai-glm-4.7\"} "
+            return metrics.split(separator: "\n").first { $0.hasPrefix(prefix) }
+                .flatMap { Int($0.dropFirst(prefix.count)) } ?? 0
+        }
+        XCTAssertEqual(try gateway.messages(messagesBody()).status, 200)
+        XCTAssertEqual(try firstTokenCount(), 0)
+        XCTAssertEqual(try gateway.messages(messagesBody(stream: true)).status, 200)
+        XCTAssertEqual(try firstTokenCount(), 1)
+    }
+
     func testStreamedTextFollowsTheEventGrammar() throws {
         let response = try gateway.messages(messagesBody(stream: true))
         XCTAssertEqual(response.status, 200)

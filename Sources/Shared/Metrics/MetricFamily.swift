@@ -13,7 +13,7 @@ public struct MetricFamily: Sendable {
     public static let requestDuration = MetricFamily("request_duration_seconds", .histogram,
         "Time from request received to response complete, by route and stream")
     public static let timeToFirstToken = MetricFamily("time_to_first_token_seconds", .histogram,
-        "Time from request received to the first upstream content, by backend model")
+        "Time from a streaming request received to the first upstream content, by backend model")
     public static let tokens = MetricFamily("tokens_total", .counter,
         "Tokens reported by the upstream, by direction (input, output, cache_read) and backend model")
     public static let upstreamErrors = MetricFamily("upstream_errors_total", .counter,

@@ -548,7 +548,11 @@ final class MessagesExchange: @unchecked Sendable {
         if delta != 0 { limiter.correct(bucket: caller.tenant, limits: rateLimit.limits, deltaTokens: delta) }
     }
 
+    /// A streaming request's time to its first upstream content. A non-streaming client gets nothing before the whole
+    /// answer (`request_duration_seconds` has that), and neither does the worker once the upstream answers with one
+    /// body: the time to its first token would be the answer's whole time, and would blur the streams' figure.
     private func recordFirstToken() {
+        guard isStreaming else { return }
         let seconds = Double((NIODeadline.now() - request.head.receivedAt).nanoseconds) / 1e9
         timeToFirstToken = seconds
         if let model = backendModel { worker.metrics.recordFirstToken(model: model, seconds: seconds) }
