@@ -6,9 +6,13 @@
 #
 #   Benchmarks/scripts/cpu_by_concurrency.sh [GATEWAY_BINARY] [ROUNDS]
 #   UPSTREAM_TLS=1 Benchmarks/scripts/cpu_by_concurrency.sh …
+#   SCENARIO='paced;chunks=200;interval_ms=0.33' REQUESTS="300 3000" Benchmarks/scripts/cpu_by_concurrency.sh …
 #
 # Every arm asks for the non-streamed answer (since the forty-eighth round the gateway asks its upstream for what its
 # client asked; before it, the gateway folded a streamed answer, and SAME_UPSTREAM=1 made the other arms stream too).
+#
+# SCENARIO gives every arm that answer of the fake's (the example: 200 tokens at Cerebras pacing, an answer that
+# takes 66 ms), and REQUESTS="N1 N16" measures N1 requests at c=1 and N16 at c=16.
 #
 # With UPSTREAM_TLS=1 both proxies call their upstream over TLS, as in front of api.cerebras.ai: a second nginx
 # (`write_nginx_proxy_conf … tls-h1`, HTTP/1.1 over TLS, its CPU not counted) stands in front of the fake, the gateway
@@ -17,8 +21,8 @@
 #
 # Default: the benchmark build's .build-bench/release/cerebras-gateway, 3 rounds. CPU is read from
 # /proc/<pid>/stat (utime, stime) of every process of the arm before and after a closed-loop run of gateway-bench
-# (10,000 requests at c=1, 40,000 at c=16; the kernel counts in 10 ms ticks, so a figure is good to about 1 %),
-# after 2,000 warm-up requests. Prints each run, then the medians and their ratios.
+# (10,000 requests at c=1, 40,000 at c=16 unless REQUESTS says otherwise; the kernel counts in 10 ms ticks, so a
+# figure is good to about 1 %), after a twentieth as many warm-up requests as at c=16 (2,000; at least 200). Prints each run, then the medians and their ratios.
 #
 # What it shows: at concurrency 1 a proxy sleeps between requests and shares the two cores with the generator and
 # the fake, so each request runs with cold caches and pays two wake-ups; its CPU per request is then a multiple of
@@ -30,6 +34,10 @@ cd "$(dirname "$0")/../.."
 bin=${BIN_DIR:-.build-bench/release}
 gateway=${1:-$bin/cerebras-gateway}
 rounds=${2:-3}
+read -r requests_c1 requests_c16 <<<"${REQUESTS:-10000 40000}"
+warmup=$((requests_c16 / 20 > 200 ? requests_c16 / 20 : 200))
+scenario=()
+[[ -n ${SCENARIO:-} ]] && scenario=(--scenario "$SCENARIO")
 # shellcheck source=Benchmarks/scripts/fake_upstream.sh
 source Benchmarks/scripts/fake_upstream.sh
 # shellcheck source=Benchmarks/scripts/nginx_proxy.sh
@@ -84,12 +92,12 @@ measure() { # arm connections
     nginx) url=$nginx_url api=openai key=csk-bench procs=$(tree "$nginx_pid") ;;
     gateway) url=http://127.0.0.1:$gateway_port api=anthropic key=k procs=$(tree "$gateway_pid") ;;
     esac
-    requests=$([[ $connections == 1 ]] && echo 10000 || echo 40000)
-    "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" --connections 4 --requests 2000 \
-        >/dev/null 2>&1
+    requests=$([[ $connections == 1 ]] && echo "$requests_c1" || echo "$requests_c16")
+    "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" "${scenario[@]}" --connections 4 \
+        --requests "$warmup" >/dev/null 2>&1
     # shellcheck disable=SC2086 # a list of pids
     read -r u0 s0 < <(ticks $procs)
-    "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" --connections "$connections" \
+    "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" "${scenario[@]}" --connections "$connections" \
         --requests "$requests" >"$work/load.json" 2>/dev/null
     # shellcheck disable=SC2086
     read -r u1 s1 < <(ticks $procs)
