@@ -269,6 +269,93 @@ struct StreamChunkScannerTests {
         #expect(framed > 30)
     }
 
+    // MARK: - Non-streamed completion bodies
+
+    private func scannedCompletion(_ bytes: [UInt8]) -> [OpenAI.StreamChunk]? {
+        bytes.withUnsafeBufferPointer { StreamChunkScanner.decodeCompletion($0) }.map(OpenAI.chunks(completion:))
+    }
+
+    private func genericCompletion(_ bytes: [UInt8]) -> [OpenAI.StreamChunk]? {
+        try? OpenAI.chunks(fromCompletion: JSONParser.parse(bytes))
+    }
+
+    private func expectCompletionAgreement(_ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let fast = scannedCompletion(bytes) else { return }
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(genericCompletion(bytes) == fast, "scanner and generic path disagree on the completion \(text)",
+                sourceLocation: sourceLocation)
+    }
+
+    private func fixtureCompletions() throws -> [[UInt8]] {
+        try FixtureCase.all().compactMap { $0.bytes("openai.response.json") }
+    }
+
+    @Test("decodes every fixture's non-streamed body, as the generic path does")
+    func completionFixtures() throws {
+        let bodies = try fixtureCompletions()
+        #expect(bodies.count >= 10)
+        for body in bodies {
+            #expect(scannedCompletion(body) != nil, "\(String(decoding: body, as: UTF8.self))")
+            expectCompletionAgreement(body)
+        }
+    }
+
+    @Test("reads a completion's message where a chunk's delta is, and hands what it cannot read to the generic path")
+    func completionShapes() throws {
+        let text = #"{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","#
+            + #""content":"Hi","reasoning_content":"hm","tool_calls":[{"id":"t","type":"function","function":"#
+            + #"{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls","matched_stop":"X"}],"#
+            + #""usage":{"prompt_tokens":5,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":1}}}"#
+        #expect(scannedCompletion(Array(text.utf8)) == [
+            OpenAI.StreamChunk(delta: OpenAI.Delta(reasoning: "hm")),
+            OpenAI.StreamChunk(delta: OpenAI.Delta(content: "Hi")),
+            OpenAI.StreamChunk(delta: OpenAI.Delta(toolCalls: [
+                OpenAI.ToolCallDelta(index: 0, id: "t", name: "f", arguments: "{}"),
+            ])),
+            OpenAI.StreamChunk(finishReason: "tool_calls", matchedStop: "X",
+                               usage: OpenAI.Usage(promptTokens: 5, completionTokens: 2, cachedTokens: 1)),
+        ])
+        // No finish reason: `stop`; a null message: no content.
+        #expect(scannedCompletion(Array(#"{"choices":[{"message":null}]}"#.utf8))
+                == [OpenAI.StreamChunk(finishReason: "stop")])
+        // Read by the generic path: its errors and its choices of member.
+        for unusual in [
+            #"{"choices":[]}"#, #"{"choices":[1]}"#, #"{"choices":{}}"#, #"{}"#, #"[]"#,
+            #"{"error":{"message":"boom"},"choices":[{"message":{"content":"x"}}]}"#,
+            #"{"choices":[{"delta":{"content":"a"},"message":{"content":"b"}}]}"#,
+            #"{"choices":[{"message":{"content":"a"},"message":{"content":"b"}}]}"#,
+            #"{"choices":[{"message":"text"}]}"#, #"{"choices":[{"message":{}}],"usage":7}"#,
+            #"{"choices":[{"message":{"tool_calls":[1]}}]}"#,
+        ] {
+            let bytes = Array(unusual.utf8)
+            #expect(scannedCompletion(bytes) == nil, "\(unusual)")
+            expectCompletionAgreement(bytes)
+        }
+    }
+
+    @Test("agrees with the generic path on 20,000 mutations of the fixtures' non-streamed bodies")
+    func completionMutations() throws {
+        let bodies = try fixtureCompletions()
+        let alphabet = Array(#"{}[],:" \u0-9e.tfn"#.utf8) + [0xC3, 0xA9, 0x80, 0x0A]
+        var random = SplitMix64(seed: 0xC0_4F1E7E)
+        var accepted = 0
+        for _ in 0..<20_000 {
+            var bytes = bodies[Int(random.next() % UInt64(bodies.count))]
+            for _ in 0..<(1 + Int(random.next() % 3)) where !bytes.isEmpty {
+                let at = Int(random.next() % UInt64(bytes.count))
+                let byte = alphabet[Int(random.next() % UInt64(alphabet.count))]
+                switch random.next() % 3 {
+                case 0: bytes[at] = byte
+                case 1: bytes.insert(byte, at: at)
+                default: bytes.remove(at: at)
+                }
+            }
+            expectCompletionAgreement(bytes)
+            if scannedCompletion(bytes) != nil { accepted += 1 }
+        }
+        #expect(accepted > 1_000)
+    }
+
     @Test("agrees with the generic path on 40,000 mutations of the fixtures' chunks")
     func mutations() throws {
         let payloads = try fixturePayloads()

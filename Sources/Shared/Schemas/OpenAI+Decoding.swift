@@ -80,24 +80,31 @@ extension OpenAI {
         guard let choice = root["choices"]?.arrayValue?.first?.objectValue else {
             throw UpstreamFormatError("completion has no choices")
         }
+        return chunks(completion: StreamChunk(
+            delta: try choice["message"]?.objectValue.map(Delta.init(object:)),
+            finishReason: choice["finish_reason"]?.stringValue,
+            matchedStop: choice["stop_reason"]?.stringValue ?? choice["matched_stop"]?.stringValue,
+            usage: root["usage"].flatMap { $0.isNull ? nil : Usage(json: $0) }))
+    }
+
+    /// The chunks of a non-streamed answer read as one chunk whose delta is its message
+    /// (`StreamChunkScanner.decodeCompletion`, or the choice as `chunks(fromCompletion:)` reads it): the reasoning,
+    /// the text and the tool calls each in a chunk of its own, then the finish (`stop` unless the answer says).
+    public static func chunks(completion: StreamChunk) -> [StreamChunk] {
         var chunks: [StreamChunk] = []
-        if let message = choice["message"]?.objectValue {
-            let delta = try Delta(object: message)
-            if let reasoning = delta.reasoning, !reasoning.isEmpty {
+        if let message = completion.delta {
+            if let reasoning = message.reasoning, !reasoning.isEmpty {
                 chunks.append(StreamChunk(delta: Delta(reasoning: reasoning)))
             }
-            if let content = delta.content, !content.isEmpty {
+            if let content = message.content, !content.isEmpty {
                 chunks.append(StreamChunk(delta: Delta(content: content)))
             }
-            if !delta.toolCalls.isEmpty {
-                chunks.append(StreamChunk(delta: Delta(toolCalls: delta.toolCalls)))
+            if !message.toolCalls.isEmpty {
+                chunks.append(StreamChunk(delta: Delta(toolCalls: message.toolCalls)))
             }
         }
-        let usage = root["usage"].flatMap { $0.isNull ? nil : Usage(json: $0) }
-        chunks.append(StreamChunk(
-            finishReason: choice["finish_reason"]?.stringValue ?? "stop",
-            matchedStop: choice["stop_reason"]?.stringValue ?? choice["matched_stop"]?.stringValue,
-            usage: usage))
+        chunks.append(StreamChunk(finishReason: completion.finishReason ?? "stop", matchedStop: completion.matchedStop,
+                                  usage: completion.usage))
         return chunks
     }
 }

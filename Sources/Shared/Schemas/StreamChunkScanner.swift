@@ -1,9 +1,11 @@
 import Glibc
 
-/// Decodes a Cerebras stream chunk straight from its bytes, without building a `JSONValue` tree first.
+/// Decodes a Cerebras stream chunk, or a non-streamed completion body, straight from its bytes, without building a
+/// `JSONValue` tree first.
 ///
 /// At Cerebras speed a worker decodes a chunk every few microseconds, and the generic path (a tree of every
-/// member, then lookups in it) was about a quarter of its CPU. The scanner reads only the members
+/// member, then lookups in it) was about a quarter of its CPU; a small non-streamed answer's tree was about a tenth of
+/// its request's instructions. The scanner reads only the members
 /// `StreamChunk(json:)` reads and validates the rest as it skips it, so it accepts no document the parser rejects.
 /// It gives up, returning nil, on any shape it does not decode exactly as `StreamChunk(json:)` does: a member it
 /// reads given twice, an `error` or `message` member, an escaped or non-ASCII key. The caller then takes the
@@ -92,13 +94,27 @@ public struct StreamChunkScanner {
 
     private var parser: JSONParser
     private var memo: RepeatedMembers
+    /// Decoding a non-streamed `chat.completion` body: its choice's `message` is read where a chunk's `delta` is.
+    private let isCompletion: Bool
+    /// Whether the first element of `choices` was an object (a completion without one is the generic path's error).
+    private var sawChoice = false
     /// The strings read so far (values of the members the chunk is decoded from, not those skipped), and the last.
     private var stringsRead = 0
     private var lastString: (range: Range<Int>, slot: StreamChunkFrame.Slot?) = (0..<0, nil)
 
-    private init(_ buffer: UnsafeBufferPointer<UInt8>, memo: RepeatedMembers) {
+    private init(_ buffer: UnsafeBufferPointer<UInt8>, memo: RepeatedMembers, isCompletion: Bool = false) {
         parser = JSONParser(buffer: buffer, maxDepth: JSONParser.defaultMaxDepth)
         self.memo = memo
+        self.isCompletion = isCompletion
+    }
+
+    /// A non-streamed `chat.completion` body as one chunk whose delta is its choice's `message`, for
+    /// `OpenAI.chunks(completion:)`; nil when the body needs the generic path (`OpenAI.chunks(fromCompletion:)`):
+    /// the cases above, a `delta` member in the choice, or no choice object at all (the generic path's error).
+    public static func decodeCompletion(_ bytes: UnsafeBufferPointer<UInt8>) -> OpenAI.StreamChunk? {
+        var scanner = StreamChunkScanner(bytes, memo: RepeatedMembers(), isCompletion: true)
+        guard let chunk = try? scanner.document(), scanner.sawChoice else { return nil }
+        return chunk
     }
 
     /// The chunk, or nil when the document needs the generic path (it is unusual, or not valid JSON at all).
@@ -174,6 +190,7 @@ public struct StreamChunkScanner {
         while try nextElement(&elements) {
             if elements == 1, try parser.peek() == UInt8(ascii: "{") {
                 try choice(into: &chunk)
+                sawChoice = true
             } else {
                 try parser.skipValue(depth: 2)
             }
@@ -189,7 +206,7 @@ public struct StreamChunkScanner {
         open()
         while let (key, start) = try nextNewKey(&members, skipped: &skipped, in: .choice,
                                                 likely: Self.likelyChoiceKeys) {
-            if Self.key(key, is: "delta") {
+            if Self.key(key, is: isCompletion ? "message" : "delta") {
                 try seen.first(0)
                 if try isNull() { continue }
                 guard try parser.peek() == UInt8(ascii: "{") else { throw Unsupported() }
@@ -203,7 +220,8 @@ public struct StreamChunkScanner {
             } else if Self.key(key, is: "matched_stop") {
                 try seen.first(3)
                 matchedStop = try stringValue(depth: 3, slot: nil)
-            } else if Self.key(key, is: "message") {
+            } else if Self.key(key, is: isCompletion ? "delta" : "message") {
+                // The generic path reads `delta`, else `message`.
                 throw Unsupported()
             } else {
                 try parser.skipValue(depth: 3)

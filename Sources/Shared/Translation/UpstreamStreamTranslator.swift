@@ -89,7 +89,9 @@ public struct UpstreamStreamTranslator {
     public mutating func feedCompletion(_ body: [UInt8], into events: inout [AnthropicEvent]) {
         guard !translator.isFinished else { return }
         do {
-            for chunk in try OpenAI.chunks(fromCompletion: JSONParser.parse(body)) where !translator.isFinished {
+            let scanned = body.withUnsafeBufferPointer { StreamChunkScanner.decodeCompletion($0) }
+            let chunks = try scanned.map(OpenAI.chunks(completion:)) ?? OpenAI.chunks(fromCompletion: JSONParser.parse(body))
+            for chunk in chunks where !translator.isFinished {
                 translator.receive(chunk, into: &events)
             }
             if !translator.isFinished { translator.receiveDone(into: &events) }
