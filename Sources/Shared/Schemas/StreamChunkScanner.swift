@@ -519,7 +519,8 @@ public struct StreamChunkScanner {
 
     /// Keeps the member just skipped (from `start` to the position) as the `ordinal`-th of its object.
     private mutating func remember(in object: SkippedIn, ordinal: Int, from start: Int) {
-        guard parser.position - start <= RepeatedMembers.maxMemberBytes else { return }
+        // A completion body has no next chunk to step over its members in.
+        guard !isCompletion, parser.position - start <= RepeatedMembers.maxMemberBytes else { return }
         let bytes = UnsafeBufferPointer(rebasing: parser.buffer[start..<parser.position])
         switch object {
         case .root: memo.root.set(bytes, at: ordinal)
