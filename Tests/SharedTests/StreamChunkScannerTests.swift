@@ -336,44 +336,40 @@ struct StreamChunkScannerTests {
     @Test("agrees with the generic path on 20,000 mutations of the fixtures' non-streamed bodies")
     func completionMutations() throws {
         let bodies = try fixtureCompletions()
-        let alphabet = Array(#"{}[],:" \u0-9e.tfn"#.utf8) + [0xC3, 0xA9, 0x80, 0x0A]
         var random = SplitMix64(seed: 0xC0_4F1E7E)
         var accepted = 0
         for _ in 0..<20_000 {
-            var bytes = bodies[Int(random.next() % UInt64(bodies.count))]
-            for _ in 0..<(1 + Int(random.next() % 3)) where !bytes.isEmpty {
-                let at = Int(random.next() % UInt64(bytes.count))
-                let byte = alphabet[Int(random.next() % UInt64(alphabet.count))]
-                switch random.next() % 3 {
-                case 0: bytes[at] = byte
-                case 1: bytes.insert(byte, at: at)
-                default: bytes.remove(at: at)
-                }
-            }
+            let bytes = Self.mutated(bodies[Int(random.next() % UInt64(bodies.count))], with: &random)
             expectCompletionAgreement(bytes)
             if scannedCompletion(bytes) != nil { accepted += 1 }
         }
         #expect(accepted > 1_000)
     }
 
+    /// One to three bytes replaced, inserted or removed, from an alphabet of JSON's structure and UTF-8's edges.
+    private static func mutated(_ original: [UInt8], with random: inout SplitMix64) -> [UInt8] {
+        let alphabet = Array(#"{}[],:" \u0-9e.tfn"#.utf8) + [0xC3, 0xA9, 0x80, 0x0A]
+        var bytes = original
+        for _ in 0..<(1 + Int(random.next() % 3)) where !bytes.isEmpty {
+            let at = Int(random.next() % UInt64(bytes.count))
+            let byte = alphabet[Int(random.next() % UInt64(alphabet.count))]
+            switch random.next() % 3 {
+            case 0: bytes[at] = byte
+            case 1: bytes.insert(byte, at: at)
+            default: bytes.remove(at: at)
+            }
+        }
+        return bytes
+    }
+
     @Test("agrees with the generic path on 40,000 mutations of the fixtures' chunks")
     func mutations() throws {
         let payloads = try fixturePayloads()
-        let alphabet = Array(#"{}[],:" \u0-9e.tfn"#.utf8) + [0xC3, 0xA9, 0x80, 0x0A]
         var random = SplitMix64(seed: 0x5EED_C4A7)
         var accepted = 0
         for _ in 0..<40_000 {
             let original = payloads[Int(random.next() % UInt64(payloads.count))]
-            var bytes = original
-            for _ in 0..<(1 + Int(random.next() % 3)) where !bytes.isEmpty {
-                let at = Int(random.next() % UInt64(bytes.count))
-                let byte = alphabet[Int(random.next() % UInt64(alphabet.count))]
-                switch random.next() % 3 {
-                case 0: bytes[at] = byte
-                case 1: bytes.insert(byte, at: at)
-                default: bytes.remove(at: at)
-                }
-            }
+            let bytes = Self.mutated(original, with: &random)
             expectAgreement(bytes)
             if scanned(bytes) != nil { accepted += 1 }
             // The same mutation as the chunk after its original, with the original's members remembered.
