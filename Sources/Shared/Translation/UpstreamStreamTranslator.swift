@@ -90,7 +90,8 @@ public struct UpstreamStreamTranslator {
         guard !translator.isFinished else { return }
         do {
             let scanned = body.withUnsafeBufferPointer { StreamChunkScanner.decodeCompletion($0) }
-            let chunks = try scanned.map(OpenAI.chunks(completion:)) ?? OpenAI.chunks(fromCompletion: JSONParser.parse(body))
+            let chunks = try scanned.map(OpenAI.chunks(completion:))
+                ?? OpenAI.chunks(fromCompletion: JSONParser.parse(body))
             for chunk in chunks where !translator.isFinished {
                 translator.receive(chunk, into: &events)
             }
