@@ -12,7 +12,8 @@ import Shared
 /// - the fold of the events ends with an outcome, and a message outcome serialises to valid JSON;
 /// - a transport failure injected at any cut still leaves a grammatical stream;
 /// - the same bytes as a non-streamed body (`feedCompletion`) also give a grammatical stream;
-/// - every `data:` payload the chunk scanner decodes, the generic JSON path decodes to the same chunk.
+/// - every `data:` payload the chunk scanner decodes, the generic JSON path decodes to the same chunk, and the same
+///   for the whole input and each payload as a non-streamed body (`StreamChunkScanner.decodeCompletion`).
 public func fuzzStream(_ input: [UInt8]) {
     let (body, lengths) = Splits.separate(input)
 
@@ -73,7 +74,17 @@ private func checkChunkScanner(_ body: [UInt8]) {
             check(generic == remembered,
                   "the chunk scanner with remembered members and the generic path disagree on \(shown(event.data))")
         }
+        checkCompletionScanner(Array(event.data))
     }
+    checkCompletionScanner(body)
+}
+
+/// A non-streamed body the scanner decodes gives the chunks the generic path gives.
+private func checkCompletionScanner(_ body: [UInt8]) {
+    guard let scanned = body.withUnsafeBufferPointer({ StreamChunkScanner.decodeCompletion($0) }) else { return }
+    let generic = try? OpenAI.chunks(fromCompletion: JSONParser.parse(body))
+    check(generic == OpenAI.chunks(completion: scanned),
+          "the completion scanner and the generic path disagree on \(shown(body))")
 }
 
 private func makeStream() -> UpstreamStreamTranslator {
