@@ -252,7 +252,7 @@ final class MessagesExchange: @unchecked Sendable {
 
     private static let streamFields = [("cache-control", "no-cache"), ("x-accel-buffering", "no")]
 
-    /// A fresh translator for another attempt, already past the `message_start` the client has.
+    /// A fresh translator, already past the `message_start` the client has.
     private func restartStream() {
         stream = makeStream()
         var discarded: [AnthropicEvent] = []
@@ -273,9 +273,6 @@ final class MessagesExchange: @unchecked Sendable {
         upstreamHeaders = []
         errorBody = []
         isJSONBody = false
-        // A retry starts from a translator that has seen nothing of the failed attempt (a partial line or body);
-        // the client has seen at most `message_start` and pings, which the new one does not send again.
-        if attempt > 1 { restartStream() }
         let key: String?
         if case .passthrough(let own) = caller.kind {
             key = own
@@ -374,6 +371,10 @@ final class MessagesExchange: @unchecked Sendable {
     }
 
     private func attemptFailed(_ failure: AttemptFailure) {
+        // Before any content the client has seen at most `message_start` and pings: the retry, or the report of the
+        // final failure, goes through a translator that has seen nothing of this attempt (a partial line or body, an
+        // error chunk that finished it).
+        if !contentDelivered { restartStream() }
         let error: GatewayError
         var serverDelay: Double?
         var retryable: Bool
@@ -433,8 +434,6 @@ final class MessagesExchange: @unchecked Sendable {
             events.removeAll(keepingCapacity: true)
             transfer.map { worker.upstream(for: loop).cancel($0) }
             transfer = nil
-            // Restarted here, not only by the retry: a final failure is reported through the stream.
-            restartStream()
             attemptFailed(.streamError(error))
             return
         }
