@@ -3,13 +3,13 @@ import Glibc
 /// Decodes a Cerebras stream chunk, or a non-streamed completion body, straight from its bytes, without building a
 /// `JSONValue` tree first.
 ///
-/// At Cerebras speed a worker decodes a chunk every few microseconds, and the generic path (a tree of every
-/// member, then lookups in it) was about a quarter of its CPU; a small non-streamed answer's tree was about a tenth of
-/// its request's instructions. The scanner reads only the members
-/// `StreamChunk(json:)` reads and validates the rest as it skips it, so it accepts no document the parser rejects.
-/// It gives up, returning nil, on any shape it does not decode exactly as `StreamChunk(json:)` does: a member it
-/// reads given twice, an `error` or `message` member, an escaped or non-ASCII key. The caller then takes the
-/// generic path, so the two can never disagree; `StreamChunkScannerTests` and the stream fuzz target hold them to it.
+/// At Cerebras speed a worker decodes a chunk every few microseconds, and the generic path (a tree of every member,
+/// then lookups in it) was about a quarter of its CPU; a small non-streamed answer's tree was about a tenth of its
+/// request's instructions. The scanner reads only the members `StreamChunk(json:)` reads and validates the rest as it
+/// skips it, so it accepts no document the parser rejects. It gives up, returning nil, on any shape it does not decode
+/// exactly as `StreamChunk(json:)` does: a member it reads given twice, an `error` member, a choice's `message` (its
+/// `delta` in a completion body), an escaped or non-ASCII key. The caller then takes the generic path, so the two can
+/// never disagree; `StreamChunkScannerTests` and the stream fuzz target hold them to it.
 public struct StreamChunkScanner {
     /// Why the scanner handed a document back to the generic path.
     private struct Unsupported: Error {}
