@@ -343,8 +343,8 @@ run_one() {
     ns_rate) args=(--connections 64 --find-rate 10 --probe-duration "$probe" --max-probes "$probes" --grace 3) ;;
     cc_c4)
         # Claude Code's own request (77 KB: 17 tools, a long system prompt, a conversation), each one a new last
-        # turn of the conversation, as Claude Code sends them.
-        args=(--body-file Tests/Fixtures/claude-code-request/anthropic.request.json --unique --connections 4
+        # turn of the conversation, streamed, as Claude Code sends them (non-streamed before the forty-ninth round).
+        args=(--body-file Tests/Fixtures/claude-code-request/anthropic.request.json --unique --stream --connections 4
             --duration "$d_ns" --grace 5)
         ;;
     st100 | st500)
