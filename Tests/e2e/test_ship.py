@@ -300,6 +300,22 @@ def test_runtime_packages_provide_every_shared_library():
     assert not missing, f"libraries the runtime image would lack (add their packages to the Dockerfile): {missing}"
 
 
+def test_release_binary_exports_no_symbols_of_its_own():
+    """`scripts/build.sh` links without SwiftPM's --export-dynamic: the dynamic symbol table holds what the binary
+    imports from its libraries, not the program's own functions (some 12,000 with it, 1.1 MB of table and strings
+    that every process maps and the dynamic linker searches first at start-up)."""
+    binary = need_gateway()
+    if not shutil.which("readelf"):
+        pytest.skip("readelf is not installed")
+    symbols = subprocess.run(["readelf", "--dyn-syms", "--wide", str(binary)],
+                             capture_output=True, text=True, check=True).stdout
+    defined = [line.split()[-1] for line in symbols.splitlines()
+               if re.match(r"\s*\d+:", line) and line.split()[6] != "UND"]
+    own = [name for name in defined if name.startswith("$s")]
+    assert not own, f"{len(own)} Swift symbols exported, e.g. {own[:3]}"
+    assert len(defined) < 100, f"{len(defined)} symbols defined in the dynamic symbol table"
+
+
 # ---- scripts ----------------------------------------------------------------------------------------------------
 
 
