@@ -316,6 +316,24 @@ def test_release_binary_exports_no_symbols_of_its_own():
     assert len(defined) < 100, f"{len(defined)} symbols defined in the dynamic symbol table"
 
 
+def test_release_binary_packs_its_relative_relocations():
+    """Where the machine has glibc 2.36 or later, `scripts/build.sh` packs the binary's relative relocations
+    (DT_RELR): a few KB of bitmaps instead of 923 KB of RELA entries that each process would read at start."""
+    binary = need_gateway()
+    if not shutil.which("readelf") or not shutil.which("getconf"):
+        pytest.skip("readelf or getconf is not installed")
+    version = subprocess.run(["getconf", "GNU_LIBC_VERSION"], capture_output=True, text=True).stdout.split()
+    if len(version) != 2 or tuple(int(part) for part in version[1].split(".")[:2]) < (2, 36):
+        pytest.skip(f"{' '.join(version)}: scripts/build.sh packs relocations only with glibc 2.36 or later")
+    sections = subprocess.run(["readelf", "--section-headers", "--wide", str(binary)],
+                              capture_output=True, text=True, check=True).stdout
+    # "[ 9] .rela.dyn  RELA  <address> <offset> <size> …": each relocation section's size.
+    section = re.compile(r"\s(\.rela?r?\.dyn)\s+\S+\s+\S+\s+\S+\s+([0-9a-f]+)")
+    sizes = {name: int(size, 16) for name, size in section.findall(sections)}
+    assert ".relr.dyn" in sizes, sections
+    assert sizes.get(".rela.dyn", 0) < 64 * 1024, f"{sizes['.rela.dyn']} bytes of RELA relocations left"
+
+
 # ---- scripts ----------------------------------------------------------------------------------------------------
 
 
