@@ -300,15 +300,18 @@ def test_runtime_packages_provide_every_shared_library():
     assert not missing, f"libraries the runtime image would lack (add their packages to the Dockerfile): {missing}"
 
 
+def readelf(binary: Path, option: str) -> str:
+    """What `readelf --wide <option>` prints about `binary`; the test is skipped where readelf is missing."""
+    if not shutil.which("readelf"):
+        pytest.skip("readelf is not installed")
+    return subprocess.run(["readelf", "--wide", option, str(binary)], capture_output=True, text=True, check=True).stdout
+
+
 def test_release_binary_exports_no_symbols_of_its_own():
     """`scripts/build.sh` links without SwiftPM's --export-dynamic: the dynamic symbol table holds what the binary
     imports from its libraries, not the program's own functions (some 12,000 with it, 1.1 MB of table and strings
     that every process maps and the dynamic linker searches first at start-up)."""
-    binary = need_gateway()
-    if not shutil.which("readelf"):
-        pytest.skip("readelf is not installed")
-    symbols = subprocess.run(["readelf", "--dyn-syms", "--wide", str(binary)],
-                             capture_output=True, text=True, check=True).stdout
+    symbols = readelf(need_gateway(), "--dyn-syms")
     defined = [line.split()[-1] for line in symbols.splitlines()
                if re.match(r"\s*\d+:", line) and line.split()[6] != "UND"]
     own = [name for name in defined if name.startswith("$s")]
@@ -320,13 +323,12 @@ def test_release_binary_packs_its_relative_relocations():
     """Where the machine has glibc 2.36 or later, `scripts/build.sh` packs the binary's relative relocations
     (DT_RELR): a few KB of bitmaps instead of 923 KB of RELA entries that each process would read at start."""
     binary = need_gateway()
-    if not shutil.which("readelf") or not shutil.which("getconf"):
-        pytest.skip("readelf or getconf is not installed")
+    if not shutil.which("getconf"):
+        pytest.skip("getconf is not installed")
     version = subprocess.run(["getconf", "GNU_LIBC_VERSION"], capture_output=True, text=True).stdout.split()
     if len(version) != 2 or tuple(int(part) for part in version[1].split(".")[:2]) < (2, 36):
         pytest.skip(f"{' '.join(version)}: scripts/build.sh packs relocations only with glibc 2.36 or later")
-    sections = subprocess.run(["readelf", "--section-headers", "--wide", str(binary)],
-                              capture_output=True, text=True, check=True).stdout
+    sections = readelf(binary, "--section-headers")
     # "[ 9] .rela.dyn  RELA  <address> <offset> <size> …": each relocation section's size.
     section = re.compile(r"\s(\.rela?r?\.dyn)\s+\S+\s+\S+\s+\S+\s+([0-9a-f]+)")
     sizes = {name: int(size, 16) for name, size in section.findall(sections)}
