@@ -17,7 +17,9 @@
 # all modules (--experimental-lto-mode=full); set CGW_LTO=0 to skip that. And they export no symbols of their own to
 # the dynamic linker (-Xlinker --no-export-dynamic); set CGW_EXPORT_DYNAMIC=1 to keep SwiftPM's --export-dynamic.
 # Where the machine has glibc 2.36 or later, their relative relocations are packed (-z pack-relative-relocs, which
-# makes the binary need glibc 2.36 to start); set CGW_PACK_RELOCS=0 to leave them unpacked.
+# makes the binary need glibc 2.36 to start); set CGW_PACK_RELOCS=0 to leave them unpacked. With link-time
+# optimisation on, the functions a worker runs while serving are laid out together, in the order of
+# scripts/symbol-order.txt (Benchmarks/scripts/symbol_order.sh regenerates it); set CGW_SYMBOL_ORDER=0 to skip that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +41,7 @@ while (($#)); do
             shift
             ;;
         -h | --help)
-            sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+            awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -69,6 +71,15 @@ if [[ "$configuration" == release && "${CGW_LTO:-1}" != 0 ]]; then
     # modules are inlined and specialised at link time. 4.6 % fewer instructions for a small request, 11 % fewer for
     # a relayed chunk, a binary 4 MB smaller (BENCHMARKS.md, nineteenth round); the link takes longer.
     flags+=(--experimental-lto-mode=full)
+fi
+if [[ "$configuration" == release && "${CGW_LTO:-1}" != 0 && "${CGW_SYMBOL_ORDER:-1}" != 0 ]]; then
+    # The linker lays out first, in this order, the functions a worker runs while serving (a profile's, heaviest
+    # first): a kept-alive request's code then spans 168 pages of the text instead of 371, and one request at a time,
+    # each starting with caches the generator and the upstream have used, costs about 0.92x the CPU (BENCHMARKS.md,
+    # "Fiftieth round"). Only with link-time optimisation, whose output has a section per function for the linker to
+    # move; the Swift runtime's and standard library's stay where their archive has them. Names the binary no longer
+    # has are skipped.
+    flags+=(-Xlinker "--symbol-ordering-file=$PWD/scripts/symbol-order.txt" -Xlinker --no-warn-symbol-ordering)
 fi
 if [[ "$configuration" == release && "${CGW_EXPORT_DYNAMIC:-0}" != 1 ]]; then
     # SwiftPM links an executable with --export-dynamic: every symbol of the program (some 12,000) goes into its

@@ -336,6 +336,44 @@ def test_release_binary_packs_its_relative_relocations():
     assert sizes.get(".rela.dyn", 0) < 64 * 1024, f"{sizes['.rela.dyn']} bytes of RELA relocations left"
 
 
+SYMBOL_ORDER = ROOT / "scripts" / "symbol-order.txt"
+# Mangled-name prefixes of the modules link-time optimisation compiles into the binary (the package's and SwiftNIO's):
+# each of their functions gets a section of its own, which the linker can place where the ordering file says.
+OPTIMISED_TOGETHER = ("$s6Worker", "$s6Shared", "$s7NIOCore", "$s8NIOPosix", "$s8NIOHTTP1")
+
+
+def test_release_binary_lays_its_hot_functions_out_together():
+    """`scripts/build.sh` hands the linker scripts/symbol-order.txt: the functions a worker runs while serving lie
+    together, in the file's order, instead of spread over megabytes of text. Fails too once the file is stale, when
+    fewer than half of the package's and NIO's functions it names are left in the binary (regenerate it with
+    Benchmarks/scripts/symbol_order.sh)."""
+    binary = need_gateway()
+    table = readelf(binary, "--syms")
+    # "  1234: 000000000022e1e0  4240 FUNC    LOCAL  DEFAULT   33 name": address, size, name.
+    functions = {}
+    for fields in (line.split() for line in table.splitlines()):
+        if len(fields) >= 8 and fields[3] == "FUNC" and re.fullmatch(r"\d+:", fields[0]) and fields[6] != "UND":
+            functions[fields[7]] = (int(fields[1], 16), int(fields[2], 0))
+    listed = [line.strip() for line in SYMBOL_ORDER.read_text().splitlines()
+              if line.strip() and not line.startswith("#")]
+    movable = [name for name in listed if name.startswith(OPTIMISED_TOGETHER)]
+    present = [name for name in movable if name in functions]
+    assert len(movable) >= 300, f"{SYMBOL_ORDER.name} names only {len(movable)} of the package's and NIO's functions"
+    assert len(present) * 2 >= len(movable), (
+        f"{len(present)} of the {len(movable)} package and NIO functions {SYMBOL_ORDER.name} names are left in the "
+        "binary: regenerate it (Benchmarks/scripts/symbol_order.sh)")
+    hottest = present[:300]
+    start = min(functions[name][0] for name in hottest)
+    end = max(functions[name][0] + functions[name][1] for name in hottest)
+    size = sum(functions[name][1] for name in hottest)
+    # Laid out together they span about their own size (alignment and the odd function placed between them);
+    # without the file, several megabytes.
+    assert end - start <= 2 * size, f"the 300 hottest span {end - start} bytes for {size} bytes of code"
+    addresses = [functions[name][0] for name in hottest]
+    in_order = sum(1 for before, after in zip(addresses, addresses[1:]) if before < after)
+    assert in_order >= 0.9 * (len(addresses) - 1), f"only {in_order} of {len(addresses) - 1} follow the file's order"
+
+
 # ---- scripts ----------------------------------------------------------------------------------------------------
 
 
