@@ -4,9 +4,10 @@
 #
 #   Benchmarks/scripts/symbol_order.sh [BINARY]     default: the benchmark build, .build-bench/release/cerebras-gateway
 #
-# Profiles one worker of BINARY under callgrind (`scripts/instructions.sh`, INSTRUCTIONS_KEEP) in five workloads:
+# Profiles one worker of BINARY under callgrind (`scripts/instructions.sh`, INSTRUCTIONS_KEEP) in six workloads:
 # small non-streaming requests one at a time, 10 paced streams of text, the same as a tool call's arguments, bursts of
-# 200 new connections with one request each, and Claude Code's request streamed at concurrency 4. Then lists the
+# 200 new connections with one request each, Claude Code's request streamed at concurrency 4, and cacheable requests
+# that all miss with rate limiting and the cache in a redis-server on loopback (started here). Then lists the
 # functions of the binary those runs spent instructions in, heaviest first (`symbol_order.py`; each workload weighs
 # alike), leaving out those the linker cannot move alone (see symbol_order.py). Takes a few minutes. Regenerate after
 # changes that rename much of the hot path: a function the file names that the binary no longer has is skipped by the
@@ -14,14 +15,22 @@
 # file's names are left. SwiftPM does not know the linker reads the file: remove the built binary before the next
 # `scripts/build.sh`, so that it is linked again with the new order.
 #
-# Needs valgrind, nm and objdump (binutils) and the benchmark build of fake-cerebras and gateway-bench (see
+# Needs valgrind, redis-server, nm and objdump (binutils) and the benchmark build of fake-cerebras and gateway-bench (see
 # scripts/instructions.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 binary=${1:-.build-bench/release/cerebras-gateway}
 [[ -x $binary ]] || { echo "symbol_order.sh: $binary is not built" >&2; exit 2; }
+# shellcheck source=Benchmarks/scripts/script_helpers.sh
+source Benchmarks/scripts/script_helpers.sh
+install_if_missing redis-server redis-server
 work=$(mktemp -d /tmp/symbol-order.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+redis_pid=
+cleanup() {
+    [[ -z $redis_pid ]] || kill "$redis_pid" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
 
 profile() { # name, then VAR=value settings for scripts/instructions.sh
     local name=$1
@@ -35,6 +44,10 @@ profile tool-streams INSTRUCTIONS_MODE=tools
 profile connections INSTRUCTIONS_CONNECTIONS=200 INSTRUCTIONS_COUNT=200 INSTRUCTIONS_BURSTS=3
 profile claude-code INSTRUCTIONS_BODY=Tests/Fixtures/claude-code-request/anthropic.request.json \
     INSTRUCTIONS_LOAD_ARGS=--stream INSTRUCTIONS_CONNECTIONS=4 INSTRUCTIONS_COUNT=300
+start_redis_server "$work"
+wait_for_redis "$redis_port" 10 || { echo "symbol_order.sh: redis-server did not start" >&2; exit 1; }
+profile cache-misses "REDIS_URL=redis://127.0.0.1:$redis_port/0" RATE_LIMIT_ENABLED=true RATE_LIMIT_RPM=100000000 \
+    RATE_LIMIT_TPM=0 CACHE_ENABLED=true "INSTRUCTIONS_LOAD_ARGS=--temperature 0 --unique"
 
 # The toolchain's static Swift runtime and standard library, linked into release builds (--static-swift-stdlib).
 static_archives="$(dirname "$(readlink -f "$(command -v swiftc)")")/../lib/swift_static/linux"
