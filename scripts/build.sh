@@ -74,11 +74,11 @@ if [[ "$configuration" == release && "${CGW_LTO:-1}" != 0 ]]; then
 fi
 if [[ "$configuration" == release && "${CGW_LTO:-1}" != 0 && "${CGW_SYMBOL_ORDER:-1}" != 0 ]]; then
     # The linker lays out first, in this order, the functions a worker runs while serving (a profile's, heaviest
-    # first): a kept-alive request's code then spans 168 pages of the text instead of 371, and one request at a time,
-    # each starting with caches the generator and the upstream have used, costs about 0.92x the CPU (BENCHMARKS.md,
-    # "Fiftieth round"). Only with link-time optimisation, whose output has a section per function for the linker to
-    # move; the Swift runtime's and standard library's stay where their archive has them. Names the binary no longer
-    # has are skipped.
+    # first): a kept-alive request's code then spans 171-193 pages of the text instead of 371, and one request at a
+    # time, each starting with caches the generator and the upstream have used, costs about 0.92x the CPU
+    # (BENCHMARKS.md, "Fiftieth round"). Only with link-time optimisation, whose output has a section per function
+    # for the linker to move; the Swift runtime's internal functions share their archive's sections, which follow the
+    # hot functions. Names the binary no longer has are skipped.
     flags+=(-Xlinker "--symbol-ordering-file=$PWD/scripts/symbol-order.txt" -Xlinker --no-warn-symbol-ordering)
 fi
 if [[ "$configuration" == release && "${CGW_EXPORT_DYNAMIC:-0}" != 1 ]]; then

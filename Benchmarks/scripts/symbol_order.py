@@ -105,12 +105,12 @@ def shared_section_functions(directory):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--static-archives", metavar="DIR",
-                        help="leave out functions the archives in DIR define in a shared .text section")
+                        help="list last the functions the archives in DIR define in a shared .text section")
     parser.add_argument("binary")
     parser.add_argument("profiles", nargs="+")
     arguments = parser.parse_args()
     binary, profiles = arguments.binary, arguments.profiles
-    stuck = shared_section_functions(arguments.static_archives) if arguments.static_archives else set()
+    shared = shared_section_functions(arguments.static_archives) if arguments.static_archives else set()
     weights = collections.Counter()
     for path in profiles:
         costs = self_costs(path)
@@ -129,7 +129,7 @@ def main():
         for symbol in names:
             if symbol not in seen:
                 seen.add(symbol)
-                (in_shared_sections if symbol in stuck else movable).append(symbol)
+                (in_shared_sections if symbol in shared else movable).append(symbol)
     print("\n".join(movable + in_shared_sections))
     print(f"{len(movable)} functions ordered, then {len(in_shared_sections)} in shared sections; {unnamed} not found "
           f"in {binary}", file=sys.stderr)

@@ -9,14 +9,14 @@
 # 200 new connections with one request each, Claude Code's request streamed at concurrency 4, and cacheable requests
 # that all miss with rate limiting and the cache in a redis-server on loopback (started here). Then lists the
 # functions of the binary those runs spent instructions in, heaviest first (`symbol_order.py`; each workload weighs
-# alike), leaving out those the linker cannot move alone (see symbol_order.py). Takes a few minutes. Regenerate after
+# alike), those the linker cannot move alone last (see symbol_order.py). Takes a few minutes. Regenerate after
 # changes that rename much of the hot path: a function the file names that the binary no longer has is skipped by the
 # linker, and the shipping test `test_release_binary_lays_its_hot_functions_out_together` fails once too few of the
 # file's names are left. SwiftPM does not know the linker reads the file: remove the built binary before the next
 # `scripts/build.sh`, so that it is linked again with the new order.
 #
-# Needs valgrind, redis-server, nm and objdump (binutils) and the benchmark build of fake-cerebras and gateway-bench (see
-# scripts/instructions.sh).
+# Needs valgrind, redis-server, nm and objdump (binutils) and the benchmark build of fake-cerebras and gateway-bench
+# (see scripts/instructions.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 binary=${1:-.build-bench/release/cerebras-gateway}
