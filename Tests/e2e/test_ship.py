@@ -307,13 +307,21 @@ def readelf(binary: Path, option: str) -> str:
     return subprocess.run(["readelf", "--wide", option, str(binary)], capture_output=True, text=True, check=True).stdout
 
 
+def defined_symbols(binary: Path, table: str) -> list[tuple[str, int, int, str]]:
+    """(type, address, size, name) of each symbol `binary` defines in a symbol table (`--syms` or `--dyn-syms`)."""
+    symbols = []
+    # "  1234: 000000000022e1e0  4240 FUNC    LOCAL  DEFAULT   33 name": address, size, type, …, section, name.
+    for fields in (line.split() for line in readelf(binary, table).splitlines()):
+        if len(fields) >= 8 and re.fullmatch(r"\d+:", fields[0]) and fields[6] != "UND":
+            symbols.append((fields[3], int(fields[1], 16), int(fields[2], 0), fields[7]))
+    return symbols
+
+
 def test_release_binary_exports_no_symbols_of_its_own():
     """`scripts/build.sh` links without SwiftPM's --export-dynamic: the dynamic symbol table holds what the binary
     imports from its libraries, not the program's own functions (some 12,000 with it, 1.1 MB of table and strings
     that every process maps and the dynamic linker searches first at start-up)."""
-    symbols = readelf(need_gateway(), "--dyn-syms")
-    defined = [line.split()[-1] for line in symbols.splitlines()
-               if re.match(r"\s*\d+:", line) and line.split()[6] != "UND"]
+    defined = [name for _, _, _, name in defined_symbols(need_gateway(), "--dyn-syms")]
     own = [name for name in defined if name.startswith("$s")]
     assert not own, f"{len(own)} Swift symbols exported, e.g. {own[:3]}"
     assert len(defined) < 100, f"{len(defined)} symbols defined in the dynamic symbol table"
@@ -347,13 +355,8 @@ def test_release_binary_lays_its_hot_functions_out_together():
     together, in the file's order, instead of spread over megabytes of text. Fails too once the file is stale, when
     fewer than half of the package's and NIO's functions it names are left in the binary (regenerate it with
     Benchmarks/scripts/symbol_order.sh)."""
-    binary = need_gateway()
-    table = readelf(binary, "--syms")
-    # "  1234: 000000000022e1e0  4240 FUNC    LOCAL  DEFAULT   33 name": address, size, name.
-    functions = {}
-    for fields in (line.split() for line in table.splitlines()):
-        if len(fields) >= 8 and fields[3] == "FUNC" and re.fullmatch(r"\d+:", fields[0]) and fields[6] != "UND":
-            functions[fields[7]] = (int(fields[1], 16), int(fields[2], 0))
+    functions = {name: (address, size) for kind, address, size, name in defined_symbols(need_gateway(), "--syms")
+                 if kind == "FUNC"}
     listed = [line.strip() for line in SYMBOL_ORDER.read_text().splitlines()
               if line.strip() and not line.startswith("#")]
     movable = [name for name in listed if name.startswith(OPTIMISED_TOGETHER)]
