@@ -1,4 +1,3 @@
-import NIOHTTP1
 import Shared
 
 /// Who is calling: decides the rate-limit bucket, the cache tenant and the upstream key.
@@ -44,8 +43,8 @@ struct Authenticator: Sendable {
 
     /// The caller, or nil for a 401. With a connection's `memo`, a request presenting the key that connection's last
     /// request was let in with is answered from it, without the key's digest.
-    func authenticate(_ headers: HTTPHeaders, memo: AuthenticationMemo? = nil) -> Caller? {
-        let (first, second) = Self.presentedKeys(headers)
+    func authenticate(apiKey: String?, authorization: String?, memo: AuthenticationMemo? = nil) -> Caller? {
+        let (first, second) = Self.presentedKeys(apiKey: apiKey, authorization: authorization)
         if let first {
             if let caller = memo?.caller(presenting: first) { return caller }
             if let caller = caller(presenting: first) {
@@ -73,13 +72,13 @@ struct Authenticator: Sendable {
         return nil
     }
 
-    /// The non-empty keys a request presents, in the order they are tried: `x-api-key`, then the token of
-    /// `Authorization: Bearer`.
-    private static func presentedKeys(_ headers: HTTPHeaders) -> (first: String?, second: String?) {
-        var apiKey = headers.first(name: "x-api-key")
+    /// The non-empty keys a request presents (its first `x-api-key` and `Authorization` fields), in the order they
+    /// are tried: `x-api-key`, then the token of `Authorization: Bearer`.
+    private static func presentedKeys(apiKey: String?, authorization: String?) -> (first: String?, second: String?) {
+        var apiKey = apiKey
         if apiKey?.isEmpty == true { apiKey = nil }
         var bearer: String?
-        if let authorization = headers.first(name: "authorization") {
+        if let authorization {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" {
                 let token = parts[1].trimmed(" ")

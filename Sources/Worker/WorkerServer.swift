@@ -2,7 +2,6 @@ import Glibc
 import NIOConcurrencyHelpers
 import Logging
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import Shared
 
@@ -29,12 +28,6 @@ final class WorkerServer {
         let config = context.config
         let worker = context
         let registry = connections
-        let limits = {
-            var limits = NIOHTTPDecoderLimitConfiguration()
-            limits.maxHeaderListSize = config.maxHeaderBytes
-            limits.maxHeaderFieldSize = config.maxHeaderBytes
-            return limits
-        }()
         // `socket`: the connection's descriptor, to which responses are sent directly (see `ClientOutput`).
         let initializeConnection: @Sendable (Channel, CInt) -> EventLoopFuture<Void> = { channel, socket in
             channel.eventLoop.makeCompletedFuture {
@@ -43,9 +36,8 @@ final class WorkerServer {
                                                   clock: worker.clock(for: channel.eventLoop))
                 let sync = channel.pipeline.syncOperations
                 try sync.addHandler(timeouts)
-                // Requests are decoded by NIO; responses are framed and pipelining is handled by the connection
-                // handler itself (see `HTTPConnectionHandler`).
-                try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: limits)))
+                // Requests are parsed, responses framed and pipelining handled by the connection handler itself
+                // (see `HTTPConnectionHandler`).
                 try sync.addHandler(HTTPConnectionHandler(worker: worker, timeouts: timeouts, socket: socket))
                 registry.add(channel)
             }

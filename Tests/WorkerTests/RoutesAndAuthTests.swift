@@ -170,10 +170,24 @@ final class RoutesAndAuthTests: XCTestCase {
 
     func testRequestSmugglingShapesAreRejectedAndClosed() throws {
         let port = try gateway().port
+        for shape in ["content-length: 5\r\ntransfer-encoding: chunked", "content-length: 5\r\ncontent-length: 5",
+                      "transfer-encoding: gzip, chunked", "content-length : 5", "x-a: b\r\n folded: c"] {
+            let connection = try TestConnection(port: port)
+            try connection.send("POST /v1/messages HTTP/1.1\r\nHost: x\r\n\(shape)\r\n\r\n0\r\n\r\n")
+            XCTAssertEqual(try connection.readResponse().status, 400, shape)
+            XCTAssertTrue(connection.isClosedByPeer(), shape)
+        }
+    }
+
+    func testAHeadOverTheLimitIsRefusedWith431() throws {
+        let port = try gateway(["MAX_HEADER_BYTES": "1024"]).port
         let connection = try TestConnection(port: port)
-        try connection.send("POST /v1/messages HTTP/1.1\r\nHost: x\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n")
-        XCTAssertEqual(try connection.readResponse().status, 400)
+        try connection.send("GET /health HTTP/1.1\r\nHost: x\r\nx-filler: \(String(repeating: "a", count: 2000))\r\n\r\n")
+        let response = try connection.readResponse()
+        XCTAssertEqual(response.status, 431)
+        XCTAssertEqual(response.headers["connection"], "close")
         XCTAssertTrue(connection.isClosedByPeer())
+        XCTAssertEqual(try httpRequest(port: port, method: "GET", path: "/health").status, 200, "a head within it")
     }
 
     func testSlowlorisHeadersAreCutOff() throws {

@@ -3,21 +3,23 @@ import NIOCore
 import NIOHTTP1
 import Shared
 
-/// One client connection: assembles requests within the limits, routes them, writes responses.
+/// One client connection: parses its requests (`RequestParser`), assembles them within the limits, routes them,
+/// writes responses.
 ///
 /// Lifecycle per request: idle → receiving (head seen, body accumulating) → responding → idle. Responses are
 /// framed here (`ResponseEncoding`), not by NIO's response encoder. Pipelined requests are answered in order: the
-/// parts of a request that arrive while one is being answered wait in `waiting`, and reading stops until they are
+/// bytes of a request that arrive while one is being answered wait in the parser, and reading stops until they are
 /// taken up. Reading otherwise goes on during a response, so a connection costs no epoll change per request.
 final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private enum State {
         case idle
         case receiving(RequestHead, body: ByteBuffer)
-        /// The request was refused (413) mid-body; the connection closes after the response.
+        /// The request was refused (413 mid-body, or bytes that are not a request); the connection closes after the
+        /// response, and what the client still sends is dropped.
         case refusing
         case responding
     }
@@ -40,12 +42,12 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
     private var requestOpen = false
     /// The `content-length` of the request being received, when it declared one.
     private var declaredBodyBytes: Int?
-    /// Parts of pipelined requests that arrived while a response was under way, in order.
-    private var waiting = CircularBuffer<HTTPServerRequestPart>()
-    /// NIO asked to read while requests were waiting: the read is issued once they have been taken up.
+    /// The requests' bytes as they are read; a pipelined request's wait here while the one before it is answered.
+    private var parser: RequestParser
+    /// NIO asked to read while a pipelined request waited: the read is issued once it has been taken up.
     private var readHeld = false
-    /// `takeUpWaiting` is running (a response that ends inside it must not start it again).
-    private var takingUpWaiting = false
+    /// `takeUpRequests` is running (a response that ends inside it must not start it again).
+    private var takingUpRequests = false
     /// The buffer the last piece of the streamed body went out in, kept for the next piece until the response ends.
     /// NIO has usually written it and let go by then, so clearing it reuses its memory instead of allocating; when
     /// NIO still holds it (the client reads slowly), clearing copies nothing and allocates afresh.
@@ -60,6 +62,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
         self.worker = worker
         self.timeouts = timeouts
         output = ClientOutput(socket: socket, metrics: worker.metrics)
+        parser = RequestParser(maxHeadBytes: worker.config.maxHeaderBytes)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -73,16 +76,13 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
     // MARK: - Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        if case .responding = state {
-            // The next request, pipelined behind the one being answered.
-            waiting.append(part)
-            return
-        }
-        receive(part, eventLoop: context.eventLoop)
+        // The rest of a refused request is dropped: the connection closes once the refusal is sent.
+        if case .refusing = state { return }
+        parser.append(unwrapInboundIn(data))
+        takeUpRequests()
     }
 
-    private func receive(_ part: HTTPServerRequestPart, eventLoop: EventLoop) {
+    private func receive(_ part: RequestParser.Part, eventLoop: EventLoop) {
         switch part {
         case .head(let head):
             receiveHead(head)
@@ -116,23 +116,23 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
         }
     }
 
-    private func receiveHead(_ httpHead: HTTPRequestHead) {
+    private func receiveHead(_ clientHead: ClientRequestHead) {
         guard case .idle = state else { return }
         // A pipelined request's bytes came with the previous one's: its clock starts now.
         timeouts.requestBegan()
         worker.requestStarted()
         requestOpen = true
-        let head = RequestHead(head: httpHead, requestID: RandomID.make(prefix: "req_"), receivedAt: .now())
-        keepAlive = httpHead.isKeepAlive
-        isHeadRequest = httpHead.method == .HEAD
-        clientTakesChunks = httpHead.version.major > 1 || (httpHead.version.major == 1 && httpHead.version.minor >= 1)
-        declaredBodyBytes = httpHead.headers.first(name: "content-length").flatMap(Int.init)
+        let head = RequestHead(head: clientHead, requestID: RandomID.make(prefix: "req_"), receivedAt: .now())
+        keepAlive = clientHead.isKeepAlive
+        isHeadRequest = clientHead.method == .HEAD
+        clientTakesChunks = clientHead.takesChunks
+        declaredBodyBytes = clientHead.contentLength
         if let length = declaredBodyBytes, length > worker.config.maxBodyBytes {
             // Refused from the declared length alone: nothing of the body is buffered.
             refuseTooLarge(head)
             return
         }
-        if httpHead.headers.first(name: "expect")?.lowercased() == "100-continue" {
+        if clientHead.expectsContinue {
             writeAndFlush(ResponseEncoding.continueHead)
         }
         state = .receiving(head, body: context?.channel.allocator.buffer(capacity: 0) ?? ByteBuffer())
@@ -140,6 +140,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
 
     private func refuseTooLarge(_ head: RequestHead) {
         state = .refusing
+        parser.discardUnparsed()
         keepAlive = false
         let error = GatewayError(.requestTooLarge,
                                  "request body exceeds the limit of \(worker.config.maxBodyBytes) bytes")
@@ -170,19 +171,22 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
         releaseExchange()
         finishRequest()
         state = .idle
-        waiting.removeAll()
+        parser.discardUnparsed()
         context.fireChannelInactive()
     }
 
-    /// NIO asks for more bytes (after every read, as the channel reads automatically): held while pipelined
-    /// requests wait, so that a client cannot queue requests without limit.
+    /// NIO asks for more bytes (after every read, as the channel reads automatically): held while a pipelined
+    /// request waits, so that a client cannot queue requests without limit.
     func read(context: ChannelHandlerContext) {
-        guard waiting.isEmpty else {
+        guard !pipelinedRequestWaits else {
             readHeld = true
             return
         }
         context.read()
     }
+
+    /// Bytes of a further request were read while this one is answered.
+    private var pipelinedRequestWaits: Bool { !acceptsParts && parser.hasUnparsedBytes }
 
     /// Whether the next request's parts can be taken now: no response is under way or refused.
     private var acceptsParts: Bool {
@@ -192,19 +196,41 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
         }
     }
 
-    /// After a response: the requests that waited for it are taken up in order, until one is under way again; with
-    /// none left, a held read is issued.
-    private func takeUpWaiting() {
-        guard !takingUpWaiting, let context else { return }
-        takingUpWaiting = true
-        defer { takingUpWaiting = false }
-        while acceptsParts, let part = waiting.popFirst() {
+    /// After a read or a response: the parts of the requests read so far are taken up in order, until one is under
+    /// way (being answered); with no request left waiting, a held read is issued.
+    private func takeUpRequests() {
+        guard !takingUpRequests, let context else { return }
+        takingUpRequests = true
+        defer { takingUpRequests = false }
+        while acceptsParts {
+            let part: RequestParser.Part?
+            do {
+                part = try parser.next()
+            } catch {
+                refuseUnparsable(error, context: context)
+                return
+            }
+            guard let part else { break }
             receive(part, eventLoop: context.eventLoop)
         }
-        if waiting.isEmpty, readHeld {
+        if readHeld, !pipelinedRequestWaits {
             readHeld = false
             context.read()
         }
+    }
+
+    /// Bytes that are not a request (or a head over `MAX_HEADER_BYTES`): a 400 (431), then the connection closes.
+    private func refuseUnparsable(_ error: RequestParseError, context: ChannelHandlerContext) {
+        worker.logger.debug("unparsable request", metadata: ["error": "\(error)"])
+        state = .refusing
+        keepAlive = false
+        finishRequest()
+        let response = error == .headTooLarge ? ResponseEncoding.headTooLarge : ResponseEncoding.badRequest
+        var buffer = context.channel.allocator.buffer(capacity: response.utf8CodeUnitCount)
+        buffer.writeStaticString(response)
+        output.writeAndFlush(buffer, context: context)
+        let channel = context.channel
+        output.allSent(context: context).whenComplete { _ in channel.close(promise: nil) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -217,22 +243,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         worker.logger.debug("connection error", metadata: ["error": "\(error)"])
-        guard error is HTTPParserError else {
-            context.close(promise: nil)
-            return
-        }
-        // Bytes that are not HTTP: answered 400 unless a response has begun, then closed either way.
-        switch state {
-        case .idle, .receiving:
-            waiting.removeAll()
-            let channel = context.channel
-            var buffer = context.channel.allocator.buffer(capacity: ResponseEncoding.badRequest.utf8CodeUnitCount)
-            buffer.writeStaticString(ResponseEncoding.badRequest)
-            output.writeAndFlush(buffer, context: context)
-            output.allSent(context: context).whenComplete { _ in channel.close(promise: nil) }
-        case .refusing, .responding:
-            context.close(promise: nil)
-        }
+        context.close(promise: nil)
     }
 
     // MARK: - ResponseSink
@@ -310,7 +321,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
         finishRequest()
         timeouts.awaitNextRequest()
         guard !closesAfterResponse else {
-            waiting.removeAll()
+            parser.discardUnparsed()
             // Closed once everything written before has gone out (writes complete in order).
             let channel = context.channel
             output.allSent(context: context).whenComplete { _ in channel.close(promise: nil) }
@@ -318,7 +329,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
         }
         state = .idle
         output.flush(context: context)
-        takeUpWaiting()
+        takeUpRequests()
     }
 
     private func writeAndFlush(_ bytes: StaticString) {
@@ -343,7 +354,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
 
 /// A request head with what the gateway adds on arrival.
 struct RequestHead {
-    var head: HTTPRequestHead
+    var head: ClientRequestHead
     var requestID: String
     var receivedAt: NIODeadline
 }

@@ -32,7 +32,10 @@ final class RequestExchange: @unchecked Sendable {
 
     func run(body: ByteBuffer) {
         if route.requiresAuth {
-            guard let caller = worker.authenticator.authenticate(head.head.headers, memo: authentication) else {
+            let presented = (apiKey: head.head.apiKey, authorization: head.head.authorization)
+            guard let caller = worker.authenticator.authenticate(apiKey: presented.apiKey,
+                                                                authorization: presented.authorization,
+                                                                memo: authentication) else {
                 respond(error: GatewayError(.authentication, "invalid x-api-key"))
                 return
             }

@@ -31,6 +31,8 @@ enum ResponseEncoding {
     static let continueHead: StaticString = "HTTP/1.1 100 Continue\r\n\r\n"
     /// The answer to bytes that are not HTTP: nothing after it can be trusted, so the connection closes.
     static let badRequest: StaticString = "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    static let headTooLarge: StaticString =
+        "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
     static let lastChunk: StaticString = "0\r\n\r\n"
 
     /// Appends the status line and the header section. The framing fields come from `framing` and `persistence`: any

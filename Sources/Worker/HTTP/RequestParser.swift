@@ -1,0 +1,286 @@
+import Glibc
+import NIOCore
+
+/// A client connection's bytes as HTTP/1.1 requests (RFC 9112): each request's head, its body in the pieces it
+/// arrived in (slices of what was read, not copies), and its end; requests sent back to back follow one another.
+/// Incremental: `append` what the connection read, then take `next()` until it is nil.
+///
+/// The gateway's own, in place of NIO's `HTTPRequestDecoder`, which made a `String` of every name and value of
+/// every field and a `HTTPHeaders` of them: the gateway acts on six fields and forwards none (BENCHMARKS.md,
+/// "Fifty-first round"). The head is found whole before it is read (`ClientRequestHead.parse`), so a head that
+/// arrives a byte at a time is searched once, not parsed again at every byte.
+struct RequestParser {
+    enum Part {
+        case head(ClientRequestHead)
+        case body(ByteBuffer)
+        case end
+    }
+
+    private enum State {
+        case head
+        /// The head said there is no body.
+        case endOfRequest
+        case fixedBody(remaining: Int)
+        case chunkSize
+        case chunkData(remaining: Int)
+        /// The CR LF after a chunk's data.
+        case chunkDataEnd
+        case trailers(bytesSeen: Int)
+        case failed(RequestParseError)
+    }
+
+    /// The longest head, in bytes (`MAX_HEADER_BYTES`); also bounds a chunked body's trailer section.
+    private let maxHeadBytes: Int
+    /// What was read and not yet parsed; nil when nothing is left, so the read's buffer is not held.
+    private var buffer: ByteBuffer?
+    private var state = State.head
+    /// How many bytes of the head under way have been searched for its end, and where the line being searched
+    /// began: a head arriving a few bytes at a time is searched once.
+    private var searched = 0
+    private var searchedLineStart = 0
+
+    /// A chunk-size line longer than this (hex digits and extensions) is refused.
+    private static let maxChunkSizeLine = 4096
+
+    init(maxHeadBytes: Int) {
+        self.maxHeadBytes = maxHeadBytes
+    }
+
+    /// Bytes read and not yet parsed (a pipelined request's, while the one before it is answered).
+    var hasUnparsedBytes: Bool { buffer != nil }
+
+    mutating func append(_ bytes: ByteBuffer) {
+        guard bytes.readableBytes > 0 else { return }
+        if buffer == nil {
+            buffer = bytes
+        } else {
+            var bytes = bytes
+            buffer!.writeBuffer(&bytes)
+        }
+    }
+
+    /// Drops what was read and not parsed (the connection is closing).
+    mutating func discardUnparsed() {
+        buffer = nil
+    }
+
+    /// The next part, nil until more bytes arrive. After an error, throws it again.
+    mutating func next() throws(RequestParseError) -> Part? {
+        do {
+            let part = try nextPart()
+            if buffer?.readableBytes == 0 { buffer = nil }
+            return part
+        } catch {
+            // Every error thrown below is a `RequestParseError`; ByteBuffer's closures only pass them on untyped.
+            let failure = error as? RequestParseError ?? .malformed
+            state = .failed(failure)
+            buffer = nil
+            throw failure
+        }
+    }
+
+    private mutating func nextPart() throws -> Part? {
+        switch state {
+        case .failed(let error):
+            throw error
+        case .endOfRequest:
+            state = .head
+            return .end
+        case .head:
+            return try nextHead()
+        case .fixedBody(let remaining):
+            guard let piece = takeBody(upTo: remaining) else { return nil }
+            let left = remaining - piece.readableBytes
+            state = left == 0 ? .endOfRequest : .fixedBody(remaining: left)
+            return .body(piece)
+        case .chunkData(let remaining):
+            guard let piece = takeBody(upTo: remaining) else { return nil }
+            let left = remaining - piece.readableBytes
+            state = left == 0 ? .chunkDataEnd : .chunkData(remaining: left)
+            return .body(piece)
+        case .chunkSize:
+            guard let size = try takeLine(limit: Self.maxChunkSizeLine, Self.chunkSize) else { return nil }
+            state = size == 0 ? .trailers(bytesSeen: 0) : .chunkData(remaining: size)
+            return try nextPart()
+        case .chunkDataEnd:
+            guard let ended = try takeLine(limit: 2, { line in line.isEmpty }) else {
+                return nil
+            }
+            guard ended else { throw RequestParseError.malformed }
+            state = .chunkSize
+            return try nextPart()
+        case .trailers(let bytesSeen):
+            // Trailer fields are checked like header fields and dropped: the gateway acts on none.
+            guard bytesSeen < maxHeadBytes else { throw RequestParseError.malformed }
+            guard let length = try takeLine(limit: maxHeadBytes - bytesSeen, { line -> Int in
+                if !line.isEmpty { _ = try ClientRequestHead.splitField(line) }
+                return line.count
+            }) else { return nil }
+            if length == 0 {
+                state = .endOfRequest
+            } else {
+                state = .trailers(bytesSeen: bytesSeen + length + 2)
+            }
+            return try nextPart()
+        }
+    }
+
+    /// The head, once its empty line has arrived. Empty lines (CR LF) before a request line are skipped (RFC 9112
+    /// §2.2).
+    private mutating func nextHead() throws -> Part? {
+        guard var bytes = buffer else { return nil }
+        if searched == 0 {
+            while let first = bytes.getInteger(at: bytes.readerIndex, endianness: .big, as: UInt16.self),
+                  first == 0x0D0A {
+                bytes.moveReaderIndex(forwardBy: 2)
+            }
+            // A CR that may begin another empty line waits for its LF.
+            if bytes.readableBytes == 1, bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) == 0x0D {
+                buffer = bytes
+                return nil
+            }
+        }
+        let found = try bytes.withUnsafeReadableBytes { raw -> (ClientRequestHead, Int)? in
+            guard let end = try findHeadEnd(raw) else {
+                guard raw.count <= maxHeadBytes else { throw RequestParseError.headTooLarge }
+                return nil
+            }
+            guard end.length <= maxHeadBytes else { throw RequestParseError.headTooLarge }
+            return (try ClientRequestHead.parse(UnsafeRawBufferPointer(rebasing: raw[..<end.linesLength])),
+                    end.length)
+        }
+        guard let (head, length) = found else {
+            buffer = bytes
+            return nil
+        }
+        bytes.moveReaderIndex(forwardBy: length)
+        buffer = bytes
+        searched = 0
+        searchedLineStart = 0
+        if head.isChunked {
+            state = .chunkSize
+        } else if let length = head.contentLength, length > 0 {
+            state = .fixedBody(remaining: length)
+        } else {
+            state = .endOfRequest
+        }
+        return .head(head)
+    }
+
+    /// Where the head ends: the length of its lines (up to the empty line) and of the whole head (with that line).
+    /// Searches on from where the last search stopped; a bare LF is malformed at once.
+    private mutating func findHeadEnd(_ raw: UnsafeRawBufferPointer) throws -> (linesLength: Int, length: Int)? {
+        guard let base = raw.baseAddress else { return nil }
+        var position = searched
+        var lineStart = searchedLineStart
+        while position < raw.count,
+              let found = memchr(base + position, Int32(UInt8(ascii: "\n")), raw.count - position) {
+            let newline = base.distance(to: UnsafeRawPointer(found))
+            guard newline > 0, raw[newline - 1] == UInt8(ascii: "\r") else { throw RequestParseError.malformed }
+            if newline - lineStart == 1 {
+                searched = 0
+                searchedLineStart = 0
+                return (lineStart, newline + 1)
+            }
+            lineStart = newline + 1
+            position = newline + 1
+        }
+        searched = raw.count
+        searchedLineStart = lineStart
+        return nil
+    }
+
+    /// Up to `limit` bytes of body, as a slice of what was read; nil when nothing is waiting.
+    private mutating func takeBody(upTo limit: Int) -> ByteBuffer? {
+        guard var bytes = buffer, bytes.readableBytes > 0 else { return nil }
+        let piece = bytes.readSlice(length: min(limit, bytes.readableBytes))
+        buffer = bytes
+        return piece
+    }
+
+    /// The next line (without its CR LF) given to `read`, and consumed; nil until its LF has arrived. A line longer
+    /// than `limit`, or ended by a bare LF, is malformed.
+    private mutating func takeLine<Result>(
+        limit: Int, _ read: (UnsafeRawBufferPointer) throws -> Result
+    ) throws -> Result? {
+        guard var bytes = buffer else { return nil }
+        let taken = try bytes.withUnsafeReadableBytes { raw -> (Result, Int)? in
+            guard let base = raw.baseAddress else { return nil }
+            let window = min(raw.count, limit + 2)
+            guard let found = memchr(base, Int32(UInt8(ascii: "\n")), window) else {
+                guard raw.count < limit + 2 else { throw RequestParseError.malformed }
+                return nil
+            }
+            let newline = base.distance(to: UnsafeRawPointer(found))
+            guard newline > 0, raw[newline - 1] == UInt8(ascii: "\r") else { throw RequestParseError.malformed }
+            return (try read(UnsafeRawBufferPointer(rebasing: raw[..<(newline - 1)])), newline + 1)
+        }
+        guard let (result, length) = taken else { return nil }
+        bytes.moveReaderIndex(forwardBy: length)
+        buffer = bytes
+        return result
+    }
+
+    /// `chunk-size *( BWS ";" BWS ext-name [ BWS "=" BWS ext-value ] )` (RFC 9112 §7.1.1): the size in hex (at most
+    /// 15 digits); the extensions are checked and dropped.
+    private static func chunkSize(_ line: UnsafeRawBufferPointer) throws(RequestParseError) -> Int {
+        var size = 0
+        var index = 0
+        while index < line.count, let digit = hexValue(line[index]) {
+            guard index < 15 else { throw .malformed }
+            size = size << 4 | digit
+            index += 1
+        }
+        guard index > 0 else { throw .malformed }
+        try checkExtensions(UnsafeRawBufferPointer(rebasing: line[index...]))
+        return size
+    }
+
+    /// Chunk extensions: each a `;`, a token, and optionally `=` and a token or a quoted string.
+    private static func checkExtensions(_ bytes: UnsafeRawBufferPointer) throws(RequestParseError) {
+        var index = 0
+        func skipWhitespace() { while index < bytes.count, HTTPByteClass.isWhitespace(bytes[index]) { index += 1 } }
+        func token() throws(RequestParseError) {
+            let start = index
+            while index < bytes.count, HTTPByteClass.isTokenByte(bytes[index]) { index += 1 }
+            guard index > start else { throw .malformed }
+        }
+        while index < bytes.count {
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ";") else { throw .malformed }
+            index += 1
+            skipWhitespace()
+            try token()
+            // Whitespace after a name only before its `=`.
+            let nameEnd = index
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "=") else {
+                index = nameEnd
+                continue
+            }
+            index += 1
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+                index += 1
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+                    guard HTTPByteClass.isFieldValueByte(bytes[index]) else { throw .malformed }
+                    // A quoted pair: the backslash and the byte it quotes.
+                    index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
+                }
+                guard index < bytes.count else { throw .malformed }
+                index += 1
+            } else {
+                try token()
+            }
+        }
+    }
+
+    private static func hexValue(_ byte: UInt8) -> Int? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(byte - UInt8(ascii: "A") + 10)
+        default: nil
+        }
+    }
+}
