@@ -32,6 +32,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
@@ -97,7 +98,11 @@ let package = Package(
         .testTarget(name: "MasterTests", dependencies: ["Shared", "Master", "TestSupport"]),
         // The fuzz targets' checks (also built by scripts/fuzz.sh with libFuzzer and ASan, see Fuzz/README.md),
         // here without sanitizers so every `swift test` compiles them and replays the seeds through them.
-        .target(name: "FuzzChecks", dependencies: ["Shared"], path: "Fuzz/Sources/FuzzChecks"),
+        .target(
+            name: "FuzzChecks",
+            dependencies: ["Shared", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/Sources/FuzzChecks"
+        ),
         .testTarget(name: "FuzzReplayTests", dependencies: ["FuzzChecks"]),
     ],
     swiftLanguageModes: [.v6]

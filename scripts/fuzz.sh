@@ -3,12 +3,14 @@
 #
 #   scripts/fuzz.sh [--seconds N] [--jobs J] [--no-build] [target…]
 #
-# Targets (checks in Fuzz/Sources/FuzzChecks, entry points Fuzz/Sources/<Target>; default: all three):
+# Targets (checks in Fuzz/Sources/FuzzChecks, entry points Fuzz/Sources/<Target>; default: all four):
 #   request  FuzzRequest  client body → JSONParser → MessagesRequest → AnthropicToOpenAI → upstream JSON bytes,
 #                         plus TokenEstimator, and the same through the tool list memo (held to the plain path).
 #   stream   FuzzStream   Cerebras SSE body → UpstreamStreamTranslator → Anthropic events (grammar, whole vs.
 #                         line/byte/fuzzer-chosen cuts) → SSEWriter and AnthropicMessageFold; feedCompletion.
 #   control  FuzzControl  ControlLineBuffer/ControlMessage lines, heartbeat MetricsSnapshot + PrometheusText.
+#   http     FuzzHTTP     client bytes → RequestParser (heads, bodies, chunked framing, pipelining), whole vs.
+#                         byte/fuzzer-chosen cuts.
 #
 # Each target runs for N seconds (default 60) with -max_len=65536 -timeout=10 -rss_limit_mb=2048. Before
 # fuzzing, every regression input under Tests/Fixtures/fuzz-*/ is replayed once. The script exits non-zero on
@@ -53,11 +55,11 @@ while (($#)); do
     --jobs=*) jobs="${1#*=}"; shift ;;
     --no-build) build=0; shift ;;
     -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
-    request|stream|control) targets+=("$1"); shift ;;
-    *) echo "unknown argument: $1 (targets: request stream control)" >&2; exit 2 ;;
+    request|stream|control|http) targets+=("$1"); shift ;;
+    *) echo "unknown argument: $1 (targets: request stream control http)" >&2; exit 2 ;;
     esac
 done
-((${#targets[@]})) || targets=(request stream control)
+((${#targets[@]})) || targets=(request stream control http)
 
 work="$root/.build-fuzz"
 mkdir -p "$work/pkg" "$work/bin" "$work/logs"
@@ -67,6 +69,7 @@ executable() {
     request) echo FuzzRequest ;;
     stream) echo FuzzStream ;;
     control) echo FuzzControl ;;
+    http) echo FuzzHTTP ;;
     esac
 }
 
@@ -113,6 +116,7 @@ seed_corpus() {
     request) files=("$root"/Tests/Fixtures/*/anthropic.request.json) ;;
     stream) files=("$root"/Tests/Fixtures/*/openai.stream.sse "$root"/Tests/Fixtures/*/openai.response.json) ;;
     control) files=("$root"/Fuzz/seeds/control/*) ;;
+    http) files=("$root"/Fuzz/seeds/http/*) ;;
     esac
     for f in "${files[@]}"; do
         [[ -f "$f" ]] || continue
@@ -129,6 +133,7 @@ regressions() {
     request) pattern='anthropic.request.json' ;;
     stream) pattern='openai.stream.sse openai.response.json' ;;
     control) pattern='control.lines' ;;
+    http) pattern='client.http' ;;
     esac
     for dir in "$root"/Tests/Fixtures/fuzz-*/; do
         [[ -d "$dir" ]] || continue

@@ -36,6 +36,8 @@ enum LoadCommand {
         var tags: [(key: String, value: JSONValue)] = []
         var temperature: String?
         var unique = false
+        /// More header fields for every request (`--header-file`), after the generator's own.
+        var extraFields: [(name: String, value: String)] = []
     }
 
     static let usage = """
@@ -44,14 +46,31 @@ enum LoadCommand {
                [--connections C] [--requests N] [--duration S] [--rate R] [--grace S] [--threads T]
                [--label L] [--arm A] [--watch label=pid,pid …] [--sample-ms MS] [--expect-tokens N|none]
                [--find-rate P99_MS [--probe-duration S] [--max-probes N]] [--tag key=value …]
-               [--temperature T] [--unique]
+               [--temperature T] [--unique] [--header-file FILE]
         Closed loop by default (C connections, each sends its next request when the last one ends);
         --rate R makes it open loop (arrivals at fixed intended times; latency counted from them).
         --temperature T sets the request's temperature (T ≤ 0.01 makes it cacheable by the gateway); --unique gives
-        every request its own number in the prompt, so no two are alike (each one a cache miss).
+        every request its own number in the prompt, so no two are alike (each one a cache miss). --header-file adds
+        the `Name: value` lines of FILE to every request's head (a client's own fields: an SDK sends a dozen more).
         A `paced` scenario is checked token by token (each `tok{i} ` once, in order, usage matching); with `tool=1`
         the tokens arrive as the lines of one tool call's arguments, `{"content":"tok0\ntok1\n…"}`, checked there.
         """
+
+    /// The `Name: value` lines of a file; blank lines and lines starting with `#` are skipped.
+    static func headerFields(path: String) throws -> [(name: String, value: String)] {
+        guard let bytes = readFileBytes(path) else { throw UsageError("--header-file: cannot read \(path)") }
+        func trimmed(_ text: Substring) -> String {
+            String(text.drop { $0 == " " || $0 == "\r" }.reversed().drop { $0 == " " || $0 == "\r" }.reversed())
+        }
+        return try String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap { line in
+            let line = trimmed(line)
+            guard !line.isEmpty, !line.hasPrefix("#") else { return nil }
+            guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
+                throw UsageError("--header-file: not a `Name: value` line: \(line)")
+            }
+            return (String(line[..<colon]), trimmed(line[line.index(after: colon)...]))
+        }
+    }
 
     static func parse(_ arguments: ArraySlice<String>) throws -> Options {
         var options = Options()
@@ -86,6 +105,7 @@ enum LoadCommand {
                 guard Double(text) != nil else { throw UsageError("load: --temperature needs a number") }
                 options.temperature = text
             case "--unique": options.unique = true
+            case "--header-file": options.extraFields = try headerFields(path: value())
             case "--connections": options.connections = try positiveInt(flag, value())
             case "--requests": options.requests = try positiveInt(flag, value())
             case "--duration": options.duration = try positiveDouble(flag, value())
@@ -207,6 +227,7 @@ enum LoadCommand {
         headers.add(name: "Content-Length", value: String(bodyBytes.count))
         headers.add(name: "Accept", value: options.stream ? "text/event-stream" : "application/json")
         headers.add(name: "User-Agent", value: "gateway-bench/1")
+        for field in options.extraFields { headers.add(name: field.name, value: field.value) }
         switch options.api {
         case .anthropic:
             if let key = options.key { headers.add(name: "x-api-key", value: key) }

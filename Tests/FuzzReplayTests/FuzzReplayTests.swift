@@ -12,6 +12,7 @@ final class FuzzReplayTests: XCTestCase {
     private static let testsRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     private static let fixtures = testsRoot.appendingPathComponent("Fixtures")
     private static let controlSeeds = testsRoot.deletingLastPathComponent().appendingPathComponent("Fuzz/seeds/control")
+    private static let httpSeeds = testsRoot.deletingLastPathComponent().appendingPathComponent("Fuzz/seeds/http")
 
     func testRequestTargetAcceptsEveryFixtureRequest() throws {
         let inputs = try Self.fixtureFiles(named: ["anthropic.request.json"])
@@ -32,6 +33,13 @@ final class FuzzReplayTests: XCTestCase {
         XCTAssertGreaterThan(seeds.count, 3, "the control seeds were not found under \(Self.controlSeeds.path)")
         XCTAssertTrue(inputs.contains { $0.path.contains("/fuzz-") }, "the fuzz regression inputs are missing")
         try Self.replay(inputs.sorted { $0.path < $1.path }, through: fuzzControl)
+    }
+
+    func testHTTPTargetAcceptsEverySeed() throws {
+        let seeds = try FileManager.default.contentsOfDirectory(at: Self.httpSeeds, includingPropertiesForKeys: nil)
+        let inputs = seeds + (try Self.fixtureFiles(named: ["client.http"]))
+        XCTAssertGreaterThan(seeds.count, 2, "the HTTP seeds were not found under \(Self.httpSeeds.path)")
+        try Self.replay(inputs.sorted { $0.path < $1.path }, through: fuzzHTTP)
     }
 
     private static func fixtureFiles(named names: Set<String>) throws -> [URL] {

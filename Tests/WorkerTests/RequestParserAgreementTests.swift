@@ -3,7 +3,7 @@ import NIOEmbedded
 import NIOHTTP1
 import XCTest
 
-@testable import Worker
+@testable import Shared
 
 /// The gateway's request parser against NIO's `HTTPRequestDecoder` (llhttp), which the workers used before it, over
 /// thousands of generated requests and mutations of them: whatever the gateway's parser takes, NIO's takes too and

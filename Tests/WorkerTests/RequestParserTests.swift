@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP1
 import XCTest
 
-@testable import Worker
+@testable import Shared
 
 /// The client requests' parser: heads, bodies in both framings, pipelining, the bytes arriving in any pieces, and
 /// every shape it refuses.

@@ -9,8 +9,8 @@ import NIOCore
 /// every field and a `HTTPHeaders` of them: the gateway acts on six fields and forwards none (BENCHMARKS.md,
 /// "Fifty-first round"). The head is found whole before it is read (`ClientRequestHead.parse`), so a head that
 /// arrives a byte at a time is searched once, not parsed again at every byte.
-struct RequestParser {
-    enum Part {
+public struct RequestParser {
+    public enum Part {
         case head(ClientRequestHead)
         case body(ByteBuffer)
         case end
@@ -42,14 +42,14 @@ struct RequestParser {
     /// A chunk-size line longer than this (hex digits and extensions) is refused.
     private static let maxChunkSizeLine = 4096
 
-    init(maxHeadBytes: Int) {
+    public init(maxHeadBytes: Int) {
         self.maxHeadBytes = maxHeadBytes
     }
 
     /// Bytes read and not yet parsed (a pipelined request's, while the one before it is answered).
-    var hasUnparsedBytes: Bool { buffer != nil }
+    public var hasUnparsedBytes: Bool { buffer != nil }
 
-    mutating func append(_ bytes: ByteBuffer) {
+    public mutating func append(_ bytes: ByteBuffer) {
         guard bytes.readableBytes > 0 else { return }
         if buffer == nil {
             buffer = bytes
@@ -60,12 +60,12 @@ struct RequestParser {
     }
 
     /// Drops what was read and not parsed (the connection is closing).
-    mutating func discardUnparsed() {
+    public mutating func discardUnparsed() {
         buffer = nil
     }
 
     /// The next part, nil until more bytes arrive. After an error, throws it again.
-    mutating func next() throws(RequestParseError) -> Part? {
+    public mutating func next() throws(RequestParseError) -> Part? {
         do {
             let part = try nextPart()
             if buffer?.readableBytes == 0 { buffer = nil }
@@ -141,11 +141,7 @@ struct RequestParser {
             }
         }
         let found = try bytes.withUnsafeReadableBytes { raw -> (ClientRequestHead, Int)? in
-            guard let end = try findHeadEnd(raw) else {
-                guard raw.count <= maxHeadBytes else { throw RequestParseError.headTooLarge }
-                return nil
-            }
-            guard end.length <= maxHeadBytes else { throw RequestParseError.headTooLarge }
+            guard let end = try findHeadEnd(raw) else { return nil }
             return (try ClientRequestHead.parse(UnsafeRawBufferPointer(rebasing: raw[..<end.linesLength])),
                     end.length)
         }
@@ -168,13 +164,16 @@ struct RequestParser {
     }
 
     /// Where the head ends: the length of its lines (up to the empty line) and of the whole head (with that line).
-    /// Searches on from where the last search stopped; a bare LF is malformed at once.
+    /// Searches on from where the last search stopped, within the first `maxHeadBytes` bytes: a head not ended
+    /// there is too large, and a bare LF is malformed at once, so the bytes give the same error whatever pieces
+    /// they arrive in.
     private mutating func findHeadEnd(_ raw: UnsafeRawBufferPointer) throws -> (linesLength: Int, length: Int)? {
         guard let base = raw.baseAddress else { return nil }
+        let window = min(raw.count, maxHeadBytes)
         var position = searched
         var lineStart = searchedLineStart
-        while position < raw.count,
-              let found = memchr(base + position, Int32(UInt8(ascii: "\n")), raw.count - position) {
+        while position < window,
+              let found = memchr(base + position, Int32(UInt8(ascii: "\n")), window - position) {
             let newline = base.distance(to: UnsafeRawPointer(found))
             guard newline > 0, raw[newline - 1] == UInt8(ascii: "\r") else { throw RequestParseError.malformed }
             if newline - lineStart == 1 {
@@ -185,7 +184,8 @@ struct RequestParser {
             lineStart = newline + 1
             position = newline + 1
         }
-        searched = raw.count
+        guard raw.count <= maxHeadBytes else { throw RequestParseError.headTooLarge }
+        searched = window
         searchedLineStart = lineStart
         return nil
     }

@@ -1,9 +1,8 @@
 import Glibc
 import NIOHTTP1
-import Shared
 
 /// Why a client's bytes are not a request the gateway takes.
-enum RequestParseError: Error, Equatable {
+public enum RequestParseError: Error, Equatable, Sendable {
     /// Not an HTTP/1.0 or HTTP/1.1 request as RFC 9112 writes one, or framed in a way that two parsers could read
     /// differently (`Content-Length` with `Transfer-Encoding`, a second `Content-Length`, a coding other than
     /// chunked): 400, and the connection closes.
@@ -17,7 +16,7 @@ extension ClientRequestHead {
     /// that ends the head. Strict where a lenient reading could be a smuggling vector (RFC 9112 §11.2): no bare LF
     /// (NIO's parser, which the workers used before, refused it too), no whitespace before a field's colon, no line
     /// folding, no control bytes, one framing.
-    static func parse(_ head: UnsafeRawBufferPointer) throws(RequestParseError) -> ClientRequestHead {
+    public static func parse(_ head: UnsafeRawBufferPointer) throws(RequestParseError) -> ClientRequestHead {
         var lines = HeadLines(head)
         guard let requestLine = try lines.next() else { throw .malformed }
         let (method, uri, version) = try parseRequestLine(UnsafeRawBufferPointer(rebasing: head[requestLine]))
