@@ -7,12 +7,15 @@
 #   Benchmarks/scripts/cpu_by_concurrency.sh [GATEWAY_BINARY] [ROUNDS]
 #   UPSTREAM_TLS=1 Benchmarks/scripts/cpu_by_concurrency.sh …
 #   SCENARIO='paced;chunks=200;interval_ms=0.33' REQUESTS="300 3000" Benchmarks/scripts/cpu_by_concurrency.sh …
+#   HEADER_FILE=Benchmarks/fixtures/anthropic-python-sdk.fields Benchmarks/scripts/cpu_by_concurrency.sh …
 #
 # Every arm asks for the non-streamed answer (since the forty-eighth round the gateway asks its upstream for what its
 # client asked; before it, the gateway folded a streamed answer, and SAME_UPSTREAM=1 made the other arms stream too).
 #
 # SCENARIO gives every arm that answer of the fake's (the example: 200 tokens at Cerebras pacing, an answer that
-# takes 66 ms), and REQUESTS="N1 N16" measures N1 requests at c=1 and N16 at c=16.
+# takes 66 ms), and REQUESTS="N1 N16" measures N1 requests at c=1 and N16 at c=16. HEADER_FILE adds its `Name: value`
+# lines to every request of every arm (`gateway-bench load --header-file`): the example is the head the Python SDK
+# sends, a dozen fields more than the generator's own.
 #
 # With UPSTREAM_TLS=1 both proxies call their upstream over TLS, as in front of api.cerebras.ai: a second nginx
 # (`write_nginx_proxy_conf … tls-h1`, HTTP/1.1 over TLS, its CPU not counted) stands in front of the fake, the gateway
@@ -38,6 +41,8 @@ read -r requests_c1 requests_c16 <<<"${REQUESTS:-10000 40000}"
 warmup=$((requests_c16 / 20 > 200 ? requests_c16 / 20 : 200))
 scenario=()
 [[ -n ${SCENARIO:-} ]] && scenario=(--scenario "$SCENARIO")
+fields=()
+[[ -n ${HEADER_FILE:-} ]] && fields=(--header-file "$(realpath "$HEADER_FILE")")
 # shellcheck source=Benchmarks/scripts/fake_upstream.sh
 source Benchmarks/scripts/fake_upstream.sh
 # shellcheck source=Benchmarks/scripts/nginx_proxy.sh
@@ -93,11 +98,12 @@ measure() { # arm connections
     gateway) url=http://127.0.0.1:$gateway_port api=anthropic key=k procs=$(tree "$gateway_pid") ;;
     esac
     requests=$([[ $connections == 1 ]] && echo "$requests_c1" || echo "$requests_c16")
-    "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" "${scenario[@]}" --connections 4 \
+    "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" "${scenario[@]}" "${fields[@]}" --connections 4 \
         --requests "$warmup" >/dev/null 2>&1
     # shellcheck disable=SC2086 # a list of pids
     read -r u0 s0 < <(ticks $procs)
-    "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" "${scenario[@]}" --connections "$connections" \
+    "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" "${scenario[@]}" "${fields[@]}" \
+        --connections "$connections" \
         --requests "$requests" >"$work/load.json" 2>/dev/null
     # shellcheck disable=SC2086
     read -r u1 s1 < <(ticks $procs)
