@@ -182,7 +182,8 @@ final class RoutesAndAuthTests: XCTestCase {
     func testAHeadOverTheLimitIsRefusedWith431() throws {
         let port = try gateway(["MAX_HEADER_BYTES": "1024"]).port
         let connection = try TestConnection(port: port)
-        try connection.send("GET /health HTTP/1.1\r\nHost: x\r\nx-filler: \(String(repeating: "a", count: 2000))\r\n\r\n")
+        let filler = String(repeating: "a", count: 2000)
+        try connection.send("GET /health HTTP/1.1\r\nHost: x\r\nx-filler: \(filler)\r\n\r\n")
         let response = try connection.readResponse()
         XCTAssertEqual(response.status, 431)
         XCTAssertEqual(response.headers["connection"], "close")

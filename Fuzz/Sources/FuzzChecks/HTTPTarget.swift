@@ -16,7 +16,8 @@ public func fuzzHTTP(_ input: [UInt8]) {
     check(cut == whole, "requests depend on the cuts\nwhole: \(shown(whole))\ncut:   \(shown(cut))")
     if body.count <= 4096 {
         let bytewise = HTTPReading(body, chunks: body.indices.map { body[$0...$0] })
-        check(bytewise == whole, "requests depend on the cuts\nwhole:     \(shown(whole))\nbytewise: \(shown(bytewise))")
+        check(bytewise == whole,
+              "requests depend on the cuts\nwhole:     \(shown(whole))\nbytewise: \(shown(bytewise))")
     }
 }
 

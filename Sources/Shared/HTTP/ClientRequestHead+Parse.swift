@@ -75,8 +75,9 @@ extension ClientRequestHead {
         index += 1
         let targetStart = index
         while index < line.count, HTTPByteClass.isTargetByte(line[index]) { index += 1 }
+        let isAsterisk = index == targetStart + 1 && line[targetStart] == UInt8(ascii: "*")
         guard index > targetStart, index < line.count, line[index] == UInt8(ascii: " "),
-              line[targetStart] == UInt8(ascii: "/") || (index == targetStart + 1 && line[targetStart] == UInt8(ascii: "*"))
+              line[targetStart] == UInt8(ascii: "/") || isAsterisk
         else { throw .malformed }
         let target = UnsafeRawBufferPointer(rebasing: line[targetStart..<index])
         let version = UnsafeRawBufferPointer(rebasing: line[(index + 1)...])
