@@ -216,6 +216,15 @@ final class RequestParserTests: XCTestCase {
         XCTAssertEqual(Self.parse(trailers, maxHeadBytes: 3000).error, .malformed, "trailers are bounded too")
     }
 
+    func testThousandsOfTrailerLinesAreTakenWithoutRecursion() {
+        let trailers = String(repeating: "a:\r\n", count: 16_000)
+        let head = "POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n"
+        let parsed = Self.parse(head + "1\r\nz\r\n0\r\n" + trailers + "\r\n")
+        XCTAssertNil(parsed.error)
+        XCTAssertEqual(parsed.bodies, [[UInt8(ascii: "z")]])
+        XCTAssertEqual(parsed.ends, 1)
+    }
+
     func testAfterAnErrorTheParserStaysFailed() {
         var parser = RequestParser(maxHeadBytes: 1024)
         parser.append(ByteBuffer(string: "NOT HTTP AT ALL\r\n\r\n"))

@@ -79,49 +79,44 @@ public struct RequestParser {
         }
     }
 
+    /// The framing lines of a chunked body (sizes, the CR LF after each chunk's data, trailers) are consumed in a
+    /// loop, not by recursion: a trailer section can hold thousands of lines.
     private mutating func nextPart() throws -> Part? {
-        switch state {
-        case .failed(let error):
-            throw error
-        case .endOfRequest:
-            state = .head
-            return .end
-        case .head:
-            return try nextHead()
-        case .fixedBody(let remaining):
-            guard let piece = takeBody(upTo: remaining) else { return nil }
-            let left = remaining - piece.readableBytes
-            state = left == 0 ? .endOfRequest : .fixedBody(remaining: left)
-            return .body(piece)
-        case .chunkData(let remaining):
-            guard let piece = takeBody(upTo: remaining) else { return nil }
-            let left = remaining - piece.readableBytes
-            state = left == 0 ? .chunkDataEnd : .chunkData(remaining: left)
-            return .body(piece)
-        case .chunkSize:
-            guard let size = try takeLine(limit: Self.maxChunkSizeLine, Self.chunkSize) else { return nil }
-            state = size == 0 ? .trailers(bytesSeen: 0) : .chunkData(remaining: size)
-            return try nextPart()
-        case .chunkDataEnd:
-            guard let ended = try takeLine(limit: 2, { line in line.isEmpty }) else {
-                return nil
+        while true {
+            switch state {
+            case .failed(let error):
+                throw error
+            case .endOfRequest:
+                state = .head
+                return .end
+            case .head:
+                return try nextHead()
+            case .fixedBody(let remaining):
+                guard let piece = takeBody(upTo: remaining) else { return nil }
+                let left = remaining - piece.readableBytes
+                state = left == 0 ? .endOfRequest : .fixedBody(remaining: left)
+                return .body(piece)
+            case .chunkData(let remaining):
+                guard let piece = takeBody(upTo: remaining) else { return nil }
+                let left = remaining - piece.readableBytes
+                state = left == 0 ? .chunkDataEnd : .chunkData(remaining: left)
+                return .body(piece)
+            case .chunkSize:
+                guard let size = try takeLine(limit: Self.maxChunkSizeLine, Self.chunkSize) else { return nil }
+                state = size == 0 ? .trailers(bytesSeen: 0) : .chunkData(remaining: size)
+            case .chunkDataEnd:
+                guard let ended = try takeLine(limit: 2, { line in line.isEmpty }) else { return nil }
+                guard ended else { throw RequestParseError.malformed }
+                state = .chunkSize
+            case .trailers(let bytesSeen):
+                // Trailer fields are checked like header fields and dropped: the gateway acts on none.
+                guard bytesSeen < maxHeadBytes else { throw RequestParseError.malformed }
+                guard let length = try takeLine(limit: maxHeadBytes - bytesSeen, { line -> Int in
+                    if !line.isEmpty { _ = try ClientRequestHead.splitField(line) }
+                    return line.count
+                }) else { return nil }
+                state = length == 0 ? .endOfRequest : .trailers(bytesSeen: bytesSeen + length + 2)
             }
-            guard ended else { throw RequestParseError.malformed }
-            state = .chunkSize
-            return try nextPart()
-        case .trailers(let bytesSeen):
-            // Trailer fields are checked like header fields and dropped: the gateway acts on none.
-            guard bytesSeen < maxHeadBytes else { throw RequestParseError.malformed }
-            guard let length = try takeLine(limit: maxHeadBytes - bytesSeen, { line -> Int in
-                if !line.isEmpty { _ = try ClientRequestHead.splitField(line) }
-                return line.count
-            }) else { return nil }
-            if length == 0 {
-                state = .endOfRequest
-            } else {
-                state = .trailers(bytesSeen: bytesSeen + length + 2)
-            }
-            return try nextPart()
         }
     }
 
