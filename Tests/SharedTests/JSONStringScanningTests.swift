@@ -1,4 +1,5 @@
 @testable import Shared
+import TestSupport
 import Testing
 
 /// Edge cases of the parser's and writer's block-at-a-time string scanning and its hand-written UTF-8 check:

@@ -1,5 +1,6 @@
 import Foundation
 import Shared
+import TestSupport
 import XCTest
 
 final class MemoryCacheStoreTests: XCTestCase {

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import Shared
@@ -26,7 +27,7 @@ struct PromptTuningTests {
     func agreesWithTheObviousRule() {
         let pieces = ["Software", " engineering", "CODING", " assistant", "code", " Assistant", "program", "ming",
                       "PROGRAMMING", "x", " ", "é", "ß", "\n", "coding  assistant"]
-        var generator = SplitMix(seed: 7)
+        var generator = SplitMix64(seed: 7)
         for _ in 0..<2_000 {
             let text = (0..<Int(generator.next() % 8)).map { _ in pieces[Int(generator.next() % UInt64(pieces.count))] }
                 .joined()
@@ -34,18 +35,5 @@ struct PromptTuningTests {
             let expected = PromptTuning.codeSystemPhrases.contains { lowered.contains($0) }
             #expect(PromptTuning.containsCodePhrase(text) == expected, "\(text)")
         }
-    }
-}
-
-/// A tiny deterministic generator for reproducible test inputs.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }

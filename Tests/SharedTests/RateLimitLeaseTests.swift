@@ -1,4 +1,5 @@
 import NIOEmbedded
+import TestSupport
 import XCTest
 
 @testable import Shared

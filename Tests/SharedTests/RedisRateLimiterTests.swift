@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import TestSupport
 import XCTest
 
 @testable import Shared

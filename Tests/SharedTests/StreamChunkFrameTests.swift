@@ -1,4 +1,5 @@
 @testable import Shared
+import TestSupport
 import Testing
 
 /// `StreamChunkFrame`: a chunk made of the previous text chunk's bytes around another string decodes from them, to

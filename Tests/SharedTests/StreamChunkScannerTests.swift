@@ -1,4 +1,5 @@
 @testable import Shared
+import TestSupport
 import Testing
 
 /// `StreamChunkScanner` against the generic path (`JSONParser` then `StreamChunk(json:)`): whatever the scanner

@@ -1,4 +1,5 @@
 @testable import Shared
+import TestSupport
 import Testing
 
 @Suite("Token counting machine")

@@ -1,4 +1,5 @@
 @testable import Shared
+import TestSupport
 import Testing
 
 @Suite("metadata.user_id as the upstream's user")
