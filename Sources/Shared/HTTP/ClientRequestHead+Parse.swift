@@ -39,7 +39,7 @@ extension ClientRequestHead {
     /// only checked (by `splitField`).
     private mutating func take(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
                                close: inout Bool, keepAlive: inout Bool) throws(RequestParseError) {
-        let name = UnsafeBufferPointer(start: name.baseAddress?.assumingMemoryBound(to: UInt8.self), count: name.count)
+        let name = Self.bytes(name)
         switch name.count {
         case 6 where name.equalsIgnoringASCIICase("expect"):
             expectsContinue = Self.bytes(value).equalsIgnoringASCIICase("100-continue")

@@ -221,9 +221,9 @@ public struct RequestParser {
     private static func chunkSize(_ line: UnsafeRawBufferPointer) throws(RequestParseError) -> Int {
         var size = 0
         var index = 0
-        while index < line.count, let digit = hexValue(line[index]) {
+        while index < line.count, let digit = line[index].hexDigitValue {
             guard index < 15 else { throw .malformed }
-            size = size << 4 | digit
+            size = size << 4 | Int(digit)
             index += 1
         }
         guard index > 0 else { throw .malformed }
@@ -267,15 +267,6 @@ public struct RequestParser {
             } else {
                 try token()
             }
-        }
-    }
-
-    private static func hexValue(_ byte: UInt8) -> Int? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte - UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): Int(byte - UInt8(ascii: "a") + 10)
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): Int(byte - UInt8(ascii: "A") + 10)
-        default: nil
         }
     }
 }

@@ -348,15 +348,8 @@ public struct JSONParser {
         guard position + 4 <= buffer.count else { throw error(.unexpectedEnd) }
         var value: UInt32 = 0
         for _ in 0..<4 {
-            let byte = buffer[position]
-            let digit: UInt32
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
-            default: throw error(.invalidEscape)
-            }
-            value = value << 4 | digit
+            guard let digit = buffer[position].hexDigitValue else { throw error(.invalidEscape) }
+            value = value << 4 | UInt32(digit)
             position += 1
         }
         return value

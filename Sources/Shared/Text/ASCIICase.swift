@@ -5,6 +5,18 @@ extension UInt8 {
     public var asciiLowercased: UInt8 {
         self >= 0x41 && self <= 0x5A ? self | 0x20 : self
     }
+
+    /// The value of a hexadecimal digit (`0`–`9`, `a`–`f`, `A`–`F`), nil for any other byte: JSON's `\u` escapes,
+    /// HTTP's chunk sizes.
+    @inline(__always)
+    public var hexDigitValue: UInt8? {
+        switch self {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): self - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): self - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): self - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
 }
 
 extension UnsafeBufferPointer where Element == UInt8 {

@@ -225,10 +225,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, ResponseSink {
         state = .refusing
         keepAlive = false
         finishRequest()
-        let response = error == .headTooLarge ? ResponseEncoding.headTooLarge : ResponseEncoding.badRequest
-        var buffer = context.channel.allocator.buffer(capacity: response.utf8CodeUnitCount)
-        buffer.writeStaticString(response)
-        output.writeAndFlush(buffer, context: context)
+        writeAndFlush(error == .headTooLarge ? ResponseEncoding.headTooLarge : ResponseEncoding.badRequest)
         let channel = context.channel
         output.allSent(context: context).whenComplete { _ in channel.close(promise: nil) }
     }
