@@ -8,11 +8,12 @@ import Musl
 
 /// The header fields curl sends with every upstream request, as the `curl_slist` that `CURLOPT_HTTPHEADER` takes.
 ///
-/// The fixed fields are one list, built once per client and shared by all its transfers. A transfer puts a single
-/// node in front of it, for its key's `Authorization` field: one allocation holding the node and its text, freed
-/// with `free` once the transfer is detached. curl only reads the list (it must stay valid until the transfer is
-/// removed), so sharing the tail is safe. Building the whole list per transfer cost five `curl_slist_append` calls,
-/// each copying a string that Swift had first converted to a C array.
+/// The fixed fields are one list, built once per client and shared by all its transfers (with an empty `Expect:` in
+/// front of it for large bodies, `fixedForLargeBodies`). A transfer puts a single node in front of the list its body
+/// takes, for its key's `Authorization` field: one allocation holding the node and its text, freed with `free` once the
+/// transfer is detached. curl only reads the list (it must stay valid until the transfer is removed), so sharing the
+/// tail is safe. Building the whole list per transfer cost five `curl_slist_append` calls, each copying a string that
+/// Swift had first converted to a C array.
 final class UpstreamHeaderList: @unchecked Sendable {
     /// The body size above which libcurl announces a body with `Expect: 100-continue` and waits up to a second for
     /// the server's `100 Continue` before sending it: 1 MiB in libcurl 7.88 (`UpstreamExpectTests` holds the

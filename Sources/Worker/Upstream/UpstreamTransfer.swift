@@ -55,7 +55,9 @@ final class UpstreamTransfer: Sendable {
     /// curl may call back into it. `waitToShare`: wait for a connection still in its handshake rather than open one
     /// (`CURLOPT_PIPEWAIT`, see `UpstreamClient`). False when the header list cannot be allocated.
     func attach(to easy: UnsafeMutableRawPointer, headers: UpstreamHeaderList, waitToShare: Bool) -> Bool {
-        guard let headerList = headers.withAuthorization(key: request.apiKey, bodyBytes: request.body.count) else { return false }
+        guard let headerList = headers.withAuthorization(key: request.apiKey, bodyBytes: request.body.count) else {
+            return false
+        }
         self.headerList = headerList
         self.easy = easy
         let unmanaged = Unmanaged.passRetained(self)
