@@ -27,6 +27,10 @@
 #   of String(contentsOfFile:)) are a few hundred bytes that do not grow with load.
 # - LeakSanitizer groups reference cycles under "Indirect leak": count them per request (run a test that makes
 #   N requests and see whether the count scales with N) before calling one a leak.
+# - ThreadSanitizer does not see the standard library's `Synchronization.Mutex` on Linux: two threads' accesses under
+#   one are reported as a race (a 20-line program counting under a `Mutex` from two threads gets the reports and the
+#   exact count). The fake upstream uses NIO's `NIOLockedValueBox` for that reason; the master's `Mutex`es would be
+#   reported the same way if its tests ran under this script.
 # - Under ThreadSanitizer everything is 5–15× slower: timing-based tests can time out (the slow-reader
 #   backpressure test streams 30 MB and takes ~2.5 min alone).
 #
