@@ -8,6 +8,12 @@
 #   UPSTREAM_TLS=1 Benchmarks/scripts/cpu_by_concurrency.sh …
 #   SCENARIO='paced;chunks=200;interval_ms=0.33' REQUESTS="300 3000" Benchmarks/scripts/cpu_by_concurrency.sh …
 #   HEADER_FILE=Benchmarks/fixtures/anthropic-python-sdk.fields Benchmarks/scripts/cpu_by_concurrency.sh …
+#   BASELINE_BIN=/path/to/old/cerebras-gateway Benchmarks/scripts/cpu_by_concurrency.sh NEW 6
+#
+# BASELINE_BIN (a binary, or a build directory holding cerebras-gateway) adds a `baseline` arm: a second gateway,
+# started beside the first and measured right before or after it in every round (the order alternating), so that two
+# builds are compared in one run against the same fake and nginx. The summary then gives each round's gateway ÷
+# baseline pair and their median, the figure a change is judged by.
 #
 # Every arm asks for the non-streamed answer (since the forty-eighth round the gateway asks its upstream for what its
 # client asked; before it, the gateway folded a streamed answer, and SAME_UPSTREAM=1 made the other arms stream too).
@@ -37,6 +43,12 @@ cd "$(dirname "$0")/../.."
 bin=${BIN_DIR:-.build-bench/release}
 gateway=${1:-$bin/cerebras-gateway}
 rounds=${2:-3}
+baseline=${BASELINE_BIN:-}
+[[ -n $baseline && -d $baseline ]] && baseline=$baseline/cerebras-gateway
+if [[ -n $baseline && ! -x $baseline ]]; then
+    echo "BASELINE_BIN '$BASELINE_BIN' is not an executable file or a directory holding cerebras-gateway" >&2
+    exit 2
+fi
 read -r requests_c1 requests_c16 <<<"${REQUESTS:-10000 40000}"
 warmup=$((requests_c16 / 20 > 200 ? requests_c16 / 20 : 200))
 scenario=()
@@ -63,19 +75,28 @@ fi
 start_nginx_proxy "$work/nginx" "$upstream_port" "" "$upstream_scheme"
 pids+=("$nginx_pid")
 
-gateway_port=$(free_port)
 : >"$work/empty.env"
-env CEREBRAS_API_KEY=csk-bench "CEREBRAS_BASE_URL=$upstream_url/v1" UPSTREAM_VERIFY_TLS=false GATEWAY_API_KEYS=k \
-    PROMPT_TUNING=false LOG_LEVEL=warning "ENV_FILE=$work/empty.env" MAX_CONCURRENT_UPSTREAM=4096 \
-    GNUTLS_NO_IMPLICIT_INIT=1 WORKERS=2 HOST=127.0.0.1 "PORT=$gateway_port" "ADMIN_PORT=$(free_port)" \
-    "$gateway" >"$work/gateway.out" 2>&1 &
-gateway_pid=$!
-pids+=("$gateway_pid")
-for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$gateway_port/health" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-curl -sf "http://127.0.0.1:$gateway_port/health" >/dev/null || { echo "the gateway did not start" >&2; exit 1; }
+start_gateway() { # binary name → sets started_port and started_pid
+    local binary=$1 name=$2
+    started_port=$(free_port)
+    env CEREBRAS_API_KEY=csk-bench "CEREBRAS_BASE_URL=$upstream_url/v1" UPSTREAM_VERIFY_TLS=false GATEWAY_API_KEYS=k \
+        PROMPT_TUNING=false LOG_LEVEL=warning "ENV_FILE=$work/empty.env" MAX_CONCURRENT_UPSTREAM=4096 \
+        GNUTLS_NO_IMPLICIT_INIT=1 WORKERS=2 HOST=127.0.0.1 "PORT=$started_port" "ADMIN_PORT=$(free_port)" \
+        "$binary" >"$work/$name.out" 2>&1 &
+    started_pid=$!
+    pids+=("$started_pid")
+    for _ in $(seq 100); do
+        curl -sf "http://127.0.0.1:$started_port/health" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    curl -sf "http://127.0.0.1:$started_port/health" >/dev/null || { echo "the $name did not start" >&2; exit 1; }
+}
+start_gateway "$gateway" gateway
+gateway_port=$started_port gateway_pid=$started_pid
+if [[ -n $baseline ]]; then
+    start_gateway "$baseline" baseline
+    baseline_port=$started_port baseline_pid=$started_pid
+fi
 
 # The arm's processes: the master (which idles) and its workers.
 tree() { echo "$1 $(pgrep -P "$1" | tr '\n' ' ')"; }
@@ -96,6 +117,7 @@ measure() { # arm connections
     direct) url=http://127.0.0.1:$fake_port api=openai key=csk-bench procs=${pids[0]} ;;
     nginx) url=$nginx_url api=openai key=csk-bench procs=$(tree "$nginx_pid") ;;
     gateway) url=http://127.0.0.1:$gateway_port api=anthropic key=k procs=$(tree "$gateway_pid") ;;
+    baseline) url=http://127.0.0.1:$baseline_port api=anthropic key=k procs=$(tree "$baseline_pid") ;;
     esac
     requests=$([[ $connections == 1 ]] && echo "$requests_c1" || echo "$requests_c16")
     "$bin/gateway-bench" load --url "$url" --api "$api" --key "$key" "${scenario[@]}" "${fields[@]}" --connections 4 \
@@ -121,10 +143,15 @@ PY
 
 for round in $(seq "$rounds"); do
     echo "-- round $round"
+    builds=(gateway)
+    if [[ -n $baseline ]]; then
+        # The two builds take turns at going first, so that neither always follows the other's load.
+        if ((round % 2)); then builds=(gateway baseline); else builds=(baseline gateway); fi
+    fi
     for connections in 1 16; do
         measure direct "$connections"
         measure nginx "$connections"
-        measure gateway "$connections"
+        for build in "${builds[@]}"; do measure "$build" "$connections"; done
     done
 done
 
@@ -152,4 +179,20 @@ for arm in ("nginx", "gateway"):
 for connections in (1, 16):
     if ("nginx", connections) in median and ("gateway", connections) in median:
         print(f"  c={connections}: gateway / nginx = {median[('gateway', connections)] / median[('nginx', connections)]:.2f}x")
+    if ("nginx", connections) in median and ("baseline", connections) in median:
+        print(f"  c={connections}: baseline / nginx = {median[('baseline', connections)] / median[('nginx', connections)]:.2f}x")
+# The two builds round by round (the lines come in round order): CPU and added latency, each round's pair.
+for connections in (1, 16):
+    new, old = cpu.get(("gateway", connections), []), cpu.get(("baseline", connections), [])
+    if not new or not old:
+        continue
+    pairs = [n[2] / o[2] for n, o in zip(new, old)]
+    print(f"  c={connections}: gateway / baseline CPU per round " + ", ".join(f"{p:.2f}x" for p in pairs)
+          + f"; median {statistics.median(pairs):.2f}x")
+    direct = latency.get(("direct", connections), [])
+    new_added = [n - d for n, d in zip(latency[("gateway", connections)], direct)]
+    old_added = [o - d for o, d in zip(latency[("baseline", connections)], direct)]
+    print(f"  c={connections}: added p50 per round, gateway " + ", ".join(f"{a:.0f}" for a in new_added)
+          + " us, baseline " + ", ".join(f"{a:.0f}" for a in old_added)
+          + f" us; medians {statistics.median(new_added):.0f} and {statistics.median(old_added):.0f} us")
 PY
