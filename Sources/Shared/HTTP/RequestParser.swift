@@ -163,14 +163,10 @@ public struct RequestParser {
     /// there is too large, and a bare LF is malformed at once, so the bytes give the same error whatever pieces
     /// they arrive in.
     private mutating func findHeadEnd(_ raw: UnsafeRawBufferPointer) throws -> (linesLength: Int, length: Int)? {
-        guard let base = raw.baseAddress else { return nil }
         let window = min(raw.count, maxHeadBytes)
         var position = searched
         var lineStart = searchedLineStart
-        while position < window,
-              let found = memchr(base + position, Int32(UInt8(ascii: "\n")), window - position) {
-            let newline = base.distance(to: UnsafeRawPointer(found))
-            guard newline > 0, raw[newline - 1] == UInt8(ascii: "\r") else { throw RequestParseError.malformed }
+        while position < window, let newline = try Self.lineFeed(in: raw, from: position, to: window) {
             if newline - lineStart == 1 {
                 searched = 0
                 searchedLineStart = 0
@@ -200,20 +196,29 @@ public struct RequestParser {
     ) throws -> Result? {
         guard var bytes = buffer else { return nil }
         let taken = try bytes.withUnsafeReadableBytes { raw -> (Result, Int)? in
-            guard let base = raw.baseAddress else { return nil }
             let window = min(raw.count, limit + 2)
-            guard let found = memchr(base, Int32(UInt8(ascii: "\n")), window) else {
+            guard let newline = try Self.lineFeed(in: raw, from: 0, to: window) else {
                 guard raw.count < limit + 2 else { throw RequestParseError.malformed }
                 return nil
             }
-            let newline = base.distance(to: UnsafeRawPointer(found))
-            guard newline > 0, raw[newline - 1] == UInt8(ascii: "\r") else { throw RequestParseError.malformed }
             return (try read(UnsafeRawBufferPointer(rebasing: raw[..<(newline - 1)])), newline + 1)
         }
         guard let (result, length) = taken else { return nil }
         bytes.moveReaderIndex(forwardBy: length)
         buffer = bytes
         return result
+    }
+
+    /// Where the first LF of `raw[start..<end]` is, nil when there is none. An LF not after a CR (a bare LF) is
+    /// malformed: RFC 9112 lets a recipient take it for a line end, and two parsers that disagree on it can be made
+    /// to read different requests.
+    private static func lineFeed(in raw: UnsafeRawBufferPointer, from start: Int,
+                                 to end: Int) throws(RequestParseError) -> Int? {
+        guard let base = raw.baseAddress,
+              let found = memchr(base + start, Int32(UInt8(ascii: "\n")), end - start) else { return nil }
+        let newline = base.distance(to: UnsafeRawPointer(found))
+        guard newline > 0, raw[newline - 1] == UInt8(ascii: "\r") else { throw .malformed }
+        return newline
     }
 
     /// `chunk-size *( BWS ";" BWS ext-name [ BWS "=" BWS ext-value ] )` (RFC 9112 §7.1.1): the size in hex (at most

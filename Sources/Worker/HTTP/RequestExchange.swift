@@ -32,9 +32,8 @@ final class RequestExchange: @unchecked Sendable {
 
     func run(body: ByteBuffer) {
         if route.requiresAuth {
-            let presented = (apiKey: head.head.apiKey, authorization: head.head.authorization)
-            guard let caller = worker.authenticator.authenticate(apiKey: presented.apiKey,
-                                                                authorization: presented.authorization,
+            guard let caller = worker.authenticator.authenticate(apiKey: head.head.apiKey,
+                                                                authorization: head.head.authorization,
                                                                 memo: authentication) else {
                 respond(error: GatewayError(.authentication, "invalid x-api-key"))
                 return
