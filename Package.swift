@@ -97,6 +97,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MasterTests", dependencies: ["Shared", "Master", "TestSupport"]),
+        .testTarget(
+            name: "FakeCerebrasTests",
+            dependencies: [
+                "FakeCerebras",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // The fuzz targets' checks (also built by scripts/fuzz.sh with libFuzzer and ASan, see Fuzz/README.md),
         // here without sanitizers so every `swift test` compiles them and replays the seeds through them.
         .target(

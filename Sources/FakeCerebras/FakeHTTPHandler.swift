@@ -9,10 +9,11 @@ import Darwin
 
 /// One connection: collects each request, routes it, and plays its `ResponseScript` on the event loop.
 ///
-/// Playback is a pump: write every step that is due, then either wait for the next deadline
-/// (a scheduled callback), for writability, or yield after a burst so other connections on the
-/// loop get their turn. Everything runs on the channel's event loop, so no locking here.
-final class FakeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+/// Playback is a pump: write every step that is due, then either wait for the next deadline, for
+/// writability, or yield after a burst so other connections on the loop get their turn; the loop's
+/// `LoopPacer` calls it back for the deadline and after the burst. Everything runs on the channel's
+/// event loop, so no locking here.
+final class FakeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler, PacedHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -29,6 +30,7 @@ final class FakeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private static let burst = 64
 
     private let services: FakeServices
+    private let pacer: LoopPacer
     private var context: ChannelHandlerContext?
     private var phase = Phase.idle
     private var body: ByteBuffer?
@@ -36,10 +38,12 @@ final class FakeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var tracked = false
     private var keepAlive = true
     private var waitingForWritability = false
-    private var scheduled: NIOScheduledCallback?
+    /// The pacer's wake-up this handler waits for, if any.
+    private var pacerTicket: UInt64?
 
-    init(services: FakeServices) {
+    init(services: FakeServices, pacer: LoopPacer) {
         self.services = services
+        self.pacer = pacer
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -123,8 +127,9 @@ final class FakeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 break
             }
             guard budget > 0 else {
-                // Yield so one fast stream cannot starve the other connections on this loop.
-                context.eventLoop.assumeIsolated().execute { self.pump() }
+                // Yield so one fast stream cannot starve the other connections on this loop, nor the loop's
+                // sockets: the pacer's next wake-up comes after the loop has polled them.
+                schedule(at: .now())
                 break
             }
             let now = NIODeadline.now()
@@ -195,20 +200,18 @@ final class FakeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func schedule(at deadline: NIODeadline) {
-        guard let context else { return }
-        cancelScheduled()
-        scheduled = try? context.eventLoop.assumeIsolated().scheduleCallback(at: deadline, handler: self)
+        guard context != nil else { return }
+        pacerTicket = pacer.wake(self, at: deadline)
     }
 
     private func cancelScheduled() {
-        scheduled?.cancel()
-        scheduled = nil
+        pacerTicket = nil
     }
-}
 
-extension FakeHTTPHandler: NIOScheduledCallbackHandler {
-    func handleScheduledCallback(eventLoop: some EventLoop) {
-        scheduled = nil
+    /// The pacer's wake-up: pumps if it is the one this handler still waits for.
+    func wake(ticket: UInt64) {
+        guard ticket == pacerTicket else { return }
+        pacerTicket = nil
         pump()
     }
 }

@@ -20,6 +20,11 @@ final class FakeServer {
             flaky: FlakyCounter(),
             defaultScenario: options.defaultScenario
         )
+        // One pacer per loop, used by that loop's connections only.
+        let pacers = Dictionary(uniqueKeysWithValues: group.makeIterator().map { loop in
+            (ObjectIdentifier(loop),
+             NIOLoopBoundBox.makeBoxSendingValue(LoopPacer(loop: loop), as: LoopPacer.self, eventLoop: loop))
+        })
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -31,9 +36,12 @@ final class FakeServer {
                 services.stats.connectionAccepted()
                 channel.closeFuture.whenComplete { _ in services.stats.connectionClosed() }
                 return channel.eventLoop.makeCompletedFuture {
+                    guard let pacer = pacers[ObjectIdentifier(channel.eventLoop)] else {
+                        throw FakeServerError.unknownEventLoop
+                    }
                     let pipeline = channel.pipeline.syncOperations
                     try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
-                    try pipeline.addHandler(FakeHTTPHandler(services: services))
+                    try pipeline.addHandler(FakeHTTPHandler(services: services, pacer: pacer.value))
                 }
             }
         let channel = try bootstrap.bind(host: options.host, port: options.port).wait()
@@ -53,4 +61,6 @@ final class FakeServer {
 
 enum FakeServerError: Error {
     case noLocalAddress
+    /// A connection on a loop the server did not make a pacer for (cannot happen: one per loop of its group).
+    case unknownEventLoop
 }
