@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(
             name: "FakeCerebrasTests",
             dependencies: [
-                "FakeCerebras",
+                "FakeCerebras", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

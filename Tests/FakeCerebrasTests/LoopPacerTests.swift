@@ -1,6 +1,7 @@
 import Glibc
 import NIOCore
 import NIOPosix
+import TestSupport
 import XCTest
 
 @testable import FakeCerebras
@@ -37,8 +38,8 @@ final class LoopPacerTests: XCTestCase {
             }
             .bind(host: "127.0.0.1", port: 0).wait()
         defer { try? server.close().wait() }
-        let client = try connectedSocket(port: try XCTUnwrap(server.localAddress?.port))
-        defer { close(client) }
+        let connection = try TestConnection(port: try XCTUnwrap(server.localAddress?.port))
+        let client = connection.fd
         try accepted.futureResult.wait()
 
         let limit = 5_000
@@ -54,6 +55,7 @@ final class LoopPacerTests: XCTestCase {
         XCTAssertLessThan(read, 100, "the byte was read \(read - 5) wake-ups after it was written")
         // And the late response is woken until it stops asking.
         XCTAssertEqual(try finished.futureResult.wait(), limit)
+        withExtendedLifetime(connection) {}
     }
 
     /// Responses waiting for later times are woken in the order of their times, none before its own.
@@ -72,26 +74,6 @@ final class LoopPacerTests: XCTestCase {
         let wakes = try done.futureResult.wait()
         XCTAssertEqual(wakes.map(\.name), ["first", "second", "third"])
         for wake in wakes { XCTAssertGreaterThanOrEqual(wake.lateByNanoseconds, 0, "\(wake.name) woken early") }
-    }
-
-    private func connectedSocket(port: Int) throws -> CInt {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else {
-            let code = errno
-            close(descriptor)
-            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .ECONNREFUSED)
-        }
-        return descriptor
     }
 }
 
